@@ -1,0 +1,143 @@
+#include "agent/core/event.h"
+
+#include <array>
+#include <charconv>
+#include <utility>
+
+#include "agent/core/time.h"
+
+namespace t0w {
+namespace {
+
+struct SystemName {
+  std::string_view name;
+  SystemField field;
+};
+
+// Names as Sigma's Windows taxonomy and the common EVTX tools spell them.
+constexpr std::array<SystemName, 22> kSystemNames{{
+    {"Provider_Name", SystemField::kProviderName},
+    {"Provider_Guid", SystemField::kProviderGuid},
+    {"EventSourceName", SystemField::kEventSourceName},
+    {"EventID", SystemField::kEventId},
+    {"Qualifiers", SystemField::kQualifiers},
+    {"Version", SystemField::kVersion},
+    {"Level", SystemField::kLevel},
+    {"Task", SystemField::kTask},
+    {"Opcode", SystemField::kOpcode},
+    {"Keywords", SystemField::kKeywords},
+    {"TimeCreated", SystemField::kTimeCreated},
+    {"TimeCreated_SystemTime", SystemField::kTimeCreated},
+    {"EventRecordID", SystemField::kEventRecordId},
+    {"ActivityID", SystemField::kActivityId},
+    {"RelatedActivityID", SystemField::kRelatedActivityId},
+    {"ProcessID", SystemField::kProcessId},
+    {"Execution_ProcessID", SystemField::kProcessId},
+    {"ThreadID", SystemField::kThreadId},
+    {"Channel", SystemField::kChannel},
+    {"Computer", SystemField::kComputer},
+    {"UserID", SystemField::kUserId},
+    {"Security_UserID", SystemField::kUserId},
+}};
+
+template <typename T>
+std::string_view renderNumber(T value, std::string& buf) {
+  std::array<char, 24> tmp{};
+  auto [end, ec] = std::to_chars(tmp.data(), tmp.data() + tmp.size(), value);
+  buf.assign(tmp.data(), end);
+  return buf;
+}
+
+std::optional<std::string_view> nonEmpty(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return std::string_view(s);
+}
+
+}  // namespace
+
+std::optional<SystemField> systemFieldByName(std::string_view name) {
+  for (const auto& entry : kSystemNames) {
+    if (entry.name == name) return entry.field;
+  }
+  return std::nullopt;
+}
+
+const char* systemFieldName(SystemField field) {
+  for (const auto& entry : kSystemNames) {
+    if (entry.field == field) return entry.name.data();
+  }
+  return "?";
+}
+
+void Event::addField(std::string name, std::string value) {
+  uint32_t h = fieldHash(name);
+  fields_.push_back(EventField{std::move(name), std::move(value), h});
+}
+
+const std::string* Event::find(const FieldKey& key) const {
+  for (const auto& f : fields_) {
+    if (f.hash == key.hash() && f.name == key.name()) return &f.value;
+  }
+  return nullptr;
+}
+
+const std::string* Event::find(std::string_view name) const {
+  const uint32_t h = fieldHash(name);
+  for (const auto& f : fields_) {
+    if (f.hash == h && f.name == name) return &f.value;
+  }
+  return nullptr;
+}
+
+std::optional<std::string_view> Event::systemText(SystemField field, std::string& buf) const {
+  const EventSystem& s = system;
+  switch (field) {
+    case SystemField::kProviderName:
+      return nonEmpty(s.provider_name);
+    case SystemField::kProviderGuid:
+      return nonEmpty(s.provider_guid);
+    case SystemField::kEventSourceName:
+      return nonEmpty(s.event_source_name);
+    case SystemField::kEventId:
+      return renderNumber(s.event_id, buf);
+    case SystemField::kQualifiers:
+      if (!s.qualifiers) return std::nullopt;
+      return renderNumber(*s.qualifiers, buf);
+    case SystemField::kVersion:
+      return renderNumber(unsigned{s.version}, buf);
+    case SystemField::kLevel:
+      return renderNumber(unsigned{s.level}, buf);
+    case SystemField::kTask:
+      return renderNumber(unsigned{s.task}, buf);
+    case SystemField::kOpcode:
+      return renderNumber(unsigned{s.opcode}, buf);
+    case SystemField::kKeywords:
+      buf = formatHex64(s.keywords);
+      return std::string_view(buf);
+    case SystemField::kTimeCreated:
+      if (!s.time_created) return std::nullopt;
+      buf = formatFiletime(*s.time_created);
+      return std::string_view(buf);
+    case SystemField::kEventRecordId:
+      return renderNumber(s.record_id, buf);
+    case SystemField::kActivityId:
+      return nonEmpty(s.activity_id);
+    case SystemField::kRelatedActivityId:
+      return nonEmpty(s.related_activity_id);
+    case SystemField::kProcessId:
+      if (!s.process_id) return std::nullopt;
+      return renderNumber(*s.process_id, buf);
+    case SystemField::kThreadId:
+      if (!s.thread_id) return std::nullopt;
+      return renderNumber(*s.thread_id, buf);
+    case SystemField::kChannel:
+      return nonEmpty(s.channel);
+    case SystemField::kComputer:
+      return nonEmpty(s.computer);
+    case SystemField::kUserId:
+      return nonEmpty(s.user_sid);
+  }
+  return std::nullopt;
+}
+
+}  // namespace t0w

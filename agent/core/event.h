@@ -1,0 +1,130 @@
+// Event: one Windows event (or one trace-file line) as every stage sees it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/core/field_key.h"
+
+namespace t0w {
+
+// The <System> element of a rendered event. Numbers keep their Windows widths.
+struct EventSystem {
+  std::string provider_name;
+  std::string provider_guid;           // "{...}" as rendered, empty when absent
+  std::string event_source_name;       // Provider/@EventSourceName (classic providers)
+  uint32_t event_id = 0;               // EventID without qualifiers
+  std::optional<uint16_t> qualifiers;  // EventID/@Qualifiers (classic providers)
+  uint8_t version = 0;
+  uint8_t level = 0;
+  uint16_t task = 0;
+  uint8_t opcode = 0;
+  uint64_t keywords = 0;
+  // TimeCreated/@SystemTime as FILETIME ticks: 100 ns since 1601-01-01 UTC (Windows precision).
+  std::optional<int64_t> time_created;
+  uint64_t record_id = 0;  // EventRecordID
+  std::string activity_id;
+  std::string related_activity_id;
+  std::optional<uint32_t> process_id;
+  std::optional<uint32_t> thread_id;
+  std::string channel;
+  std::string computer;
+  std::string user_sid;  // Security/@UserID
+};
+
+// System fields by the names Sigma's Windows taxonomy uses.
+enum class SystemField {
+  kProviderName,
+  kProviderGuid,
+  kEventSourceName,
+  kEventId,
+  kQualifiers,
+  kVersion,
+  kLevel,
+  kTask,
+  kOpcode,
+  kKeywords,
+  kTimeCreated,
+  kEventRecordId,
+  kActivityId,
+  kRelatedActivityId,
+  kProcessId,
+  kThreadId,
+  kChannel,
+  kComputer,
+  kUserId,
+};
+
+// Maps "EventID", "Provider_Name", "Channel", "Computer", ... to a SystemField.
+std::optional<SystemField> systemFieldByName(std::string_view name);
+const char* systemFieldName(SystemField field);
+
+struct EventField {
+  std::string name;
+  std::string value;
+  uint32_t hash = 0;  // fieldHash(name)
+};
+
+struct RenderingInfo {
+  std::string culture;
+  std::string message;
+  std::string level;
+  std::string task;
+  std::string opcode;
+  std::string channel;
+  std::string provider;
+  std::vector<std::string> keywords;
+};
+
+// Where an event came from, so that any output can be traced back to its input.
+struct EventOrigin {
+  std::string source;     // file path, channel name or trace file
+  uint64_t position = 0;  // record index (EVTX), byte offset (trace file, XML stream)
+};
+
+class Event {
+ public:
+  enum class DataSection { kNone, kEventData, kUserData };
+
+  EventSystem system;
+  DataSection data_section = DataSection::kNone;
+  std::string user_data_root;  // element name under <UserData>, e.g. "LogFileCleared"
+  std::vector<uint8_t> binary;  // EventData/Binary, decoded from hex
+  std::optional<RenderingInfo> rendering;
+  EventOrigin origin;
+
+  // Data fields in document order. Unnamed EventData/Data elements are all named "Data";
+  // UserData elements are flattened to leaf names ("SubjectUserSid"), nested ones to
+  // "Parent.Child", attributes to "Element@attr". Names may repeat: a field is multi-valued.
+  const std::vector<EventField>& fields() const { return fields_; }
+  void addField(std::string name, std::string value);
+  void reserveFields(size_t n) { fields_.reserve(n); }
+
+  // First value of a data field, or nullptr. No allocation.
+  const std::string* find(const FieldKey& key) const;
+  const std::string* find(std::string_view name) const;
+
+  // Calls fn(const std::string&) for every value of a data field; returns how many.
+  template <typename Fn>
+  size_t forEachValue(const FieldKey& key, Fn&& fn) const {
+    size_t n = 0;
+    for (const auto& f : fields_) {
+      if (f.hash == key.hash() && f.name == key.name()) {
+        ++n;
+        fn(f.value);
+      }
+    }
+    return n;
+  }
+
+  // A System field as text, rendered into buf when numeric. Empty optional when absent.
+  std::optional<std::string_view> systemText(SystemField field, std::string& buf) const;
+
+ private:
+  std::vector<EventField> fields_;
+};
+
+}  // namespace t0w

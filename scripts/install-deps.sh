@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package the Linux build, tests and benchmarks need. Idempotent.
+set -euo pipefail
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config clang
+  libpugixml-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libre2-dev
+  libcli11-dev libsqlite3-dev libpq-dev libboost-all-dev libssl-dev zlib1g-dev
+  libevtx-dev libbfio-dev libevtx-utils
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-jsonschema python3-yaml
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
