@@ -141,3 +141,12 @@ std::optional<std::string_view> Event::systemText(SystemField field, std::string
 }
 
 }  // namespace t0w
+
+namespace t0w {
+std::string eventKey(const Event& event) {
+  if (!event.system.channel.empty()) {
+    return event.system.channel + ":" + std::to_string(event.system.record_id);
+  }
+  return event.origin.source + "@" + std::to_string(event.origin.position);
+}
+}  // namespace t0w

@@ -128,3 +128,9 @@ class Event {
 };
 
 }  // namespace t0w
+
+namespace t0w {
+// Stable identity of an event for dedup and correlation: "<Channel>:<EventRecordID>" for channel
+// events, "<source>@<position>" for events without a channel (trace-file lines).
+std::string eventKey(const Event& event);
+}  // namespace t0w
