@@ -1,0 +1,39 @@
+// EvtxFileCollector: every record of one .evtx file, read with libevtx, as Events.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <string>
+
+#include "agent/core/collector.h"
+#include "collectors/eventlog/event_xml_parser.h"
+
+namespace t0w {
+
+struct EvtxReadOptions {
+  XmlParseLimits limits;
+  // Also emit the records libevtx recovers from unallocated space (deleted or overwritten
+  // chunks). Their positions follow the allocated records: record_count + recovered index.
+  bool include_recovered = false;
+};
+
+// Events carry origin.source = the path as given and origin.position = the record index.
+// A damaged file yields every record that can be read plus an error per failure that names
+// the file and the record; run() never throws.
+class EvtxFileCollector final : public Collector {
+ public:
+  explicit EvtxFileCollector(std::filesystem::path path, EvtxReadOptions options = {});
+
+  const std::string& name() const override { return name_; }
+  CollectorSummary run(EventSink& sink) override;
+  // Safe from another thread: the current record finishes, then run() returns.
+  void stop() override { stop_ = true; }
+
+ private:
+  std::filesystem::path path_;
+  std::string name_;
+  EvtxReadOptions options_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace t0w
