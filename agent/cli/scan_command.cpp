@@ -1,0 +1,32 @@
+#include "agent/cli/scan_command.h"
+
+#include <map>
+#include <memory>
+
+#include "agent/cli/scan_pipeline.h"
+
+namespace t0w::cli {
+
+void registerScanCommand(CLI::App& app, CliContext& ctx) {
+  auto options = std::make_shared<ScanOptions>();
+  CLI::App* scan = app.add_subcommand(
+      "scan", "Read .evtx files, rendered-XML event files or directories of them");
+  scan->add_flag("--events", options->print_events, "Print every event (see --format)");
+  const std::map<std::string, OutputFormat> formats{{"jsonl", OutputFormat::kJsonl},
+                                                    {"table", OutputFormat::kTable}};
+  scan->add_option("--format", options->format,
+                   "jsonl: one JSON object per line (schemas/event.schema.json); table: text")
+      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case))
+      ->default_str("jsonl");
+  scan->add_option("-o,--output", options->output_path, "Write to FILE instead of stdout");
+  scan->add_flag("--recovered", options->include_recovered,
+                 "Also read records libevtx recovers from unallocated EVTX space");
+  // Rule options (--rules) join here; the rule stage itself plugs into scan_pipeline.cpp.
+  scan->add_option("PATH", options->paths,
+                   ".evtx file, XML file of <Event> elements, or directory (recursive)")
+      ->required()
+      ->check(CLI::ExistingPath);
+  scan->callback([options, &ctx] { ctx.exit_code = runScan(*options, ctx.io); });
+}
+
+}  // namespace t0w::cli

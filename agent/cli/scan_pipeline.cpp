@@ -1,0 +1,153 @@
+#include "agent/cli/scan_pipeline.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "agent/cli/event_writers.h"
+#include "agent/cli/scan_inputs.h"
+#include "agent/core/clock.h"
+#include "collectors/eventlog/xml_file_collector.h"
+#include "collectors/evtx/evtx_file_collector.h"
+
+namespace t0w::cli {
+namespace {
+
+// Drops events: the end of the chain when nothing is printed (scan as a validity check).
+class DiscardSink final : public EventSink {
+ public:
+  void onEvent(Event&&) override {}
+  void onError(const InputError&) override {}
+};
+
+// First stage after the collectors: counts, reports errors on stderr as they happen, draws the
+// progress line, and hands everything on.
+class ScanMonitor final : public EventSink {
+ public:
+  ScanMonitor(EventSink& next, CliIo io, size_t total_files)
+      : next_(next), io_(io), total_files_(total_files) {}
+
+  void startFile(const std::string& name) {
+    current_ = name;
+    ++files_;
+    drawProgress();
+  }
+
+  void onEvent(Event&& event) override {
+    ++records_;
+    if (io_.err_is_terminal && (records_ & 0x3FF) == 0) drawProgress();
+    next_.onEvent(std::move(event));
+  }
+
+  void onError(const InputError& error) override {
+    ++errors_;
+    clearProgress();
+    io_.err << "error: " << error.error.message << '\n';
+    next_.onError(error);
+  }
+
+  void finish() { clearProgress(); }
+  uint64_t records() const { return records_; }
+  uint64_t errors() const { return errors_; }
+
+ private:
+  void drawProgress() {
+    if (!io_.err_is_terminal) return;
+    constexpr size_t kBarWidth = 24;
+    const size_t done = total_files_ == 0 ? kBarWidth : (files_ - 1) * kBarWidth / total_files_;
+    std::string name = current_;
+    if (name.size() > 40) name = "..." + name.substr(name.size() - 37);
+    io_.err << "\r\x1b[K[" << std::string(done, '#') << std::string(kBarWidth - done, ' ') << "] "
+            << files_ << '/' << total_files_ << " files, " << records_ << " records  " << name
+            << std::flush;
+    drawn_ = true;
+  }
+  void clearProgress() {
+    if (!drawn_) return;
+    io_.err << "\r\x1b[K" << std::flush;
+    drawn_ = false;
+  }
+
+  EventSink& next_;
+  CliIo io_;
+  size_t total_files_;
+  size_t files_ = 0;
+  std::string current_;
+  uint64_t records_ = 0;
+  uint64_t errors_ = 0;
+  bool drawn_ = false;
+};
+
+std::unique_ptr<Collector> makeCollector(const ScanInput& input, const ScanOptions& options) {
+  if (input.kind == ScanInput::Kind::kEvtx) {
+    EvtxReadOptions evtx;
+    evtx.include_recovered = options.include_recovered;
+    return std::make_unique<EvtxFileCollector>(input.path, evtx);
+  }
+  return std::make_unique<XmlFileCollector>(input.path);
+}
+
+}  // namespace
+
+int runScan(const ScanOptions& options, CliIo io, ScanReport* report) {
+  const SystemClock clock;
+  const auto started = clock.monotonic();
+
+  std::ofstream file_out;
+  if (!options.output_path.empty()) {
+    file_out.open(options.output_path, std::ios::binary | std::ios::trunc);
+    if (!file_out) {
+      io.err << "error: cannot write " << options.output_path << '\n';
+      return kExitUsage;
+    }
+  }
+  std::ostream& out = options.output_path.empty() ? io.out : file_out;
+
+  // The sink chain, built from the output back to the collectors:
+  //   collectors → ScanMonitor → [rule evaluation] → event output
+  std::unique_ptr<EventSink> output;
+  if (!options.print_events) {
+    output = std::make_unique<DiscardSink>();
+  } else if (options.format == OutputFormat::kTable) {
+    output = std::make_unique<TableEventWriter>(out);
+  } else {
+    output = std::make_unique<JsonlEventWriter>(out);
+  }
+  EventSink* after_monitor = output.get();
+  // ==== Rule evaluation stage plugs in here ====
+  // A rule stage is an EventSink that evaluates each event, writes alerts to its AlertSink and
+  // forwards the event to `after_monitor`; set `after_monitor` to it. Nothing else changes.
+
+  ScanInputs inputs = discoverInputs(options.paths);
+  ScanMonitor monitor(*after_monitor, io, inputs.files.size());
+  for (const InputError& e : inputs.errors) monitor.onError(e);
+
+  for (const ScanInput& input : inputs.files) {
+    monitor.startFile(input.path.string());
+    std::unique_ptr<Collector> collector = makeCollector(input, options);
+    collector->run(monitor);
+  }
+  monitor.finish();
+  out.flush();
+
+  ScanReport r;
+  r.files = inputs.files.size();
+  r.records = monitor.records();
+  r.errors = monitor.errors();
+  r.seconds = std::chrono::duration<double>(clock.monotonic() - started).count();
+  int exit_code = r.errors == 0 ? kExitOk : kExitInputErrors;
+  if (!out) {
+    io.err << "error: writing " << (options.output_path.empty() ? "stdout" : options.output_path)
+           << " failed\n";
+    exit_code = kExitInputErrors;
+  }
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.2f", r.seconds);
+  io.err << "scan: " << r.files << " files, " << r.records << " records, " << r.errors
+         << " errors, " << seconds << " s\n";
+  if (report != nullptr) *report = r;
+  return exit_code;
+}
+
+}  // namespace t0w::cli
