@@ -6,17 +6,32 @@ namespace t0w::evtx {
 
 std::string takeErrorText(libevtx_error_t*& error) {
   if (error == nullptr) return "unknown libevtx error";
-  std::array<char, 2048> buf{};
-  int n = libevtx_error_sprint(error, buf.data(), buf.size());
+  // The backtrace holds the cause ("invalid file signature"); the plain message only says
+  // "unable to open file".
+  std::array<char, 4096> buf{};
+  int n = libevtx_error_backtrace_sprint(error, buf.data(), buf.size());
   libevtx_error_free(&error);
   if (n <= 0) return "unknown libevtx error";
   std::string text(buf.data());
-  // libevtx prints one frame per line; an error message must fit on one line.
-  for (char& c : text) {
-    if (c == '\n' || c == '\r') c = ' ';
+  // libevtx prints one frame per line, innermost first; an error message must fit on one line.
+  // The two innermost frames name the cause; outer ones only repeat "unable to open file".
+  constexpr int kMaxFrames = 2;
+  int frames = 0;
+  std::string joined;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty() && frames < kMaxFrames) {
+      ++frames;
+      if (!joined.empty()) joined += "; ";
+      joined += line;
+    }
+    start = end + 1;
   }
-  while (!text.empty() && text.back() == ' ') text.pop_back();
-  return text;
+  return joined.empty() ? "unknown libevtx error" : joined;
 }
 
 void RecordDeleter::operator()(libevtx_record_t* record) const {
