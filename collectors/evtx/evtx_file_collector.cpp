@@ -86,11 +86,11 @@ CollectorSummary EvtxFileCollector::run(EventSink& sink) {
   // libevtx skips chunks it cannot read (a truncated copy, a torn write) without failing any
   // record: say so, or the missing records would vanish silently.
   if (!stop_ && file->isCorrupted()) {
-    fileError(
-        n,
-        Error{Errc::kCorrupt, "libevtx found damaged or missing chunks; " + std::to_string(n) +
-                                  " records readable, later records may be missing"},
-        "file is corrupted");
+    fileError(n,
+              Error{Errc::kCorrupt, "libevtx found damaged or missing chunks; " +
+                                        std::to_string(summary.records) +
+                                        " records read, others may be missing"},
+              "file is corrupted");
   }
   return summary;
 }
