@@ -1,0 +1,564 @@
+#include "agent/queue/event_queue.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "agent/core/time.h"
+#include "agent/queue/chunk_codec.h"
+
+namespace t0w {
+namespace {
+
+constexpr int64_t kPriorityLane = 0;
+constexpr int64_t kEventLane = 1;
+
+// Upper bound on a chunk's decompressed size, on top of the recorded raw size, so that a
+// damaged raw_bytes column cannot make reserve() allocate without limit.
+constexpr size_t kMaxChunkRawSlack = 1 << 16;
+
+struct DropInfo {
+  uint64_t events = 0;
+  uint64_t chunks = 0;
+  std::string first_key;
+  std::string last_key;
+};
+
+// The status record that reports dropped events; `key` carries the report's sequence number.
+QueueRecord dropReport(const std::string& source, const DropInfo& info, std::string key,
+                       int64_t now_ms) {
+  nlohmann::ordered_json body;
+  body["type"] = "queue_drop";
+  body["source"] = source;
+  body["dropped_events"] = info.events;
+  body["dropped_chunks"] = info.chunks;
+  body["first_key"] = info.first_key;
+  body["last_key"] = info.last_key;
+  body["message"] = "dropped " + std::to_string(info.events) + " events from source " + source +
+                    " between positions " + info.first_key + ".." + info.last_key + " (queue full)";
+  QueueRecord r;
+  r.kind = RecordKind::kStatus;
+  r.key = std::move(key);
+  r.time = unixMicrosToFiletime(now_ms * 1000);
+  r.body = body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return r;
+}
+
+std::string dropReportKey(int64_t seq) { return "queue|drop|" + std::to_string(seq); }
+
+}  // namespace
+
+struct EventQueue::PendingChunk {
+  int64_t lane = kEventLane;
+  std::string source;
+  std::string first_key;
+  std::string last_key;
+  EncodedChunk encoded;
+};
+
+struct EventQueue::Prepared {
+  Statement insert_chunk;
+  Statement select_shippable;
+  Statement lease_chunk;
+  Statement delete_lease;
+  Statement release_lease;
+  Statement lease_chunk_ids;
+  Statement drop_candidates;
+  Statement delete_chunk;
+  Statement add_drops;
+  std::optional<CheckpointStore> checkpoints;
+  std::optional<MetaCounters> counters;
+  std::optional<DeadLetter> dead_letter;
+};
+
+Result<std::unique_ptr<EventQueue>> EventQueue::open(QueueOptions options, const Clock& clock) {
+  auto file = openQueueFile(options.path, options.sync, clock);
+  if (!file) return file.error();
+  std::unique_ptr<EventQueue> q(
+      new EventQueue(std::move(options), clock, std::move(file->db), std::move(file->incident)));
+  // Leases in the file belong to a process that is gone: its uploads may or may not have
+  // arrived, so the rows ship again (the collector deduplicates).
+  if (Status s = q->db_.exec(
+          "UPDATE chunks SET lease_id = NULL, lease_expires_ms = NULL WHERE lease_id IS NOT NULL",
+          "expire leases at open");
+      !s) {
+    return s.error();
+  }
+  auto bytes = q->db_.queryInt("SELECT CAST(total(length(payload)) AS INTEGER) FROM chunks",
+                               "measure queue size");
+  if (!bytes) return bytes.error();
+  q->stored_bytes_ = *bytes;
+  if (Status s = q->prepareStatements(); !s) return s.error();
+  return q;
+}
+
+EventQueue::EventQueue(QueueOptions options, const Clock& clock, SqliteDb db,
+                       std::optional<QueueIncident> incident)
+    : options_(std::move(options)),
+      clock_(clock),
+      db_(std::move(db)),
+      incident_(std::move(incident)),
+      stmts_(std::make_unique<Prepared>()) {}
+
+Status EventQueue::prepareStatements() {
+  struct Item {
+    Statement* target;
+    const char* sql;
+    const char* what;
+  };
+  Prepared& p = *stmts_;
+  const Item items[] = {
+      {&p.insert_chunk,
+       "INSERT INTO chunks(lane, source, record_count, raw_bytes, first_key, last_key, "
+       "created_ms, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+       "insert chunk"},
+      {&p.select_shippable,
+       "SELECT id, record_count, raw_bytes, payload FROM chunks "
+       "WHERE lease_id IS NULL OR lease_expires_ms <= ?1 ORDER BY lane, id",
+       "select shippable chunks"},
+      {&p.lease_chunk, "UPDATE chunks SET lease_id = ?1, lease_expires_ms = ?2 WHERE id = ?3",
+       "lease chunk"},
+      {&p.delete_lease,
+       "DELETE FROM chunks WHERE lease_id = ?1 RETURNING length(payload), record_count",
+       "delete leased chunks"},
+      {&p.release_lease,
+       "UPDATE chunks SET lease_id = NULL, lease_expires_ms = NULL, retries = retries + ?2 "
+       "WHERE lease_id = ?1",
+       "release lease"},
+      {&p.lease_chunk_ids, "SELECT id FROM chunks WHERE lease_id = ?1 ORDER BY id",
+       "list leased chunks"},
+      {&p.drop_candidates,
+       "SELECT id, source, record_count, first_key, last_key, length(payload) FROM chunks "
+       "WHERE lane = 1 AND (lease_id IS NULL OR lease_expires_ms <= ?1) ORDER BY id",
+       "select chunks to drop"},
+      {&p.delete_chunk, "DELETE FROM chunks WHERE id = ?1", "delete chunk"},
+      {&p.add_drops,
+       "INSERT INTO drops(source, events, chunks, last_ms) VALUES(?1, ?2, ?3, ?4) "
+       "ON CONFLICT(source) DO UPDATE SET events = events + excluded.events, "
+       "chunks = chunks + excluded.chunks, last_ms = excluded.last_ms",
+       "count dropped events"},
+  };
+  for (const Item& item : items) {
+    auto stmt = db_.prepare(item.sql, item.what);
+    if (!stmt) return stmt.error();
+    *item.target = std::move(*stmt);
+  }
+  auto cp = CheckpointStore::prepare(db_);
+  if (!cp) return cp.error();
+  p.checkpoints.emplace(std::move(*cp));
+  auto counters = MetaCounters::prepare(db_);
+  if (!counters) return counters.error();
+  p.counters.emplace(std::move(*counters));
+  auto dl = DeadLetter::prepare(db_, options_.max_dead_letters);
+  if (!dl) return dl.error();
+  p.dead_letter.emplace(std::move(*dl));
+  return {};
+}
+
+int64_t EventQueue::nowMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
+      .count();
+}
+
+Result<std::vector<EventQueue::PendingChunk>> EventQueue::buildChunks(
+    const std::vector<QueueRecord>& records, const std::string& source) const {
+  std::vector<PendingChunk> out;
+  const size_t max_records = std::max<size_t>(options_.max_chunk_records, 1);
+  for (int64_t lane : {kPriorityLane, kEventLane}) {
+    std::vector<QueueRecord> run;
+    size_t run_bytes = 0;
+    auto flush = [&]() -> Status {
+      if (run.empty()) return {};
+      auto enc = encodeChunk(run, options_.compression_level);
+      if (!enc) return enc.error();
+      out.push_back(PendingChunk{lane, source, run.front().key, run.back().key, std::move(*enc)});
+      run.clear();
+      run_bytes = 0;
+      return {};
+    };
+    for (const QueueRecord& r : records) {
+      const bool priority = r.kind != RecordKind::kEvent;
+      if (priority != (lane == kPriorityLane)) continue;
+      const size_t size = r.key.size() + r.body.size() + 16;
+      if (!run.empty() &&
+          (run.size() >= max_records || run_bytes + size > options_.max_chunk_bytes)) {
+        if (Status s = flush(); !s) return s.error();
+      }
+      run.push_back(r);
+      run_bytes += size;
+    }
+    if (Status s = flush(); !s) return s.error();
+  }
+  return out;
+}
+
+Status EventQueue::insertChunk(const PendingChunk& c, int64_t now_ms) {
+  stmts_->insert_chunk.bind(1, c.lane)
+      .bindText(2, c.source)
+      .bind(3, static_cast<int64_t>(c.encoded.record_count))
+      .bind(4, static_cast<int64_t>(c.encoded.raw_bytes))
+      .bindText(5, c.first_key)
+      .bindText(6, c.last_key)
+      .bind(7, now_ms)
+      .bindBlob(8, c.encoded.payload);
+  return stmts_->insert_chunk.run();
+}
+
+Result<EnqueueResult> EventQueue::enqueue(const std::vector<QueueRecord>& records,
+                                          const Checkpoint& checkpoint) {
+  if (checkpoint.source.empty()) {
+    return makeError(Errc::kInvalidArgument, "enqueue: checkpoint without a source");
+  }
+  for (const QueueRecord& r : records) {
+    if (Status s = validateRecord(r); !s) {
+      return makeError(s.error().code,
+                       "enqueue from " + checkpoint.source + ": " + s.error().message);
+    }
+  }
+  // Compression runs before taking the lock so that producers overlap with each other.
+  auto chunks = buildChunks(records, checkpoint.source);
+  if (!chunks) return chunks.error();
+  int64_t new_bytes = 0;
+  for (const auto& c : *chunks) new_bytes += static_cast<int64_t>(c.encoded.payload.size());
+  const auto cap = static_cast<int64_t>(options_.max_bytes);
+  if (new_bytes > cap) {
+    return makeError(Errc::kLimit, "enqueue from " + checkpoint.source + ": batch of " +
+                                       std::to_string(new_bytes) +
+                                       " compressed bytes exceeds the queue cap of " +
+                                       std::to_string(cap));
+  }
+
+  std::lock_guard lock(mu_);
+  const int64_t now = nowMs();
+  EnqueueResult result;
+  if (stored_bytes_ + new_bytes > cap && options_.overflow == OverflowPolicy::kPauseSources) {
+    result.outcome = EnqueueResult::Outcome::kFull;
+    return result;
+  }
+  auto tx = Transaction::begin(db_, "enqueue");
+  if (!tx) return tx.error();
+  int64_t delta = new_bytes;
+  if (stored_bytes_ + new_bytes > cap) {
+    auto room = makeRoom(static_cast<uint64_t>(new_bytes), now, result.dropped_events, delta);
+    if (!room) return room.error();
+    if (!*room) {
+      // Nothing can be dropped (all leased, or only priority records): refuse, drop nothing.
+      result.outcome = EnqueueResult::Outcome::kFull;
+      result.dropped_events = 0;
+      return result;  // the transaction rolls back
+    }
+  }
+  for (const auto& c : *chunks) {
+    if (Status s = insertChunk(c, now); !s) return s.error();
+  }
+  if (Status s = stmts_->checkpoints->set(checkpoint.source, checkpoint.position, now); !s) {
+    return s.error();
+  }
+  if (Status s = tx->commit(); !s) return s.error();
+  stored_bytes_ += delta;
+  return result;
+}
+
+Result<bool> EventQueue::makeRoom(uint64_t needed, int64_t now_ms, uint64_t& dropped_events,
+                                  int64_t& delta) {
+  const auto cap = static_cast<int64_t>(options_.max_bytes);
+  struct Candidate {
+    int64_t id;
+    std::string source;
+    int64_t records;
+    std::string first_key;
+    std::string last_key;
+    int64_t bytes;
+  };
+  // Candidates are read completely before any delete: rows must not change under a running
+  // SELECT on the same connection.
+  std::vector<Candidate> candidates;
+  {
+    Statement& sel = stmts_->drop_candidates;
+    sel.bind(1, now_ms);
+    int64_t freeable = 0;
+    for (;;) {
+      auto row = sel.step();
+      if (!row) return row.error();
+      if (!*row) break;
+      candidates.push_back(Candidate{sel.columnInt(0), std::string(sel.columnText(1)),
+                                     sel.columnInt(2), std::string(sel.columnText(3)),
+                                     std::string(sel.columnText(4)), sel.columnInt(5)});
+      freeable += candidates.back().bytes;
+      // Enough candidates for the batch plus generous room for the drop reports.
+      if (stored_bytes_ + static_cast<int64_t>(needed) + 64 * 1024 - freeable <= cap) break;
+    }
+    sel.reset();
+  }
+
+  std::map<std::string, DropInfo> drops;
+  int64_t freed = 0;
+  int64_t report_bytes = 0;
+  std::vector<PendingChunk> reports;
+  size_t next = 0;
+  for (;;) {
+    const int64_t total = stored_bytes_ - freed + static_cast<int64_t>(needed) + report_bytes;
+    if (total <= cap) break;
+    if (next == candidates.size()) return false;
+    // Drop one more chunk, then rebuild the reports (their size depends on what was dropped).
+    const Candidate& c = candidates[next++];
+    DropInfo& d = drops[c.source];
+    if (d.chunks == 0) d.first_key = c.first_key;
+    d.last_key = c.last_key;
+    d.events += static_cast<uint64_t>(c.records);
+    ++d.chunks;
+    freed += c.bytes;
+    reports.clear();
+    report_bytes = 0;
+    for (const auto& [source, info] : drops) {
+      // The sequence is not allocated yet; the largest one sizes the report conservatively.
+      const QueueRecord r = dropReport(source, info, dropReportKey(INT64_MAX), now_ms);
+      auto enc = encodeChunk(std::span<const QueueRecord>(&r, 1), options_.compression_level);
+      if (!enc) return enc.error();
+      report_bytes += static_cast<int64_t>(enc->payload.size());
+    }
+  }
+
+  for (size_t i = 0; i < next; ++i) {
+    stmts_->delete_chunk.bind(1, candidates[i].id);
+    if (Status s = stmts_->delete_chunk.run(); !s) return s.error();
+  }
+  int64_t report_stored = 0;
+  for (const auto& [source, info] : drops) {
+    auto seq = stmts_->counters->add("drop_report_seq", 1);
+    if (!seq) return seq.error();
+    const QueueRecord r = dropReport(source, info, dropReportKey(*seq), now_ms);
+    auto enc = encodeChunk(std::span<const QueueRecord>(&r, 1), options_.compression_level);
+    if (!enc) return enc.error();
+    report_stored += static_cast<int64_t>(enc->payload.size());
+    if (Status s =
+            insertChunk(PendingChunk{kPriorityLane, source, r.key, r.key, std::move(*enc)}, now_ms);
+        !s) {
+      return s.error();
+    }
+    stmts_->add_drops.bindText(1, source)
+        .bind(2, static_cast<int64_t>(info.events))
+        .bind(3, static_cast<int64_t>(info.chunks))
+        .bind(4, now_ms);
+    if (Status s = stmts_->add_drops.run(); !s) return s.error();
+    dropped_events += info.events;
+  }
+  delta = delta - freed + report_stored;
+  return true;
+}
+
+Result<Lease> EventQueue::reserve(size_t max_events, size_t max_bytes,
+                                  std::chrono::milliseconds lease_duration) {
+  std::lock_guard lock(mu_);
+  const int64_t now = nowMs();
+  Lease lease;
+  lease.expires = clock_.now() + lease_duration;
+  const int64_t expires_ms = now + lease_duration.count();
+
+  struct Damaged {
+    int64_t id;
+    std::string reason;
+  };
+  std::vector<Damaged> damaged;
+  size_t events = 0;
+  {
+    Statement& sel = stmts_->select_shippable;
+    sel.bind(1, now);
+    for (;;) {
+      auto row = sel.step();
+      if (!row) return row.error();
+      if (!*row) break;
+      const auto count = static_cast<size_t>(sel.columnInt(1));
+      const auto raw = static_cast<size_t>(sel.columnInt(2));
+      if (!lease.chunk_ids.empty() &&
+          (events + count > max_events || lease.raw_bytes + raw > max_bytes)) {
+        break;
+      }
+      const int64_t id = sel.columnInt(0);
+      auto records = decodeChunk(sel.columnBlob(3), raw + kMaxChunkRawSlack);
+      if (!records) {
+        damaged.push_back(Damaged{id, records.error().toString()});
+        continue;
+      }
+      lease.chunk_ids.push_back(id);
+      events += records->size();
+      lease.raw_bytes += raw;
+      std::move(records->begin(), records->end(), std::back_inserter(lease.records));
+    }
+    sel.reset();
+  }
+  if (lease.chunk_ids.empty() && damaged.empty()) return lease;
+
+  auto tx = Transaction::begin(db_, "reserve");
+  if (!tx) return tx.error();
+  int64_t delta = 0;
+  for (const Damaged& d : damaged) {
+    // A damaged row can never ship: keep it for inspection, count it, go on with the rest.
+    if (Status s = stmts_->dead_letter->addChunk(d.id, "corrupt chunk: " + d.reason, now); !s) {
+      return s.error();
+    }
+    auto size = db_.prepare("DELETE FROM chunks WHERE id = ?1 RETURNING length(payload)",
+                            "delete corrupt chunk");
+    if (!size) return size.error();
+    size->bind(1, d.id);
+    auto row = size->step();
+    if (!row) return row.error();
+    if (*row) delta -= size->columnInt(0);
+    if (Status s = size->run(); !s) return s.error();
+    if (auto c = stmts_->counters->add("corrupt_chunks", 1); !c) return c.error();
+  }
+  if (!damaged.empty()) {
+    auto pruned = stmts_->dead_letter->prune();
+    if (!pruned) return pruned.error();
+    if (auto c = stmts_->counters->add("dead_letter_pruned_chunks", pruned->entries); !c) {
+      return c.error();
+    }
+    if (auto c = stmts_->counters->add("dead_letter_pruned_events", pruned->records); !c) {
+      return c.error();
+    }
+  }
+  if (!lease.chunk_ids.empty()) {
+    auto seq = stmts_->counters->add("lease_seq", 1);
+    if (!seq) return seq.error();
+    lease.id = *seq;
+    for (int64_t id : lease.chunk_ids) {
+      stmts_->lease_chunk.bind(1, lease.id).bind(2, expires_ms).bind(3, id);
+      if (Status s = stmts_->lease_chunk.run(); !s) return s.error();
+    }
+  }
+  if (Status s = tx->commit(); !s) return s.error();
+  stored_bytes_ += delta;
+  return lease;
+}
+
+Result<int64_t> EventQueue::deleteLeaseRows(int64_t lease_id, uint64_t* records) {
+  Statement& del = stmts_->delete_lease;
+  del.bind(1, lease_id);
+  int64_t bytes = 0;
+  for (;;) {
+    auto row = del.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    bytes += del.columnInt(0);
+    if (records != nullptr) *records += static_cast<uint64_t>(del.columnInt(1));
+  }
+  del.reset();
+  return bytes;
+}
+
+Result<uint64_t> EventQueue::ack(const Lease& lease) {
+  if (lease.id == 0) return uint64_t{0};
+  std::lock_guard lock(mu_);
+  uint64_t records = 0;
+  auto bytes = deleteLeaseRows(lease.id, &records);
+  if (!bytes) return bytes.error();
+  stored_bytes_ -= *bytes;
+  return records;
+}
+
+Status EventQueue::release(const Lease& lease, bool count_retry) {
+  if (lease.id == 0) return {};
+  std::lock_guard lock(mu_);
+  stmts_->release_lease.bind(1, lease.id).bind(2, count_retry ? 1 : 0);
+  return stmts_->release_lease.run();
+}
+
+Status EventQueue::deadLetter(const Lease& lease, std::string_view reason) {
+  if (lease.id == 0) return {};
+  std::lock_guard lock(mu_);
+  const int64_t now = nowMs();
+  auto tx = Transaction::begin(db_, "dead-letter");
+  if (!tx) return tx.error();
+  std::vector<int64_t> ids;
+  {
+    Statement& sel = stmts_->lease_chunk_ids;
+    sel.bind(1, lease.id);
+    for (;;) {
+      auto row = sel.step();
+      if (!row) return row.error();
+      if (!*row) break;
+      ids.push_back(sel.columnInt(0));
+    }
+    sel.reset();
+  }
+  for (int64_t id : ids) {
+    if (Status s = stmts_->dead_letter->addChunk(id, reason, now); !s) return s;
+  }
+  auto bytes = deleteLeaseRows(lease.id, nullptr);
+  if (!bytes) return bytes.error();
+  auto pruned = stmts_->dead_letter->prune();
+  if (!pruned) return pruned.error();
+  if (auto c = stmts_->counters->add("dead_letter_pruned_chunks", pruned->entries); !c) {
+    return c.error();
+  }
+  if (auto c = stmts_->counters->add("dead_letter_pruned_events", pruned->records); !c) {
+    return c.error();
+  }
+  if (Status s = tx->commit(); !s) return s;
+  stored_bytes_ -= *bytes;
+  return {};
+}
+
+Result<std::optional<std::string>> EventQueue::checkpoint(std::string_view source) {
+  std::lock_guard lock(mu_);
+  return stmts_->checkpoints->get(source);
+}
+
+Result<std::vector<DeadLetterEntry>> EventQueue::deadLetters(int64_t limit) {
+  std::lock_guard lock(mu_);
+  return stmts_->dead_letter->list(limit);
+}
+
+Result<QueueStats> EventQueue::stats() {
+  std::lock_guard lock(mu_);
+  const int64_t now = nowMs();
+  QueueStats st;
+  {
+    auto q = db_.prepare(
+        "SELECT count(*), total(record_count), total(length(payload)), total(raw_bytes), "
+        "min(created_ms), total(CASE WHEN lane = 0 THEN record_count END), "
+        "total(CASE WHEN lease_id IS NOT NULL AND lease_expires_ms > ?1 THEN record_count END) "
+        "FROM chunks",
+        "queue depth");
+    if (!q) return q.error();
+    q->bind(1, now);
+    auto row = q->step();
+    if (!row) return row.error();
+    st.chunks = static_cast<uint64_t>(q->columnInt(0));
+    st.events = static_cast<uint64_t>(q->columnInt(1));
+    st.stored_bytes = static_cast<uint64_t>(q->columnInt(2));
+    st.raw_bytes = static_cast<uint64_t>(q->columnInt(3));
+    if (!q->columnIsNull(4)) {
+      st.oldest_age = std::chrono::milliseconds(std::max<int64_t>(0, now - q->columnInt(4)));
+    }
+    st.priority_events = static_cast<uint64_t>(q->columnInt(5));
+    st.leased_events = static_cast<uint64_t>(q->columnInt(6));
+  }
+  {
+    auto q = db_.prepare("SELECT source, events, chunks FROM drops ORDER BY source", "list drops");
+    if (!q) return q.error();
+    for (;;) {
+      auto row = q->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      st.drops[std::string(q->columnText(0))] = SourceDrops{static_cast<uint64_t>(q->columnInt(1)),
+                                                            static_cast<uint64_t>(q->columnInt(2))};
+    }
+  }
+  auto cps = stmts_->checkpoints->all();
+  if (!cps) return cps.error();
+  st.checkpoints = std::move(*cps);
+  auto dl = stmts_->dead_letter->count();
+  if (!dl) return dl.error();
+  st.dead_letter_chunks = static_cast<uint64_t>(*dl);
+  for (auto [name, field] : {std::pair{"dead_letter_pruned_chunks", &st.dead_letter_pruned_chunks},
+                             std::pair{"dead_letter_pruned_events", &st.dead_letter_pruned_events},
+                             std::pair{"corrupt_chunks", &st.corrupt_chunks}}) {
+    auto v = stmts_->counters->get(name);
+    if (!v) return v.error();
+    *field = static_cast<uint64_t>(*v);
+  }
+  return st;
+}
+
+}  // namespace t0w
