@@ -79,15 +79,6 @@ Result<int> EvtxFile::recoveredRecordCount() {
   return n;
 }
 
-Result<uint32_t> EvtxFile::flags() {
-  libevtx_error_t* error = nullptr;
-  uint32_t flags = 0;
-  if (libevtx_file_get_flags(file_, &flags, &error) != 1) {
-    return makeError(Errc::kCorrupt, takeErrorText(error));
-  }
-  return flags;
-}
-
 bool EvtxFile::isCorrupted() {
   libevtx_error_t* error = nullptr;
   int r = libevtx_file_is_corrupted(file_, &error);

@@ -32,8 +32,7 @@ class EvtxFile {
 
   Result<int> recordCount();
   Result<int> recoveredRecordCount();
-  Result<uint32_t> flags();  // LIBEVTX_FILE_FLAG_IS_DIRTY | LIBEVTX_FILE_FLAG_IS_FULL
-  bool isCorrupted();        // libevtx noticed damage while opening (e.g. missing chunks)
+  bool isCorrupted();  // libevtx noticed damage while opening (e.g. missing chunks)
   Result<RecordHandle> record(int index);
   Result<RecordHandle> recoveredRecord(int index);
   void signalAbort();
