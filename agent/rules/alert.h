@@ -28,9 +28,9 @@ struct Alert {
   std::shared_ptr<const Event> event;
   std::vector<MatchedField> matched;  // fields whose values satisfied the detection
   // Correlations only.
-  std::string correlation_type;                // event_count | value_count | temporal | ...
-  std::vector<MatchedField> group_by;          // the group's values
-  std::vector<std::string> contributing_keys;  // eventKey() of each contributing event
+  std::string correlation_type;                 // event_count | value_count | temporal | ...
+  std::vector<MatchedField> group_by;           // the group's values
+  std::vector<std::string> contributing_keys;   // eventKey() of each contributing event
   std::vector<std::string> contributing_rules;  // ids/names of the base rules
 };
 

@@ -1,0 +1,977 @@
+#include "agent/rules/compiled_rule.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include "agent/rules/condition_parser.h"
+
+namespace t0w {
+namespace {
+
+// Errors carry "<kind>: <detail>"; the kind is the summary class in `rules check`.
+Error fail(Errc code, const std::string& kind, const std::string& detail) {
+  return makeError(code, kind + ": " + detail);
+}
+
+// ---- value transformations -------------------------------------------------------------------
+
+std::string base64Encode(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16 | static_cast<uint8_t>(in[i + 1]) << 8 |
+                 static_cast<uint8_t>(in[i + 2]);
+    out.push_back(kAlphabet[v >> 18]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+    out.push_back(kAlphabet[v & 63]);
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
+    out.push_back(kAlphabet[v >> 18]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16 | static_cast<uint8_t>(in[i + 1]) << 8;
+    out.push_back(kAlphabet[v >> 18]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+    out.push_back('=');
+  }
+  return out;
+}
+
+// UTF-8 → UTF-16 code units; invalid bytes pass through as U+FFFD.
+std::vector<uint16_t> utf16Units(std::string_view s) {
+  std::vector<uint16_t> out;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    uint32_t cp = 0xFFFD;
+    size_t len = 1;
+    if (c < 0x80) {
+      cp = c;
+    } else if ((c >> 5) == 0x6 && i + 1 < s.size()) {
+      cp = (c & 0x1F) << 6 | (s[i + 1] & 0x3F);
+      len = 2;
+    } else if ((c >> 4) == 0xE && i + 2 < s.size()) {
+      cp = (c & 0x0F) << 12 | (s[i + 1] & 0x3F) << 6 | (s[i + 2] & 0x3F);
+      len = 3;
+    } else if ((c >> 3) == 0x1E && i + 3 < s.size()) {
+      cp = (c & 0x07) << 18 | (s[i + 1] & 0x3F) << 12 | (s[i + 2] & 0x3F) << 6 | (s[i + 3] & 0x3F);
+      len = 4;
+    }
+    i += len;
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      out.push_back(static_cast<uint16_t>(0xD800 + (cp >> 10)));
+      out.push_back(static_cast<uint16_t>(0xDC00 + (cp & 0x3FF)));
+    } else {
+      out.push_back(static_cast<uint16_t>(cp));
+    }
+  }
+  return out;
+}
+
+// Encodes the literal runs of s as UTF-16; wildcards stay wildcards.
+SigmaString toUtf16(const SigmaString& s, bool big_endian, bool bom) {
+  SigmaString out;
+  auto push = [&](char c, bool w) {
+    out.text.push_back(c);
+    out.wild.push_back(w);
+  };
+  if (bom) {
+    push(static_cast<char>(0xFF), false);
+    push(static_cast<char>(0xFE), false);
+  }
+  size_t i = 0;
+  while (i < s.text.size()) {
+    if (s.wild[i]) {
+      push(s.text[i], true);
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < s.text.size() && !s.wild[j]) ++j;
+    for (uint16_t u : utf16Units(std::string_view(s.text).substr(i, j - i))) {
+      const char lo = static_cast<char>(u & 0xff), hi = static_cast<char>(u >> 8);
+      push(big_endian ? hi : lo, false);
+      push(big_endian ? lo : hi, false);
+    }
+    i = j;
+  }
+  return out;
+}
+
+// Sigma's windash: every '-' or '/' that starts a command-line flag (preceded by a non-word
+// character or the start, followed by a word character) in all of its dash forms.
+std::vector<SigmaString> windash(const SigmaString& s, size_t max_dashes) {
+  auto isWord = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' ||
+           (static_cast<unsigned char>(c) & 0x80) != 0;
+  };
+  std::vector<size_t> positions;
+  for (size_t i = 0; i < s.text.size(); ++i) {
+    if (s.wild[i] || (s.text[i] != '-' && s.text[i] != '/')) continue;
+    const bool before_ok = i == 0 || !isWord(s.text[i - 1]);
+    const bool after_ok = i + 1 < s.text.size() && isWord(s.text[i + 1]);
+    if (before_ok && after_ok) positions.push_back(i);
+  }
+  static const char* const kDashes[] = {"-", "/", "\xE2\x80\x93", "\xE2\x80\x94", "\xE2\x80\x95"};
+  if (positions.empty()) return {s};
+  // Beyond the limit every flag gets the same dash form (5 variants instead of 5^n).
+  const bool same_everywhere = positions.size() > max_dashes;
+  size_t combos = 1;
+  if (!same_everywhere)
+    for (size_t k = 0; k < positions.size(); ++k) combos *= 5;
+  else
+    combos = 5;
+  std::vector<SigmaString> out;
+  for (size_t combo = 0; combo < combos; ++combo) {
+    SigmaString v;
+    size_t pi = 0, code = combo;
+    for (size_t i = 0; i < s.text.size(); ++i) {
+      if (pi < positions.size() && positions[pi] == i) {
+        const size_t which = same_everywhere ? combo : code % 5;
+        if (!same_everywhere) code /= 5;
+        for (const char* d = kDashes[which]; *d; ++d) {
+          v.text.push_back(*d);
+          v.wild.push_back(false);
+        }
+        ++pi;
+      } else {
+        v.text.push_back(s.text[i]);
+        v.wild.push_back(s.wild[i]);
+      }
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+// ---- field references ------------------------------------------------------------------------
+
+FieldRef makeFieldRef(const std::string& sigma_name, const FieldMapping* mapping) {
+  FieldRef r;
+  r.sigma_name = sigma_name;
+  std::string mapped(mapping ? mapping->map(sigma_name) : std::string_view(sigma_name));
+  r.system = systemFieldByName(mapped);
+  if (r.system) {
+    switch (*r.system) {
+      case SystemField::kEventId:
+      case SystemField::kChannel:
+      case SystemField::kProviderName:
+      case SystemField::kComputer:
+      case SystemField::kEventRecordId:
+      case SystemField::kTimeCreated:
+        r.data_first = false;
+        break;
+      default:
+        r.data_first = true;  // e.g. "Version", "Level" also appear as EventData names
+    }
+  }
+  r.key = FieldKey(std::move(mapped));
+  return r;
+}
+
+// Calls fn(string_view) for each value of the field; returns the number of values.
+template <typename Fn>
+size_t forEachFieldValue(const FieldRef& f, const Event& event, EvalContext& ctx, Fn&& fn) {
+  if (!f.system || f.data_first) {
+    size_t n = event.forEachValue(f.key, [&](const std::string& v) { fn(std::string_view(v)); });
+    if (n > 0 || !f.system) return n;
+  }
+  auto v = event.systemText(*f.system, ctx.buf);
+  if (!v) return 0;
+  fn(*v);
+  return 1;
+}
+
+void record(EvalContext& ctx, const std::string& name, std::string_view value) {
+  if (ctx.matched) ctx.matched->push_back(MatchedField{name, std::string(value)});
+}
+
+}  // namespace
+
+// ---- evaluation -------------------------------------------------------------------------------
+
+bool FieldCondition::evaluate(const Event& event, EvalContext& ctx) const {
+  switch (mode) {
+    case Mode::kKeywords: {
+      // Keywords: anywhere in any data field value.
+      if (!all) {
+        for (const auto& f : event.fields()) {
+          for (const auto& m : matchers) {
+            if (m.match(f.value)) {
+              record(ctx, f.name, f.value);
+              return true;
+            }
+          }
+        }
+        return false;
+      }
+      for (const auto& m : matchers) {
+        bool hit = false;
+        for (const auto& f : event.fields()) {
+          if (m.match(f.value)) {
+            record(ctx, f.name, f.value);
+            hit = true;
+            break;
+          }
+        }
+        if (!hit) return false;
+      }
+      return true;
+    }
+    case Mode::kExists: {
+      bool present = false;
+      forEachFieldValue(field, event, ctx, [&](std::string_view) { present = true; });
+      return present == exists;
+    }
+    case Mode::kFieldRef: {
+      std::string_view other_value;
+      std::string other_buf;
+      bool has_other = false;
+      // The other field's value must outlive the scan of this field's values.
+      forEachFieldValue(other, event, ctx, [&](std::string_view v) {
+        if (!has_other) {
+          other_buf.assign(v);
+          has_other = true;
+        }
+      });
+      if (!has_other) return false;
+      other_value = other_buf;
+      bool hit = false;
+      forEachFieldValue(field, event, ctx, [&](std::string_view v) {
+        if (hit) return;
+        auto eq = [&](std::string_view a, std::string_view b) {
+          if (a.size() != b.size()) return false;
+          if (ref_cased) return a == b;
+          for (size_t i = 0; i < a.size(); ++i)
+            if (foldAscii(a[i]) != foldAscii(b[i])) return false;
+          return true;
+        };
+        switch (ref_kind) {
+          case ValueMatcher::Kind::kPrefix:
+            hit =
+                v.size() >= other_value.size() && eq(v.substr(0, other_value.size()), other_value);
+            break;
+          case ValueMatcher::Kind::kSuffix:
+            hit = v.size() >= other_value.size() &&
+                  eq(v.substr(v.size() - other_value.size()), other_value);
+            break;
+          case ValueMatcher::Kind::kContains: {
+            if (ref_cased) {
+              hit = v.find(other_value) != std::string_view::npos;
+            } else {
+              for (size_t i = 0; !hit && i + other_value.size() <= v.size(); ++i)
+                hit = eq(v.substr(i, other_value.size()), other_value);
+            }
+            break;
+          }
+          default:
+            hit = eq(v, other_value);
+        }
+        if (hit) record(ctx, field.sigma_name, v);
+      });
+      return hit;
+    }
+    case Mode::kValues:
+      break;
+  }
+  if (!all) {
+    bool hit = false;
+    const size_t n = forEachFieldValue(field, event, ctx, [&](std::string_view v) {
+      if (hit) return;
+      for (const auto& m : matchers) {
+        if (m.match(v)) {
+          hit = true;
+          record(ctx, field.sigma_name, v);
+          return;
+        }
+      }
+    });
+    if (n == 0) {
+      for (const auto& m : matchers)
+        if (m.matchesAbsent()) return true;
+    }
+    return hit;
+  }
+  uint32_t begin = 0;
+  for (uint32_t end : group_ends) {
+    bool hit = false;
+    const size_t n = forEachFieldValue(field, event, ctx, [&](std::string_view v) {
+      if (hit) return;
+      for (uint32_t i = begin; i < end; ++i) {
+        if (matchers[i].match(v)) {
+          hit = true;
+          record(ctx, field.sigma_name, v);
+          return;
+        }
+      }
+    });
+    if (!hit && n == 0) {
+      for (uint32_t i = begin; i < end; ++i)
+        if (matchers[i].matchesAbsent()) hit = true;
+    }
+    if (!hit) return false;
+    begin = end;
+  }
+  return true;
+}
+
+bool Selection::evaluate(const Event& event, EvalContext& ctx) const {
+  for (const auto& alt : alternatives) {
+    const size_t mark = ctx.matched ? ctx.matched->size() : 0;
+    bool ok = true;
+    for (const auto& c : alt) {
+      if (!c.evaluate(event, ctx)) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return true;
+    if (ctx.matched) ctx.matched->resize(mark);
+  }
+  return false;
+}
+
+bool Detection::eval(const CondExpr& e, const Event& event, EvalContext& ctx) const {
+  switch (e.kind) {
+    case CondExpr::Kind::kSel:
+      return selections[e.sel].evaluate(event, ctx);
+    case CondExpr::Kind::kNot: {
+      // Fields under a negation never explain a match: do not record them.
+      auto* saved = ctx.matched;
+      ctx.matched = nullptr;
+      const bool r = !eval(e.children[0], event, ctx);
+      ctx.matched = saved;
+      return r;
+    }
+    case CondExpr::Kind::kAnd: {
+      const size_t mark = ctx.matched ? ctx.matched->size() : 0;
+      for (const auto& c : e.children) {
+        if (!eval(c, event, ctx)) {
+          if (ctx.matched) ctx.matched->resize(mark);
+          return false;
+        }
+      }
+      return true;
+    }
+    case CondExpr::Kind::kOr:
+      for (const auto& c : e.children) {
+        if (eval(c, event, ctx)) return true;
+      }
+      return false;
+  }
+  return false;
+}
+
+bool Detection::evaluate(const Event& event, EvalContext& ctx) const {
+  return eval(root, event, ctx);
+}
+
+namespace {
+
+std::optional<std::vector<uint32_t>> idsOf(const Detection& d, const CondExpr& e) {
+  switch (e.kind) {
+    case CondExpr::Kind::kSel: {
+      const Selection& s = d.selections[e.sel];
+      if (s.alternatives.size() != 1) return std::nullopt;
+      for (const auto& c : s.alternatives[0]) {
+        if (c.mode != FieldCondition::Mode::kValues || c.all || !c.field.system ||
+            *c.field.system != SystemField::kEventId)
+          continue;
+        std::vector<uint32_t> ids;
+        for (const auto& m : c.matchers) {
+          if (m.kind() != ValueMatcher::Kind::kExact) return std::nullopt;
+          uint32_t id = 0;
+          auto [p, ec] =
+              std::from_chars(m.needle().data(), m.needle().data() + m.needle().size(), id);
+          if (ec != std::errc() || p != m.needle().data() + m.needle().size()) return std::nullopt;
+          ids.push_back(id);
+        }
+        return ids;
+      }
+      return std::nullopt;
+    }
+    case CondExpr::Kind::kAnd: {
+      std::optional<std::vector<uint32_t>> acc;
+      for (const auto& c : e.children) {
+        auto ids = idsOf(d, c);
+        if (!ids) continue;
+        if (!acc) {
+          acc = std::move(ids);
+        } else {
+          std::vector<uint32_t> keep;
+          for (uint32_t id : *acc)
+            if (std::find(ids->begin(), ids->end(), id) != ids->end()) keep.push_back(id);
+          acc = std::move(keep);
+        }
+      }
+      return acc;
+    }
+    case CondExpr::Kind::kOr: {
+      std::vector<uint32_t> all;
+      for (const auto& c : e.children) {
+        auto ids = idsOf(d, c);
+        if (!ids) return std::nullopt;
+        all.insert(all.end(), ids->begin(), ids->end());
+      }
+      return all;
+    }
+    case CondExpr::Kind::kNot:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<uint32_t> Detection::requiredEventIds() const {
+  auto ids = idsOf(*this, root);
+  if (!ids) return {};
+  std::sort(ids->begin(), ids->end());
+  ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
+  if (ids->empty()) return {0xFFFFFFFFu};  // contradictory: no EventID can match
+  return *ids;
+}
+
+// ---- compilation ------------------------------------------------------------------------------
+
+namespace {
+
+struct Modifiers {
+  bool contains = false, startswith = false, endswith = false, all = false, re = false,
+       re_i = false, re_m = false, re_s = false, cidr = false, exists = false, cased = false,
+       fieldref = false, expand = false;
+  std::optional<ValueMatcher::Kind> numeric;
+  std::vector<std::string> transforms;  // base64, base64offset, utf16*, wide, windash: in order
+};
+
+Result<Modifiers> parseModifiers(const std::vector<std::string>& mods) {
+  Modifiers m;
+  for (const auto& mod : mods) {
+    if (mod == "contains") {
+      m.contains = true;
+    } else if (mod == "startswith") {
+      m.startswith = true;
+    } else if (mod == "endswith") {
+      m.endswith = true;
+    } else if (mod == "all") {
+      m.all = true;
+    } else if (mod == "re") {
+      m.re = true;
+    } else if (mod == "i") {
+      m.re_i = true;
+    } else if (mod == "m") {
+      m.re_m = true;
+    } else if (mod == "s") {
+      m.re_s = true;
+    } else if (mod == "cidr") {
+      m.cidr = true;
+    } else if (mod == "exists") {
+      m.exists = true;
+    } else if (mod == "cased") {
+      m.cased = true;
+    } else if (mod == "fieldref") {
+      m.fieldref = true;
+    } else if (mod == "expand") {
+      m.expand = true;
+    } else if (mod == "lt") {
+      m.numeric = ValueMatcher::Kind::kLt;
+    } else if (mod == "lte") {
+      m.numeric = ValueMatcher::Kind::kLte;
+    } else if (mod == "gt") {
+      m.numeric = ValueMatcher::Kind::kGt;
+    } else if (mod == "gte") {
+      m.numeric = ValueMatcher::Kind::kGte;
+    } else if (mod == "base64" || mod == "base64offset" || mod == "utf16le" || mod == "utf16be" ||
+               mod == "wide" || mod == "utf16" || mod == "windash") {
+      m.transforms.push_back(mod);
+    } else {
+      return fail(Errc::kUnsupported, "unknown modifier", "'" + mod + "'");
+    }
+  }
+  const int anchors = int{m.contains} + int{m.startswith} + int{m.endswith};
+  if (anchors > 1)
+    return fail(Errc::kParse, "conflicting modifiers", "only one of contains/startswith/endswith");
+  if ((m.re_i || m.re_m || m.re_s) && !m.re)
+    return fail(Errc::kParse, "conflicting modifiers", "i/m/s need the re modifier");
+  const int kinds =
+      int{m.re} + int{m.cidr} + int{m.exists} + int{m.fieldref} + int{m.numeric.has_value()};
+  if (kinds > 1)
+    return fail(Errc::kParse, "conflicting modifiers",
+                "re, cidr, exists, fieldref and lt/lte/gt/gte exclude each other");
+  if (kinds == 1 && !m.transforms.empty())
+    return fail(Errc::kParse, "conflicting modifiers",
+                "encoding modifiers apply to plain string values only");
+  if ((m.re || m.cidr || m.exists || m.numeric) && anchors > 0)
+    return fail(Errc::kParse, "conflicting modifiers",
+                "contains/startswith/endswith apply to string values only");
+  return m;
+}
+
+std::vector<SigmaString> expandPlaceholders(const SigmaString& s, const RuleCompileOptions& opt,
+                                            Error& err) {
+  // Splits on %name% and substitutes every configured value (cartesian product).
+  std::vector<SigmaString> out{SigmaString{}};
+  size_t i = 0;
+  while (i < s.text.size()) {
+    if (s.text[i] == '%' && !s.wild[i]) {
+      size_t j = s.text.find('%', i + 1);
+      if (j != std::string::npos) {
+        std::string name = s.text.substr(i + 1, j - i - 1);
+        auto it = opt.placeholders.find(name);
+        if (it == opt.placeholders.end()) {
+          err = fail(Errc::kNotFound, "unknown placeholder",
+                     "'%" + name + "%' is not defined in the placeholder configuration");
+          return {};
+        }
+        std::vector<SigmaString> next;
+        for (const auto& prefix : out) {
+          for (const auto& v : it->second) {
+            SigmaString c = prefix;
+            c.append(SigmaString::parse(v));
+            next.push_back(std::move(c));
+            if (next.size() > opt.limits.max_values_per_rule) {
+              err = fail(Errc::kLimit, "limit exceeded", "placeholder expansion too large");
+              return {};
+            }
+          }
+        }
+        out = std::move(next);
+        i = j + 1;
+        continue;
+      }
+    }
+    for (auto& o : out) {
+      o.text.push_back(s.text[i]);
+      o.wild.push_back(s.wild[i]);
+    }
+    ++i;
+  }
+  return out;
+}
+
+class DetectionCompiler {
+ public:
+  DetectionCompiler(const FieldMapping* fields, const RuleCompileOptions& opt)
+      : fields_(fields), opt_(opt) {}
+
+  Result<Detection> compile(const YAML::Node& det) {
+    if (!det || !det.IsMap())
+      return fail(Errc::kParse, "malformed rule", "'detection' must be a map");
+    Detection d;
+    YAML::Node condition;
+    for (auto it = det.begin(); it != det.end(); ++it) {
+      const std::string name = it->first.as<std::string>("");
+      if (name == "condition") {
+        condition = it->second;
+        continue;
+      }
+      if (name == "timeframe") continue;  // Sigma v1 aggregation window: meaningless here
+      auto sel = compileSelection(name, it->second);
+      if (!sel.ok()) return sel.error();
+      d.selections.push_back(std::move(sel.value()));
+    }
+    if (!condition) return fail(Errc::kParse, "malformed rule", "detection has no 'condition'");
+    std::vector<std::string> texts;
+    if (condition.IsScalar()) {
+      texts.push_back(condition.Scalar());
+    } else if (condition.IsSequence()) {
+      for (const auto& c : condition) {
+        if (!c.IsScalar()) return fail(Errc::kParse, "malformed rule", "condition list item");
+        texts.push_back(c.Scalar());
+      }
+    } else {
+      return fail(Errc::kParse, "malformed rule", "'condition' must be a string or a list");
+    }
+    if (texts.empty()) return fail(Errc::kParse, "malformed rule", "empty condition list");
+    // A list of conditions is their disjunction (Sigma v1).
+    CondExpr root;
+    root.kind = CondExpr::Kind::kOr;
+    for (const auto& t : texts) {
+      auto ast = parseCondition(t, opt_.limits);
+      if (!ast.ok()) return fail(ast.error().code, "invalid condition", ast.error().message);
+      CondExpr e;
+      size_t nodes = 0;
+      if (auto st = resolve(*ast, d, e, nodes); !st.ok()) return st.error();
+      root.children.push_back(std::move(e));
+    }
+    d.root = root.children.size() == 1 ? std::move(root.children[0]) : std::move(root);
+    return d;
+  }
+
+ private:
+  Status resolve(const ConditionNode& n, const Detection& d, CondExpr& out, size_t& nodes) {
+    if (++nodes > opt_.limits.max_condition_nodes)
+      return fail(Errc::kLimit, "limit exceeded",
+                  "condition expands to more than " +
+                      std::to_string(opt_.limits.max_condition_nodes) + " terms");
+    switch (n.kind) {
+      case ConditionNode::Kind::kName: {
+        for (uint32_t i = 0; i < d.selections.size(); ++i) {
+          if (d.selections[i].name == n.name) {
+            out.kind = CondExpr::Kind::kSel;
+            out.sel = i;
+            return {};
+          }
+        }
+        return fail(Errc::kParse, "invalid condition",
+                    "condition references undefined selection '" + n.name + "'");
+      }
+      case ConditionNode::Kind::kOneOf:
+      case ConditionNode::Kind::kAllOf: {
+        out.kind =
+            n.kind == ConditionNode::Kind::kOneOf ? CondExpr::Kind::kOr : CondExpr::Kind::kAnd;
+        for (uint32_t i = 0; i < d.selections.size(); ++i) {
+          const std::string& name = d.selections[i].name;
+          const bool hit =
+              n.name == "them" ? (name.empty() || name[0] != '_') : matchNamePattern(n.name, name);
+          if (!hit) continue;
+          if (++nodes > opt_.limits.max_condition_nodes)
+            return fail(Errc::kLimit, "limit exceeded", "condition expands to too many terms");
+          CondExpr s;
+          s.kind = CondExpr::Kind::kSel;
+          s.sel = i;
+          out.children.push_back(std::move(s));
+        }
+        if (out.children.empty())
+          return fail(Errc::kParse, "invalid condition", "'" + n.name + "' matches no selection");
+        return {};
+      }
+      case ConditionNode::Kind::kNot:
+      case ConditionNode::Kind::kAnd:
+      case ConditionNode::Kind::kOr: {
+        out.kind = n.kind == ConditionNode::Kind::kNot   ? CondExpr::Kind::kNot
+                   : n.kind == ConditionNode::Kind::kAnd ? CondExpr::Kind::kAnd
+                                                         : CondExpr::Kind::kOr;
+        for (const auto& c : n.children) {
+          CondExpr e;
+          if (auto st = resolve(c, d, e, nodes); !st.ok()) return st;
+          out.children.push_back(std::move(e));
+        }
+        return {};
+      }
+    }
+    return {};
+  }
+
+  Result<Selection> compileSelection(const std::string& name, const YAML::Node& node) {
+    Selection s;
+    s.name = name;
+    const std::string where = "selection '" + name + "'";
+    if (node.IsMap()) {
+      auto alt = compileMap(where, node);
+      if (!alt.ok()) return alt.error();
+      s.alternatives.push_back(std::move(alt.value()));
+    } else if (node.IsSequence() || node.IsScalar()) {
+      // A list of maps (OR) and/or keywords.
+      std::vector<YAML::Node> keywords;
+      if (node.IsScalar()) {
+        keywords.push_back(node);
+      } else {
+        for (const auto& item : node) {
+          if (item.IsMap()) {
+            auto alt = compileMap(where, item);
+            if (!alt.ok()) return alt.error();
+            s.alternatives.push_back(std::move(alt.value()));
+          } else if (item.IsScalar()) {
+            keywords.push_back(item);
+          } else {
+            return fail(Errc::kParse, "malformed rule", where + ": unsupported list item");
+          }
+        }
+      }
+      if (!keywords.empty()) {
+        auto kw = compileCondition(where, "", {}, keywords, /*keywords=*/true);
+        if (!kw.ok()) return kw.error();
+        s.alternatives.push_back({std::move(kw.value())});
+      }
+    } else {
+      return fail(Errc::kParse, "malformed rule", where + " is empty");
+    }
+    if (s.alternatives.empty()) return fail(Errc::kParse, "malformed rule", where + " is empty");
+    return s;
+  }
+
+  Result<std::vector<FieldCondition>> compileMap(const std::string& where, const YAML::Node& m) {
+    std::vector<FieldCondition> out;
+    if (m.size() == 0) return fail(Errc::kParse, "malformed rule", where + " has an empty map");
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      const std::string key = it->first.as<std::string>("");
+      std::vector<std::string> parts;
+      size_t start = 0;
+      while (true) {
+        size_t bar = key.find('|', start);
+        parts.push_back(
+            key.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+        if (bar == std::string::npos) break;
+        start = bar + 1;
+      }
+      std::string field = parts[0];
+      parts.erase(parts.begin());
+      std::vector<YAML::Node> values;
+      if (it->second.IsSequence()) {
+        for (const auto& v : it->second) values.push_back(v);
+        if (values.empty())
+          return fail(Errc::kParse, "malformed rule", where + ": '" + key + "' has no values");
+      } else {
+        values.push_back(it->second);
+      }
+      auto c = compileCondition(where, field, parts, values, field.empty());
+      if (!c.ok()) return c.error();
+      out.push_back(std::move(c.value()));
+    }
+    return out;
+  }
+
+  Result<FieldCondition> compileCondition(const std::string& where, const std::string& field,
+                                          const std::vector<std::string>& mods,
+                                          const std::vector<YAML::Node>& values, bool keywords) {
+    auto parsed = parseModifiers(mods);
+    if (!parsed.ok()) {
+      return makeError(parsed.error().code,
+                       parsed.error().message + " in " + where + " field '" + field + "'");
+    }
+    const Modifiers& m = *parsed;
+    FieldCondition c;
+    c.mode = keywords ? FieldCondition::Mode::kKeywords : FieldCondition::Mode::kValues;
+    c.field = makeFieldRef(field, fields_);
+    c.all = m.all;
+    const std::string ctx = where + " field '" + field + "'";
+    if (m.exists) {
+      if (values.size() != 1 || !values[0].IsScalar())
+        return fail(Errc::kParse, "invalid value", ctx + ": exists takes one boolean");
+      const std::string v = lowerAscii(values[0].Scalar());
+      if (v != "true" && v != "false" && v != "yes" && v != "no")
+        return fail(Errc::kParse, "invalid value", ctx + ": exists takes true or false");
+      c.mode = FieldCondition::Mode::kExists;
+      c.exists = v == "true" || v == "yes";
+      return c;
+    }
+    if (m.fieldref) {
+      if (values.size() != 1 || !values[0].IsScalar())
+        return fail(Errc::kUnsupported, "invalid value", ctx + ": fieldref takes one field name");
+      c.mode = FieldCondition::Mode::kFieldRef;
+      c.other = makeFieldRef(values[0].Scalar(), fields_);
+      c.ref_cased = m.cased;
+      c.ref_kind = m.contains     ? ValueMatcher::Kind::kContains
+                   : m.startswith ? ValueMatcher::Kind::kPrefix
+                   : m.endswith   ? ValueMatcher::Kind::kSuffix
+                                  : ValueMatcher::Kind::kExact;
+      return c;
+    }
+    for (const auto& v : values) {
+      const uint32_t before = static_cast<uint32_t>(c.matchers.size());
+      if (v.IsNull()) {
+        if (m.re || m.cidr || m.numeric || !m.transforms.empty())
+          return fail(Errc::kParse, "invalid value", ctx + ": null with a value modifier");
+        c.matchers.push_back(ValueMatcher::null());
+      } else if (!v.IsScalar()) {
+        return fail(Errc::kParse, "invalid value", ctx + ": values must be scalars");
+      } else if (m.re) {
+        auto r =
+            ValueMatcher::regex(v.Scalar(), m.re_i, m.re_m, m.re_s, opt_.limits.max_regex_memory,
+                                opt_.limits.max_regex_program_size);
+        if (!r.ok())
+          return fail(r.error().code,
+                      r.error().code == Errc::kLimit ? "limit exceeded" : "unsupported regex",
+                      ctx + ": " + r.error().message);
+        c.matchers.push_back(std::move(r.value()));
+      } else if (m.cidr) {
+        auto r = parseCidr(v.Scalar());
+        if (!r.ok()) return fail(Errc::kParse, "invalid value", ctx + ": " + r.error().message);
+        c.matchers.push_back(ValueMatcher::cidr(*r));
+      } else if (m.numeric) {
+        double d = 0;
+        const std::string& t = v.Scalar();
+        auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), d);
+        if (ec != std::errc() || p != t.data() + t.size())
+          return fail(Errc::kParse, "invalid value", ctx + ": '" + t + "' is not a number");
+        c.matchers.push_back(ValueMatcher::numeric(*m.numeric, d));
+      } else {
+        auto st = addStrings(ctx, m, v.Scalar(), keywords, c.matchers);
+        if (!st.ok()) return st.error();
+      }
+      if (c.all) c.group_ends.push_back(static_cast<uint32_t>(c.matchers.size()));
+      (void)before;
+      total_values_ += c.matchers.size() - before;
+      if (total_values_ > opt_.limits.max_values_per_rule)
+        return fail(
+            Errc::kLimit, "limit exceeded",
+            "more than " + std::to_string(opt_.limits.max_values_per_rule) + " values in the rule");
+    }
+    return c;
+  }
+
+  Status addStrings(const std::string& ctx, const Modifiers& m, const std::string& raw,
+                    bool keywords, std::vector<ValueMatcher>& out) {
+    std::vector<SigmaString> vals{SigmaString::parse(raw)};
+    if (m.expand) {
+      Error err;
+      vals = expandPlaceholders(vals[0], opt_, err);
+      if (vals.empty()) return makeError(err.code, err.message + " (" + ctx + ")");
+    }
+    for (const auto& t : m.transforms) {
+      std::vector<SigmaString> next;
+      for (const auto& s : vals) {
+        if (t == "windash") {
+          auto w = windash(s, opt_.limits.max_windash_dashes);
+          next.insert(next.end(), w.begin(), w.end());
+        } else if (t == "utf16le" || t == "wide") {
+          next.push_back(toUtf16(s, false, false));
+        } else if (t == "utf16be") {
+          next.push_back(toUtf16(s, true, false));
+        } else if (t == "utf16") {
+          next.push_back(toUtf16(s, false, true));
+        } else {
+          if (s.hasWildcards())
+            return fail(Errc::kUnsupported, "invalid value",
+                        ctx + ": " + t + " cannot encode a value with wildcards");
+          if (t == "base64") {
+            next.push_back(SigmaString::literal(base64Encode(s.text)));
+          } else {  // base64offset: the three alignments, without the edge characters that
+                    // depend on neighbouring bytes
+            static constexpr size_t kStart[3] = {0, 2, 3};
+            static constexpr size_t kEndTrim[3] = {0, 3, 2};
+            for (size_t i = 0; i < 3; ++i) {
+              const std::string enc = base64Encode(std::string(i, ' ') + s.text);
+              const size_t trim = kEndTrim[(s.text.size() + i) % 3];
+              if (enc.size() < kStart[i] + trim) continue;
+              next.push_back(
+                  SigmaString::literal(enc.substr(kStart[i], enc.size() - kStart[i] - trim)));
+            }
+          }
+        }
+        if (next.size() > opt_.limits.max_values_per_rule)
+          return fail(Errc::kLimit, "limit exceeded", ctx + ": value expansion too large");
+      }
+      vals = std::move(next);
+    }
+    for (auto& s : vals) {
+      if (m.contains || keywords) {
+        s.prependStar();
+        s.appendStar();
+      } else if (m.startswith) {
+        s.appendStar();
+      } else if (m.endswith) {
+        s.prependStar();
+      }
+      out.push_back(ValueMatcher::fromString(s, m.cased));
+    }
+    return {};
+  }
+
+  const FieldMapping* fields_;
+  const RuleCompileOptions& opt_;
+  size_t total_values_ = 0;
+};
+
+std::vector<std::string> stringList(const YAML::Node& n) {
+  std::vector<std::string> out;
+  if (!n) return out;
+  if (n.IsScalar()) {
+    out.push_back(n.Scalar());
+  } else if (n.IsSequence()) {
+    for (const auto& v : n)
+      if (v.IsScalar()) out.push_back(v.Scalar());
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Detection> compileDetection(const YAML::Node& detection, const FieldMapping* fields,
+                                   const RuleCompileOptions& options) {
+  try {
+    DetectionCompiler c(fields, options);
+    return c.compile(detection);
+  } catch (const std::exception& e) {
+    return fail(Errc::kParse, "malformed rule", e.what());
+  }
+}
+
+RuleCompileResult compileRule(const RuleDoc& doc, const RuleCompileOptions& options) {
+  RuleCompileResult r;
+  r.issue.file = doc.file;
+  r.issue.rule_id = doc.id;
+  auto reject = [&](const std::string& kind, const std::string& msg) {
+    r.issue.kind = kind;
+    r.issue.message = msg;
+    return r;
+  };
+  try {
+    const YAML::Node& n = doc.node;
+    CompiledRule rule;
+    RuleInfo& info = rule.info;
+    info.file = doc.file;
+    info.id = doc.id;
+    info.name = scalarOr(n["name"]);
+    info.title = scalarOr(n["title"]);
+    info.status = scalarOr(n["status"]);
+    info.level = scalarOr(n["level"]);
+    info.description = scalarOr(n["description"]);
+    info.author = scalarOr(n["author"]);
+    info.tags = stringList(n["tags"]);
+    info.falsepositives = stringList(n["falsepositives"]);
+    info.fields = stringList(n["fields"]);
+    if (info.title.empty()) return reject("malformed rule", "missing 'title'");
+    if (n["id"] && !n["id"].IsScalar()) return reject("malformed rule", "'id' must be a string");
+    if (!info.level.empty()) {
+      static const std::set<std::string> kLevels = {"informational", "low", "medium", "high",
+                                                    "critical"};
+      if (!kLevels.count(info.level))
+        return reject("malformed rule", "unknown level '" + info.level + "'");
+    }
+    const YAML::Node ls = n["logsource"];
+    if (!ls || !ls.IsMap()) return reject("malformed rule", "missing 'logsource' map");
+    info.logsource.product = scalarOr(ls["product"]);
+    info.logsource.category = scalarOr(ls["category"]);
+    info.logsource.service = scalarOr(ls["service"]);
+    if (!n["detection"]) return reject("malformed rule", "missing 'detection'");
+
+    auto targets = resolveLogSource(info.logsource);
+    if (!targets.ok()) {
+      r.out_of_scope = targets.error().code == Errc::kUnsupported;
+      return reject(r.out_of_scope ? "out of scope" : "unknown logsource", targets.error().message);
+    }
+    for (auto& t : *targets) {
+      auto det = compileDetection(n["detection"], t.fields, options);
+      if (!det.ok()) {
+        const std::string& msg = det.error().message;
+        const size_t colon = msg.find(": ");
+        return reject(msg.substr(0, colon),
+                      colon == std::string::npos ? msg : msg.substr(colon + 2));
+      }
+      RuleVariant v;
+      v.target = std::move(t);
+      v.detection = std::move(det.value());
+      const auto det_ids = v.detection.requiredEventIds();
+      if (v.target.event_ids.empty()) {
+        v.event_ids = det_ids;
+      } else if (det_ids.empty()) {
+        v.event_ids = v.target.event_ids;
+      } else {
+        for (uint32_t id : v.target.event_ids)
+          if (std::find(det_ids.begin(), det_ids.end(), id) != det_ids.end())
+            v.event_ids.push_back(id);
+        if (v.event_ids.empty()) continue;  // this variant can never match
+      }
+      rule.variants.push_back(std::move(v));
+    }
+    if (rule.variants.empty())
+      return reject("invalid condition",
+                    "the detection's EventIDs contradict the logsource's EventIDs");
+    r.rule = std::move(rule);
+    return r;
+  } catch (const std::exception& e) {
+    return reject("malformed rule", e.what());
+  }
+}
+
+}  // namespace t0w

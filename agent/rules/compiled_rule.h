@@ -1,0 +1,114 @@
+// CompiledRule: a Sigma rule compiled once at load time: its metadata, and one compiled detection
+// per log-source variant (e.g. process_creation as Sysmon 1 and as Security 4688, whose field names
+// differ). Evaluation reads fields through precomputed FieldKeys and never allocates.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/core/event.h"
+#include "agent/rules/alert.h"
+#include "agent/rules/logsource_map.h"
+#include "agent/rules/rule_issue.h"
+#include "agent/rules/rule_limits.h"
+#include "agent/rules/rule_loader.h"
+#include "agent/rules/value_matcher.h"
+
+namespace t0w {
+
+struct RuleCompileOptions {
+  RuleLimits limits;
+  // `expand` modifier placeholders: "%Admins%" → values.
+  std::map<std::string, std::vector<std::string>> placeholders;
+};
+
+// How a field is read from an event.
+struct FieldRef {
+  std::string sigma_name;  // as the rule writes it (alerts report this name)
+  FieldKey key;            // data field name after log-source mapping
+  std::optional<SystemField> system;
+  bool data_first = false;  // a System name that EventData may use too (Version, Level, ...)
+};
+
+// Scratch space for one evaluation; reused across events so rendering System numbers does not
+// allocate.
+struct EvalContext {
+  std::string buf;
+  std::vector<MatchedField>* matched = nullptr;  // set only when recording an alert's fields
+};
+
+struct FieldCondition {
+  enum class Mode : uint8_t { kValues, kKeywords, kExists, kFieldRef };
+  Mode mode = Mode::kValues;
+  FieldRef field;
+  bool all = false;                    // `|all`: every group must match
+  bool exists = true;                  // kExists: expected presence
+  std::vector<ValueMatcher> matchers;  // kValues/kKeywords: OR, or AND of groups with `all`
+  std::vector<uint32_t> group_ends;    // `all`: end index of each group in matchers
+  FieldRef other;                      // kFieldRef
+  ValueMatcher::Kind ref_kind = ValueMatcher::Kind::kExact;
+  bool ref_cased = false;
+
+  bool evaluate(const Event& event, EvalContext& ctx) const;
+};
+
+struct Selection {
+  std::string name;
+  std::vector<std::vector<FieldCondition>> alternatives;  // OR of (AND of conditions)
+  bool evaluate(const Event& event, EvalContext& ctx) const;
+};
+
+struct CondExpr {
+  enum class Kind : uint8_t { kAnd, kOr, kNot, kSel };
+  Kind kind = Kind::kSel;
+  uint32_t sel = 0;
+  std::vector<CondExpr> children;
+};
+
+class Detection {
+ public:
+  std::vector<Selection> selections;
+  CondExpr root;
+  bool evaluate(const Event& event, EvalContext& ctx) const;
+  // EventIDs the detection requires when it is a conjunction containing a plain EventID
+  // selection; empty when any EventID could match.
+  std::vector<uint32_t> requiredEventIds() const;
+
+ private:
+  bool eval(const CondExpr& e, const Event& event, EvalContext& ctx) const;
+};
+
+struct RuleInfo {
+  std::string id, name, title, status, level, description, author, file;
+  std::vector<std::string> tags, falsepositives, fields;
+  LogSourceSpec logsource;
+};
+
+struct RuleVariant {
+  LogSourceTarget target;
+  std::vector<uint32_t> event_ids;  // logsource ∩ detection; empty = any
+  Detection detection;
+};
+
+struct CompiledRule {
+  RuleInfo info;
+  std::vector<RuleVariant> variants;
+};
+
+struct RuleCompileResult {
+  std::optional<CompiledRule> rule;
+  RuleIssue issue;            // when !rule
+  bool out_of_scope = false;  // not a Windows rule: skipped, not an error
+};
+
+RuleCompileResult compileRule(const RuleDoc& doc, const RuleCompileOptions& options);
+
+// Compiles just a detection block (tests, fuzzing).
+Result<Detection> compileDetection(const YAML::Node& detection, const FieldMapping* fields,
+                                   const RuleCompileOptions& options);
+
+}  // namespace t0w

@@ -1,0 +1,198 @@
+#include "agent/rules/rule_set.h"
+
+#include <algorithm>
+#include <system_error>
+
+#include "agent/rules/rule_loader.h"
+
+namespace t0w {
+
+size_t RuleSet::CiHash::operator()(std::string_view s) const {
+  uint64_t h = 1469598103934665603ull;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(foldAscii(c));
+    h *= 1099511628211ull;
+  }
+  return static_cast<size_t>(h);
+}
+
+bool RuleSet::CiEq::operator()(std::string_view a, std::string_view b) const {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (foldAscii(a[i]) != foldAscii(b[i])) return false;
+  return true;
+}
+
+RuleSet::RuleSet(RuleCompileOptions options) : options_(std::move(options)) {
+  ctx_.buf.reserve(64);
+}
+
+RuleSet::~RuleSet() = default;
+
+void RuleSet::addRule(CompiledRule rule) {
+  rules_.push_back(std::make_unique<CompiledRule>(std::move(rule)));
+  index_ready_ = false;
+}
+
+void RuleSet::loadText(std::string_view yaml, const std::string& file, RuleLoadReport& report) {
+  ++report.files;
+  RuleFileContents contents = parseRuleText(yaml, file, options_.limits);
+  for (auto& issue : contents.issues) report.rejected.push_back(std::move(issue));
+  for (const auto& doc : contents.docs) {
+    RuleCompileResult r = compileRule(doc, options_);
+    if (r.rule) {
+      ++report.loaded;
+      addRule(std::move(*r.rule));
+    } else if (r.out_of_scope) {
+      ++report.out_of_scope;
+      report.skipped.push_back(std::move(r.issue));
+    } else {
+      report.rejected.push_back(std::move(r.issue));
+    }
+  }
+}
+
+void RuleSet::loadPath(const std::filesystem::path& path, RuleLoadReport& report) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    std::vector<fs::path> files;
+    fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec);
+    if (ec) {
+      report.rejected.push_back({path.string(), "", "unreadable file", ec.message()});
+      return;
+    }
+    for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (ec) break;
+      const auto ext = it->path().extension();
+      if (it->is_regular_file(ec) && (ext == ".yml" || ext == ".yaml")) files.push_back(it->path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) loadPath(f, report);
+    return;
+  }
+  if (!fs::exists(path, ec)) {
+    ++report.files;
+    report.rejected.push_back({path.string(), "", "unreadable file", "no such file or directory"});
+    return;
+  }
+  RuleFileContents contents = readRuleFile(path, options_.limits);
+  ++report.files;
+  for (auto& issue : contents.issues) report.rejected.push_back(std::move(issue));
+  for (const auto& doc : contents.docs) {
+    RuleCompileResult r = compileRule(doc, options_);
+    if (r.rule) {
+      ++report.loaded;
+      addRule(std::move(*r.rule));
+    } else if (r.out_of_scope) {
+      ++report.out_of_scope;
+      report.skipped.push_back(std::move(r.issue));
+    } else {
+      report.rejected.push_back(std::move(r.issue));
+    }
+  }
+}
+
+void RuleSet::buildIndex() {
+  by_channel_.clear();
+  by_provider_.clear();
+  global_ = Bucket{};
+  auto add = [](Bucket& b, const Candidate& c, const std::vector<uint32_t>& ids) {
+    if (ids.empty()) {
+      b.any_id.push_back(c);
+    } else {
+      for (uint32_t id : ids) b.by_id[id].push_back(c);
+    }
+  };
+  for (uint32_t i = 0; i < rules_.size(); ++i) {
+    for (const auto& v : rules_[i]->variants) {
+      const Candidate c{i, &v};
+      if (!v.target.channels.empty()) {
+        for (const auto& ch : v.target.channels) add(by_channel_[ch], c, v.event_ids);
+      } else if (!v.target.providers.empty()) {
+        for (const auto& p : v.target.providers) add(by_provider_[p], c, v.event_ids);
+      } else {
+        add(global_, c, v.event_ids);
+      }
+    }
+  }
+  last_hit_.assign(rules_.size(), 0);
+  index_ready_ = true;
+}
+
+RuleSet::IndexStats RuleSet::indexStats() {
+  if (!index_ready_) buildIndex();
+  IndexStats s;
+  s.channels = by_channel_.size();
+  s.providers = by_provider_.size();
+  s.global = global_.any_id.size();
+  for (const auto& r : rules_)
+    for (const auto& v : r->variants)
+      if (!v.event_ids.empty()) ++s.indexed_by_event_id;
+  return s;
+}
+
+template <typename Fn>
+void RuleSet::forEachCandidate(const Event& event, Fn&& fn) {
+  if (!index_ready_) buildIndex();
+  ++serial_;
+  auto visit = [&](const Bucket& b) {
+    if (!b.by_id.empty()) {
+      auto it = b.by_id.find(event.system.event_id);
+      if (it != b.by_id.end())
+        for (const auto& c : it->second) fn(c);
+    }
+    for (const auto& c : b.any_id) fn(c);
+  };
+  if (!event.system.channel.empty()) {
+    auto it = by_channel_.find(std::string_view(event.system.channel));
+    if (it != by_channel_.end()) visit(it->second);
+  }
+  if (!by_provider_.empty() && !event.system.provider_name.empty()) {
+    auto it = by_provider_.find(std::string_view(event.system.provider_name));
+    if (it != by_provider_.end()) visit(it->second);
+  }
+  visit(global_);
+}
+
+size_t RuleSet::countMatches(const Event& event) {
+  size_t n = 0;
+  ctx_.matched = nullptr;
+  forEachCandidate(event, [&](const Candidate& c) {
+    if (last_hit_[c.rule] == serial_) return;  // already matched through another variant
+    if (c.variant->detection.evaluate(event, ctx_)) {
+      last_hit_[c.rule] = serial_;
+      ++n;
+    }
+  });
+  return n;
+}
+
+size_t RuleSet::evaluate(const std::shared_ptr<const Event>& event, AlertSink& sink) {
+  size_t n = 0;
+  const Event& ev = *event;
+  forEachCandidate(ev, [&](const Candidate& c) {
+    if (last_hit_[c.rule] == serial_) return;
+    ctx_.matched = nullptr;
+    if (!c.variant->detection.evaluate(ev, ctx_)) return;
+    last_hit_[c.rule] = serial_;
+    ++n;
+    const CompiledRule& rule = *rules_[c.rule];
+    Alert a;
+    a.rule_id = rule.info.id;
+    a.rule_title = rule.info.title;
+    a.level = rule.info.level;
+    a.tags = rule.info.tags;
+    a.rule_file = rule.info.file;
+    a.time = ev.system.time_created;
+    a.event = event;
+    // Second pass with recording on: only matching events pay for collecting the fields.
+    ctx_.matched = &a.matched;
+    (void)c.variant->detection.evaluate(ev, ctx_);
+    ctx_.matched = nullptr;
+    sink.onAlert(std::move(a));
+  });
+  return n;
+}
+
+}  // namespace t0w
