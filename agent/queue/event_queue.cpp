@@ -17,12 +17,7 @@ constexpr int64_t kEventLane = 1;
 // damaged raw_bytes column cannot make reserve() allocate without limit.
 constexpr size_t kMaxChunkRawSlack = 1 << 16;
 
-struct DropInfo {
-  uint64_t events = 0;
-  uint64_t chunks = 0;
-  std::string first_key;
-  std::string last_key;
-};
+using DropInfo = DroppedEvents;
 
 // The status record that reports dropped events; `key` carries the report's sequence number.
 QueueRecord dropReport(const std::string& source, const DropInfo& info, std::string key,
@@ -65,6 +60,7 @@ struct EventQueue::Prepared {
   Statement lease_chunk_ids;
   Statement drop_candidates;
   Statement delete_chunk;
+  Statement pending_report;
   Statement add_drops;
   std::optional<CheckpointStore> checkpoints;
   std::optional<MetaCounters> counters;
@@ -100,6 +96,9 @@ EventQueue::EventQueue(QueueOptions options, const Clock& clock, SqliteDb db,
       incident_(std::move(incident)),
       stmts_(std::make_unique<Prepared>()) {}
 
+// Statements are finalized before the connection closes (members die in reverse order).
+EventQueue::~EventQueue() { stmts_.reset(); }
+
 Status EventQueue::prepareStatements() {
   struct Item {
     Statement* target;
@@ -116,7 +115,8 @@ Status EventQueue::prepareStatements() {
        "SELECT id, record_count, raw_bytes, payload FROM chunks "
        "WHERE lease_id IS NULL OR lease_expires_ms <= ?1 ORDER BY lane, id",
        "select shippable chunks"},
-      {&p.lease_chunk, "UPDATE chunks SET lease_id = ?1, lease_expires_ms = ?2 WHERE id = ?3",
+      {&p.lease_chunk,
+       "UPDATE chunks SET lease_id = ?1, lease_expires_ms = ?2, leases = leases + 1 WHERE id = ?3",
        "lease chunk"},
       {&p.delete_lease,
        "DELETE FROM chunks WHERE lease_id = ?1 RETURNING length(payload), record_count",
@@ -131,7 +131,13 @@ Status EventQueue::prepareStatements() {
        "SELECT id, source, record_count, first_key, last_key, length(payload) FROM chunks "
        "WHERE lane = 1 AND (lease_id IS NULL OR lease_expires_ms <= ?1) ORDER BY id",
        "select chunks to drop"},
-      {&p.delete_chunk, "DELETE FROM chunks WHERE id = ?1", "delete chunk"},
+      {&p.delete_chunk, "DELETE FROM chunks WHERE id = ?1 RETURNING length(payload)",
+       "delete chunk"},
+      {&p.pending_report,
+       "SELECT id, payload, raw_bytes FROM chunks WHERE lane = 0 AND source = ?1 AND "
+       "lease_id IS NULL AND leases = 0 AND substr(first_key, 1, 11) = 'queue|drop|' "
+       "ORDER BY id DESC LIMIT 1",
+       "find pending drop report"},
       {&p.add_drops,
        "INSERT INTO drops(source, events, chunks, last_ms) VALUES(?1, ?2, ?3, ?4) "
        "ON CONFLICT(source) DO UPDATE SET events = events + excluded.events, "
@@ -294,7 +300,6 @@ Result<bool> EventQueue::makeRoom(uint64_t needed, int64_t now_ms, uint64_t& dro
   std::map<std::string, DropInfo> drops;
   int64_t freed = 0;
   int64_t report_bytes = 0;
-  std::vector<PendingChunk> reports;
   size_t next = 0;
   for (;;) {
     const int64_t total = stored_bytes_ - freed + static_cast<int64_t>(needed) + report_bytes;
@@ -308,7 +313,6 @@ Result<bool> EventQueue::makeRoom(uint64_t needed, int64_t now_ms, uint64_t& dro
     d.events += static_cast<uint64_t>(c.records);
     ++d.chunks;
     freed += c.bytes;
-    reports.clear();
     report_bytes = 0;
     for (const auto& [source, info] : drops) {
       // The sequence is not allocated yet; the largest one sizes the report conservatively.
@@ -325,9 +329,22 @@ Result<bool> EventQueue::makeRoom(uint64_t needed, int64_t now_ms, uint64_t& dro
   }
   int64_t report_stored = 0;
   for (const auto& [source, info] : drops) {
+    stmts_->add_drops.bindText(1, source)
+        .bind(2, static_cast<int64_t>(info.events))
+        .bind(3, static_cast<int64_t>(info.chunks))
+        .bind(4, now_ms);
+    if (Status s = stmts_->add_drops.run(); !s) return s.error();
+    dropped_events += info.events;
+
+    // Under sustained overflow a report per batch would fill the queue with reports: a report
+    // the collector has never been offered is replaced by one that covers both.
+    DropInfo report = info;
+    auto merged = mergePendingReport(source, report);
+    if (!merged) return merged.error();
+    freed += *merged;
     auto seq = stmts_->counters->add("drop_report_seq", 1);
     if (!seq) return seq.error();
-    const QueueRecord r = dropReport(source, info, dropReportKey(*seq), now_ms);
+    const QueueRecord r = dropReport(source, report, dropReportKey(*seq), now_ms);
     auto enc = encodeChunk(std::span<const QueueRecord>(&r, 1), options_.compression_level);
     if (!enc) return enc.error();
     report_stored += static_cast<int64_t>(enc->payload.size());
@@ -336,15 +353,41 @@ Result<bool> EventQueue::makeRoom(uint64_t needed, int64_t now_ms, uint64_t& dro
         !s) {
       return s.error();
     }
-    stmts_->add_drops.bindText(1, source)
-        .bind(2, static_cast<int64_t>(info.events))
-        .bind(3, static_cast<int64_t>(info.chunks))
-        .bind(4, now_ms);
-    if (Status s = stmts_->add_drops.run(); !s) return s.error();
-    dropped_events += info.events;
   }
   delta = delta - freed + report_stored;
   return true;
+}
+
+Result<int64_t> EventQueue::mergePendingReport(const std::string& source, DropInfo& report) {
+  Statement& sel = stmts_->pending_report;
+  sel.bindText(1, source);
+  auto row = sel.step();
+  if (!row) return row.error();
+  if (!*row) {
+    sel.reset();
+    return int64_t{0};
+  }
+  const int64_t id = sel.columnInt(0);
+  auto records = decodeChunk(sel.columnBlob(1), static_cast<size_t>(sel.columnInt(2)) + 1024);
+  sel.reset();
+  // An unreadable old report stays as it is; the new one then covers only the new drops.
+  if (!records || records->size() != 1) return int64_t{0};
+  const auto body = nlohmann::json::parse((*records)[0].body, nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("dropped_events") ||
+      !body["dropped_events"].is_number_unsigned() || !body.contains("dropped_chunks") ||
+      !body["dropped_chunks"].is_number_unsigned() || !body.contains("first_key") ||
+      !body["first_key"].is_string()) {
+    return int64_t{0};
+  }
+  report.events += body["dropped_events"].get<uint64_t>();
+  report.chunks += body["dropped_chunks"].get<uint64_t>();
+  report.first_key = body["first_key"].get<std::string>();
+  stmts_->delete_chunk.bind(1, id);
+  auto del = stmts_->delete_chunk.step();
+  if (!del) return del.error();
+  const int64_t freed = *del ? stmts_->delete_chunk.columnInt(0) : 0;
+  if (Status s = stmts_->delete_chunk.run(); !s) return s.error();
+  return freed;
 }
 
 Result<Lease> EventQueue::reserve(size_t max_events, size_t max_bytes,

@@ -89,9 +89,20 @@ struct QueueStats {
   uint64_t corrupt_chunks = 0;  // damaged rows found by reserve() and dead-lettered
 };
 
+// Events dropped from one source, as a drop report states them.
+struct DroppedEvents {
+  uint64_t events = 0;
+  uint64_t chunks = 0;
+  std::string first_key;  // first record of the oldest dropped chunk
+  std::string last_key;   // last record of the newest dropped chunk
+};
+
 class EventQueue {
  public:
   static Result<std::unique_ptr<EventQueue>> open(QueueOptions options, const Clock& clock);
+  ~EventQueue();
+  EventQueue(const EventQueue&) = delete;
+  EventQueue& operator=(const EventQueue&) = delete;
 
   // Set when the database file was unusable at open and replaced (report it as an event).
   const std::optional<QueueIncident>& incident() const { return incident_; }
@@ -120,6 +131,9 @@ class EventQueue {
 
  private:
   struct Prepared;
+  // Folds the source's newest never-leased drop report into `report` and deletes it; returns
+  // the bytes freed (0 when there is none).
+  Result<int64_t> mergePendingReport(const std::string& source, DroppedEvents& report);
   EventQueue(QueueOptions options, const Clock& clock, SqliteDb db,
              std::optional<QueueIncident> incident);
   Status prepareStatements();

@@ -12,7 +12,8 @@ CREATE TABLE chunks (
   created_ms INTEGER NOT NULL,           -- unix milliseconds from the injected clock
   lease_id INTEGER,                      -- NULL when shippable
   lease_expires_ms INTEGER,
-  retries INTEGER NOT NULL DEFAULT 0,
+  retries INTEGER NOT NULL DEFAULT 0,   -- failed deliveries counted by release()
+  leases INTEGER NOT NULL DEFAULT 0,    -- times reserved: 0 means never offered to the collector
   payload BLOB NOT NULL                  -- zlib stream of the chunk codec's record frames
 );
 CREATE INDEX chunks_ship_order ON chunks(lane, id);

@@ -1,0 +1,101 @@
+#include "agent/queue/migrator.h"
+
+#include <gtest/gtest.h>
+
+#include "agent/queue/chunk_codec.h"
+#include "agent/queue/event_queue.h"
+#include "tests/unit/queue/queue_test_support.h"
+
+namespace t0w {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::eventBatch;
+using testing::FakeClock;
+using testing::TempDir;
+
+TEST(Migrator, EmbeddedMigrationsAreOrderedAndComplete) {
+  const auto migrations = Migrator::embedded();
+  ASSERT_GE(migrations.size(), 2u);
+  for (size_t i = 0; i < migrations.size(); ++i) {
+    EXPECT_EQ(migrations[i].version, static_cast<int>(i + 1)) << migrations[i].name;
+    EXPECT_NE(migrations[i].sql.find("CREATE TABLE"), std::string_view::npos);
+  }
+  EXPECT_EQ(Migrator::latestVersion(), static_cast<int>(migrations.size()));
+}
+
+TEST(Migrator, UpgradesAnOlderDatabaseKeepingItsRows) {
+  TempDir dir;
+  FakeClock clock;
+  const auto path = dir.path() / "queue.db";
+  const auto batch = eventBatch("Security", 1, 4);
+  {
+    // A queue file as version 1 of the agent left it: one chunk and a checkpoint.
+    auto db = SqliteDb::open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(Migrator().migrate(*db, 1).ok());
+    EXPECT_EQ(*db->queryInt("PRAGMA user_version", "v"), 1);
+    EXPECT_EQ(*db->queryInt("SELECT count(*) FROM sqlite_master WHERE name = 'dead_letter'", "q"),
+              0);
+    auto chunk = encodeChunk(batch, 6);
+    ASSERT_TRUE(chunk.ok());
+    auto ins = db->prepare(
+        "INSERT INTO chunks(lane, source, record_count, raw_bytes, first_key, last_key, "
+        "created_ms, payload) VALUES(1, 'Security', 4, ?1, 'Security|1', 'Security|4', 0, ?2)",
+        "insert");
+    ASSERT_TRUE(ins.ok());
+    ins->bind(1, static_cast<int64_t>(chunk->raw_bytes)).bindBlob(2, chunk->payload);
+    ASSERT_TRUE(ins->run().ok());
+    ASSERT_TRUE(db->exec("INSERT INTO checkpoints VALUES('Security', 'bm-4', 0)", "cp").ok());
+  }
+  QueueOptions o;
+  o.path = path;
+  auto q = EventQueue::open(o, clock);
+  ASSERT_TRUE(q.ok()) << q.error().toString();
+  EXPECT_FALSE((*q)->incident());
+  EXPECT_EQ((*q)->checkpoint("Security")->value_or(""), "bm-4");
+  auto lease = (*q)->reserve(10, 1 << 20, 30s);
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ(lease->records, batch);
+  ASSERT_TRUE((*q)->deadLetter(*lease, "exercise the v2 table").ok());
+  EXPECT_EQ((*q)->stats()->dead_letter_chunks, 1u);
+  q->reset();
+  auto db = SqliteDb::open(path);
+  EXPECT_EQ(*db->queryInt("PRAGMA user_version", "v"), Migrator::latestVersion());
+}
+
+TEST(Migrator, RefusesADatabaseFromANewerAgent) {
+  TempDir dir;
+  FakeClock clock;
+  const auto path = dir.path() / "queue.db";
+  {
+    auto db = SqliteDb::open(path);
+    ASSERT_TRUE(Migrator().migrate(*db).ok());
+    ASSERT_TRUE(db->exec("PRAGMA user_version = 99", "bump").ok());
+  }
+  QueueOptions o;
+  o.path = path;
+  auto q = EventQueue::open(o, clock);
+  ASSERT_FALSE(q.ok());
+  EXPECT_EQ(q.error().code, Errc::kUnsupported);
+  EXPECT_NE(q.error().message.find("99"), std::string::npos);
+  // Not quarantined: a newer agent's data is left alone.
+  auto db = SqliteDb::open(path);
+  EXPECT_EQ(*db->queryInt("PRAGMA user_version", "v"), 99);
+}
+
+TEST(Migrator, FailingMigrationLeavesTheVersionUnchanged) {
+  TempDir dir;
+  auto db = SqliteDb::open(dir.path() / "queue.db");
+  ASSERT_TRUE(db.ok());
+  const Migration broken[] = {{1, "0001_ok.sql", "CREATE TABLE a(x);"},
+                              {2, "0002_bad.sql", "CREATE TABLE b(x); CREATE TABLE a(y);"}};
+  Status s = Migrator(broken).migrate(*db);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("0002_bad.sql"), std::string::npos) << s.error().message;
+  EXPECT_EQ(*db->queryInt("PRAGMA user_version", "v"), 1);
+  EXPECT_EQ(*db->queryInt("SELECT count(*) FROM sqlite_master WHERE name = 'b'", "q"), 0);
+}
+
+}  // namespace
+}  // namespace t0w
