@@ -810,7 +810,7 @@ class CorrelationEngine::Impl {
       it = rs.groups.find(key);
     }
     if (it == rs.groups.end()) {
-      if (rs.groups.size() >= limits_.max_groups_per_rule) {
+      if (rs.groups.size() >= limits_.max_groups_per_rule && !rs.expiry.empty()) {
         // The group whose window ends first is the oldest.
         takeGroup(rs, rs.expiry.begin()->second);
         ++rs.stats.groups_evicted;
