@@ -671,6 +671,31 @@ TEST(ValueCountTest, PasswordSprayNineUsersIsNoAlert) {
   EXPECT_TRUE(sink.alerts.empty());
 }
 
+TEST(ValueCountTest, ListOfFieldsCountsDistinctTuples) {
+  auto rule = mustParse(R"(
+title: Distinct user and workstation pairs
+id: c-tuple
+correlation:
+  type: value_count
+  rules: [failed_logon]
+  timespan: 5m
+  condition:
+    field: [TargetUserName, WorkstationName]
+    gte: 3
+)");
+  CorrelationEngine engine({rule});
+  CollectingSink sink;
+  auto ev = [](uint64_t r, const char* user, const char* ws) {
+    return makeEvent(r, 0, {{"TargetUserName", user}, {"WorkstationName", ws}});
+  };
+  engine.onRuleMatch("", "failed_logon", ev(1, "alice", "WS1"), sink);
+  engine.onRuleMatch("", "failed_logon", ev(2, "alice", "WS1"), sink);
+  engine.onRuleMatch("", "failed_logon", ev(3, "alice", "WS2"), sink);
+  EXPECT_TRUE(sink.alerts.empty());  // two distinct pairs
+  engine.onRuleMatch("", "failed_logon", ev(4, "bob", "WS1"), sink);
+  EXPECT_EQ(sink.alerts.size(), 1u);
+}
+
 // --- temporal ---------------------------------------------------------------------------------
 
 const char* const kRecon = R"(
