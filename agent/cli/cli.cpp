@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 
+#include "agent/cli/rules_command.h"
 #include "agent/cli/scan_command.h"
 
 namespace t0w::cli {
@@ -19,6 +20,7 @@ int runCli(const std::vector<std::string>& args, CliIo io) {
 
   // Every subcommand, explicitly (no static self-registration).
   registerScanCommand(app, ctx);
+  registerRulesCommand(app, ctx);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 pops from the back
   try {

@@ -21,7 +21,9 @@ void registerScanCommand(CLI::App& app, CliContext& ctx) {
   scan->add_option("-o,--output", options->output_path, "Write to FILE instead of stdout");
   scan->add_flag("--recovered", options->include_recovered,
                  "Also read records libevtx recovers from unallocated EVTX space");
-  // Rule options (--rules) join here; the rule stage itself plugs into scan_pipeline.cpp.
+  scan->add_option("--rules", options->rule_paths,
+                   "Sigma rule file or directory (repeatable); prints alerts as JSON lines")
+      ->check(CLI::ExistingPath);
   scan->add_option("PATH", options->paths,
                    ".evtx file, XML file of <Event> elements, or directory (recursive)")
       ->required()

@@ -7,7 +7,10 @@
 
 #include "agent/cli/event_writers.h"
 #include "agent/cli/scan_inputs.h"
+#include "agent/cli/rules_command.h"
 #include "agent/core/clock.h"
+#include "agent/rules/alert_json.h"
+#include "agent/rules/rule_stage.h"
 #include "collectors/eventlog/xml_file_collector.h"
 #include "collectors/evtx/evtx_file_collector.h"
 
@@ -115,9 +118,22 @@ int runScan(const ScanOptions& options, CliIo io, ScanReport* report) {
     output = std::make_unique<JsonlEventWriter>(out);
   }
   EventSink* after_monitor = output.get();
-  // ==== Rule evaluation stage plugs in here ====
-  // A rule stage is an EventSink that evaluates each event, writes alerts to its AlertSink and
-  // forwards the event to `after_monitor`; set `after_monitor` to it. Nothing else changes.
+  // Rule evaluation stage: alerts go straight to the output as JSON lines.
+  std::unique_ptr<RuleSet> rules;
+  std::unique_ptr<JsonlAlertWriter> alert_writer;
+  std::unique_ptr<RuleStage> rule_stage;
+  if (!options.rule_paths.empty()) {
+    rules = std::make_unique<RuleSet>();
+    RuleLoadReport load;
+    for (const auto& p : options.rule_paths) rules->loadPath(p, load);
+    rules->finalize(load);
+    for (const auto& r : load.rejected) io.err << "warning: rule rejected: " << r.toString() << '\n';
+    printRuleLoadReport(load, io.err, false);
+    alert_writer = std::make_unique<JsonlAlertWriter>(out);
+    rule_stage = std::make_unique<RuleStage>(*rules, *alert_writer, *after_monitor,
+                                             options.print_events);
+    after_monitor = rule_stage.get();
+  }
 
   ScanInputs inputs = discoverInputs(options.paths);
   ScanMonitor monitor(*after_monitor, io, inputs.files.size());
@@ -129,6 +145,10 @@ int runScan(const ScanOptions& options, CliIo io, ScanReport* report) {
     collector->run(monitor);
   }
   monitor.finish();
+  if (rule_stage) {
+    rule_stage->finish();
+    io.err << "alerts: " << alert_writer->count() << '\n';
+  }
   out.flush();
 
   ScanReport r;

@@ -18,7 +18,9 @@ struct ScanOptions {
   OutputFormat format = OutputFormat::kJsonl;
   std::string output_path;  // empty: stdout
   bool include_recovered = false;
-  // Rule options (rule files, filters) are added here by the rule-evaluation stage.
+  // Sigma rule files or directories (--rules): alerts are printed as JSON lines
+  // (schemas/alert.schema.json); events only with --events.
+  std::vector<std::filesystem::path> rule_paths;
 };
 
 struct ScanReport {

@@ -39,3 +39,12 @@ std::string alertToJsonLine(const Alert& alert) {
 }
 
 }  // namespace t0w
+
+namespace t0w {
+
+void JsonlAlertWriter::onAlert(Alert&& alert) {
+  ++count_;
+  out_ << alertToJsonLine(alert) << '\n';
+}
+
+}  // namespace t0w

@@ -13,3 +13,21 @@ nlohmann::ordered_json alertToJson(const Alert& alert);
 std::string alertToJsonLine(const Alert& alert);
 
 }  // namespace t0w
+
+#include <ostream>
+
+namespace t0w {
+
+// Prints each alert as one JSON line.
+class JsonlAlertWriter final : public AlertSink {
+ public:
+  explicit JsonlAlertWriter(std::ostream& out) : out_(out) {}
+  void onAlert(Alert&& alert) override;
+  uint64_t count() const { return count_; }
+
+ private:
+  std::ostream& out_;
+  uint64_t count_ = 0;
+};
+
+}  // namespace t0w

@@ -34,11 +34,19 @@ void RuleSet::addRule(CompiledRule rule) {
   index_ready_ = false;
 }
 
-void RuleSet::loadText(std::string_view yaml, const std::string& file, RuleLoadReport& report) {
-  ++report.files;
-  RuleFileContents contents = parseRuleText(yaml, file, options_.limits);
+void RuleSet::loadDocs(RuleFileContents& contents, RuleLoadReport& report) {
   for (auto& issue : contents.issues) report.rejected.push_back(std::move(issue));
   for (const auto& doc : contents.docs) {
+    if (doc.node["correlation"]) {
+      auto c = parseCorrelationRule(doc.node, doc.file);
+      if (!c.ok()) {
+        report.rejected.push_back({doc.file, doc.id, "invalid correlation", c.error().message});
+      } else {
+        pending_correlations_.push_back(std::move(c.value()));
+        finalized_ = false;
+      }
+      continue;
+    }
     RuleCompileResult r = compileRule(doc, options_);
     if (r.rule) {
       ++report.loaded;
@@ -50,6 +58,69 @@ void RuleSet::loadText(std::string_view yaml, const std::string& file, RuleLoadR
       report.rejected.push_back(std::move(r.issue));
     }
   }
+}
+
+void RuleSet::loadText(std::string_view yaml, const std::string& file, RuleLoadReport& report) {
+  ++report.files;
+  RuleFileContents contents = parseRuleText(yaml, file, options_.limits);
+  loadDocs(contents, report);
+}
+
+void RuleSet::finalize(RuleLoadReport& report) {
+  finalized_ = true;
+  engine_.reset();
+  std::vector<CorrelationRule> all;
+  for (const auto& c : engine_rules_) all.push_back(c);
+  for (auto& c : pending_correlations_) all.push_back(std::move(c));
+  pending_correlations_.clear();
+  // Every reference must name a loaded base rule or another correlation; otherwise the
+  // correlation is rejected (it could never fire as written).
+  auto known = [&](const std::string& ref) {
+    for (const auto& r : rules_)
+      if (r->info.id == ref || (!r->info.name.empty() && r->info.name == ref)) return true;
+    for (const auto& c : all)
+      if (c.id == ref || (!c.name.empty() && c.name == ref)) return true;
+    return false;
+  };
+  std::vector<CorrelationRule> ok;
+  for (auto& c : all) {
+    std::string missing;
+    for (const auto& ref : c.rules)
+      if (!known(ref)) missing += (missing.empty() ? "" : ", ") + ref;
+    if (!missing.empty()) {
+      report.rejected.push_back({c.file, c.alertId(), "invalid correlation",
+                                 "references rules that are not loaded: " + missing});
+      continue;
+    }
+    ok.push_back(std::move(c));
+  }
+  engine_rules_ = ok;
+  if (!ok.empty()) {
+    auto engine = std::make_unique<CorrelationEngine>(std::move(ok));
+    if (Status st = engine->validate(); !st.ok()) {
+      for (const auto& c : engine->rules())
+        report.rejected.push_back({c.file, c.alertId(), "invalid correlation", st.error().message});
+      engine_rules_.clear();
+    } else {
+      report.correlations += engine->rules().size();
+      report.loaded += engine->rules().size();
+      engine_ = std::move(engine);
+    }
+  }
+  suppressed_.assign(rules_.size(), 0);
+  referenced_.assign(rules_.size(), 0);
+  if (engine_) {
+    for (size_t i = 0; i < rules_.size(); ++i) {
+      const auto& info = rules_[i]->info;
+      referenced_[i] = engine_->isReferenced(info.id, info.name) ? 1 : 0;
+      suppressed_[i] = engine_->suppressesStandalone(info.id, info.name) ? 1 : 0;
+    }
+  }
+  buildIndex();
+}
+
+void RuleSet::flush(AlertSink& sink) {
+  if (engine_) engine_->flush(sink);
 }
 
 void RuleSet::loadPath(const std::filesystem::path& path, RuleLoadReport& report) {
@@ -78,19 +149,7 @@ void RuleSet::loadPath(const std::filesystem::path& path, RuleLoadReport& report
   }
   RuleFileContents contents = readRuleFile(path, options_.limits);
   ++report.files;
-  for (auto& issue : contents.issues) report.rejected.push_back(std::move(issue));
-  for (const auto& doc : contents.docs) {
-    RuleCompileResult r = compileRule(doc, options_);
-    if (r.rule) {
-      ++report.loaded;
-      addRule(std::move(*r.rule));
-    } else if (r.out_of_scope) {
-      ++report.out_of_scope;
-      report.skipped.push_back(std::move(r.issue));
-    } else {
-      report.rejected.push_back(std::move(r.issue));
-    }
-  }
+  loadDocs(contents, report);
 }
 
 void RuleSet::buildIndex() {
@@ -134,6 +193,10 @@ RuleSet::IndexStats RuleSet::indexStats() {
 
 template <typename Fn>
 void RuleSet::forEachCandidate(const Event& event, Fn&& fn) {
+  if (!finalized_) {
+    RuleLoadReport ignored;
+    finalize(ignored);
+  }
   if (!index_ready_) buildIndex();
   ++serial_;
   auto visit = [&](const Bucket& b) {
@@ -169,28 +232,39 @@ size_t RuleSet::countMatches(const Event& event) {
 }
 
 size_t RuleSet::evaluate(const std::shared_ptr<const Event>& event, AlertSink& sink) {
+  return evaluate(
+      *event, [&event] { return event; }, sink);
+}
+
+size_t RuleSet::evaluate(const Event& ev,
+                         const std::function<std::shared_ptr<const Event>()>& share,
+                         AlertSink& sink) {
   size_t n = 0;
-  const Event& ev = *event;
+  std::shared_ptr<const Event> shared;
   forEachCandidate(ev, [&](const Candidate& c) {
     if (last_hit_[c.rule] == serial_) return;
     ctx_.matched = nullptr;
     if (!c.variant->detection.evaluate(ev, ctx_)) return;
     last_hit_[c.rule] = serial_;
     ++n;
+    if (!shared) shared = share();
     const CompiledRule& rule = *rules_[c.rule];
-    Alert a;
-    a.rule_id = rule.info.id;
-    a.rule_title = rule.info.title;
-    a.level = rule.info.level;
-    a.tags = rule.info.tags;
-    a.rule_file = rule.info.file;
-    a.time = ev.system.time_created;
-    a.event = event;
-    // Second pass with recording on: only matching events pay for collecting the fields.
-    ctx_.matched = &a.matched;
-    (void)c.variant->detection.evaluate(ev, ctx_);
-    ctx_.matched = nullptr;
-    sink.onAlert(std::move(a));
+    if (!suppressed_[c.rule]) {
+      Alert a;
+      a.rule_id = rule.info.id;
+      a.rule_title = rule.info.title;
+      a.level = rule.info.level;
+      a.tags = rule.info.tags;
+      a.rule_file = rule.info.file;
+      a.time = ev.system.time_created;
+      a.event = shared;
+      // Second pass with recording on: only matching events pay for collecting the fields.
+      ctx_.matched = &a.matched;
+      (void)c.variant->detection.evaluate(ev, ctx_);
+      ctx_.matched = nullptr;
+      sink.onAlert(std::move(a));
+    }
+    if (referenced_[c.rule]) engine_->onRuleMatch(rule.info.id, rule.info.name, shared, sink);
   });
   return n;
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,7 +15,9 @@
 #include "agent/core/event.h"
 #include "agent/rules/alert.h"
 #include "agent/rules/compiled_rule.h"
+#include "agent/rules/correlation.h"
 #include "agent/rules/rule_issue.h"
+#include "agent/rules/rule_loader.h"
 
 namespace t0w {
 
@@ -22,6 +25,7 @@ struct RuleLoadReport {
   size_t files = 0;
   size_t loaded = 0;
   size_t out_of_scope = 0;  // valid rules for log sources we do not collect (cisco, proxy, ...)
+  size_t correlations = 0;  // correlation rules loaded (also counted in `loaded`)
   std::vector<RuleIssue> rejected;
   std::vector<RuleIssue> skipped;  // the out-of-scope rules, with their log source
 };
@@ -38,11 +42,24 @@ class RuleSet {
   void loadPath(const std::filesystem::path& path, RuleLoadReport& report);
   void loadText(std::string_view yaml, const std::string& file, RuleLoadReport& report);
 
+  // Builds the correlation engine from the correlation documents loaded so far (checking their
+  // references and cycles; problems go to report) and the index. Call once after loading;
+  // evaluation calls it itself otherwise.
+  void finalize(RuleLoadReport& report);
+
   size_t size() const { return rules_.size(); }
   const CompiledRule& rule(size_t i) const { return *rules_[i]; }
 
-  // Evaluates one event; emits an Alert per matching rule. Returns the number of alerts.
+  // Evaluates one event; emits an Alert per matching rule (and correlation alerts). Returns the
+  // number of matching base rules.
   size_t evaluate(const std::shared_ptr<const Event>& event, AlertSink& sink);
+  // Same, for an event not yet shared: `share` is called once, on the first match, to get the
+  // shared event the alerts point to (so non-matching events are never copied).
+  size_t evaluate(const Event& event, const std::function<std::shared_ptr<const Event>()>& share,
+                  AlertSink& sink);
+  // End of input: decides open correlation windows.
+  void flush(AlertSink& sink);
+  const CorrelationEngine* correlations() const { return engine_.get(); }
   // Match test only (benchmarks, tests): how many rules match, no alerts built.
   size_t countMatches(const Event& event);
 
@@ -75,7 +92,15 @@ class RuleSet {
   template <typename Fn>
   void forEachCandidate(const Event& event, Fn&& fn);
 
+  void loadDocs(RuleFileContents& contents, RuleLoadReport& report);
+
   RuleCompileOptions options_;
+  std::vector<CorrelationRule> pending_correlations_;
+  std::vector<CorrelationRule> engine_rules_;  // correlations accepted by the last finalize()
+  std::unique_ptr<CorrelationEngine> engine_;
+  std::vector<uint8_t> suppressed_;  // per rule: referenced by a correlation without generate
+  std::vector<uint8_t> referenced_;  // per rule: feeds the correlation engine
+  bool finalized_ = false;
   std::vector<std::unique_ptr<CompiledRule>> rules_;
   bool index_ready_ = false;
   BucketMap by_channel_;

@@ -1,0 +1,34 @@
+// RuleStage: the pipeline stage that evaluates every event against a RuleSet, hands alerts to an
+// AlertSink and forwards the event unchanged to the next stage.
+#pragma once
+
+#include "agent/core/event_sink.h"
+#include "agent/rules/alert.h"
+#include "agent/rules/rule_set.h"
+
+namespace t0w {
+
+class RuleStage final : public EventSink {
+ public:
+  // `forward_events`: false when nothing downstream looks at events (scan without --events).
+  RuleStage(RuleSet& rules, AlertSink& alerts, EventSink& next, bool forward_events = true)
+      : rules_(rules), alerts_(alerts), next_(next), forward_(forward_events) {}
+
+  void onEvent(Event&& event) override;
+  void onError(const InputError& error) override { next_.onError(error); }
+  // End of input: decides open correlation windows.
+  void finish() { rules_.flush(alerts_); }
+
+  uint64_t events() const { return events_; }
+  uint64_t matches() const { return matches_; }
+
+ private:
+  RuleSet& rules_;
+  AlertSink& alerts_;
+  EventSink& next_;
+  bool forward_;
+  uint64_t events_ = 0;
+  uint64_t matches_ = 0;
+};
+
+}  // namespace t0w
