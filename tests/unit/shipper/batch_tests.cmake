@@ -1,0 +1,9 @@
+# Wire batch encoder tests. Included from tests/unit/queue/CMakeLists.txt (the batch format is
+# built on the queue's records) so that this file set builds independently of the transport
+# tests beside it.
+find_package(Python3 COMPONENTS Interpreter)
+t0w_test(shipper_batch_tests
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/batch_encoder_test.cpp
+  DEPS t0w_shipper_encoding t0w_queue)
+target_compile_definitions(shipper_batch_tests PRIVATE
+  T0W_PYTHON3="$<IF:$<BOOL:${Python3_Interpreter_FOUND}>,${Python3_EXECUTABLE},>")
