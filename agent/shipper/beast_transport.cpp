@@ -353,8 +353,18 @@ class BeastTransport::Impl {
     parser.header_limit(64 * 1024);
     parser.body_limit(options_.max_response_bytes);
     if (request.method == "HEAD") parser.skip(true);
-    ec = run([&](auto handler) { http::async_read(stream, buffer_, parser, handler); }, close,
-             deadline, timed_out);
+    // Header first: Beast 1.74's eager full-message read skips the Content-Length vs body_limit
+    // check, so the declared length is checked here before any body byte is buffered.
+    ec = run([&](auto handler) { http::async_read_header(stream, buffer_, parser, handler); },
+             close, deadline, timed_out);
+    if (!ec && !timed_out && parser.content_length() &&
+        *parser.content_length() > options_.max_response_bytes) {
+      ec = http::error::body_limit;
+    }
+    if (!ec && !timed_out && !parser.is_done()) {
+      ec = run([&](auto handler) { http::async_read(stream, buffer_, parser, handler); }, close,
+               deadline, timed_out);
+    }
     if (ec || timed_out) {
       TransportError error = makeTransportError(Step::kRead, ec, timed_out);
       if (ec == http::error::body_limit || ec == http::error::header_limit) {

@@ -1,0 +1,25 @@
+// A throwaway PKI for the fake servers: a CA, a server certificate for chosen names, and a client
+// certificate for mutual TLS, all generated with the OpenSSL API at start-up.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "agent/core/result.h"
+
+namespace t0w::fakes {
+
+struct TestPkiFiles {
+  std::string ca_cert;      // PEM; clients trust this
+  std::string server_cert;  // PEM chain: server certificate then CA
+  std::string server_key;
+  std::string client_cert;  // PEM chain for mutual TLS
+  std::string client_key;
+};
+
+// Writes the files into `dir`. `server_names` become subjectAltNames ("DNS:localhost",
+// "IP:127.0.0.1", ...); the first one's value is the subject CN.
+Result<TestPkiFiles> writeTestPki(const std::string& dir,
+                                  const std::vector<std::string>& server_names);
+
+}  // namespace t0w::fakes

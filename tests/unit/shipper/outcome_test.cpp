@@ -1,0 +1,165 @@
+#include "agent/shipper/outcome.h"
+
+#include <gtest/gtest.h>
+
+namespace t0w {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using std::chrono::system_clock;
+using namespace std::chrono_literals;
+
+// 2026-11-26 12:00:00 UTC, a fixed "now" instead of the wall clock.
+system_clock::time_point fixedNow() {
+  using namespace std::chrono;
+  return system_clock::time_point(sys_days(year(2026) / 11 / 26)) + hours(12);
+}
+
+TransportResult response(int status, HttpHeaders headers = {}) {
+  HttpResponse r;
+  r.status = status;
+  r.headers = std::move(headers);
+  return r;
+}
+
+TEST(OutcomeTest, TwoHundredsAck) {
+  for (int status : {200, 201, 202, 204, 299}) {
+    const Outcome out = classifyOutcome(response(status), fixedNow());
+    EXPECT_EQ(out.kind, OutcomeKind::kAck) << status;
+    EXPECT_EQ(out.status, status);
+  }
+}
+
+TEST(OutcomeTest, RetryableStatusesRetryAndSpendBudget) {
+  for (int status : {408, 429, 500, 502, 503, 504, 599}) {
+    const Outcome out = classifyOutcome(response(status), fixedNow());
+    EXPECT_EQ(out.kind, OutcomeKind::kRetry) << status;
+    EXPECT_TRUE(out.spends_retry_budget) << status;
+    EXPECT_FALSE(out.retry_after.has_value()) << status;
+  }
+}
+
+TEST(OutcomeTest, RetryAfterSecondsIsParsed) {
+  const Outcome out = classifyOutcome(response(429, {{"Retry-After", "120"}}), fixedNow());
+  EXPECT_EQ(out.kind, OutcomeKind::kRetry);
+  ASSERT_TRUE(out.retry_after.has_value());
+  EXPECT_EQ(*out.retry_after, seconds(120));
+}
+
+TEST(OutcomeTest, RetryAfterHttpDateIsParsed) {
+  // fixedNow() + 90 s, header name in another case.
+  const Outcome out = classifyOutcome(
+      response(503, {{"retry-after", "Thu, 26 Nov 2026 12:01:30 GMT"}}), fixedNow());
+  EXPECT_EQ(out.kind, OutcomeKind::kRetry);
+  ASSERT_TRUE(out.retry_after.has_value());
+  EXPECT_EQ(*out.retry_after, seconds(90));
+}
+
+TEST(OutcomeTest, RetryAfterInThePastMeansNoWait) {
+  const Outcome out = classifyOutcome(
+      response(503, {{"Retry-After", "Thu, 26 Nov 2026 11:00:00 GMT"}}), fixedNow());
+  ASSERT_TRUE(out.retry_after.has_value());
+  EXPECT_EQ(*out.retry_after, milliseconds(0));
+}
+
+TEST(OutcomeTest, GarbageRetryAfterIsIgnored) {
+  for (const char* value : {"soon", "-5", "1.5", "", "Thu, 31 Nov 2026 12:00:00 GMT"}) {
+    const Outcome out = classifyOutcome(response(429, {{"Retry-After", value}}), fixedNow());
+    EXPECT_EQ(out.kind, OutcomeKind::kRetry) << value;
+    EXPECT_FALSE(out.retry_after.has_value()) << value;
+  }
+}
+
+TEST(OutcomeTest, RetryAfterOnNonRetryableStatusIsIgnored) {
+  const Outcome out = classifyOutcome(response(413, {{"Retry-After", "30"}}), fixedNow());
+  EXPECT_EQ(out.kind, OutcomeKind::kSplit);
+  EXPECT_FALSE(out.retry_after.has_value());
+}
+
+TEST(OutcomeTest, TransportErrorsRetryWithoutSpendingBudget) {
+  for (auto kind :
+       {TransportErrorKind::kConnectRefused, TransportErrorKind::kDns,
+        TransportErrorKind::kTlsVerification, TransportErrorKind::kTls,
+        TransportErrorKind::kTimeout, TransportErrorKind::kReset, TransportErrorKind::kProxy,
+        TransportErrorKind::kProtocol, TransportErrorKind::kOther}) {
+    const Outcome out =
+        classifyOutcome(TransportError{kind, "connecting to collector:443: boom"}, fixedNow());
+    EXPECT_EQ(out.kind, OutcomeKind::kRetry) << transportErrorKindName(kind);
+    EXPECT_FALSE(out.spends_retry_budget) << transportErrorKindName(kind);
+    EXPECT_EQ(out.status, 0);
+    EXPECT_NE(out.detail.find(transportErrorKindName(kind)), std::string::npos) << out.detail;
+  }
+}
+
+TEST(OutcomeTest, PayloadTooLargeSplits) {
+  const Outcome out = classifyOutcome(response(413), fixedNow());
+  EXPECT_EQ(out.kind, OutcomeKind::kSplit);
+  EXPECT_FALSE(out.spends_retry_budget);
+}
+
+TEST(OutcomeTest, AuthFailuresPause) {
+  EXPECT_EQ(classifyOutcome(response(401), fixedNow()).kind, OutcomeKind::kPauseAuth);
+  EXPECT_EQ(classifyOutcome(response(403), fixedNow()).kind, OutcomeKind::kPauseAuth);
+}
+
+TEST(OutcomeTest, OtherClientErrorsDeadLetter) {
+  for (int status : {400, 404, 405, 409, 410, 415, 422, 451, 499}) {
+    EXPECT_EQ(classifyOutcome(response(status), fixedNow()).kind, OutcomeKind::kDeadLetter)
+        << status;
+  }
+}
+
+TEST(OutcomeTest, UnexpectedStatusesPauseAsMisconfiguration) {
+  // A redirect means the URL is wrong; dead-lettering would throw good events away.
+  for (int status : {100, 301, 302, 307, 308, 0, 600, 999}) {
+    EXPECT_EQ(classifyOutcome(response(status), fixedNow()).kind, OutcomeKind::kPauseConfig)
+        << status;
+  }
+}
+
+TEST(HttpDateTest, ThreeFormsGiveTheSameInstant) {
+  const auto now = fixedNow();
+  const auto imf = parseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT", now);
+  const auto rfc850 = parseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT", now);
+  const auto asctime = parseHttpDate("Sun Nov  6 08:49:37 1994", now);
+  ASSERT_TRUE(imf && rfc850 && asctime);
+  EXPECT_EQ(*imf, *rfc850);
+  EXPECT_EQ(*imf, *asctime);
+  EXPECT_EQ(std::chrono::duration_cast<seconds>(imf->time_since_epoch()).count(), 784111777);
+}
+
+TEST(HttpDateTest, Rfc850TwoDigitYearResolvesAgainstNow) {
+  // From 2026, "30" is 2030 (not more than 50 years ahead) and "94" is 1994.
+  const auto y30 = parseHttpDate("Tuesday, 01-Jan-30 00:00:00 GMT", fixedNow());
+  ASSERT_TRUE(y30.has_value());
+  EXPECT_EQ(std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(*y30)).year(),
+            std::chrono::year(2030));
+  const auto y94 = parseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT", fixedNow());
+  ASSERT_TRUE(y94.has_value());
+  EXPECT_EQ(std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(*y94)).year(),
+            std::chrono::year(1994));
+}
+
+TEST(HttpDateTest, RejectsMalformedDates) {
+  for (const char* value : {"Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 06 Foo 1994 08:49:37 GMT",
+                            "Sun, 31 Feb 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
+                            "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 94 08:49:37 GMT",
+                            "Sun Nov  6 08:49 1994", "yesterday", ""}) {
+    EXPECT_FALSE(parseHttpDate(value, fixedNow()).has_value()) << value;
+  }
+}
+
+TEST(RetryAfterTest, SecondsFormSaturatesInsteadOfOverflowing) {
+  const auto value = parseRetryAfter("99999999999999999999999999", fixedNow());
+  ASSERT_TRUE(value.has_value());
+  EXPECT_GT(*value, std::chrono::hours(24 * 365));
+}
+
+TEST(RetryAfterTest, SurroundingWhitespaceIsAccepted) {
+  EXPECT_EQ(parseRetryAfter(" 5 ", fixedNow()), std::optional<milliseconds>(seconds(5)));
+  EXPECT_EQ(parseRetryAfter("0", fixedNow()), std::optional<milliseconds>(milliseconds(0)));
+}
+
+}  // namespace
+}  // namespace t0w
