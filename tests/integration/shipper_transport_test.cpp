@@ -139,6 +139,21 @@ TEST(ShipperTransportTest, KeepAliveReusesOneConnection) {
   EXPECT_EQ(readFile(lines[4]["body_file"].get<std::string>()), samplePayload(14));
 }
 
+TEST(ShipperTransportTest, ReconnectsWhenServerDropsKeptAliveConnection) {
+  TempDir dir;
+  auto server = startCollector(dir, {"--close-after", "1"});
+  ASSERT_TRUE(server);
+  auto transport = makeTransport(optionsFor(*server));
+  ASSERT_TRUE(transport);
+  for (int i = 0; i < 3; ++i) {
+    const TransportResult result = transport->send(batchRequest(samplePayload(5 + i)));
+    ASSERT_TRUE(result.isResponse()) << i << ": " << result.error().toString();
+    EXPECT_EQ(result.response().status, 200);
+  }
+  EXPECT_EQ(transport->connectionsOpened(), 3u);
+  EXPECT_EQ(records(*server).size(), 3u);  // each batch reached the collector exactly once
+}
+
 TEST(ShipperTransportTest, PayloadTooLargeSplits) {
   TempDir dir;
   auto server = startCollector(dir, {"--max-body", "2000"});
