@@ -125,11 +125,12 @@ RuleFileContents parseRuleText(std::string_view text, const std::string& file,
       if (action == "global") {
         YAML::Node body = YAML::Clone(doc);
         body.remove("action");
-        global = global ? mergeInto(global, body) : body;
+        // Node::reset rebinds; operator= would write through into the previous node.
+        global.reset(global ? mergeInto(global, body) : body);
         continue;
       }
       if (action == "reset") {
-        global = YAML::Node();
+        global.reset();
         continue;
       }
       YAML::Node merged;
@@ -141,20 +142,20 @@ RuleFileContents parseRuleText(std::string_view text, const std::string& file,
         }
         YAML::Node body = YAML::Clone(doc);
         body.remove("action");
-        merged = mergeInto(previous, body);
+        merged.reset(mergeInto(previous, body));
       } else if (!action.empty()) {
         out.issues.push_back({file, scalarOr(doc["id"]), "malformed rule",
                               where + ": unknown collection action '" + action + "'"});
         continue;
       } else {
-        merged = global ? mergeInto(global, doc) : YAML::Clone(doc);
+        merged.reset(global ? mergeInto(global, doc) : YAML::Clone(doc));
       }
-      previous = merged;
+      previous.reset(merged);
       RuleDoc rd;
       rd.file = file;
       rd.index = i;
       rd.id = scalarOr(merged["id"]);
-      rd.node = std::move(merged);
+      rd.node.reset(merged);
       out.docs.push_back(std::move(rd));
     } catch (const std::exception& e) {
       out.issues.push_back({file, "", "malformed rule", where + ": " + e.what()});

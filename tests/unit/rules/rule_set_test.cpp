@@ -1,0 +1,185 @@
+#include "agent/rules/rule_set.h"
+
+#include <gtest/gtest.h>
+
+#include "agent/rules/alert_json.h"
+#include "agent/rules/rule_stage.h"
+#include "tests/support/corpus.h"
+#include "tests/unit/rules/rule_test_support.h"
+
+namespace t0w::testing {
+namespace {
+
+TEST(RuleSetLogSource, ProcessCreationSysmonAndSecurity4688) {
+  auto r =
+      load(procRule("    sel:\n      Image|endswith: '\\whoami.exe'\n"
+                    "      ParentImage|endswith: '\\cmd.exe'\n    condition: sel\n"));
+  ASSERT_EQ(r.set->size(), 1u);
+  EXPECT_EQ(r.matches(sysmon1({{"Image", "C:\\W\\whoami.exe"}, {"ParentImage", "x\\cmd.exe"}})),
+            1u);
+  // Same fields in a Sysmon event of another EventID: not a process creation.
+  EXPECT_EQ(r.matches(makeEvent("Microsoft-Windows-Sysmon/Operational", 11,
+                                {{"Image", "C:\\W\\whoami.exe"}, {"ParentImage", "x\\cmd.exe"}})),
+            0u);
+  // Security 4688 uses NewProcessName / ParentProcessName.
+  EXPECT_EQ(r.matches(makeEvent("Security", 4688,
+                                {{"NewProcessName", "C:\\W\\whoami.exe"},
+                                 {"ParentProcessName", "C:\\W\\cmd.exe"}})),
+            1u);
+  EXPECT_EQ(r.matches(makeEvent("Security", 4688,
+                                {{"NewProcessName", "C:\\W\\whoami.exe"},
+                                 {"ParentProcessName", "C:\\W\\explorer.exe"}})),
+            0u);
+  // A channel the rule does not read.
+  EXPECT_EQ(r.matches(makeEvent("Application", 1,
+                                {{"Image", "C:\\W\\whoami.exe"}, {"ParentImage", "x\\cmd.exe"}})),
+            0u);
+}
+
+TEST(RuleSetLogSource, ServicesAndSystemFields) {
+  auto r = load(
+      "title: t\nid: s1\nlogsource: {product: windows, service: password-protection}\n"
+      "detection:\n  sel:\n    EventID: [10016, 10017]\n    Computer|startswith: dc\n"
+      "  condition: sel\n");
+  ASSERT_EQ(r.set->size(), 1u) << r.rejection();
+  EXPECT_EQ(r.matches(makeEvent("Microsoft-AzureADPasswordProtection-DCAgent/Admin", 10017, {})),
+            1u);
+  EXPECT_EQ(
+      r.matches(makeEvent("Microsoft-AzureADPasswordProtection-DCAgent/Operational", 10016, {})),
+      1u);
+  EXPECT_EQ(r.matches(makeEvent("Microsoft-AzureADPasswordProtection-DCAgent/Admin", 10015, {})),
+            0u);
+  EXPECT_EQ(r.matches(makeEvent("Security", 10017, {})), 0u);
+
+  auto pnc = load(
+      "title: t\nid: s2\nlogsource: {product: windows, service: "
+      "private-network-connector}\ndetection:\n  sel:\n    Channel|contains: "
+      "connector\n  condition: sel\n");
+  EXPECT_EQ(pnc.matches(makeEvent("Microsoft-AadApplicationProxy-Connector/Admin", 1, {})), 1u);
+  EXPECT_EQ(
+      pnc.matches(makeEvent("Microsoft-Microsoft Entra private network-Connector/Admin", 1, {})),
+      1u);
+  EXPECT_EQ(pnc.matches(makeEvent("System", 1, {})), 0u);
+}
+
+TEST(RuleSetIndex, EventIdsFromConjunctions) {
+  auto r = load(
+      "title: t\nid: i1\nlogsource: {product: windows, service: security}\n"
+      "detection:\n  sel:\n    EventID: 4625\n  filter:\n    LogonType: 3\n"
+      "  condition: sel and not filter\n"
+      "---\ntitle: t2\nid: i2\nlogsource: {product: windows, service: security}\n"
+      "detection:\n  sel:\n    TargetUserName|endswith: '$'\n  condition: sel\n");
+  ASSERT_EQ(r.set->size(), 2u);
+  EXPECT_EQ(r.set->rule(0).variants[0].event_ids, std::vector<uint32_t>{4625});
+  EXPECT_TRUE(r.set->rule(1).variants[0].event_ids.empty());
+  EXPECT_EQ(r.matches(makeEvent("Security", 4625, {{"LogonType", "2"}})), 1u);
+  EXPECT_EQ(r.matches(makeEvent("Security", 4625, {{"LogonType", "3"}})), 0u);
+  EXPECT_EQ(r.matches(makeEvent("Security", 4624, {{"LogonType", "2"}})), 0u);
+  EXPECT_EQ(r.matches(makeEvent("SECURITY", 4624, {{"TargetUserName", "DC01$"}})), 1u);
+}
+
+TEST(RuleSetAlerts, AlertCarriesRuleEventAndMatchedFields) {
+  auto r =
+      load(procRule("    sel:\n      CommandLine|contains: 'whoami'\n"
+                    "    filter:\n      User: 'SYSTEM'\n    condition: sel and not filter\n"));
+  auto alerts = r.alerts(sysmon1({{"CommandLine", "cmd /c whoami"}, {"User", "bob"}}));
+  ASSERT_EQ(alerts.size(), 1u);
+  const Alert& a = alerts[0];
+  EXPECT_EQ(a.rule_id, "11111111-2222-3333-4444-555555555555");
+  EXPECT_EQ(a.rule_title, "Test rule");
+  EXPECT_EQ(a.level, "high");
+  EXPECT_EQ(a.tags, std::vector<std::string>{"attack.t1059"});
+  ASSERT_TRUE(a.event);
+  EXPECT_EQ(a.event->system.event_id, 1u);
+  ASSERT_EQ(a.matched.size(), 1u);  // the negated filter does not explain the match
+  EXPECT_EQ(a.matched[0].name, "CommandLine");
+  EXPECT_EQ(a.matched[0].value, "cmd /c whoami");
+  auto json = alertToJson(a);
+  EXPECT_EQ(json["rule_id"], a.rule_id);
+  EXPECT_EQ(json["matched"][0]["field"], "CommandLine");
+  EXPECT_EQ(json["event"]["System"]["EventID"], 1);
+  EXPECT_TRUE(r.alerts(sysmon1({{"CommandLine", "cmd /c whoami"}, {"User", "system"}})).empty());
+}
+
+class ForwardSink : public EventSink {
+ public:
+  void onEvent(Event&& e) override { events.push_back(std::move(e)); }
+  void onError(const InputError&) override {}
+  std::vector<Event> events;
+};
+
+TEST(RuleStage, ForwardsEveryEventAndAlertsOnMatches) {
+  auto r = load(procRule("    sel:\n      CommandLine|contains: 'x'\n    condition: sel\n"));
+  CollectingSink alerts;
+  ForwardSink next;
+  RuleStage stage(*r.set, alerts, next);
+  stage.onEvent(sysmon1({{"CommandLine", "x"}}));
+  stage.onEvent(sysmon1({{"CommandLine", "y"}}));
+  stage.finish();
+  EXPECT_EQ(next.events.size(), 2u);
+  ASSERT_EQ(alerts.alerts.size(), 1u);
+  EXPECT_EQ(alerts.alerts[0].event->find("CommandLine")->compare("x"), 0);
+  EXPECT_EQ(next.events[0].find("CommandLine")->compare("x"), 0);  // not moved away
+}
+
+const char* kCorrelated =
+    "title: Failed logon\nid: base-1\nname: failed_logon\n"
+    "logsource: {product: windows, service: security}\n"
+    "detection:\n  sel:\n    EventID: 4625\n  condition: sel\n"
+    "---\ntitle: Many failed logons\nid: corr-1\n"
+    "correlation:\n  type: event_count\n  rules: [failed_logon]\n  group-by: [TargetUserName]\n"
+    "  timespan: 5m\n  condition: {gte: 3}\n";
+
+Event failedLogon(int64_t seconds) {
+  Event e = makeEvent("Security", 4625, {{"TargetUserName", "alice"}});
+  e.system.time_created = seconds * 10'000'000;
+  return e;
+}
+
+TEST(RuleSetCorrelation, ReferencedBaseRuleIsSuppressedAndCorrelationAlerts) {
+  auto r = load(kCorrelated);
+  ASSERT_EQ(r.set->size(), 1u) << r.rejection();
+  EXPECT_EQ(r.report.correlations, 1u);
+  CollectingSink sink;
+  for (int i = 0; i < 3; ++i)
+    r.set->evaluate(std::make_shared<const Event>(failedLogon(1000 + i)), sink);
+  r.set->flush(sink);
+  ASSERT_EQ(sink.alerts.size(), 1u);
+  EXPECT_EQ(sink.alerts[0].rule_id, "corr-1");
+  EXPECT_EQ(sink.alerts[0].correlation_type, "event_count");
+}
+
+TEST(RuleSetCorrelation, GenerateTrueKeepsBaseAlerts) {
+  std::string text = kCorrelated;
+  text += "  generate: true\n";
+  auto r = load(text);
+  CollectingSink sink;
+  for (int i = 0; i < 3; ++i)
+    r.set->evaluate(std::make_shared<const Event>(failedLogon(1000 + i)), sink);
+  size_t base = 0, corr = 0;
+  for (const auto& a : sink.alerts) (a.rule_id == "base-1" ? base : corr)++;
+  EXPECT_EQ(base, 3u);
+  EXPECT_EQ(corr, 1u);
+}
+
+TEST(RuleSetCorrelation, UnknownReferenceIsRejected) {
+  auto r = load(
+      "title: c\nid: c\ncorrelation:\n  type: event_count\n  rules: [nosuch]\n"
+      "  timespan: 1m\n  condition: {gte: 2}\n");
+  ASSERT_EQ(r.report.rejected.size(), 1u);
+  EXPECT_EQ(r.report.rejected[0].kind, "invalid correlation");
+  EXPECT_NE(r.report.rejected[0].message.find("nosuch"), std::string::npos);
+}
+
+TEST(RuleSetCorpus, LoadsTheWindowsRules) {
+  T0W_CORPUS_OR_SKIP(corpus);
+  RuleSet set;
+  RuleLoadReport report;
+  set.loadPath(corpus / "sigma" / "rules" / "windows", report);
+  set.finalize(report);
+  ASSERT_GT(report.loaded, 2000u);
+  EXPECT_GE(static_cast<double>(report.loaded) / (report.loaded + report.rejected.size()), 0.99);
+}
+
+}  // namespace
+}  // namespace t0w::testing
