@@ -48,6 +48,7 @@ struct Options {
   std::string require_token;
   int time_limit_seconds = 60;
   bool no_record = false;
+  int close_after = 0;  // 0: keep connections open
   size_t max_request_bytes = size_t{256} << 20;
 };
 
@@ -116,7 +117,9 @@ class Server {
   template <class Stream>
   void loop(Stream& stream) {
     beast::flat_buffer buffer;
-    for (;;) {
+    for (int served = 0;; ++served) {
+      // Like a server's idle timeout: close without announcing it in the last response.
+      if (options_.close_after > 0 && served == options_.close_after) return;
       beast::error_code ec;
       http::request_parser<http::string_body> parser;
       parser.body_limit(options_.max_request_bytes);
@@ -225,6 +228,8 @@ int main(int argc, char** argv) {
   app.add_option("--require-token", options.require_token, "Answer 401 unless Bearer TOKEN");
   app.add_option("--time-limit", options.time_limit_seconds, "Exit after N seconds");
   app.add_flag("--no-record", options.no_record, "Do not decode or store bodies (benchmarks)");
+  app.add_option("--close-after", options.close_after,
+                 "Close each connection after N responses without announcing it");
   app.add_option("--max-request-bytes", options.max_request_bytes, "Largest body accepted");
   CLI11_PARSE(app, argc, argv);
 
