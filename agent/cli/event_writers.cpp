@@ -78,8 +78,10 @@ std::string TableEventWriter::keyFields(const Event& event) {
     if (v != nullptr && !v->empty() && *v != "-") add(name, *v);
   }
   // Events without any of the well-known fields (agent channels): their first fields.
-  for (size_t i = 0; n == 0 && i < event.fields().size() && i < kMaxKeyFields - 1; ++i) {
-    add(event.fields()[i].name, event.fields()[i].value);
+  if (n == 0) {
+    for (size_t i = 0; i < event.fields().size() && i < kMaxKeyFields - 1; ++i) {
+      add(event.fields()[i].name, event.fields()[i].value);
+    }
   }
   return out;
 }
