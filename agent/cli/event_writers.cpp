@@ -10,22 +10,24 @@ namespace t0w::cli {
 namespace {
 
 // Fields an analyst looks at first on a DC: who, from where, what, outcome.
-constexpr std::array<std::string_view, 18> kKeyFields{"TargetUserName",
+constexpr std::array<std::string_view, 20> kKeyFields{"TargetUserName",
                                                       "SubjectUserName",
                                                       "IpAddress",
-                                                      "WorkstationName",
-                                                      "Workstation",
                                                       "ServiceName",
-                                                      "TargetDomainName",
-                                                      "LogonType",
+                                                      "TicketEncryptionType",
                                                       "Status",
                                                       "SubStatus",
-                                                      "TicketEncryptionType",
+                                                      "LogonType",
+                                                      "NewUacValue",
+                                                      "AllowedToDelegateTo",
                                                       "AccessMask",
                                                       "Properties",
                                                       "ObjectName",
+                                                      "WorkstationName",
+                                                      "Workstation",
                                                       "SamAccountName",
                                                       "TargetSid",
+                                                      "TargetDomainName",
                                                       "UserName",
                                                       "Message"};
 constexpr size_t kMaxKeyFields = 4;
