@@ -44,7 +44,13 @@ std::string toValidUtf8(std::string_view in) {
   const auto* s = reinterpret_cast<const unsigned char*>(in.data());
   const size_t n = in.size();
   size_t i = 0;
-  while (i < n) {  // fast path: most values are valid, usually plain ASCII
+  // Fast path: values are almost always ASCII, checked eight bytes at a time.
+  for (; i + 8 <= n; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s + i, 8);
+    if (word & 0x8080808080808080ull) break;
+  }
+  while (i < n) {
     if (s[i] < 0x80) {
       ++i;
       continue;
@@ -149,10 +155,6 @@ class Parser {
   Parser(const XmlParseLimits& limits, Event& event) : limits_(limits), event_(event) {}
 
   Status parseEvent(pugi::xml_node root) {
-    if (exceedsDepth(root)) {
-      return makeError(Errc::kLimit, "elements nested deeper than the limit of " +
-                                         std::to_string(limits_.max_depth));
-    }
     bool has_system = false;
     for (pugi::xml_node n = root.first_child(); n; n = n.next_sibling()) {
       if (n.type() != pugi::node_element) continue;
@@ -176,27 +178,6 @@ class Parser {
   }
 
  private:
-  // Iterative, so that a hostile document cannot exhaust the stack here.
-  bool exceedsDepth(pugi::xml_node root) const {
-    size_t depth = 1;
-    pugi::xml_node n = root;
-    for (;;) {
-      pugi::xml_node child = n.first_child();
-      if (child) {
-        n = child;
-        ++depth;
-        if (depth > limits_.max_depth && n.type() == pugi::node_element) return true;
-        continue;
-      }
-      while (n != root && !n.next_sibling()) {
-        n = n.parent();
-        --depth;
-      }
-      if (n == root) return false;
-      n = n.next_sibling();
-    }
-  }
-
   Status addField(std::string name, std::string_view value) {
     if (event_.fields().size() >= limits_.max_fields) {
       return makeError(Errc::kLimit,
@@ -379,7 +360,7 @@ class Parser {
       Status st = addAttributes(root, root_name);
       if (!st) return st;
       std::string path;
-      st = flattenChildren(root, path);
+      st = flattenChildren(root, path, 3);  // Event > UserData > root
       if (!st) return st;
     }
     return {};
@@ -395,10 +376,16 @@ class Parser {
     return {};
   }
 
-  // Depth is bounded by exceedsDepth() before this runs.
-  Status flattenChildren(pugi::xml_node parent, std::string& path) {
+  // The only recursion over the document, hence where max_depth is enforced: System,
+  // EventData and RenderingInfo are read at fixed depths and nothing below them is visited.
+  Status flattenChildren(pugi::xml_node parent, std::string& path, size_t parent_depth) {
     for (pugi::xml_node n = parent.first_child(); n; n = n.next_sibling()) {
       if (n.type() != pugi::node_element) continue;
+      if (parent_depth + 1 > limits_.max_depth) {
+        return makeError(Errc::kLimit, "elements nested deeper than the limit of " +
+                                           std::to_string(limits_.max_depth) + " under <" +
+                                           event_.user_data_root + ">");
+      }
       const size_t mark = path.size();
       if (!path.empty()) path += '.';
       path += toValidUtf8(localName(n.name()));
@@ -411,8 +398,8 @@ class Parser {
             break;
           }
         }
-        st =
-            has_element_child ? flattenChildren(n, path) : addField(path, elementText(n, scratch_));
+        st = has_element_child ? flattenChildren(n, path, parent_depth + 1)
+                               : addField(path, elementText(n, scratch_));
       }
       path.resize(mark);
       if (!st) return st;
@@ -458,21 +445,27 @@ class Parser {
 // DTDs are never part of rendered events; refusing them outright rules out entity expansion
 // attacks (billion laughs) and external entities whatever the XML library would do.
 Status rejectMarkupDeclarations(std::string_view xml) {
+  // Keyed on '!', which is rare in events, rather than on every '<'.
   size_t pos = 0;
-  while ((pos = xml.find("<!", pos)) != std::string_view::npos) {
-    std::string_view rest = xml.substr(pos);
+  while ((pos = xml.find('!', pos)) != std::string_view::npos) {
+    if (pos == 0 || xml[pos - 1] != '<') {
+      ++pos;
+      continue;
+    }
+    const size_t lt = pos - 1;
+    std::string_view rest = xml.substr(lt);
     if (rest.substr(0, 4) == "<!--") {
-      const size_t end = xml.find("-->", pos + 4);
+      const size_t end = xml.find("-->", lt + 4);
       if (end == std::string_view::npos) return {};  // the XML parser reports the truncation
       pos = end + 3;
     } else if (rest.substr(0, 9) == "<![CDATA[") {
-      const size_t end = xml.find("]]>", pos + 9);
+      const size_t end = xml.find("]]>", lt + 9);
       if (end == std::string_view::npos) return {};
       pos = end + 3;
     } else {
       std::string what = "DOCTYPE not allowed";
       if (rest.substr(0, 8) == "<!ENTITY") what = "DOCTYPE not allowed (entity declaration)";
-      return makeError(Errc::kParse, what + " at byte " + std::to_string(pos));
+      return makeError(Errc::kParse, what + " at byte " + std::to_string(lt));
     }
   }
   return {};

@@ -1,0 +1,28 @@
+// libFuzzer target for the rendered-XML parser. Besides "no crash, no sanitizer report", it
+// checks the parser's promise that every string it returns is valid UTF-8: a strict JSON dump
+// throws on invalid UTF-8, and that is turned into a crash.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "agent/core/event_json.h"
+#include "collectors/eventlog/event_xml_parser.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view xml(reinterpret_cast<const char*>(data), size);
+  t0w::XmlParseLimits limits;
+  limits.max_event_bytes = 1 << 20;
+  t0w::Result<t0w::Event> event = t0w::parseEventXml(xml, limits);
+  if (!event.ok()) {
+    if (event.error().message.empty()) std::abort();  // errors must say what went wrong
+    return 0;
+  }
+  if (event->fields().size() > limits.max_fields) std::abort();
+  try {
+    (void)t0w::eventToJson(*event).dump();  // strict: throws on invalid UTF-8
+  } catch (const std::exception&) {
+    std::abort();
+  }
+  return 0;
+}
