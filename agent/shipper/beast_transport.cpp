@@ -128,14 +128,6 @@ class BeastTransport::Impl {
 
   uint64_t connectionsOpened() const { return connections_opened_; }
 
- private:
-  bool tls() const { return target_.scheme == "https"; }
-  bool connected() const { return tls_stream_ || plain_stream_; }
-
-  tcp::socket& socket() {
-    return tls_stream_ ? beast::get_lowest_layer(*tls_stream_).socket() : plain_stream_->socket();
-  }
-
   void disconnect() {
     if (connected()) {
       beast::error_code ignored;
@@ -145,6 +137,14 @@ class BeastTransport::Impl {
     tls_stream_.reset();
     plain_stream_.reset();
     buffer_.clear();
+  }
+
+ private:
+  bool tls() const { return target_.scheme == "https"; }
+  bool connected() const { return tls_stream_ || plain_stream_; }
+
+  tcp::socket& socket() {
+    return tls_stream_ ? beast::get_lowest_layer(*tls_stream_).socket() : plain_stream_->socket();
   }
 
   // Runs one asynchronous step until it completes or the deadline passes; on the deadline,
@@ -439,6 +439,8 @@ Result<std::unique_ptr<BeastTransport>> BeastTransport::create(BeastTransportOpt
 }
 
 TransportResult BeastTransport::send(const HttpRequest& request) { return impl_->send(request); }
+
+void BeastTransport::closeConnection() { impl_->disconnect(); }
 
 uint64_t BeastTransport::connectionsOpened() const { return impl_->connectionsOpened(); }
 

@@ -37,6 +37,10 @@ class BeastTransport final : public Transport {
 
   TransportResult send(const HttpRequest& request) override;
 
+  // Drops the kept-alive connection; the next send() connects afresh (e.g. after a config
+  // change, or to spread load after a long pause).
+  void closeConnection();
+
   // Connections opened so far; stays at 1 while keep-alive reuse works.
   uint64_t connectionsOpened() const;
 

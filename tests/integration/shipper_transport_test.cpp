@@ -134,8 +134,12 @@ TEST(ShipperTransportTest, KeepAliveReusesOneConnection) {
     EXPECT_EQ(result.response().status, 200);
   }
   EXPECT_EQ(transport->connectionsOpened(), 1u);
+  transport->closeConnection();
+  const TransportResult after_close = transport->send(batchRequest("again"));
+  ASSERT_TRUE(after_close.isResponse()) << after_close.error().toString();
+  EXPECT_EQ(transport->connectionsOpened(), 2u);
   const auto lines = records(*server);
-  ASSERT_EQ(lines.size(), 5u);
+  ASSERT_EQ(lines.size(), 6u);
   EXPECT_EQ(readFile(lines[4]["body_file"].get<std::string>()), samplePayload(14));
 }
 
