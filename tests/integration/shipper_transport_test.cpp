@@ -456,6 +456,19 @@ TEST(ShipperTransportTest, ClosedPortIsConnectRefused) {
   EXPECT_EQ(result.error().kind, TransportErrorKind::kConnectRefused) << result.error().toString();
 }
 
+TEST(ShipperTransportTest, UnresolvableHostIsADnsError) {
+  BeastTransportOptions options;
+  options.url = "https://collector.invalid";  // RFC 6761: .invalid never resolves
+  auto transport = makeTransport(options);
+  ASSERT_TRUE(transport);
+  HttpRequest request = batchRequest("a");
+  request.timeout = std::chrono::seconds(30);
+  const TransportResult result = transport->send(request);
+  ASSERT_FALSE(result.isResponse());
+  EXPECT_EQ(result.error().kind, TransportErrorKind::kDns) << result.error().toString();
+  EXPECT_NE(result.error().message.find("collector.invalid"), std::string::npos);
+}
+
 TEST(ShipperTransportTest, BadConfigurationFailsAtCreate) {
   BeastTransportOptions options;
   options.url = "https://127.0.0.1:1";

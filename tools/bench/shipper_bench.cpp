@@ -39,8 +39,8 @@ const std::string& gzipBody() {
   return body;
 }
 
-std::unique_ptr<FakeProcess> startCollector(bool plain) {
-  std::vector<std::string> args = {"--no-record", "--time-limit", "600"};
+std::unique_ptr<FakeProcess> startCollector(const fakes::TempDir& dir, bool plain) {
+  std::vector<std::string> args = {"--dir", dir.path(), "--no-record", "--time-limit", "600"};
   if (plain) args.push_back("--plain");
   auto process = FakeProcess::start(T0W_FAKE_COLLECTOR, args);
   return process ? std::move(*process) : nullptr;
@@ -66,7 +66,8 @@ HttpRequest request() {
 }
 
 void postLoop(benchmark::State& state, bool plain, bool reconnect) {
-  auto server = startCollector(plain);
+  fakes::TempDir dir;
+  auto server = startCollector(dir, plain);
   if (!server) return state.SkipWithError("cannot start t0w-fake-collector");
   const HttpRequest req = request();
   auto transport = transportFor(*server);
