@@ -268,63 +268,44 @@ Result<EnqueueResult> EventQueue::enqueue(const std::vector<QueueRecord>& record
 Result<bool> EventQueue::makeRoom(uint64_t needed, int64_t now_ms, uint64_t& dropped_events,
                                   int64_t& delta) {
   const auto cap = static_cast<int64_t>(options_.max_bytes);
-  struct Candidate {
-    int64_t id;
-    std::string source;
-    int64_t records;
-    std::string first_key;
-    std::string last_key;
-    int64_t bytes;
-  };
-  // Candidates are read completely before any delete: rows must not change under a running
-  // SELECT on the same connection.
-  std::vector<Candidate> candidates;
-  {
-    Statement& sel = stmts_->drop_candidates;
-    sel.bind(1, now_ms);
-    int64_t freeable = 0;
-    for (;;) {
-      auto row = sel.step();
-      if (!row) return row.error();
-      if (!*row) break;
-      candidates.push_back(Candidate{sel.columnInt(0), std::string(sel.columnText(1)),
-                                     sel.columnInt(2), std::string(sel.columnText(3)),
-                                     std::string(sel.columnText(4)), sel.columnInt(5)});
-      freeable += candidates.back().bytes;
-      // Enough candidates for the batch plus generous room for the drop reports.
-      if (stored_bytes_ + static_cast<int64_t>(needed) + 64 * 1024 - freeable <= cap) break;
-    }
-    sel.reset();
-  }
-
+  // Chunks to drop are chosen while the SELECT runs and deleted after it is reset: rows must
+  // not change under a running SELECT on the same connection.
+  Statement& sel = stmts_->drop_candidates;
+  sel.bind(1, now_ms);
+  std::vector<int64_t> chosen;
+  StatementScope scope(sel);
   std::map<std::string, DropInfo> drops;
   int64_t freed = 0;
-  int64_t report_bytes = 0;
-  size_t next = 0;
+  int64_t report_bytes = 0;  // estimate, recomputed when the rest fits
+  auto fits = [&] {
+    return stored_bytes_ - freed + static_cast<int64_t>(needed) + report_bytes <= cap;
+  };
   for (;;) {
-    const int64_t total = stored_bytes_ - freed + static_cast<int64_t>(needed) + report_bytes;
-    if (total <= cap) break;
-    if (next == candidates.size()) return false;
-    // Drop one more chunk, then rebuild the reports (their size depends on what was dropped).
-    const Candidate& c = candidates[next++];
-    DropInfo& d = drops[c.source];
-    if (d.chunks == 0) d.first_key = c.first_key;
-    d.last_key = c.last_key;
-    d.events += static_cast<uint64_t>(c.records);
-    ++d.chunks;
-    freed += c.bytes;
-    report_bytes = 0;
-    for (const auto& [source, info] : drops) {
-      // The sequence is not allocated yet; the largest one sizes the report conservatively.
-      const QueueRecord r = dropReport(source, info, dropReportKey(INT64_MAX), now_ms);
-      auto enc = encodeChunk(std::span<const QueueRecord>(&r, 1), options_.compression_level);
-      if (!enc) return enc.error();
-      report_bytes += static_cast<int64_t>(enc->payload.size());
+    if (fits()) {
+      report_bytes = 0;
+      for (const auto& [source, info] : drops) {
+        // The sequence is not allocated yet; the largest one sizes the report conservatively.
+        const QueueRecord r = dropReport(source, info, dropReportKey(INT64_MAX), now_ms);
+        auto enc = encodeChunk(std::span<const QueueRecord>(&r, 1), options_.compression_level);
+        if (!enc) return enc.error();
+        report_bytes += static_cast<int64_t>(enc->payload.size());
+      }
+      if (fits()) break;
     }
+    auto row = sel.step();
+    if (!row) return row.error();
+    if (!*row) return false;  // nothing left that may be dropped
+    chosen.push_back(sel.columnInt(0));
+    DropInfo& d = drops[std::string(sel.columnText(1))];
+    if (d.chunks == 0) d.first_key = std::string(sel.columnText(3));
+    d.last_key = std::string(sel.columnText(4));
+    d.events += static_cast<uint64_t>(sel.columnInt(2));
+    ++d.chunks;
+    freed += sel.columnInt(5);
   }
-
-  for (size_t i = 0; i < next; ++i) {
-    stmts_->delete_chunk.bind(1, candidates[i].id);
+  sel.reset();
+  for (int64_t id : chosen) {
+    stmts_->delete_chunk.bind(1, id);
     if (Status s = stmts_->delete_chunk.run(); !s) return s.error();
   }
   int64_t report_stored = 0;

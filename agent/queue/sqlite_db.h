@@ -53,6 +53,18 @@ class Statement {
   std::string what_;
 };
 
+// Resets a statement when leaving a scope, so that an early return never leaves it mid-step.
+class StatementScope {
+ public:
+  explicit StatementScope(Statement& stmt) : stmt_(stmt) {}
+  StatementScope(const StatementScope&) = delete;
+  StatementScope& operator=(const StatementScope&) = delete;
+  ~StatementScope() { stmt_.reset(); }
+
+ private:
+  Statement& stmt_;
+};
+
 class SqliteDb {
  public:
   // Opens (creating when absent) a database file. No pragmas are applied here.
