@@ -1,0 +1,103 @@
+// AgentConfig: the typed configuration of `tier0watch run` (schemas/config.schema.json). The
+// member initializers are the defaults; config_test checks that they agree with the schema's.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/core/result.h"
+
+namespace t0w {
+
+enum class SourceType { kEvtxReplay, kXml, kTracefile };
+const char* sourceTypeName(SourceType type);  // "evtx_replay" | "xml" | "tracefile"
+
+struct SourceConfig {
+  SourceType type = SourceType::kXml;
+  std::filesystem::path path;
+};
+
+struct MetricsListen {
+  std::string host;  // a loopback address: 127.x.x.x or ::1
+  uint16_t port = 0;
+};
+
+struct AgentConfig {
+  std::filesystem::path config_file;  // where it was loaded from (empty for text)
+
+  // agent
+  std::string agent_id;  // empty: generated once, stored in <state_dir>/agent-id
+  std::filesystem::path state_dir = "state";
+  std::string log_level = "info";
+  int64_t shutdown_deadline_ms = 10'000;
+
+  // collector
+  std::string url;
+  std::string token;  // secret: never logged (describe() redacts it)
+  std::filesystem::path token_file;
+  std::filesystem::path ca_bundle;
+  std::filesystem::path client_cert;
+  std::filesystem::path client_key;
+  bool allow_insecure = false;
+  std::string proxy;  // may hold credentials: never logged
+  int64_t request_timeout_ms = 30'000;
+
+  // batch
+  int64_t batch_max_events = 5000;
+  int64_t batch_max_bytes = 8 << 20;
+  int64_t batch_max_delay_ms = 1000;
+
+  // retry
+  int64_t retry_budget = 0;  // 0: never dead-letter for retryable statuses
+  int64_t backoff_base_ms = 1000;
+  int64_t backoff_cap_ms = 300'000;
+  int64_t auth_pause_ms = 600'000;
+
+  // queue
+  int64_t queue_max_bytes = int64_t{1} << 30;
+  std::string queue_overflow = "drop_oldest";  // drop_oldest | pause_sources
+  std::string queue_synchronous = "normal";    // normal | full
+  int64_t queue_chunk_records = 1000;
+
+  std::vector<SourceConfig> sources;
+
+  // rules
+  std::vector<std::filesystem::path> rule_paths;
+  std::filesystem::path rule_pack_dir;
+  std::map<std::string, bool> rule_packs;
+
+  // metrics
+  std::optional<MetricsListen> metrics_listen;
+  int64_t metrics_log_interval_ms = 60'000;
+
+  std::filesystem::path queuePath() const { return state_dir / "queue.db"; }
+  // Rule files and directories to load: `paths` plus every enabled pack.
+  std::vector<std::filesystem::path> rulePathsToLoad() const;
+  // One line per setting for the start-up log; secrets are redacted.
+  std::string describe() const;
+};
+
+// The embedded schemas/config.schema.json.
+const char* configSchemaText();
+
+// Parses, validates (unknown keys, types, ranges: errors name the key and file:line), applies
+// defaults and resolves relative paths against `base_dir`.
+Result<AgentConfig> parseConfig(std::string_view yaml, const std::string& name,
+                                const std::filesystem::path& base_dir);
+// Reads a file; relative paths in it resolve against its directory.
+Result<AgentConfig> loadConfigFile(const std::filesystem::path& file);
+
+// "127.0.0.1:9464", "[::1]:9464", "localhost:9464"; anything but loopback is refused.
+Result<MetricsListen> parseMetricsListen(std::string_view text);
+
+// The configured id, or the one stored in <state_dir>/agent-id, or a new random one written
+// there (so the id survives restarts). Creates the state directory.
+Result<std::string> resolveAgentId(const AgentConfig& config);
+// The token, read from token_file when set (first line, trailing whitespace removed).
+Result<std::string> resolveToken(const AgentConfig& config);
+
+}  // namespace t0w

@@ -1,0 +1,208 @@
+#include "agent/config/agent_config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace t0w {
+namespace {
+
+std::filesystem::path uniqueDir(const std::string& prefix) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "XXXXXX")).string();
+  if (mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
+  return tmpl;
+}
+
+Result<AgentConfig> parse(const std::string& yaml) {
+  return parseConfig(yaml, "agent.yaml", "/etc/t0w");
+}
+
+TEST(AgentConfigTest, MinimalFileGetsDefaultsAndResolvesPaths) {
+  auto c = parse("collector:\n  url: https://collector.example:8443\n");
+  ASSERT_TRUE(c) << c.error().toString();
+  EXPECT_EQ(c->url, "https://collector.example:8443");
+  EXPECT_EQ(c->state_dir, std::filesystem::path("/etc/t0w/state"));
+  EXPECT_EQ(c->batch_max_events, 5000);
+  EXPECT_EQ(c->queue_overflow, "drop_oldest");
+  EXPECT_FALSE(c->metrics_listen);
+  EXPECT_TRUE(c->sources.empty());
+}
+
+TEST(AgentConfigTest, FullFile) {
+  auto c = parse(R"(
+agent: {id: dc01, state_dir: /var/lib/t0w, log_level: debug, shutdown_deadline_ms: 5000}
+collector:
+  url: https://c:1
+  token_file: token.txt
+  ca_bundle: ca.pem
+  client_cert: c.pem
+  client_key: k.pem
+  proxy: http://proxy:3128
+batch: {max_events: 10, max_bytes: 2048, max_delay_ms: 0}
+retry: {budget: 3, backoff_base_ms: 10, backoff_cap_ms: 100}
+queue: {max_bytes: 100000, overflow: pause_sources, synchronous: full, chunk_records: 7}
+sources:
+  - evtx_replay: {path: logs}
+  - xml: {path: /data/events.xml}
+rules: {paths: [r1.yml], pack_dir: packs, packs: {dc: true, noisy: false}}
+metrics: {listen: "127.0.0.1:0", log_interval_ms: 0}
+)");
+  ASSERT_TRUE(c) << c.error().toString();
+  EXPECT_EQ(c->agent_id, "dc01");
+  EXPECT_EQ(c->token_file, std::filesystem::path("/etc/t0w/token.txt"));
+  EXPECT_EQ(c->retry_budget, 3);
+  EXPECT_EQ(c->queue_overflow, "pause_sources");
+  EXPECT_EQ(c->queue_chunk_records, 7);
+  ASSERT_EQ(c->sources.size(), 2u);
+  EXPECT_EQ(c->sources[0].type, SourceType::kEvtxReplay);
+  EXPECT_EQ(c->sources[0].path, std::filesystem::path("/etc/t0w/logs"));
+  EXPECT_EQ(c->sources[1].type, SourceType::kXml);
+  const auto rules = c->rulePathsToLoad();
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[1], std::filesystem::path("/etc/t0w/packs/dc"));
+  ASSERT_TRUE(c->metrics_listen);
+  EXPECT_EQ(c->metrics_listen->port, 0);
+}
+
+TEST(AgentConfigTest, UnknownKeyNamesKeyAndLine) {
+  auto c = parse("collector:\n  url: https://c\n  tokn: x\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("agent.yaml:3"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("collector.tokn"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("unknown key"), std::string::npos) << c.error().message;
+}
+
+TEST(AgentConfigTest, UnknownTopLevelAndSourceKeys) {
+  auto c =
+      parse("collector: {url: https://c}\nsources:\n  - xml: {path: a, follow: true}\nfoo: 1\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("sources[0].xml.follow"), std::string::npos)
+      << c.error().message;
+  EXPECT_NE(c.error().message.find("agent.yaml:4"), std::string::npos) << c.error().message;
+}
+
+TEST(AgentConfigTest, TypeRangeEnumAndRequiredErrors) {
+  EXPECT_FALSE(parse("agent: {state_dir: x}\n"));  // collector missing
+  auto c = parse("collector: {url: https://c}\nbatch: {max_events: many}\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("batch.max_events: expected integer"), std::string::npos)
+      << c.error().message;
+  c = parse("collector: {url: https://c}\nbatch: {max_events: 0}\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("below the minimum"), std::string::npos);
+  c = parse("collector: {url: https://c}\nqueue: {overflow: block}\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("queue.overflow"), std::string::npos);
+  c = parse(
+      "collector: {url: https://c}\nsources:\n  - {xml: {path: a}, evtx_replay: {path: b}}\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("at most 1"), std::string::npos) << c.error().message;
+  c = parse("collector: {url: https://c}\ncollector: {url: https://d}\n");
+  EXPECT_FALSE(c);
+}
+
+TEST(AgentConfigTest, SemanticErrors) {
+  EXPECT_FALSE(parse("collector: {url: https://c, token: a, token_file: b}\n"));
+  EXPECT_FALSE(parse("collector: {url: https://c, client_cert: a}\n"));
+  EXPECT_FALSE(
+      parse("collector: {url: https://c}\nretry: {backoff_base_ms: 10, backoff_cap_ms: 5}\n"));
+  EXPECT_FALSE(parse("collector: {url: https://c}\nagent: {id: \"a|b\"}\n"));
+  EXPECT_FALSE(parse("collector: {url: https://c}\nrules: {packs: {dc: true}}\n"));
+  auto c = parse("collector: {url: https://c}\nsources: [{tracefile: {path: x}}]\n");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, Errc::kUnsupported);
+}
+
+TEST(AgentConfigTest, BadYamlIsAnErrorWithLine) {
+  auto c = parse("collector:\n  url: [unclosed\n");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, Errc::kParse);
+  EXPECT_FALSE(parse(""));
+  EXPECT_FALSE(parse("- a\n- b\n"));
+}
+
+TEST(AgentConfigTest, MetricsListenIsLoopbackOnly) {
+  EXPECT_TRUE(parseMetricsListen("127.0.0.1:9464"));
+  EXPECT_TRUE(parseMetricsListen("[::1]:0"));
+  EXPECT_TRUE(parseMetricsListen("localhost:1"));
+  EXPECT_FALSE(parseMetricsListen("0.0.0.0:9464"));
+  EXPECT_FALSE(parseMetricsListen("10.0.0.1:9464"));
+  EXPECT_FALSE(parseMetricsListen("[::]:9464"));
+  EXPECT_FALSE(parseMetricsListen("127.0.0.1:70000"));
+  EXPECT_FALSE(parseMetricsListen("127.0.0.1"));
+  auto c = parse("collector: {url: https://c}\nmetrics: {listen: \"0.0.0.0:9464\"}\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("agent.yaml:2"), std::string::npos) << c.error().message;
+}
+
+TEST(AgentConfigTest, TokenIsNeverInDescribe) {
+  auto c = parse("collector: {url: https://c, token: s3cr3t-token, proxy: \"http://u:pw@p:1\"}\n");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->describe().find("s3cr3t"), std::string::npos);
+  EXPECT_EQ(c->describe().find("pw@"), std::string::npos);
+}
+
+// The C++ defaults and the schema's "default" values must say the same thing.
+TEST(AgentConfigTest, SchemaDefaultsMatchStructDefaults) {
+  const auto schema = nlohmann::json::parse(configSchemaText());
+  const AgentConfig d;
+  const auto def = [&](const char* section, const char* key) {
+    return schema["properties"][section]["properties"][key].at("default");
+  };
+  EXPECT_EQ(def("agent", "state_dir"), d.state_dir.string());
+  EXPECT_EQ(def("agent", "log_level"), d.log_level);
+  EXPECT_EQ(def("agent", "shutdown_deadline_ms"), d.shutdown_deadline_ms);
+  EXPECT_EQ(def("collector", "allow_insecure"), d.allow_insecure);
+  EXPECT_EQ(def("collector", "request_timeout_ms"), d.request_timeout_ms);
+  EXPECT_EQ(def("batch", "max_events"), d.batch_max_events);
+  EXPECT_EQ(def("batch", "max_bytes"), d.batch_max_bytes);
+  EXPECT_EQ(def("batch", "max_delay_ms"), d.batch_max_delay_ms);
+  EXPECT_EQ(def("retry", "budget"), d.retry_budget);
+  EXPECT_EQ(def("retry", "backoff_base_ms"), d.backoff_base_ms);
+  EXPECT_EQ(def("retry", "backoff_cap_ms"), d.backoff_cap_ms);
+  EXPECT_EQ(def("retry", "auth_pause_ms"), d.auth_pause_ms);
+  EXPECT_EQ(def("queue", "max_bytes"), d.queue_max_bytes);
+  EXPECT_EQ(def("queue", "overflow"), d.queue_overflow);
+  EXPECT_EQ(def("queue", "synchronous"), d.queue_synchronous);
+  EXPECT_EQ(def("queue", "chunk_records"), d.queue_chunk_records);
+  EXPECT_EQ(def("metrics", "log_interval_ms"), d.metrics_log_interval_ms);
+}
+
+TEST(AgentConfigTest, AgentIdIsGeneratedOnceAndKept) {
+  const std::filesystem::path dir = uniqueDir("t0w-config-test-");
+  std::filesystem::remove_all(dir);
+  AgentConfig c;
+  c.state_dir = dir / "state";
+  auto first = resolveAgentId(c);
+  ASSERT_TRUE(first) << first.error().toString();
+  auto second = resolveAgentId(c);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(*first, *second);
+  EXPECT_EQ(first->find('|'), std::string::npos);
+  c.agent_id = "configured";
+  EXPECT_EQ(*resolveAgentId(c), "configured");
+  // Token file: first line, trailing whitespace removed; an empty file is an error.
+  c.token_file = dir / "token";
+  { std::ofstream(c.token_file) << "abc \n"; }
+  EXPECT_EQ(*resolveToken(c), "abc");
+  { std::ofstream(c.token_file) << "\n"; }
+  EXPECT_FALSE(resolveToken(c));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AgentConfigTest, LoadsFileRelativeToItsDirectory) {
+  const std::filesystem::path dir = uniqueDir("t0w-config-load-");
+  std::filesystem::create_directories(dir);
+  { std::ofstream(dir / "a.yaml") << "collector: {url: https://c}\nagent: {state_dir: st}\n"; }
+  auto c = loadConfigFile(dir / "a.yaml");
+  ASSERT_TRUE(c) << c.error().toString();
+  EXPECT_EQ(c->state_dir, (dir / "st").lexically_normal());
+  EXPECT_FALSE(loadConfigFile(dir / "missing.yaml"));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace t0w
