@@ -6,8 +6,8 @@
 #include <memory>
 
 #include "agent/cli/event_writers.h"
-#include "agent/cli/scan_inputs.h"
 #include "agent/cli/rules_command.h"
+#include "agent/cli/scan_inputs.h"
 #include "agent/core/clock.h"
 #include "agent/rules/alert_json.h"
 #include "agent/rules/rule_stage.h"
@@ -127,11 +127,12 @@ int runScan(const ScanOptions& options, CliIo io, ScanReport* report) {
     RuleLoadReport load;
     for (const auto& p : options.rule_paths) rules->loadPath(p, load);
     rules->finalize(load);
-    for (const auto& r : load.rejected) io.err << "warning: rule rejected: " << r.toString() << '\n';
+    for (const auto& r : load.rejected)
+      io.err << "warning: rule rejected: " << r.toString() << '\n';
     printRuleLoadReport(load, io.err, false);
     alert_writer = std::make_unique<JsonlAlertWriter>(out);
-    rule_stage = std::make_unique<RuleStage>(*rules, *alert_writer, *after_monitor,
-                                             options.print_events);
+    rule_stage =
+        std::make_unique<RuleStage>(*rules, *alert_writer, *after_monitor, options.print_events);
     after_monitor = rule_stage.get();
   }
 
