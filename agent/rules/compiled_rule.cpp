@@ -177,19 +177,6 @@ FieldRef makeFieldRef(const std::string& sigma_name, const FieldMapping* mapping
   return r;
 }
 
-// Calls fn(string_view) for each value of the field; returns the number of values.
-template <typename Fn>
-size_t forEachFieldValue(const FieldRef& f, const Event& event, EvalContext& ctx, Fn&& fn) {
-  if (!f.system || f.data_first) {
-    size_t n = event.forEachValue(f.key, [&](const std::string& v) { fn(std::string_view(v)); });
-    if (n > 0 || !f.system) return n;
-  }
-  auto v = event.systemText(*f.system, ctx.buf);
-  if (!v) return 0;
-  fn(*v);
-  return 1;
-}
-
 void record(EvalContext& ctx, const std::string& name, std::string_view value) {
   if (ctx.matched) ctx.matched->push_back(MatchedField{name, std::string(value)});
 }
@@ -228,7 +215,7 @@ bool FieldCondition::evaluate(const Event& event, EvalContext& ctx) const {
     }
     case Mode::kExists: {
       bool present = false;
-      forEachFieldValue(field, event, ctx, [&](std::string_view) { present = true; });
+      forEachFieldValueOf(field, event, ctx, [&](std::string_view) { present = true; });
       return present == exists;
     }
     case Mode::kFieldRef: {
@@ -236,7 +223,7 @@ bool FieldCondition::evaluate(const Event& event, EvalContext& ctx) const {
       std::string other_buf;
       bool has_other = false;
       // The other field's value must outlive the scan of this field's values.
-      forEachFieldValue(other, event, ctx, [&](std::string_view v) {
+      forEachFieldValueOf(other, event, ctx, [&](std::string_view v) {
         if (!has_other) {
           other_buf.assign(v);
           has_other = true;
@@ -245,7 +232,7 @@ bool FieldCondition::evaluate(const Event& event, EvalContext& ctx) const {
       if (!has_other) return false;
       other_value = other_buf;
       bool hit = false;
-      forEachFieldValue(field, event, ctx, [&](std::string_view v) {
+      forEachFieldValueOf(field, event, ctx, [&](std::string_view v) {
         if (hit) return;
         auto eq = [&](std::string_view a, std::string_view b) {
           if (a.size() != b.size()) return false;
@@ -284,7 +271,7 @@ bool FieldCondition::evaluate(const Event& event, EvalContext& ctx) const {
   }
   if (!all) {
     bool hit = false;
-    const size_t n = forEachFieldValue(field, event, ctx, [&](std::string_view v) {
+    const size_t n = forEachFieldValueOf(field, event, ctx, [&](std::string_view v) {
       if (hit) return;
       for (const auto& m : matchers) {
         if (m.match(v)) {
@@ -303,7 +290,7 @@ bool FieldCondition::evaluate(const Event& event, EvalContext& ctx) const {
   uint32_t begin = 0;
   for (uint32_t end : group_ends) {
     bool hit = false;
-    const size_t n = forEachFieldValue(field, event, ctx, [&](std::string_view v) {
+    const size_t n = forEachFieldValueOf(field, event, ctx, [&](std::string_view v) {
       if (hit) return;
       for (uint32_t i = begin; i < end; ++i) {
         if (matchers[i].match(v)) {
@@ -557,6 +544,78 @@ std::vector<SigmaString> expandPlaceholders(const SigmaString& s, const RuleComp
   return out;
 }
 
+// Evaluation order: AND/OR short-circuit, so cheap tests go first (an `Image|endswith` before a
+// list of `CommandLine|contains`, those before regexes and keyword scans). Order never changes
+// the result, only how soon a non-matching event is rejected.
+uint32_t matcherCost(const ValueMatcher& m) {
+  switch (m.kind()) {
+    case ValueMatcher::Kind::kExact:
+    case ValueMatcher::Kind::kPrefix:
+    case ValueMatcher::Kind::kSuffix:
+    case ValueMatcher::Kind::kNull:
+      return 1;
+    case ValueMatcher::Kind::kContains:
+      return 4;
+    case ValueMatcher::Kind::kGlob:
+    case ValueMatcher::Kind::kCidr:
+    case ValueMatcher::Kind::kLt:
+    case ValueMatcher::Kind::kLte:
+    case ValueMatcher::Kind::kGt:
+    case ValueMatcher::Kind::kGte:
+      return 8;
+    case ValueMatcher::Kind::kRegex:
+      return 40;
+  }
+  return 8;
+}
+
+uint32_t conditionCost(const FieldCondition& c) {
+  uint32_t cost = 2;  // the field lookup
+  for (const auto& m : c.matchers) cost += matcherCost(m);
+  if (c.mode == FieldCondition::Mode::kKeywords) cost *= 16;  // every field of the event
+  if (c.mode == FieldCondition::Mode::kFieldRef) cost += 8;
+  return cost;
+}
+
+uint32_t optimizeSelection(Selection& s) {
+  uint32_t total = 0;
+  std::vector<uint32_t> alt_cost;
+  for (auto& alt : s.alternatives) {
+    std::stable_sort(alt.begin(), alt.end(), [](const FieldCondition& a, const FieldCondition& b) {
+      return conditionCost(a) < conditionCost(b);
+    });
+    uint32_t c = 0;
+    for (const auto& fc : alt) c += conditionCost(fc);
+    total += c;
+  }
+  return total;
+}
+
+uint32_t optimizeExpr(CondExpr& e, const std::vector<uint32_t>& sel_cost) {
+  switch (e.kind) {
+    case CondExpr::Kind::kSel:
+      return sel_cost[e.sel];
+    case CondExpr::Kind::kNot:
+      return optimizeExpr(e.children[0], sel_cost);
+    case CondExpr::Kind::kAnd:
+    case CondExpr::Kind::kOr: {
+      std::vector<std::pair<uint32_t, CondExpr>> costed;
+      uint32_t total = 0;
+      for (auto& c : e.children) {
+        const uint32_t cost = optimizeExpr(c, sel_cost);
+        total += cost;
+        costed.emplace_back(cost, std::move(c));
+      }
+      std::stable_sort(costed.begin(), costed.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      e.children.clear();
+      for (auto& [cost, c] : costed) e.children.push_back(std::move(c));
+      return total;
+    }
+  }
+  return 0;
+}
+
 class DetectionCompiler {
  public:
   DetectionCompiler(const FieldMapping* fields, const RuleCompileOptions& opt)
@@ -603,6 +662,9 @@ class DetectionCompiler {
       root.children.push_back(std::move(e));
     }
     d.root = root.children.size() == 1 ? std::move(root.children[0]) : std::move(root);
+    std::vector<uint32_t> sel_cost;
+    for (auto& sel : d.selections) sel_cost.push_back(optimizeSelection(sel));
+    optimizeExpr(d.root, sel_cost);
     return d;
   }
 

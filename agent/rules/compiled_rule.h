@@ -24,6 +24,8 @@ struct RuleCompileOptions {
   RuleLimits limits;
   // `expand` modifier placeholders: "%Admins%" → values.
   std::map<std::string, std::vector<std::string>> placeholders;
+  // Literal prefilter (GateIndex) in front of long candidate lists. Off only to cross-check it.
+  bool prefilter = true;
 };
 
 // How a field is read from an event.
@@ -40,6 +42,20 @@ struct EvalContext {
   std::string buf;
   std::vector<MatchedField>* matched = nullptr;  // set only when recording an alert's fields
 };
+
+// Calls fn(std::string_view) for each value of the field (data fields, then the System field for
+// System names); returns how many values there were. No allocation.
+template <typename Fn>
+size_t forEachFieldValueOf(const FieldRef& f, const Event& event, EvalContext& ctx, Fn&& fn) {
+  if (!f.system || f.data_first) {
+    size_t n = event.forEachValue(f.key, [&](const std::string& v) { fn(std::string_view(v)); });
+    if (n > 0 || !f.system) return n;
+  }
+  auto v = event.systemText(*f.system, ctx.buf);
+  if (!v) return 0;
+  fn(*v);
+  return 1;
+}
 
 struct FieldCondition {
   enum class Mode : uint8_t { kValues, kKeywords, kExists, kFieldRef };

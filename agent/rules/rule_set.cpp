@@ -158,9 +158,9 @@ void RuleSet::buildIndex() {
   global_ = Bucket{};
   auto add = [](Bucket& b, const Candidate& c, const std::vector<uint32_t>& ids) {
     if (ids.empty()) {
-      b.any_id.push_back(c);
+      b.any_id.list.push_back(c);
     } else {
-      for (uint32_t id : ids) b.by_id[id].push_back(c);
+      for (uint32_t id : ids) b.by_id[id].list.push_back(c);
     }
   };
   for (uint32_t i = 0; i < rules_.size(); ++i) {
@@ -175,6 +175,23 @@ void RuleSet::buildIndex() {
       }
     }
   }
+  // Gate lists long enough for the literal prefilter to pay off.
+  constexpr size_t kGateThreshold = 8;
+  auto gateList = [&](CandidateList& l) {
+    l.gate.reset();
+    if (!options_.prefilter || l.list.size() < kGateThreshold) return;
+    auto g = std::make_unique<GateIndex>();
+    for (const auto& c : l.list) g->add(c.variant->detection);
+    g->build();
+    l.gate = std::move(g);
+  };
+  auto gateBucket = [&](Bucket& b) {
+    for (auto& [id, l] : b.by_id) gateList(l);
+    gateList(b.any_id);
+  };
+  for (auto& [name, b] : by_channel_) gateBucket(b);
+  for (auto& [name, b] : by_provider_) gateBucket(b);
+  gateBucket(global_);
   last_hit_.assign(rules_.size(), 0);
   index_ready_ = true;
 }
@@ -184,7 +201,14 @@ RuleSet::IndexStats RuleSet::indexStats() {
   IndexStats s;
   s.channels = by_channel_.size();
   s.providers = by_provider_.size();
-  s.global = global_.any_id.size();
+  s.global = global_.any_id.list.size();
+  auto count = [&](const CandidateList& l) {
+    if (l.gate) s.gated += l.gate->gated();
+  };
+  for (const auto& [n, b] : by_channel_) {
+    for (const auto& [id, l] : b.by_id) count(l);
+    count(b.any_id);
+  }
   for (const auto& r : rules_)
     for (const auto& v : r->variants)
       if (!v.event_ids.empty()) ++s.indexed_by_event_id;
@@ -199,13 +223,19 @@ void RuleSet::forEachCandidate(const Event& event, Fn&& fn) {
   }
   if (!index_ready_) buildIndex();
   ++serial_;
-  auto visit = [&](const Bucket& b) {
+  auto visitList = [&](CandidateList& l) {
+    if (l.gate) {
+      l.gate->forEachPossible(event, ctx_, [&](uint32_t i) { fn(l.list[i]); });
+    } else {
+      for (const auto& c : l.list) fn(c);
+    }
+  };
+  auto visit = [&](Bucket& b) {
     if (!b.by_id.empty()) {
       auto it = b.by_id.find(event.system.event_id);
-      if (it != b.by_id.end())
-        for (const auto& c : it->second) fn(c);
+      if (it != b.by_id.end()) visitList(it->second);
     }
-    for (const auto& c : b.any_id) fn(c);
+    visitList(b.any_id);
   };
   if (!event.system.channel.empty()) {
     auto it = by_channel_.find(std::string_view(event.system.channel));
@@ -229,6 +259,20 @@ size_t RuleSet::countMatches(const Event& event) {
     }
   });
   return n;
+}
+
+std::vector<size_t> RuleSet::matchingRules(const Event& event) {
+  std::vector<size_t> out;
+  ctx_.matched = nullptr;
+  forEachCandidate(event, [&](const Candidate& c) {
+    if (last_hit_[c.rule] == serial_) return;
+    if (c.variant->detection.evaluate(event, ctx_)) {
+      last_hit_[c.rule] = serial_;
+      out.push_back(c.rule);
+    }
+  });
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 size_t RuleSet::evaluate(const std::shared_ptr<const Event>& event, AlertSink& sink) {

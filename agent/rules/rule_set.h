@@ -16,6 +16,7 @@
 #include "agent/rules/alert.h"
 #include "agent/rules/compiled_rule.h"
 #include "agent/rules/correlation.h"
+#include "agent/rules/gate_index.h"
 #include "agent/rules/rule_issue.h"
 #include "agent/rules/rule_loader.h"
 
@@ -62,9 +63,11 @@ class RuleSet {
   const CorrelationEngine* correlations() const { return engine_.get(); }
   // Match test only (benchmarks, tests): how many rules match, no alerts built.
   size_t countMatches(const Event& event);
+  // Indices of the rules that match (tests: prefilter cross-check).
+  std::vector<size_t> matchingRules(const Event& event);
 
   struct IndexStats {
-    size_t channels = 0, providers = 0, global = 0, indexed_by_event_id = 0;
+    size_t channels = 0, providers = 0, global = 0, indexed_by_event_id = 0, gated = 0;
   };
   IndexStats indexStats();
 
@@ -73,9 +76,14 @@ class RuleSet {
     uint32_t rule;
     const RuleVariant* variant;
   };
+  // Candidates of one (channel, EventID) slot; large lists get a literal gate (GateIndex).
+  struct CandidateList {
+    std::vector<Candidate> list;
+    std::unique_ptr<GateIndex> gate;
+  };
   struct Bucket {
-    std::unordered_map<uint32_t, std::vector<Candidate>> by_id;
-    std::vector<Candidate> any_id;
+    std::unordered_map<uint32_t, CandidateList> by_id;
+    CandidateList any_id;
   };
   struct CiHash {
     using is_transparent = void;

@@ -72,6 +72,7 @@ class ValueMatcher {
   Kind kind() const { return kind_; }
   const std::string& needle() const { return needle_; }
   bool cased() const { return cased_; }
+  const std::vector<bool>& wild() const { return wild_; }
 
  private:
   bool globMatch(std::string_view value) const;

@@ -4,6 +4,7 @@
 
 #include "agent/rules/alert_json.h"
 #include "agent/rules/rule_stage.h"
+#include "collectors/evtx/evtx_file_collector.h"
 #include "tests/support/corpus.h"
 #include "tests/unit/rules/rule_test_support.h"
 
@@ -179,6 +180,60 @@ TEST(RuleSetCorpus, LoadsTheWindowsRules) {
   set.finalize(report);
   ASSERT_GT(report.loaded, 2000u);
   EXPECT_GE(static_cast<double>(report.loaded) / (report.loaded + report.rejected.size()), 0.99);
+}
+
+Event cmd_(const std::string& c) { return sysmon1({{"CommandLine", c}}); }
+
+TEST(RuleSetPrefilter, GateKeepsEveryMatch) {
+  // Rules whose only literal is in one field, rules needing a regex or negation (ungated).
+  std::string text;
+  for (int i = 0; i < 20; ++i) {
+    text += procRule("    sel:\n      CommandLine|contains: 'tok" + std::to_string(i) +
+                     "'\n    condition: sel\n") +
+            "---\n";
+  }
+  text += procRule("    sel:\n      CommandLine|re: 'x[0-9]+y'\n    condition: sel\n");
+  text += "---\n" + procRule("    f:\n      Image: 'a'\n    condition: not f\n");
+  auto r = load(text);
+  ASSERT_EQ(r.set->size(), 22u) << r.rejection();
+  EXPECT_EQ(r.set->indexStats().gated, 40u);  // 20 rules x (Sysmon 1 + Security 4688)
+  EXPECT_EQ(r.matches(cmd_("TOK7 x12y")), 3u);
+  EXPECT_EQ(r.matches(cmd_("nothing")), 1u);  // only `not f`
+}
+
+class CollectEvents : public EventSink {
+ public:
+  void onEvent(Event&& e) override { events.push_back(std::move(e)); }
+  void onError(const InputError&) override {}
+  std::vector<Event> events;
+};
+
+TEST(RuleSetPrefilter, SameMatchesWithAndWithoutGateOnCorpus) {
+  T0W_CORPUS_OR_SKIP(corpus);
+  RuleCompileOptions off;
+  off.prefilter = false;
+  RuleSet gated, plain(off);
+  RuleLoadReport r1, r2;
+  for (const char* sub : {"rules/windows", "rules-emerging-threats", "rules-threat-hunting"}) {
+    gated.loadPath(corpus / "sigma" / sub, r1);
+    plain.loadPath(corpus / "sigma" / sub, r2);
+  }
+  gated.finalize(r1);
+  plain.finalize(r2);
+  ASSERT_GT(gated.indexStats().gated, 1000u);
+  CollectEvents events;
+  for (const char* sub : {"evtx-attack-samples", "sigma/regression"}) {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(corpus / sub))
+      if (e.path().extension() == ".evtx") EvtxFileCollector(e.path()).run(events);
+  }
+  ASSERT_GT(events.events.size(), 100u);
+  size_t total = 0;
+  for (const auto& e : events.events) {
+    const auto a = gated.matchingRules(e);
+    EXPECT_EQ(a, plain.matchingRules(e)) << e.origin.source << " @" << e.origin.position;
+    total += a.size();
+  }
+  EXPECT_GT(total, 100u);
 }
 
 }  // namespace
