@@ -585,4 +585,34 @@ Result<QueueStats> EventQueue::stats() {
   return st;
 }
 
+Result<int64_t> EventQueue::nextSequence() {
+  std::lock_guard lock(mu_);
+  return stmts_->counters->add("lease_seq", 1);
+}
+
+Status EventQueue::putStatus(std::string_view name, std::string_view json_value) {
+  std::lock_guard lock(mu_);
+  auto q = db_.prepare(
+      "INSERT INTO agent_status(name, value, updated_ms) VALUES(?1, ?2, ?3) "
+      "ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
+      "store status");
+  if (!q) return q.error();
+  q->bindText(1, name).bindText(2, json_value).bind(3, nowMs());
+  return q->run();
+}
+
+Result<std::map<std::string, std::string>> EventQueue::statusEntries() {
+  std::lock_guard lock(mu_);
+  auto q = db_.prepare("SELECT name, value FROM agent_status ORDER BY name", "read status");
+  if (!q) return q.error();
+  std::map<std::string, std::string> out;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out[std::string(q->columnText(0))] = std::string(q->columnText(1));
+  }
+  return out;
+}
+
 }  // namespace t0w

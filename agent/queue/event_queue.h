@@ -126,6 +126,14 @@ class EventQueue {
   Status deadLetter(const Lease& lease, std::string_view reason);
 
   Result<std::optional<std::string>> checkpoint(std::string_view source);
+
+  // Added for the shipper and `tier0watch status` (additive):
+  // A fresh number from the lease sequence, for a batch that carries part of a lease (413
+  // split), so that its batch id differs from every other batch's.
+  Result<int64_t> nextSequence();
+  // Stores a named status value (a JSON object as text), e.g. the shipper's last outcome.
+  Status putStatus(std::string_view name, std::string_view json_value);
+  Result<std::map<std::string, std::string>> statusEntries();
   Result<QueueStats> stats();
   Result<std::vector<DeadLetterEntry>> deadLetters(int64_t limit);
 

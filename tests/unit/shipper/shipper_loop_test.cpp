@@ -1,0 +1,336 @@
+// Shipper::shipOnce against a scripted Transport double, a fake clock and scripted randomness:
+// every outcome class must drive the right queue call. Nothing sleeps.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "agent/queue/event_queue.h"
+#include "agent/shipper/shipper.h"
+#include "tests/unit/queue/queue_test_support.h"
+
+namespace t0w {
+namespace {
+
+using std::chrono::milliseconds;
+using t0w::testing::eventBatch;
+using Kind = Shipper::Step::Kind;
+
+class MaxRandom final : public Random {
+ public:
+  uint64_t uniform(uint64_t bound) override { return bound - 1; }
+};
+
+struct Sent {
+  HttpRequest request;
+  DecodedBatch batch;
+};
+
+// Answers with `respond(batch)`; records every request with its decoded batch.
+class ScriptedTransport final : public Transport {
+ public:
+  std::function<TransportResult(const DecodedBatch&)> respond = [](const DecodedBatch&) {
+    return TransportResult(HttpResponse{200, {}, "{}"});
+  };
+  std::vector<Sent> sent;
+
+  TransportResult send(const HttpRequest& request) override {
+    auto decoded = decodeBatch(request.body, 64 << 20);
+    EXPECT_TRUE(decoded) << decoded.error().toString();
+    sent.push_back(Sent{request, decoded ? *decoded : DecodedBatch{}});
+    return respond(sent.back().batch);
+  }
+};
+
+TransportResult status(int code, HttpHeaders headers = {}) {
+  return HttpResponse{code, std::move(headers), "{}"};
+}
+
+class ShipperTest : public ::testing::Test {
+ protected:
+  void SetUp() override { open(); }
+
+  void open() {
+    QueueOptions qo;
+    qo.path = dir_.path() / "queue.db";
+    qo.max_chunk_records = 4;
+    auto q = EventQueue::open(qo, clock_);
+    ASSERT_TRUE(q) << q.error().toString();
+    queue_ = std::move(*q);
+  }
+
+  Shipper make(ShipperOptions o = {}) {
+    o.bearer_token = "tok";
+    o.backoff.base = milliseconds(100);
+    o.backoff.cap = milliseconds(10'000);
+    o.auth_pause = milliseconds(60'000);
+    return Shipper(*queue_, transport_, encoder_, o, clock_, random_);
+  }
+
+  void put(uint64_t first, size_t n) {
+    auto r = queue_->enqueue(eventBatch("Security", first, n), Checkpoint{"Security", "x"});
+    ASSERT_TRUE(r) << r.error().toString();
+  }
+
+  QueueStats stats() { return *queue_->stats(); }
+
+  std::set<std::string> deliveredKeys() const {
+    std::set<std::string> keys;
+    for (const auto& s : transport_.sent) {
+      for (const auto& r : s.batch.records) keys.insert(r.key);
+    }
+    return keys;
+  }
+
+  t0w::testing::TempDir dir_;
+  t0w::testing::FakeClock clock_;
+  MaxRandom random_;
+  ScriptedTransport transport_;
+  BatchEncoder encoder_{AgentIdentity{"agent1", "host", "0.1.0"}};
+  std::unique_ptr<EventQueue> queue_;
+};
+
+TEST_F(ShipperTest, EmptyQueueIsIdleAndSendsNothing) {
+  Shipper s = make();
+  auto step = s.shipOnce();
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->kind, Kind::kIdle);
+  EXPECT_TRUE(transport_.sent.empty());
+}
+
+TEST_F(ShipperTest, AcceptedBatchIsAcked) {
+  put(1, 10);
+  Shipper s = make();
+  auto step = s.shipOnce();
+  ASSERT_TRUE(step) << step.error().toString();
+  EXPECT_EQ(step->kind, Kind::kShipped);
+  EXPECT_EQ(step->records, 10u);
+  ASSERT_EQ(transport_.sent.size(), 1u);
+  const Sent& sent = transport_.sent[0];
+  EXPECT_EQ(sent.request.path, "/api/v1/batches");
+  EXPECT_EQ(sent.request.bearer_token, "tok");
+  EXPECT_EQ(findHeader(sent.request.headers, "content-encoding"), "gzip");
+  EXPECT_EQ(sent.batch.batch_id, "agent1:" + std::to_string(sent.batch.sequence));
+  EXPECT_EQ(sent.batch.records.size(), 10u);
+  EXPECT_EQ(sent.batch.records[0].key, "agent1|Security|1");
+  EXPECT_EQ(stats().events, 0u);
+  EXPECT_EQ(s.counters().records_shipped, 10u);
+  auto st = queue_->statusEntries();
+  ASSERT_TRUE(st);
+  const auto last = nlohmann::json::parse(st->at("shipper.last_outcome"));
+  EXPECT_EQ(last["outcome"], "ack");
+  EXPECT_EQ(last["batch_id"], sent.batch.batch_id);
+}
+
+TEST_F(ShipperTest, BatchLimitsSplitTheQueueIntoFullLeases) {
+  put(1, 12);  // three chunks of four
+  ShipperOptions o;
+  o.max_events = 8;
+  Shipper s = make(o);
+  auto first = s.shipOnce();
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->full);
+  EXPECT_EQ(first->records, 8u);
+  auto second = s.shipOnce();
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(second->full);
+  EXPECT_EQ(second->records, 4u);
+  EXPECT_GT(transport_.sent[1].batch.sequence, transport_.sent[0].batch.sequence);
+  EXPECT_EQ(deliveredKeys().size(), 12u);
+}
+
+TEST_F(ShipperTest, RetryableStatusReleasesWithRetryAndBacksOff) {
+  put(1, 3);
+  transport_.respond = [](const DecodedBatch&) { return status(503); };
+  Shipper s = make();
+  auto step = s.shipOnce();
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->kind, Kind::kBackoff);
+  EXPECT_EQ(step->delay, milliseconds(100));  // uniform[0, base] with the max draw
+  EXPECT_EQ(stats().events, 3u);
+  EXPECT_EQ(stats().leased_events, 0u);  // released, shippable again
+  EXPECT_EQ(s.counters().retries, 1u);
+  auto again = s.shipOnce();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->delay, milliseconds(200));  // exponent grows
+  // Retrying the same lease would reuse its id; a new reserve gives a new sequence.
+  EXPECT_EQ(transport_.sent[0].batch.records.size(), transport_.sent[1].batch.records.size());
+  transport_.respond = [](const DecodedBatch&) { return status(200); };
+  ASSERT_EQ(s.shipOnce()->kind, Kind::kShipped);
+  EXPECT_EQ(stats().events, 0u);
+  transport_.respond = [](const DecodedBatch&) { return status(500); };
+  put(10, 1);
+  EXPECT_EQ(s.shipOnce()->delay, milliseconds(100));  // success reset the backoff
+}
+
+TEST_F(ShipperTest, RetryAfterIsAFloor) {
+  put(1, 3);
+  transport_.respond = [](const DecodedBatch&) { return status(429, {{"Retry-After", "7"}}); };
+  Shipper s = make();
+  auto step = s.shipOnce();
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->kind, Kind::kBackoff);
+  EXPECT_EQ(step->delay, milliseconds(7000));
+  EXPECT_EQ(stats().events, 3u);
+}
+
+TEST_F(ShipperTest, TransportErrorsDoNotSpendTheRetryBudget) {
+  put(1, 3);
+  ShipperOptions o;
+  o.retry_budget = 2;
+  Shipper s = make(o);
+  transport_.respond = [](const DecodedBatch&) {
+    return TransportResult(TransportError{TransportErrorKind::kConnectRefused, "refused"});
+  };
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(s.shipOnce()->kind, Kind::kBackoff);
+  EXPECT_EQ(s.counters().transport_errors, 5u);
+  EXPECT_EQ(s.counters().retries, 0u);
+  EXPECT_EQ(stats().events, 3u);
+  EXPECT_EQ(stats().dead_letter_chunks, 0u);
+  // Two budget-spending failures of the same batch exhaust it: dead-lettered.
+  transport_.respond = [](const DecodedBatch&) { return status(502); };
+  ASSERT_EQ(s.shipOnce()->kind, Kind::kBackoff);
+  EXPECT_EQ(stats().events, 3u);
+  ASSERT_EQ(s.shipOnce()->kind, Kind::kBackoff);
+  EXPECT_EQ(stats().events, 0u);
+  EXPECT_EQ(stats().dead_letter_chunks, 1u);
+  EXPECT_EQ(s.counters().dead_lettered_records, 3u);
+}
+
+TEST_F(ShipperTest, UnlimitedBudgetNeverDeadLetters) {
+  put(1, 2);
+  transport_.respond = [](const DecodedBatch&) { return status(500); };
+  Shipper s = make();
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(s.shipOnce()->kind, Kind::kBackoff);
+  EXPECT_EQ(stats().events, 2u);
+  EXPECT_EQ(stats().dead_letter_chunks, 0u);
+}
+
+TEST_F(ShipperTest, PayloadTooLargeHalvesUntilBatchesFit) {
+  put(1, 10);
+  transport_.respond = [](const DecodedBatch& b) {
+    return status(b.records.size() > 3 ? 413 : 200);
+  };
+  Shipper s = make();
+  auto step = s.shipOnce();
+  ASSERT_TRUE(step) << step.error().toString();
+  EXPECT_EQ(step->kind, Kind::kShipped);
+  EXPECT_EQ(stats().events, 0u);
+  EXPECT_EQ(stats().dead_letter_chunks, 0u);
+  std::vector<size_t> sizes;
+  std::set<std::string> ids;
+  for (const auto& sent : transport_.sent) {
+    sizes.push_back(sent.batch.records.size());
+    EXPECT_TRUE(ids.insert(sent.batch.batch_id).second)
+        << "batch id reused: " << sent.batch.batch_id;
+  }
+  EXPECT_EQ(sizes, (std::vector<size_t>{10, 5, 2, 3, 5, 2, 3}));
+  EXPECT_EQ(deliveredKeys().size(), 10u);
+  EXPECT_EQ(s.currentBatchLimit(), 2u);  // later leases start small
+}
+
+TEST_F(ShipperTest, SingleRecordStillTooLargeIsDeadLetteredOthersDelivered) {
+  put(1, 4);
+  transport_.respond = [](const DecodedBatch& b) {
+    for (const auto& r : b.records) {
+      if (r.key == "agent1|Security|3") return status(413);
+    }
+    return status(200);
+  };
+  Shipper s = make();
+  auto step = s.shipOnce();
+  ASSERT_TRUE(step);
+  EXPECT_EQ(stats().events, 0u);
+  EXPECT_EQ(stats().dead_letter_chunks, 1u);
+  auto dl = queue_->deadLetters(10);
+  ASSERT_TRUE(dl);
+  ASSERT_EQ(dl->size(), 1u);
+  EXPECT_NE((*dl)[0].reason.find("Security|3"), std::string::npos) << (*dl)[0].reason;
+  std::set<std::string> accepted;
+  for (const auto& sent : transport_.sent) {
+    if (sent.batch.records.size() == 1 && sent.batch.records[0].key == "agent1|Security|3")
+      continue;
+    bool has3 = false;
+    for (const auto& r : sent.batch.records) has3 = has3 || r.key == "agent1|Security|3";
+    if (!has3) {
+      for (const auto& r : sent.batch.records) accepted.insert(r.key);
+    }
+  }
+  EXPECT_EQ(accepted,
+            (std::set<std::string>{"agent1|Security|1", "agent1|Security|2", "agent1|Security|4"}));
+  EXPECT_EQ(s.counters().dead_lettered_records, 1u);
+}
+
+TEST_F(ShipperTest, UnauthorizedPausesAndKeepsRecords) {
+  put(1, 3);
+  transport_.respond = [](const DecodedBatch&) { return status(401); };
+  Shipper s = make();
+  auto step = s.shipOnce();
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->kind, Kind::kPaused);
+  EXPECT_EQ(step->delay, milliseconds(60'000));
+  EXPECT_EQ(stats().events, 3u);
+  EXPECT_EQ(stats().leased_events, 0u);
+  EXPECT_EQ(s.counters().retries, 0u);
+  EXPECT_EQ(s.counters().auth_pauses, 1u);
+  transport_.respond = [](const DecodedBatch&) { return status(403); };
+  EXPECT_EQ(s.shipOnce()->kind, Kind::kPaused);
+  const auto last = nlohmann::json::parse(queue_->statusEntries()->at("shipper.last_outcome"));
+  EXPECT_EQ(last["status"], 403);
+}
+
+TEST_F(ShipperTest, OtherClientErrorsDeadLetter) {
+  put(1, 3);
+  put(4, 2);
+  transport_.respond = [](const DecodedBatch&) { return status(400); };
+  ShipperOptions o;
+  o.max_events = 4;
+  Shipper s = make(o);
+  auto step = s.shipOnce();
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->kind, Kind::kShipped);
+  EXPECT_EQ(stats().events, 2u);  // only the lease went
+  EXPECT_EQ(stats().dead_letter_chunks, 1u);
+  transport_.respond = [](const DecodedBatch&) { return status(200); };
+  EXPECT_EQ(s.shipOnce()->kind, Kind::kShipped);
+  EXPECT_EQ(stats().events, 0u);
+}
+
+TEST_F(ShipperTest, SequencesKeepIncreasingAcrossRestarts) {
+  put(1, 2);
+  {
+    Shipper s = make();
+    ASSERT_EQ(s.shipOnce()->kind, Kind::kShipped);
+  }
+  const int64_t before = transport_.sent.back().batch.sequence;
+  queue_.reset();
+  open();
+  put(3, 2);
+  Shipper s = make();
+  ASSERT_EQ(s.shipOnce()->kind, Kind::kShipped);
+  EXPECT_GT(transport_.sent.back().batch.sequence, before);
+}
+
+TEST_F(ShipperTest, DrainShipsEverythingBeforeTheDeadline) {
+  put(1, 12);
+  ShipperOptions o;
+  o.max_events = 4;
+  Shipper s = make(o);
+  EXPECT_EQ(s.drain(clock_.monotonic() + std::chrono::seconds(5)), 12u);
+  EXPECT_EQ(stats().events, 0u);
+  EXPECT_EQ(transport_.sent.size(), 3u);
+}
+
+TEST_F(ShipperTest, DrainStopsWhenTheBackoffOutlastsTheDeadline) {
+  put(1, 4);
+  transport_.respond = [](const DecodedBatch&) { return status(429, {{"Retry-After", "60"}}); };
+  Shipper s = make();
+  EXPECT_EQ(s.drain(clock_.monotonic() + std::chrono::seconds(5)), 0u);
+  EXPECT_EQ(transport_.sent.size(), 1u);
+  EXPECT_EQ(stats().events, 4u);  // stays queued for the next start
+  EXPECT_EQ(stats().leased_events, 0u);
+}
+
+}  // namespace
+}  // namespace t0w
