@@ -341,6 +341,42 @@ TEST_F(EventQueueTest, DropOldestCountsExactlyWhatIsMissing) {
   EXPECT_EQ(st->checkpoints["System"], "pos-200");
 }
 
+TEST_F(EventQueueTest, DropOldestAcrossManySourcesStaysUnderTheCap) {
+  QueueOptions o = options();
+  o.max_chunk_records = 5;
+  o.max_bytes = 16 * 1024;
+  auto q = open(o);
+  std::map<std::string, uint64_t> sent;
+  for (int round = 0; round < 6; ++round) {
+    for (int s = 0; s < 30; ++s) {
+      const std::string source = "file-" + std::to_string(s);
+      auto r = q->enqueue(eventBatch(source, sent[source] + 1, 5, 100), {source, "p"});
+      ASSERT_TRUE(r.ok()) << r.error().toString();
+      ASSERT_TRUE(r->stored());
+      sent[source] += 5;
+      ASSERT_LE(q->stats()->stored_bytes, o.max_bytes);
+    }
+  }
+  auto st = q->stats();
+  std::map<std::string, uint64_t> got;
+  std::map<std::string, uint64_t> reported;
+  for (const auto& r : drain(*q)) {
+    if (r.kind == RecordKind::kStatus) {
+      auto body = nlohmann::json::parse(r.body);
+      reported[body["source"]] += body["dropped_events"].get<uint64_t>();
+    } else {
+      ++got[r.key.substr(0, r.key.find('|'))];
+    }
+  }
+  uint64_t total_missing = 0;
+  for (const auto& [source, n] : sent) {
+    EXPECT_EQ(reported[source], n - got[source]) << source;
+    EXPECT_EQ(st->drops[source].events, n - got[source]) << source;
+    total_missing += n - got[source];
+  }
+  EXPECT_GT(total_missing, 0u);
+}
+
 TEST_F(EventQueueTest, DropOldestNeverDropsLeasedRows) {
   QueueOptions o = options();
   o.max_chunk_records = 10;
