@@ -1,0 +1,411 @@
+// One storage test suite, run against SQLite (temp dir) and a real PostgreSQL server
+// (T0W_PG_URL, started by scripts/postgres-test-server.sh). Without T0W_PG_URL the PostgreSQL
+// half skips, unless T0W_REQUIRE_POSTGRES=1, where it fails.
+#include "tools/collector/storage.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+#include "tools/collector/security.h"
+#include "tools/collector/sql_conn.h"
+
+namespace t0w::collector {
+namespace {
+
+class SqliteBackend {
+ public:
+  static constexpr const char* kName = "sqlite";
+  Result<std::unique_ptr<Storage>> open() {
+    char tmpl[] = "/tmp/t0w-collector-storage-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) return makeError(Errc::kIo, "mkdtemp");
+    dir_ = tmpl;
+    return openStorage("sqlite", dir_ + "/collector.db");
+  }
+  Result<std::unique_ptr<Storage>> reopen() {
+    return openStorage("sqlite", dir_ + "/collector.db");
+  }
+  void cleanup() {
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+  std::string dir_;
+};
+
+class PostgresBackend {
+ public:
+  static constexpr const char* kName = "postgres";
+  static const char* url() { return std::getenv("T0W_PG_URL"); }
+  // A database of its own per test, dropped afterwards.
+  Result<std::unique_ptr<Storage>> open() {
+    auto admin = openPostgresConn(url());
+    if (!admin) return admin.error();
+    std::random_device rd;
+    db_ = "t0w_test_" + std::to_string(getpid()) + "_" + std::to_string(rd() % 1000000);
+    if (Status s = (*admin)->script("CREATE DATABASE " + db_); !s) return s.error();
+    return reopen();
+  }
+  Result<std::unique_ptr<Storage>> reopen() {
+    return openStorage("postgres", std::string(url()) + " dbname=" + db_);
+  }
+  void cleanup() {
+    if (db_.empty()) return;
+    auto admin = openPostgresConn(url());
+    if (admin) (void)(*admin)->script("DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
+  }
+  std::string db_;
+};
+
+template <typename Backend>
+class StorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if constexpr (std::is_same_v<Backend, PostgresBackend>) {
+      if (PostgresBackend::url() == nullptr) {
+        const char* req = std::getenv("T0W_REQUIRE_POSTGRES");
+        if (req != nullptr && std::string(req) == "1") {
+          FAIL() << "T0W_REQUIRE_POSTGRES=1 but T0W_PG_URL is unset "
+                    "(start scripts/postgres-test-server.sh)";
+        }
+        GTEST_SKIP() << "T0W_PG_URL unset: PostgreSQL storage tests skipped "
+                        "(scripts/postgres-test-server.sh start exports it)";
+      }
+    }
+    auto s = backend_.open();
+    ASSERT_TRUE(s) << s.error().toString();
+    storage_ = std::move(*s);
+  }
+  void TearDown() override {
+    storage_.reset();
+    backend_.cleanup();
+  }
+
+  void enroll(const std::string& name) {
+    ASSERT_TRUE(storage_->enrollAgent(name, sha256Hex("token-" + name), 1000));
+  }
+
+  static IngestRecord event(const std::string& key, const std::string& host, int64_t event_id,
+                            int64_t time, const std::string& text = "x") {
+    IngestRecord r;
+    r.kind = RecordKind::kEvent;
+    r.key = key;
+    r.host = host;
+    r.channel = "Security";
+    r.event_id = event_id;
+    r.record_id = time;
+    r.time = time;
+    r.body = "{\"System\":{\"EventID\":" + std::to_string(event_id) + "},\"EventData\":{\"v\":\"" +
+             text + "\"}}";
+    return r;
+  }
+  static IngestRecord alert(const std::string& key, const std::string& rule,
+                            const std::string& level, int64_t time) {
+    IngestRecord r;
+    r.kind = RecordKind::kAlert;
+    r.key = key;
+    r.host = "DC01";
+    r.rule_id = rule;
+    r.rule_title = "Rule " + rule;
+    r.level = level;
+    r.time = time;
+    r.event_key = "a1|Security|1";
+    r.body = "{\"rule_id\":\"" + rule + "\"}";
+    return r;
+  }
+  static IngestBatch batch(const std::string& id, std::vector<IngestRecord> records,
+                           int64_t received = 5000) {
+    IngestBatch b;
+    b.agent = "dc01";
+    b.agent_id = "a1";
+    b.hostname = "DC01";
+    b.version = "0.1.0";
+    b.batch_id = id;
+    b.received = received;
+    b.records = std::move(records);
+    return b;
+  }
+
+  Backend backend_;
+  std::unique_ptr<Storage> storage_;
+};
+
+using Backends = ::testing::Types<SqliteBackend, PostgresBackend>;
+struct BackendNames {
+  template <typename T>
+  static std::string GetName(int) {
+    return T::kName;
+  }
+};
+TYPED_TEST_SUITE(StorageTest, Backends, BackendNames);
+
+TYPED_TEST(StorageTest, EnrolsAgentsAndFindsThemByTokenHash) {
+  this->enroll("dc01");
+  auto found = this->storage_->agentByTokenHash(sha256Hex("token-dc01"));
+  ASSERT_TRUE(found) << found.error().toString();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->name, "dc01");
+  EXPECT_FALSE((*found)->last_seen.has_value());
+  auto missing = this->storage_->agentByTokenHash(sha256Hex("other"));
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(missing->has_value());
+  Status again = this->storage_->enrollAgent("dc01", sha256Hex("x"), 1);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Errc::kInvalidArgument);
+}
+
+TYPED_TEST(StorageTest, IngestDeduplicatesByBatchIdAndRecordKey) {
+  this->enroll("dc01");
+  auto first =
+      this->storage_->ingest(this->batch("a1:1", {this->event("a1|Security|1", "DC01", 4624, 100),
+                                                  this->alert("a1|alert|r1", "r1", "high", 100)}));
+  ASSERT_TRUE(first) << first.error().toString();
+  EXPECT_FALSE(first->duplicate_batch);
+  EXPECT_EQ(first->stored, 2);
+  EXPECT_EQ(first->stored_events, 1);
+  EXPECT_EQ(first->stored_alerts, 1);
+
+  auto resent =
+      this->storage_->ingest(this->batch("a1:1", {this->event("a1|Security|9", "DC01", 1, 1)}));
+  ASSERT_TRUE(resent);
+  EXPECT_TRUE(resent->duplicate_batch);
+  EXPECT_EQ(resent->stored, 0);
+
+  auto overlap = this->storage_->ingest(
+      this->batch("a1:2", {this->event("a1|Security|1", "DC01", 4624, 100),
+                           this->event("a1|Security|2", "DC01", 4625, 200)}));
+  ASSERT_TRUE(overlap);
+  EXPECT_EQ(overlap->stored, 1);
+  EXPECT_EQ(overlap->duplicates, 1);
+
+  auto events = this->storage_->queryEvents(EventQuery{});
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 2u);  // key a1|Security|9 of the re-sent batch was not stored
+  auto agents = this->storage_->listAgents();
+  ASSERT_TRUE(agents);
+  ASSERT_EQ(agents->size(), 1u);
+  EXPECT_EQ((*agents)[0].events, 2);
+  EXPECT_EQ((*agents)[0].alerts, 1);
+  EXPECT_EQ((*agents)[0].agent_id, "a1");
+  EXPECT_EQ((*agents)[0].last_seen, 5000);
+}
+
+TYPED_TEST(StorageTest, IngestForUnknownAgentFailsAndStoresNothing) {
+  auto r =
+      this->storage_->ingest(this->batch("a1:1", {this->event("a1|Security|1", "DC01", 1, 1)}));
+  ASSERT_FALSE(r);
+  auto events = this->storage_->queryEvents(EventQuery{});
+  ASSERT_TRUE(events);
+  EXPECT_TRUE(events->empty());
+}
+
+TYPED_TEST(StorageTest, QueriesEventsByFiltersWithPagination) {
+  this->enroll("dc01");
+  std::vector<IngestRecord> records;
+  for (int i = 1; i <= 10; ++i) {
+    records.push_back(this->event("a1|Security|" + std::to_string(i), i % 2 ? "DC01" : "DC02",
+                                  i <= 5 ? 4624 : 4625, i * 100, i == 7 ? "Mimikatz" : "plain"));
+  }
+  ASSERT_TRUE(this->storage_->ingest(this->batch("a1:1", records)));
+
+  EventQuery q;
+  q.host = "DC02";
+  auto r = this->storage_->queryEvents(q);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->size(), 5u);
+
+  q = {};
+  q.event_id = 4625;
+  q.since = 700;
+  q.until = 1000;
+  r = this->storage_->queryEvents(q);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_EQ((*r)[0].time, 900);  // newest first
+
+  q = {};
+  q.text = "mimikatz";  // case-insensitive
+  r = this->storage_->queryEvents(q);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].key, "a1|Security|7");
+
+  q = {};
+  q.text = "%";  // wildcards are literal
+  r = this->storage_->queryEvents(q);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->empty());
+
+  q = {};
+  q.limit = 4;
+  auto page1 = this->storage_->queryEvents(q);
+  ASSERT_TRUE(page1);
+  ASSERT_EQ(page1->size(), 4u);
+  q.before_id = page1->back().id;
+  auto page2 = this->storage_->queryEvents(q);
+  ASSERT_TRUE(page2);
+  ASSERT_EQ(page2->size(), 4u);
+  EXPECT_LT(page2->front().id, page1->back().id);
+
+  auto byKey = this->storage_->eventByKey("a1|Security|3");
+  ASSERT_TRUE(byKey);
+  ASSERT_TRUE(byKey->has_value());
+  auto byId = this->storage_->eventById((*byKey)->id);
+  ASSERT_TRUE(byId);
+  ASSERT_TRUE(byId->has_value());
+  EXPECT_EQ((*byId)->body, (*byKey)->body);
+
+  auto lag = this->storage_->channelLag("dc01");
+  ASSERT_TRUE(lag);
+  ASSERT_EQ(lag->size(), 1u);
+  EXPECT_EQ((*lag)[0].channel, "Security");
+  EXPECT_EQ((*lag)[0].last_event_time, 1000);
+}
+
+TYPED_TEST(StorageTest, QueriesAndAcknowledgesAlerts) {
+  this->enroll("dc01");
+  ASSERT_TRUE(this->storage_->ingest(
+      this->batch("a1:1", {this->alert("a1|alert|1", "dcsync", "high", 100),
+                           this->alert("a1|alert|2", "dcsync", "critical", 200),
+                           this->alert("a1|alert|3", "kerberoast", "high", 300)})));
+  AlertQuery q;
+  q.rule_id = "dcsync";
+  auto r = this->storage_->queryAlerts(q);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->size(), 2u);
+  q = {};
+  q.level = "high";
+  q.since = 150;
+  r = this->storage_->queryAlerts(q);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].rule_id, "kerberoast");
+
+  const int64_t id = (*r)[0].id;
+  auto ack = this->storage_->acknowledgeAlert(id, "alice", 999);
+  ASSERT_TRUE(ack);
+  EXPECT_TRUE(*ack);
+  auto missing = this->storage_->acknowledgeAlert(id + 1000, "alice", 999);
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(*missing);
+  auto one = this->storage_->alertById(id);
+  ASSERT_TRUE(one);
+  ASSERT_TRUE(one->has_value());
+  EXPECT_EQ((*one)->acknowledged_by, "alice");
+  EXPECT_EQ((*one)->acknowledged_at, 999);
+  q = {};
+  q.acknowledged = false;
+  r = this->storage_->queryAlerts(q);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->size(), 2u);
+}
+
+TYPED_TEST(StorageTest, UsersAndSessions) {
+  auto user = hashPassword("alice", "a long password", 1000, 1);
+  ASSERT_TRUE(user);
+  ASSERT_TRUE(this->storage_->addUser(*user));
+  Status again = this->storage_->addUser(*user);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Errc::kInvalidArgument);
+  auto found = this->storage_->userByName("alice");
+  ASSERT_TRUE(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_TRUE(verifyPassword(**found, "a long password"));
+  EXPECT_FALSE(verifyPassword(**found, "a long passworD"));
+
+  ASSERT_TRUE(this->storage_->createSession("h1", SessionRecord{"alice", "csrf1", 100, 200}));
+  auto s = this->storage_->sessionByHash("h1", 150);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->has_value());
+  EXPECT_EQ((*s)->csrf, "csrf1");
+  auto expired = this->storage_->sessionByHash("h1", 200);
+  ASSERT_TRUE(expired);
+  EXPECT_FALSE(expired->has_value());
+  ASSERT_TRUE(this->storage_->deleteSession("h1"));
+  auto gone = this->storage_->sessionByHash("h1", 150);
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(gone->has_value());
+}
+
+TYPED_TEST(StorageTest, ForwardQueueSurvivesFailuresUntilAcknowledged) {
+  this->enroll("dc01");
+  IngestBatch b = this->batch("a1:1", {this->event("a1|Security|1", "DC01", 4624, 100),
+                                       this->alert("a1|alert|1", "r", "high", 100)});
+  b.forward_outputs = {"splunk", "syslog"};
+  ASSERT_TRUE(this->storage_->ingest(b));
+  // A re-sent record is not forwarded twice.
+  IngestBatch again = this->batch("a1:2", {this->event("a1|Security|1", "DC01", 4624, 100)});
+  again.forward_outputs = {"splunk", "syslog"};
+  ASSERT_TRUE(this->storage_->ingest(again));
+  EXPECT_EQ(*this->storage_->forwardDepth("splunk"), 2);
+  EXPECT_EQ(*this->storage_->forwardDepth("syslog"), 2);
+
+  auto due = this->storage_->dueForwards("splunk", 1000, 10);
+  ASSERT_TRUE(due);
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_NE((*due)[0].payload.find("\"key\":\"a1|Security|1\""), std::string::npos);
+  std::vector<int64_t> ids{(*due)[0].id, (*due)[1].id};
+  ASSERT_TRUE(this->storage_->retryForwards(ids, 5000));
+  auto later = this->storage_->dueForwards("splunk", 1000, 10);
+  ASSERT_TRUE(later);
+  EXPECT_TRUE(later->empty());
+  auto retry = this->storage_->dueForwards("splunk", 5000, 10);
+  ASSERT_TRUE(retry);
+  ASSERT_EQ(retry->size(), 2u);
+  EXPECT_EQ((*retry)[0].attempts, 1);
+
+  // The queue is durable: a reopened storage still has it.
+  this->storage_.reset();
+  auto reopened = this->backend_.reopen();
+  ASSERT_TRUE(reopened) << reopened.error().toString();
+  this->storage_ = std::move(*reopened);
+  EXPECT_EQ(*this->storage_->forwardDepth("splunk"), 2);
+  ASSERT_TRUE(this->storage_->ackForwards(ids));
+  EXPECT_EQ(*this->storage_->forwardDepth("splunk"), 0);
+  EXPECT_EQ(*this->storage_->forwardDepth("syslog"), 2);
+}
+
+TYPED_TEST(StorageTest, RetentionByAgeAndBySize) {
+  this->enroll("dc01");
+  std::vector<IngestRecord> old_records;
+  for (int i = 0; i < 5; ++i)
+    old_records.push_back(this->event("a1|S|" + std::to_string(i), "DC01", 1, i));
+  ASSERT_TRUE(this->storage_->ingest(this->batch("a1:1", old_records, 1000)));
+  std::vector<IngestRecord> new_records;
+  for (int i = 5; i < 505; ++i)
+    new_records.push_back(this->event("a1|S|" + std::to_string(i), "DC01", 1, i));
+  ASSERT_TRUE(this->storage_->ingest(this->batch("a1:2", new_records, 2000)));
+
+  auto aged = this->storage_->applyRetention(1500, 0);
+  ASSERT_TRUE(aged) << aged.error().toString();
+  EXPECT_EQ(aged->deleted, 5);
+  EXPECT_FALSE(this->storage_->eventByKey("a1|S|0")->has_value());
+  EXPECT_TRUE(this->storage_->eventByKey("a1|S|5")->has_value());
+
+  auto before = this->storage_->storedBytes();
+  ASSERT_TRUE(before);
+  const int64_t limit = *before / 2;
+  auto sized = this->storage_->applyRetention(std::nullopt, limit);
+  ASSERT_TRUE(sized);
+  EXPECT_GT(sized->deleted, 0);
+  EXPECT_LE(*this->storage_->storedBytes(), limit);
+  // Oldest go first.
+  EXPECT_FALSE(this->storage_->eventByKey("a1|S|5")->has_value());
+  EXPECT_TRUE(this->storage_->eventByKey("a1|S|504")->has_value());
+}
+
+TYPED_TEST(StorageTest, MigrationsAreIdempotentOnReopen) {
+  this->enroll("dc01");
+  this->storage_.reset();
+  auto reopened = this->backend_.reopen();
+  ASSERT_TRUE(reopened) << reopened.error().toString();
+  this->storage_ = std::move(*reopened);
+  auto agents = this->storage_->listAgents();
+  ASSERT_TRUE(agents);
+  EXPECT_EQ(agents->size(), 1u);
+}
+
+}  // namespace
+}  // namespace t0w::collector

@@ -1,0 +1,81 @@
+// CollectorConfig: `tier0watch-collector serve --config FILE`. The file is YAML overlaid on the
+// embedded defaults (defaultConfigYaml()); a key the defaults do not have is an error, so typos
+// never pass silently.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "agent/core/result.h"
+
+namespace t0w::collector {
+
+struct SplunkOutputConfig {
+  bool enabled = false;
+  std::string url;  // https://splunk:8088 (the path /services/collector/event is appended)
+  std::string token;
+  std::string ca_file;
+  std::string sourcetype = "tier0watch";
+  int batch_size = 100;
+};
+
+struct SyslogOutputConfig {
+  bool enabled = false;
+  std::string host;
+  int port = 6514;
+  std::string ca_file;
+  std::string app_name = "tier0watch";
+  int batch_size = 100;
+};
+
+struct CollectorConfig {
+  std::string listen_address = "127.0.0.1";
+  int listen_port = 8443;
+  std::string state_dir = "/var/lib/tier0watch-collector";
+  int threads = 4;
+  // TLS: empty cert_file means a self-signed certificate generated into state_dir.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;  // set: agents must present a certificate from this CA
+  // Storage.
+  std::string storage_driver = "sqlite";
+  std::string sqlite_path;  // default state_dir/collector.db
+  std::string postgres_url;
+  // Limits.
+  int64_t max_body_bytes = 16 << 20;
+  int64_t max_decompressed_bytes = 128 << 20;
+  int64_t max_records_per_batch = 20000;
+  int64_t max_header_bytes = 16 << 10;
+  int idle_timeout_seconds = 30;
+  int handshake_timeout_seconds = 10;
+  int max_connections = 512;
+  double agent_requests_per_second = 20;
+  double agent_burst = 40;
+  // Retention.
+  int retention_max_age_days = 30;  // 0: keep forever
+  int64_t retention_max_bytes = 0;  // 0: no size limit
+  int retention_interval_seconds = 600;
+  // Dashboard.
+  int silent_after_seconds = 600;
+  int session_hours = 12;
+  // Logging.
+  std::string log_level = "info";
+  // SIEM outputs.
+  SplunkOutputConfig splunk;
+  SyslogOutputConfig syslog;
+
+  std::string sqliteFile() const {
+    return sqlite_path.empty() ? state_dir + "/collector.db" : sqlite_path;
+  }
+  std::string storageTarget() const {
+    return storage_driver == "postgres" ? postgres_url : sqliteFile();
+  }
+};
+
+const std::string& defaultConfigYaml();
+
+// Parses `yaml` over the defaults and validates it; `where` names the source in errors.
+Result<CollectorConfig> parseConfig(const std::string& yaml, const std::string& where);
+Result<CollectorConfig> loadConfigFile(const std::string& path);
+
+}  // namespace t0w::collector

@@ -1,0 +1,242 @@
+#include "tools/collector/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <nlohmann/json.hpp>
+
+namespace t0w::collector {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+
+Response jsonError(unsigned version, http::status status, const std::string& error,
+                   const std::string& detail) {
+  Response res{status, version};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = nlohmann::json{{"error", error}, {"detail", detail}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  res.prepare_payload();
+  return res;
+}
+
+struct Shared {
+  Shared(ServerLimits l, Handler h, Metrics& m) : limits(l), handler(std::move(h)), metrics(m) {}
+  ServerLimits limits;
+  Handler handler;
+  Metrics& metrics;
+  std::atomic<bool> stopping{false};
+  std::atomic<int64_t> in_flight{0};
+};
+
+namespace {
+
+// After refusing a request whose body we will not read, read and discard what the client is
+// still sending (bounded) so that closing does not reset the connection before it reads the
+// refusal.
+constexpr size_t kDrainLimit = size_t{64} << 20;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, ssl::context& tls, std::shared_ptr<Shared> shared)
+      : stream_(std::move(socket), tls), shared_(std::move(shared)) {
+    beast::error_code ec;
+    auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) ctx_.remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    ++shared_->metrics.open_connections;
+  }
+  ~Session() { --shared_->metrics.open_connections; }
+
+  void run() {
+    beast::get_lowest_layer(stream_).expires_after(shared_->limits.handshake_timeout);
+    stream_.async_handshake(
+        ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+          if (ec) {
+            ++self->shared_->metrics.tls_handshake_failures;
+            spdlog::debug("TLS handshake from {} failed: {}", self->ctx_.remote, ec.message());
+            return;
+          }
+          self->read();
+        });
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_->limits.max_header_bytes));
+    parser_->body_limit(shared_->limits.max_body_bytes);
+    beast::get_lowest_layer(stream_).expires_after(shared_->limits.idle_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
+  }
+
+  void onRead(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      refuse(
+          http::status::payload_too_large, "body_too_large",
+          "the request body exceeds " + std::to_string(shared_->limits.max_body_bytes) + " bytes");
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      refuse(http::status::request_header_fields_too_large, "headers_too_large",
+             "the request headers exceed " + std::to_string(shared_->limits.max_header_bytes) +
+                 " bytes");
+      return;
+    }
+    if (ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == ssl::error::stream_truncated || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted) {
+      return close();
+    }
+    if (ec) {
+      if (parser_->got_some()) {
+        refuse(http::status::bad_request, "malformed_request", ec.message());
+      }
+      return;
+    }
+    Request req = parser_->release();
+    ++shared_->in_flight;
+    Response res;
+    try {
+      res = shared_->handler(req, ctx_);
+    } catch (const std::exception& e) {
+      spdlog::error("request {} {}: {}", std::string(req.method_string()),
+                    std::string(req.target()), e.what());
+      res = jsonError(req.version(), http::status::internal_server_error, "internal_error",
+                      "the request could not be handled");
+    }
+    --shared_->in_flight;
+    res.keep_alive(req.keep_alive() && !shared_->stopping);
+    write(std::move(res), false);
+  }
+
+  void refuse(http::status status, const std::string& error, const std::string& detail) {
+    Response res = jsonError(11, status, error, detail);
+    res.keep_alive(false);
+    write(std::move(res), true);
+  }
+
+  void write(Response res, bool drain_after) {
+    shared_->metrics.countRequest(static_cast<int>(res.result_int()));
+    auto msg = std::make_shared<Response>(std::move(res));
+    beast::get_lowest_layer(stream_).expires_after(shared_->limits.idle_timeout);
+    http::async_write(stream_, *msg,
+                      [self = shared_from_this(), msg, drain_after](beast::error_code ec, size_t) {
+                        if (ec) return;
+                        if (drain_after) return self->drain();
+                        if (!msg->keep_alive()) return self->close();
+                        self->read();
+                      });
+  }
+
+  void drain() {
+    if (drained_ >= kDrainLimit) return close();
+    beast::get_lowest_layer(stream_).expires_after(shared_->limits.idle_timeout);
+    stream_.async_read_some(net::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec) return self->close();
+                              self->drain();
+                            });
+  }
+
+  void close() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
+  }
+
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  std::shared_ptr<Shared> shared_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  RequestContext ctx_;
+  std::array<char, 16384> scratch_{};
+  size_t drained_ = 0;
+};
+
+}  // namespace
+
+class HttpsServer::Impl : public std::enable_shared_from_this<HttpsServer::Impl> {
+ public:
+  Impl(net::io_context& ioc, ssl::context& tls, std::shared_ptr<Shared> shared)
+      : ioc_(ioc), tls_(tls), acceptor_(net::make_strand(ioc)), shared_(std::move(shared)) {}
+
+  Result<uint16_t> listen(const std::string& address, uint16_t port) {
+    beast::error_code ec;
+    auto addr = net::ip::make_address(address, ec);
+    if (ec)
+      return makeError(Errc::kInvalidArgument, "listen address " + address + ": " + ec.message());
+    tcp::endpoint ep(addr, port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return makeError(Errc::kIo,
+                       "listen on " + address + ":" + std::to_string(port) + ": " + ec.message());
+    }
+    const uint16_t bound = acceptor_.local_endpoint().port();
+    accept();
+    return bound;
+  }
+
+  void stop() {
+    shared_->stopping = true;
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+
+  std::shared_ptr<Shared> shared_ptr() const { return shared_; }
+
+ private:
+  void accept() {
+    acceptor_.async_accept(net::make_strand(ioc_), [self = shared_from_this()](beast::error_code ec,
+                                                                               tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;
+      if (!ec) {
+        if (static_cast<size_t>(self->shared_->metrics.open_connections.load()) >=
+            self->shared_->limits.max_connections) {
+          ++self->shared_->metrics.rejected_connections;
+          beast::error_code ignored;
+          socket.close(ignored);
+        } else {
+          std::make_shared<Session>(std::move(socket), self->tls_, self->shared_)->run();
+        }
+      }
+      self->accept();
+    });
+  }
+
+  net::io_context& ioc_;
+  ssl::context& tls_;
+  tcp::acceptor acceptor_;
+  std::shared_ptr<Shared> shared_;
+};
+
+HttpsServer::HttpsServer(net::io_context& ioc, ssl::context& tls, ServerLimits limits,
+                         Handler handler, Metrics& metrics)
+    : impl_(std::make_shared<Impl>(
+          ioc, tls, std::make_shared<Shared>(limits, std::move(handler), metrics))) {}
+
+HttpsServer::~HttpsServer() { impl_->stop(); }
+
+Result<uint16_t> HttpsServer::listen(const std::string& address, uint16_t port) {
+  return impl_->listen(address, port);
+}
+
+void HttpsServer::stopAccepting() { impl_->stop(); }
+
+int64_t HttpsServer::inFlight() const { return impl_->shared_ptr()->in_flight.load(); }
+
+}  // namespace t0w::collector

@@ -1,0 +1,157 @@
+// tier0watch-collector: the central HTTPS collector (see docs/collector.md).
+//   serve --config FILE           run until SIGTERM/SIGINT
+//   agents enroll NAME            create an agent token (printed once, stored as a hash)
+//   agents list
+//   users add NAME                create a dashboard user (password from stdin, or generated)
+//   config defaults | check       print the embedded defaults / validate a file
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "tools/collector/collector_app.h"
+#include "tools/collector/config.h"
+#include "tools/collector/security.h"
+#include "tools/collector/service.h"
+
+namespace {
+
+using namespace t0w::collector;
+
+int fail(const std::string& message) {
+  std::cerr << "tier0watch-collector: " << message << "\n";
+  return 1;
+}
+
+t0w::Result<CollectorConfig> loadConfig(const std::string& path) {
+  if (path.empty()) return parseConfig("", "defaults");
+  return loadConfigFile(path);
+}
+
+t0w::Result<std::unique_ptr<Storage>> openFromConfig(const CollectorConfig& c) {
+  std::error_code ec;
+  std::filesystem::create_directories(c.state_dir, ec);
+  return openStorage(c.storage_driver, c.storageTarget());
+}
+
+bool validName(const std::string& name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (unsigned char ch : name) {
+    if (!(std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '@')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tier0watch-collector: Tier0Watch central collector"};
+  app.require_subcommand(1);
+  std::string config_path;
+  app.add_option("--config", config_path, "YAML configuration file (default: built-in defaults)")
+      ->check(CLI::ExistingFile);
+  app.fallthrough();
+  auto* serve = app.add_subcommand("serve", "Run the collector until SIGTERM/SIGINT");
+
+  auto* agents = app.add_subcommand("agents", "Manage agent enrolment");
+  agents->require_subcommand(1);
+  std::string agent_name;
+  auto* enroll = agents->add_subcommand("enroll", "Create an agent token (printed once)");
+  enroll->add_option("NAME", agent_name, "Agent name (letters, digits, - _ . @)")->required();
+  auto* list = agents->add_subcommand("list", "List enrolled agents");
+
+  auto* users = app.add_subcommand("users", "Manage dashboard users");
+  users->require_subcommand(1);
+  std::string user_name;
+  bool password_stdin = false;
+  auto* add = users->add_subcommand("add", "Create a dashboard user");
+  add->add_option("NAME", user_name, "User name")->required();
+  add->add_flag("--password-stdin", password_stdin,
+                "Read the password from the first line of stdin (otherwise one is generated "
+                "and printed once)");
+
+  auto* config = app.add_subcommand("config", "Configuration helpers");
+  config->require_subcommand(1);
+  auto* defaults = config->add_subcommand("defaults", "Print the embedded default configuration");
+  auto* check = config->add_subcommand("check", "Validate a configuration file");
+  check->add_option("FILE", config_path)->required()->check(CLI::ExistingFile);
+  for (CLI::App* sub : {serve, agents, enroll, list, users, add, config, defaults})
+    sub->fallthrough();
+  CLI11_PARSE(app, argc, argv);
+
+  if (defaults->parsed()) {
+    std::cout << defaultConfigYaml();
+    return 0;
+  }
+  auto cfg = loadConfig(config_path);
+  if (!cfg) return fail(cfg.error().message);
+  if (check->parsed()) {
+    std::cout << config_path << ": valid\n";
+    return 0;
+  }
+  spdlog::set_default_logger(spdlog::stderr_color_mt("collector"));
+  spdlog::set_level(spdlog::level::from_str(cfg->log_level));
+
+  if (serve->parsed()) {
+    auto service = CollectorService::create(*cfg);
+    if (!service) return fail(service.error().toString());
+    auto port = (*service)->start();
+    if (!port) return fail(port.error().toString());
+    // One machine-readable line for scripts (the port matters when listen.port is 0).
+    std::cout << nlohmann::json{{"listening", *port}, {"address", cfg->listen_address}}.dump()
+              << std::endl;
+    (*service)->runUntilSignal();
+    return 0;
+  }
+  auto storage = openFromConfig(*cfg);
+  if (!storage) return fail(storage.error().toString());
+  if (enroll->parsed()) {
+    if (!validName(agent_name)) return fail("agent name must be 1-128 of letters, digits, - _ . @");
+    auto token = newToken();
+    if (!token) return fail(token.error().toString());
+    if (auto s = (*storage)->enrollAgent(agent_name, sha256Hex(*token), systemNowMicros()); !s) {
+      return fail(s.error().message);
+    }
+    std::cerr << "Enrolled agent " << agent_name
+              << ". The token is shown only now; put it in the agent's configuration:\n";
+    std::cout << *token << std::endl;
+    return 0;
+  }
+  if (list->parsed()) {
+    auto all = (*storage)->listAgents();
+    if (!all) return fail(all.error().toString());
+    for (const auto& a : *all) {
+      std::cout << a.name << "\t" << (a.agent_id.empty() ? "-" : a.agent_id) << "\t"
+                << (a.hostname.empty() ? "-" : a.hostname) << "\t" << a.events << " events\n";
+    }
+    return 0;
+  }
+  if (add->parsed()) {
+    if (!validName(user_name)) return fail("user name must be 1-128 of letters, digits, - _ . @");
+    std::string password;
+    bool generated = false;
+    if (password_stdin) {
+      std::getline(std::cin, password);
+      if (!password.empty() && password.back() == '\r') password.pop_back();
+      if (password.size() < 12) return fail("the password must have at least 12 characters");
+    } else {
+      auto p = randomHex(12);
+      if (!p) return fail(p.error().toString());
+      password = *p;
+      generated = true;
+    }
+    auto user = hashPassword(user_name, password, kPbkdf2Iterations, systemNowMicros());
+    if (!user) return fail(user.error().toString());
+    if (auto s = (*storage)->addUser(*user); !s) return fail(s.error().message);
+    std::cerr << "Created dashboard user " << user_name << ".\n";
+    if (generated) {
+      std::cerr << "Generated password (shown only now):\n";
+      std::cout << password << std::endl;
+    }
+    return 0;
+  }
+  return 0;
+}

@@ -1,0 +1,30 @@
+// Secrets of the collector: agent tokens and session cookies (random, stored only as SHA-256),
+// dashboard passwords (PBKDF2-HMAC-SHA256 with a per-user salt), constant-time comparison.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "agent/core/result.h"
+#include "tools/collector/storage.h"
+
+namespace t0w::collector {
+
+// OWASP's 2023 figure for PBKDF2-HMAC-SHA256.
+inline constexpr int64_t kPbkdf2Iterations = 600'000;
+
+// `bytes` random bytes from OpenSSL's CSPRNG as lower-case hex.
+Result<std::string> randomHex(size_t bytes);
+// A 256-bit agent token or session id.
+Result<std::string> newToken();
+std::string sha256Hex(std::string_view data);
+bool constantTimeEquals(std::string_view a, std::string_view b);
+
+// A user record for `password` with a fresh 128-bit salt.
+Result<UserRecord> hashPassword(const std::string& name, std::string_view password,
+                                int64_t iterations, int64_t now);
+bool verifyPassword(const UserRecord& user, std::string_view password);
+
+}  // namespace t0w::collector

@@ -1,0 +1,131 @@
+#include "tools/collector/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <filesystem>
+
+#include "tools/collector/tls_setup.h"
+
+namespace t0w::collector {
+
+Result<std::unique_ptr<CollectorService>> CollectorService::create(const CollectorConfig& config) {
+  std::unique_ptr<CollectorService> s(new CollectorService(config));
+  std::error_code ec;
+  std::filesystem::create_directories(config.state_dir, ec);
+  if (ec) return makeError(Errc::kIo, config.state_dir + ": " + ec.message());
+  auto storage = openStorage(config.storage_driver, config.storageTarget());
+  if (!storage) return storage.error();
+  s->storage_ = std::move(*storage);
+  auto tls = makeServerTls(config);
+  if (!tls) return tls.error();
+  s->tls_ = std::move(*tls);
+  std::vector<std::string> outputs;
+  if (config.splunk.enabled) {
+    auto out = makeSplunkOutput(config.splunk);
+    if (!out) return out.error();
+    outputs.push_back((*out)->name());
+    s->forwarders_.push_back(std::make_unique<ForwardLoop>(
+        *s->storage_, s->metrics_, std::move(*out), config.splunk.batch_size));
+  }
+  if (config.syslog.enabled) {
+    auto out = makeSyslogOutput(config.syslog);
+    if (!out) return out.error();
+    outputs.push_back((*out)->name());
+    s->forwarders_.push_back(std::make_unique<ForwardLoop>(
+        *s->storage_, s->metrics_, std::move(*out), config.syslog.batch_size));
+  }
+  Storage* st = s->storage_.get();
+  s->metrics_.setGaugeSource([st, outputs] {
+    std::map<std::string, int64_t> depth;
+    for (const auto& o : outputs) {
+      auto n = st->forwardDepth(o);
+      if (n) depth[o] = *n;
+    }
+    return depth;
+  });
+  s->app_ = std::make_unique<CollectorApp>(s->config_, *s->storage_, s->metrics_, outputs);
+  ServerLimits limits;
+  limits.max_header_bytes = static_cast<size_t>(config.max_header_bytes);
+  limits.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
+  limits.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
+  limits.handshake_timeout = std::chrono::seconds(config.handshake_timeout_seconds);
+  limits.max_connections = static_cast<size_t>(config.max_connections);
+  CollectorApp* app = s->app_.get();
+  s->server_ = std::make_unique<HttpsServer>(
+      s->ioc_, *s->tls_, limits,
+      [app](const Request& req, const RequestContext& ctx) { return app->handle(req, ctx); },
+      s->metrics_);
+  return s;
+}
+
+CollectorService::~CollectorService() { stop(); }
+
+Result<uint16_t> CollectorService::start() {
+  auto port = server_->listen(config_.listen_address, static_cast<uint16_t>(config_.listen_port));
+  if (!port) return port.error();
+  started_ = true;
+  for (int i = 0; i < config_.threads; ++i) {
+    threads_.emplace_back([this] { ioc_.run(); });
+  }
+  for (auto& f : forwarders_) f->start();
+  retention_ = std::thread([this] { retentionLoop(); });
+  spdlog::info("tier0watch-collector listening on https://{}:{} (storage: {})",
+               config_.listen_address, *port, storage_->driver());
+  return port;
+}
+
+void CollectorService::retentionLoop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    std::optional<int64_t> older;
+    if (config_.retention_max_age_days > 0) {
+      older = systemNowMicros() - int64_t{config_.retention_max_age_days} * 86400 * 1'000'000;
+    }
+    auto r = storage_->applyRetention(older, config_.retention_max_bytes);
+    if (!r) {
+      ++metrics_.storage_errors;
+      spdlog::error("retention: {}", r.error().toString());
+    } else if (r->deleted > 0) {
+      spdlog::info("retention: deleted {} records", r->deleted);
+    }
+    lock.lock();
+    wake_.wait_for(lock, std::chrono::seconds(config_.retention_interval_seconds),
+                   [&] { return stopping_; });
+  }
+}
+
+void CollectorService::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (!started_) return;
+  server_->stopAccepting();
+  // Requests in flight finish; idle keep-alive connections are simply dropped.
+  for (int i = 0; i < 1000 && server_->inFlight() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (auto& f : forwarders_) f->stop();
+  if (retention_.joinable()) retention_.join();
+  ioc_.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  spdlog::info("tier0watch-collector stopped");
+}
+
+void CollectorService::runUntilSignal() {
+  boost::asio::io_context sig_ioc;
+  boost::asio::signal_set signals(sig_ioc, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code&, int sig) {
+    spdlog::info("signal {}: shutting down", sig);
+  });
+  sig_ioc.run();
+  stop();
+}
+
+}  // namespace t0w::collector

@@ -1,0 +1,38 @@
+// SqlConn: the little each database driver has to provide (parameterised statements returning
+// text rows, scripts, transactions) so that SqlStorage implements Storage once for SQLite and
+// PostgreSQL. SQL is written with `?` placeholders; the PostgreSQL connection numbers them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "agent/core/result.h"
+
+namespace t0w::collector {
+
+using SqlParam = std::variant<std::monostate, int64_t, std::string>;
+using SqlRow = std::vector<std::optional<std::string>>;
+
+class SqlConn {
+ public:
+  virtual ~SqlConn() = default;
+  // One statement with parameters; returns its rows as text (NULL as nullopt). Statements are
+  // prepared once per connection and reused.
+  virtual Result<std::vector<SqlRow>> query(const std::string& sql,
+                                            const std::vector<SqlParam>& params) = 0;
+  // One or more statements without parameters (migrations, BEGIN/COMMIT).
+  virtual Status script(const std::string& sql) = 0;
+  virtual Status begin() = 0;
+  virtual bool postgres() const = 0;
+};
+
+// SQLite: WAL, synchronous=NORMAL, foreign keys on, busy timeout.
+Result<std::unique_ptr<SqlConn>> openSqliteConn(const std::string& path);
+// PostgreSQL through libpq.
+Result<std::unique_ptr<SqlConn>> openPostgresConn(const std::string& conninfo);
+
+}  // namespace t0w::collector

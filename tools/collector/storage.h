@@ -1,0 +1,216 @@
+// Storage: everything tier0watch-collector keeps, behind one interface with two implementations
+// (SqliteStorage, embedded, the default; PostgresStorage for larger fleets). The same typed test
+// suite runs against both. Times are Unix microseconds (UTC). Implementations are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/core/result.h"
+#include "agent/queue/queue_record.h"
+
+namespace t0w::collector {
+
+struct AgentRecord {
+  std::string name;
+  std::string agent_id;  // empty until the first batch
+  std::string hostname;
+  std::string version;
+  int64_t enrolled_at = 0;
+  std::optional<int64_t> last_seen;
+  std::string last_batch;
+  int64_t batches = 0;
+  int64_t events = 0;
+  int64_t alerts = 0;
+  int64_t drops = 0;
+  int64_t gaps = 0;
+  std::string status = "{}";  // latest agent_status report (JSON object)
+};
+
+// One record of a batch, with the columns the queries filter on pulled out of its body.
+struct IngestRecord {
+  RecordKind kind = RecordKind::kEvent;
+  std::string key;
+  std::string host;
+  std::optional<int64_t> time;
+  std::string body;  // JSON object
+  // Events.
+  std::string channel;
+  int64_t event_id = 0;
+  int64_t record_id = 0;
+  // Alerts.
+  std::string rule_id;
+  std::string rule_title;
+  std::string level;
+  std::string event_key;
+  // Status reports.
+  std::string status_type;
+};
+
+struct IngestBatch {
+  std::string agent;  // enrolled name
+  std::string agent_id;
+  std::string hostname;
+  std::string version;
+  std::string batch_id;
+  int64_t received = 0;
+  std::vector<IngestRecord> records;
+  // Agent counters reported in this batch (status records).
+  int64_t drops = 0;
+  int64_t gaps = 0;
+  std::optional<std::string> status;  // newest agent_status body, replaces the stored one
+  // SIEM outputs that get a copy of each newly stored event and alert (durable queue rows).
+  std::vector<std::string> forward_outputs;
+};
+
+struct IngestResult {
+  bool duplicate_batch = false;  // the batch id was stored before: nothing was written
+  int64_t stored = 0;
+  int64_t duplicates = 0;  // records whose key was already stored
+  int64_t stored_events = 0;
+  int64_t stored_alerts = 0;
+};
+
+struct StoredEvent {
+  int64_t id = 0;
+  std::string key;
+  std::string agent;
+  std::string host;
+  std::string channel;
+  int64_t event_id = 0;
+  int64_t record_id = 0;
+  std::optional<int64_t> time;
+  int64_t received = 0;
+  std::string body;
+};
+
+struct StoredAlert {
+  int64_t id = 0;
+  std::string key;
+  std::string agent;
+  std::string host;
+  std::string rule_id;
+  std::string rule_title;
+  std::string level;
+  std::optional<int64_t> time;
+  int64_t received = 0;
+  std::string event_key;
+  std::string body;
+  std::optional<std::string> acknowledged_by;
+  std::optional<int64_t> acknowledged_at;
+};
+
+// Results are newest first (id descending); `before_id` continues a page.
+struct EventQuery {
+  std::optional<std::string> host;
+  std::optional<std::string> channel;
+  std::optional<int64_t> event_id;
+  std::optional<int64_t> since;     // event time >= since
+  std::optional<int64_t> until;     // event time < until
+  std::optional<std::string> text;  // case-insensitive substring of the event's JSON
+  std::optional<int64_t> before_id;
+  int limit = 100;
+};
+
+struct AlertQuery {
+  std::optional<std::string> rule_id;
+  std::optional<std::string> level;
+  std::optional<std::string> host;
+  std::optional<int64_t> since;
+  std::optional<int64_t> until;
+  std::optional<bool> acknowledged;
+  std::optional<int64_t> before_id;
+  int limit = 100;
+};
+
+struct ChannelLag {
+  std::string channel;
+  std::optional<int64_t> last_event_time;
+  int64_t last_received = 0;
+};
+
+struct UserRecord {
+  std::string name;
+  std::string salt;  // hex
+  std::string hash;  // hex
+  int64_t iterations = 0;
+  int64_t created = 0;
+};
+
+struct SessionRecord {
+  std::string user;
+  std::string csrf;
+  int64_t created = 0;
+  int64_t expires = 0;
+};
+
+struct ForwardItem {
+  int64_t id = 0;
+  std::string payload;
+  int64_t attempts = 0;
+};
+
+struct RetentionResult {
+  int64_t deleted = 0;
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  virtual const char* driver() const = 0;
+
+  // Agents.
+  // Fails with kInvalidArgument when the name is taken.
+  virtual Status enrollAgent(const std::string& name, const std::string& token_hash,
+                             int64_t now) = 0;
+  virtual Result<std::optional<AgentRecord>> agentByTokenHash(const std::string& token_hash) = 0;
+  virtual Result<std::vector<AgentRecord>> listAgents() = 0;
+  virtual Result<std::vector<ChannelLag>> channelLag(const std::string& agent) = 0;
+
+  // Ingest: one transaction stores the batch id, the new records, their forward-queue rows and
+  // the agent's last-seen state. A batch id seen before writes nothing.
+  virtual Result<IngestResult> ingest(const IngestBatch& batch) = 0;
+
+  // Queries.
+  virtual Result<std::vector<StoredEvent>> queryEvents(const EventQuery& query) = 0;
+  virtual Result<std::optional<StoredEvent>> eventById(int64_t id) = 0;
+  virtual Result<std::optional<StoredEvent>> eventByKey(const std::string& key) = 0;
+  virtual Result<std::vector<StoredAlert>> queryAlerts(const AlertQuery& query) = 0;
+  virtual Result<std::optional<StoredAlert>> alertById(int64_t id) = 0;
+  // false when there is no such alert.
+  virtual Result<bool> acknowledgeAlert(int64_t id, const std::string& user, int64_t now) = 0;
+
+  // Dashboard users and sessions.
+  virtual Status addUser(const UserRecord& user) = 0;  // kInvalidArgument when it exists
+  virtual Result<std::optional<UserRecord>> userByName(const std::string& name) = 0;
+  virtual Status createSession(const std::string& token_hash, const SessionRecord& session) = 0;
+  // Expired sessions are not returned.
+  virtual Result<std::optional<SessionRecord>> sessionByHash(const std::string& token_hash,
+                                                             int64_t now) = 0;
+  virtual Status deleteSession(const std::string& token_hash) = 0;
+
+  // SIEM forward queues.
+  // Up to `limit` rows of `output` whose next attempt is due, oldest first.
+  virtual Result<std::vector<ForwardItem>> dueForwards(const std::string& output, int64_t now,
+                                                       int limit) = 0;
+  virtual Status ackForwards(const std::vector<int64_t>& ids) = 0;
+  virtual Status retryForwards(const std::vector<int64_t>& ids, int64_t next_attempt) = 0;
+  virtual Result<int64_t> forwardDepth(const std::string& output) = 0;
+
+  // Retention: deletes events, alerts, statuses and batch ids received before `older_than`, then
+  // the oldest events until the stored record bytes fit `max_bytes` (0: no size limit).
+  virtual Result<RetentionResult> applyRetention(std::optional<int64_t> older_than,
+                                                 int64_t max_bytes) = 0;
+  // Bytes of stored record bodies (events, alerts, statuses).
+  virtual Result<int64_t> storedBytes() = 0;
+};
+
+// Opens the storage named by `driver` ("sqlite": `target` is a file path; "postgres": a libpq
+// connection string) and brings its schema up to date.
+Result<std::unique_ptr<Storage>> openStorage(const std::string& driver, const std::string& target);
+
+}  // namespace t0w::collector
