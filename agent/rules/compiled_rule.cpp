@@ -778,12 +778,14 @@ class DetectionCompiler {
       std::string field = parts[0];
       parts.erase(parts.begin());
       std::vector<YAML::Node> values;
-      if (it->second.IsSequence()) {
-        for (const auto& v : it->second) values.push_back(v);
+      // A named copy: iterating `it->second` directly would walk a destroyed temporary.
+      const YAML::Node value = it->second;
+      if (value.IsSequence()) {
+        for (const auto& v : value) values.push_back(v);
         if (values.empty())
           return fail(Errc::kParse, "malformed rule", where + ": '" + key + "' has no values");
       } else {
-        values.push_back(it->second);
+        values.push_back(value);
       }
       auto c = compileCondition(where, field, parts, values, field.empty());
       if (!c.ok()) return c.error();

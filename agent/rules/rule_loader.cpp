@@ -86,21 +86,46 @@ RuleFileContents parseRuleText(std::string_view text, const std::string& file,
          std::to_string(text.size()) + " bytes, limit " + std::to_string(limits.max_file_bytes)});
     return out;
   }
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
-    out.issues.push_back({file, guessId(text), "invalid YAML", e.what()});
-    return out;
-  } catch (const std::exception& e) {
-    out.issues.push_back({file, guessId(text), "invalid YAML", e.what()});
-    return out;
+  // Documents are split at `---` lines and parsed one by one: yaml-cpp 0.7's LoadAll can loop
+  // forever on some malformed streams (e.g. " ,"), and a broken document must not take its
+  // valid siblings down with it.
+  struct Chunk {
+    std::string text;
+    size_t first_line = 1;
+  };
+  std::vector<Chunk> chunks(1);
+  size_t line_no = 1;
+  for (size_t pos = 0; pos <= text.size();) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    const bool separator = line.substr(0, 3) == "---" && (line.size() == 3 || line[3] == ' ' ||
+                                                          line[3] == '\t' || line[3] == '\r');
+    if (separator) {
+      if (chunks.size() >= limits.max_documents_per_file) {
+        out.issues.push_back(
+            {file, guessId(text), "too many documents",
+             "more than " + std::to_string(limits.max_documents_per_file) + " documents"});
+        return out;
+      }
+      chunks.push_back(Chunk{std::string(line.substr(3)) + "\n", line_no});
+    } else {
+      chunks.back().text.append(line);
+      chunks.back().text.push_back('\n');
+    }
+    ++line_no;
+    pos = eol + 1;
   }
-  if (docs.size() > limits.max_documents_per_file) {
-    out.issues.push_back({file, guessId(text), "too many documents",
-                          std::to_string(docs.size()) + " documents, limit " +
-                              std::to_string(limits.max_documents_per_file)});
-    return out;
+  std::vector<YAML::Node> docs;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    try {
+      docs.push_back(YAML::Load(chunks[i].text));
+    } catch (const std::exception& e) {
+      out.issues.push_back({file, guessId(chunks[i].text), "invalid YAML",
+                            "document " + std::to_string(i + 1) + " (starting at line " +
+                                std::to_string(chunks[i].first_line) + "): " + e.what()});
+      docs.emplace_back();  // keeps document numbering
+    }
   }
 
   YAML::Node global;    // `action: global` content, merged into every following document

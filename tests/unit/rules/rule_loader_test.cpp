@@ -39,6 +39,18 @@ TEST(RuleLoader, MalformedRuleRejectedOthersStillLoad) {
   EXPECT_NE(issue.message.find("nosuch"), std::string::npos);
 }
 
+TEST(RuleLoader, BrokenYamlDocumentDoesNotHideItsSiblings) {
+  auto r = load(std::string(kGood) + "---\ntitle: [unclosed\nid: broken-9\n---\n" + kGood);
+  EXPECT_EQ(r.set->size(), 2u);
+  ASSERT_EQ(r.report.rejected.size(), 1u);
+  EXPECT_EQ(r.report.rejected[0].kind, "invalid YAML");
+  EXPECT_EQ(r.report.rejected[0].rule_id, "broken-9");
+  EXPECT_NE(r.report.rejected[0].message.find("document 2"), std::string::npos);
+  // yaml-cpp's LoadAll never returns on this input; the loader must.
+  auto hang = load(" ,");
+  EXPECT_EQ(hang.set->size(), 0u);
+}
+
 TEST(RuleLoader, MissingRequiredPartsAreRejected) {
   for (const char* bad :
        {"id: x\nlogsource: {product: windows}\ndetection: {s: {a: 1}, condition: s}\n",
