@@ -7,6 +7,7 @@ PACKAGES=(
   libcli11-dev libsqlite3-dev libpq-dev libboost-all-dev libssl-dev zlib1g-dev
   libevtx-dev libbfio-dev libevtx-utils
   libgtest-dev libgmock-dev libbenchmark-dev
+  postgresql chromium nodejs
   python3 python3-jsonschema python3-yaml
 )
 missing=()
@@ -18,4 +19,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+# npm: bundled with NodeSource's nodejs, a package of its own in Debian's (the collector's
+# browser test runs `npm ci`).
+if ! command -v npm >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends npm
 fi
