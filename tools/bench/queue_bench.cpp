@@ -100,9 +100,14 @@ std::vector<t0w::QueueRecord> batchAt(size_t i) {
           all.begin() + static_cast<std::ptrdiff_t>(start + kBatch)};
 }
 
-fs::path freshPath(const char* name) {
+const fs::path& benchDir() {
   static const fs::path dir =
       fs::temp_directory_path() / ("t0w-queue-bench-" + std::to_string(std::random_device()()));
+  return dir;
+}
+
+fs::path freshPath(const char* name) {
+  const fs::path& dir = benchDir();
   fs::create_directories(dir);
   const fs::path p = dir / name;
   for (const char* s : {"", "-wal", "-shm"}) fs::remove(p.string() + s);
@@ -245,4 +250,12 @@ BENCHMARK(BM_QueueOnly)
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  std::error_code ec;
+  fs::remove_all(benchDir(), ec);  // the databases are scratch
+  return 0;
+}
