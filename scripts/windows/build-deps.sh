@@ -120,7 +120,7 @@ PC
   rm -rf "$obj"
 }
 
-REV_re2=1
+REV_re2=2
 build_re2() {
   local src=$1
   # Debian's tarball drops the generated tables; its patch points unicode.py at unicode-data.
@@ -137,7 +137,7 @@ includedir=\${prefix}/include
 
 Name: re2
 Description: RE2 is a fast, safe, thread-friendly regular expression engine (Windows static build)
-Version: ${2}
+Version: ${2%%[-+]*}
 Libs: -L\${libdir} -lre2
 Cflags: -I\${includedir}
 PC
