@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034  # REV_<pkg> are read indirectly
 # Builds Windows (x64, mingw-w64 posix, static) versions of the libraries the Windows build needs,
 # from Debian 12 source packages, into a cached prefix. A package is rebuilt only when its source
 # version, the mingw compiler or its recipe below changes (stamp files in $PREFIX/.stamps).
@@ -66,7 +67,8 @@ cmakeBuild() {
   rm -rf "$build"
 }
 
-# Recipes. Bump a recipe's REV_<pkg> when its steps change so cached builds are redone.
+# Recipes. Bump a recipe's REV_<pkg> when its steps change so cached builds are redone (read
+# through ${!rev_var} below).
 REV_pugixml=1
 build_pugixml() {
   cmakeBuild pugixml "$1" -DPUGIXML_BUILD_TESTS=OFF

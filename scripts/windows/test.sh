@@ -22,9 +22,10 @@ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDeb
 cmake --build "$BUILD_DIR" -j "$(nproc)"
 
 # A Linux binary here would mean the toolchain file was ignored (e.g. a stale cache).
-for exe in "$BUILD_DIR"/tests/unit/core/core_tests.exe; do
+while IFS= read -r -d '' exe; do
   file -b "$exe" | grep -q '^PE32+ executable' || { echo "$exe is not PE32+: $(file -b "$exe")" >&2; exit 1; }
-done
+done < <(find "$BUILD_DIR/tests" -name '*.exe' -print0)
+[ -f "$BUILD_DIR/tests/unit/core/core_tests.exe" ] || { echo "no core_tests.exe in $BUILD_DIR" >&2; exit 1; }
 
 # Wine: one prefix, initialised once and reused; the same wineserver serves every test process
 # (starting one per test costs seconds). Mono, Gecko and menu integration are never wanted.
