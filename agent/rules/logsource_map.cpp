@@ -160,9 +160,6 @@ constexpr ServiceEntry kServices[] = {
 
 }  // namespace
 
-// Provider name the trace-file collector gives to lines of Entra Connect trace-*.log files.
-constexpr std::string_view kAadConnectTraceProvider = "AADConnect-Trace";
-
 Result<std::vector<LogSourceTarget>> resolveLogSource(const LogSourceSpec& spec) {
   std::vector<LogSourceTarget> out;
   if (spec.product != "windows") {

@@ -29,6 +29,10 @@ struct LogSourceTarget {
   const FieldMapping* fields = nullptr;
 };
 
+// Provider_Name that the trace-file collector must give to lines of Entra Connect trace-*.log
+// files: `service: aadconnect-trace` rules match events from this provider.
+inline constexpr std::string_view kAadConnectTraceProvider = "AADConnect-Trace";
+
 struct LogSourceSpec {
   std::string product, category, service;
 };

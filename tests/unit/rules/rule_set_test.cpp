@@ -61,6 +61,17 @@ TEST(RuleSetLogSource, ServicesAndSystemFields) {
       pnc.matches(makeEvent("Microsoft-Microsoft Entra private network-Connector/Admin", 1, {})),
       1u);
   EXPECT_EQ(pnc.matches(makeEvent("System", 1, {})), 0u);
+
+  // Trace-file lines have no channel; the collector names them by provider.
+  auto trace = load(
+      "title: t\nid: s3\nlogsource: {product: windows, service: aadconnect-trace}\n"
+      "detection:\n  kw:\n    - 'Password hash sync failed'\n  condition: kw\n");
+  ASSERT_EQ(trace.set->size(), 1u) << trace.rejection();
+  Event line = makeEvent("", 0, {{"Message", "ERROR Password hash sync failed for x"}});
+  line.system.provider_name = std::string(kAadConnectTraceProvider);
+  EXPECT_EQ(trace.matches(line), 1u);
+  line.system.provider_name = "Other";
+  EXPECT_EQ(trace.matches(line), 0u);
 }
 
 TEST(RuleSetIndex, EventIdsFromConjunctions) {
