@@ -219,18 +219,17 @@ bool FieldCondition::evaluate(const Event& event, EvalContext& ctx) const {
       return present == exists;
     }
     case Mode::kFieldRef: {
-      std::string_view other_value;
-      std::string other_buf;
       bool has_other = false;
-      // The other field's value must outlive the scan of this field's values.
+      // The other field's value must outlive the scan of this field's values (System fields are
+      // rendered into ctx.buf, which the scan reuses).
       forEachFieldValueOf(other, event, ctx, [&](std::string_view v) {
         if (!has_other) {
-          other_buf.assign(v);
+          ctx.ref_buf.assign(v);
           has_other = true;
         }
       });
       if (!has_other) return false;
-      other_value = other_buf;
+      const std::string_view other_value = ctx.ref_buf;
       bool hit = false;
       forEachFieldValueOf(field, event, ctx, [&](std::string_view v) {
         if (hit) return;

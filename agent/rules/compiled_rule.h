@@ -40,6 +40,7 @@ struct FieldRef {
 // allocate.
 struct EvalContext {
   std::string buf;
+  std::string ref_buf;  // fieldref: the other field's value (keeps its capacity across events)
   std::vector<MatchedField>* matched = nullptr;  // set only when recording an alert's fields
 };
 

@@ -17,7 +17,7 @@ struct RuleLimits {
   size_t max_condition_bytes = 4096;
   size_t max_condition_depth = 32;
   size_t max_condition_nodes = 2000;   // after `1 of x*` expansion
-  int64_t max_regex_memory = 1 << 20;  // RE2 max_mem per regex
+  int64_t max_regex_memory = 8 << 20;  // RE2 max_mem per regex (RE2 default; DFA cache)
   int max_regex_program_size = 20000;
   size_t max_windash_dashes = 4;  // permutations grow as 5^n
 };

@@ -25,6 +25,7 @@ bool RuleSet::CiEq::operator()(std::string_view a, std::string_view b) const {
 
 RuleSet::RuleSet(RuleCompileOptions options) : options_(std::move(options)) {
   ctx_.buf.reserve(64);
+  ctx_.ref_buf.reserve(256);
 }
 
 RuleSet::~RuleSet() = default;

@@ -3,15 +3,27 @@
 //   rules_bench [--benchmark_filter=...]      (corpus from T0W_CORPUS_DIR or $T0W_CORPUS)
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "agent/rules/rule_set.h"
 #include "agent/rules/rule_stage.h"
 #include "collectors/evtx/evtx_file_collector.h"
+
+// Counts heap allocations so that the evaluation benchmarks can report allocations per event.
+static std::atomic<uint64_t> g_allocations{0};
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace t0w {
 namespace {
@@ -120,10 +132,14 @@ void BM_Evaluate_MatchOnly(benchmark::State& state) {
   RuleSet& rules = windowsRules();
   const auto& events = parsedEvents();
   uint64_t n = 0, matches = 0;
+  for (const auto& e : events) rules.countMatches(e);  // warm-up: RE2 builds its DFA lazily
+  const uint64_t allocs_before = g_allocations.load();
   for (auto _ : state) {
     for (const auto& e : events) matches += rules.countMatches(e);
     n += events.size();
   }
+  state.counters["allocs/event"] =
+      static_cast<double>(g_allocations.load() - allocs_before) / static_cast<double>(n ? n : 1);
   state.SetItemsProcessed(static_cast<int64_t>(n));
   state.counters["ns/event"] = benchmark::Counter(
       static_cast<double>(n), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
