@@ -174,6 +174,37 @@ TEST(RuleSetCorrelation, GenerateTrueKeepsBaseAlerts) {
   EXPECT_EQ(corr, 1u);
 }
 
+// A window with an upper bound is decided when event time passes it, even when the event that
+// moves time on matches no rule at all (live streams have no flush()).
+TEST(RuleSetCorrelation, UpperBoundWindowClosesOnUnrelatedLaterEvent) {
+  std::string text = kCorrelated;
+  text.replace(text.find("condition: {gte: 3}"), 19, "condition: {lt: 3}");
+  auto r = load(text);
+  ASSERT_EQ(r.report.correlations, 1u) << r.rejection();
+  CollectingSink sink;
+  r.set->evaluate(std::make_shared<const Event>(failedLogon(1000)), sink);
+  r.set->evaluate(std::make_shared<const Event>(failedLogon(1001)), sink);
+  EXPECT_TRUE(sink.alerts.empty());  // the 5-minute window is still open
+  Event unrelated = makeEvent("Security", 4624, {{"TargetUserName", "bob"}});
+  unrelated.system.time_created = int64_t{1000 + 301} * 10'000'000;
+  r.set->evaluate(std::make_shared<const Event>(unrelated), sink);
+  ASSERT_EQ(sink.alerts.size(), 1u);
+  EXPECT_EQ(sink.alerts[0].rule_id, "corr-1");
+}
+
+// Without the later event nothing is decided early: two events inside the window stay open.
+TEST(RuleSetCorrelation, UpperBoundWindowStaysOpenWhileTimeIsInside) {
+  std::string text = kCorrelated;
+  text.replace(text.find("condition: {gte: 3}"), 19, "condition: {lt: 3}");
+  auto r = load(text);
+  CollectingSink sink;
+  r.set->evaluate(std::make_shared<const Event>(failedLogon(1000)), sink);
+  Event unrelated = makeEvent("Security", 4624, {{"TargetUserName", "bob"}});
+  unrelated.system.time_created = int64_t{1000 + 299} * 10'000'000;
+  r.set->evaluate(std::make_shared<const Event>(unrelated), sink);
+  EXPECT_TRUE(sink.alerts.empty());
+}
+
 TEST(RuleSetCorrelation, UnknownReferenceIsRejected) {
   auto r = load(
       "title: c\nid: c\ncorrelation:\n  type: event_count\n  rules: [nosuch]\n"
