@@ -394,6 +394,11 @@ class WinHttpTransport::Impl {
     for (int round = 0;; ++round) {
       const int left = static_cast<int>(remainingMs(deadline));
       WinHttpSetTimeouts(request_handle, left, left, left, left);
+      // WinHttpReceiveResponse waits for the headers under its own timeout (90 s by default),
+      // not the receive timeout above.
+      DWORD response_timeout = static_cast<DWORD>(left);
+      WinHttpSetOption(request_handle, WINHTTP_OPTION_RECEIVE_RESPONSE_TIMEOUT, &response_timeout,
+                       sizeof(response_timeout));
       const auto body_size = static_cast<DWORD>(request.body.size());
       if (!WinHttpSendRequest(request_handle,
                               headers.empty() ? WINHTTP_NO_ADDITIONAL_HEADERS : headers.c_str(),

@@ -49,6 +49,16 @@ trap 'wineserver -k 2>/dev/null || true' EXIT
 # them here, detached from every pipe and from the lock.
 wine cmd.exe /c exit </dev/null >/dev/null 2>&1 8>&-
 
+# The WinHTTP integration test (a Windows .exe under Wine) talks TLS to the Linux
+# t0w-fake-collector: build it natively and pass its path; T0W_REQUIRE_WINE_INTEGRATION=1 makes a
+# missing fake a failure instead of a skip.
+NATIVE_DIR=${T0W_NATIVE_FAKES_BUILD_DIR:-build-wine-fakes}
+log "native t0w-fake-collector in $NATIVE_DIR"
+cmake -S . -B "$NATIVE_DIR" -G Ninja -DT0W_BUILD_BENCH=OFF >/dev/null
+cmake --build "$NATIVE_DIR" -j "$(nproc)" --target t0w-fake-collector >/dev/null
+export T0W_WINE_FAKE_COLLECTOR=$PWD/$NATIVE_DIR/tests/fakes/t0w-fake-collector
+export T0W_REQUIRE_WINE_INTEGRATION=${T0W_REQUIRE_WINE_INTEGRATION:-1}
+
 # ctest's summary stays the last line of CI's output.
 log "ctest under Wine (setup took $((SECONDS - start)) s)"
 ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error --timeout 300 -j "$(nproc)"
