@@ -8,13 +8,14 @@
 #   T0W_WIN64_WORK     sources and build trees (default: win64-src beside the prefix)
 #   T0W_WIN64_DEPS     space-separated subset to build (default: all, in dependency order)
 #
-# Needs scripts/windows/install-deps.sh first (mingw-w64, dpkg-dev, tcl, unicode-data, deb-src).
+# Needs scripts/windows/install-deps.sh first (mingw-w64, dpkg-dev, tcl, unicode-data, deb-src,
+# libboost1.74-dev).
 set -euo pipefail
 shopt -s inherit_errexit
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PREFIX=${T0W_WIN64_PREFIX:-/var/cache/tier0watch/win64-prefix}
 WORK=${T0W_WIN64_WORK:-$(dirname "$PREFIX")/win64-src}
-DEPS=${T0W_WIN64_DEPS:-pugixml googletest nlohmann-json3 yaml-cpp sqlite3 re2 fmtlib spdlog}
+DEPS=${T0W_WIN64_DEPS:-pugixml googletest nlohmann-json3 yaml-cpp sqlite3 re2 fmtlib spdlog cli11 zlib boost-headers}
 TOOLCHAIN=$ROOT/cmake/mingw-w64.cmake
 JOBS=${JOBS:-$(nproc)}
 TRIPLE=x86_64-w64-mingw32
@@ -157,12 +158,74 @@ build_spdlog() {
     -DSPDLOG_BUILD_TESTS=OFF -DSPDLOG_BUILD_BENCH=OFF -DSPDLOG_INSTALL=ON
 }
 
+REV_cli11=1
+build_cli11() {
+  # Header-only: configure + install copies CLI/*.hpp and CLI11Config.cmake.
+  cmakeBuild cli11 "$1" -DCLI11_BUILD_TESTS=OFF -DCLI11_BUILD_EXAMPLES=OFF -DCLI11_BUILD_DOCS=OFF \
+    -DCLI11_PRECOMPILED=OFF -DCLI11_INSTALL=ON
+}
+
+REV_zlib=1
+build_zlib() {
+  local src=$1 obj="$WORK/zlib-obj" f
+  # Debian's dfsg tarball has no win32/Makefile.gcc, and zlib's CMake build names its static
+  # library libzlibstatic.a beside a DLL import library that FindZLIB would pick: compile the
+  # library's sources into the plain static libz.a that FindZLIB looks for.
+  rm -rf "$obj" && mkdir -p "$obj"
+  for f in adler32 compress crc32 deflate gzclose gzlib gzread gzwrite infback inffast inflate \
+    inftrees trees uncompr zutil; do
+    "$TRIPLE-gcc-posix" -O2 -Wall -c "$src/$f.c" -o "$obj/$f.o"
+  done
+  rm -f "$src/libz.a"
+  "$TRIPLE-ar" rcs "$src/libz.a" "$obj"/*.o
+  rm -rf "$obj"
+  mkdir -p "$PREFIX/lib/pkgconfig" "$PREFIX/include"
+  cp "$src/libz.a" "$PREFIX/lib/"
+  cp "$src/zlib.h" "$src/zconf.h" "$PREFIX/include/"
+  cat >"$PREFIX/lib/pkgconfig/zlib.pc" <<PC
+prefix=$PREFIX
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+
+Name: zlib
+Description: zlib compression library (Windows static build)
+Version: ${2%%[-+.]dfsg*}
+Libs: -L\${libdir} -lz
+Cflags: -I\${includedir}
+PC
+}
+
+# Boost: only header-only parts are used on Windows (Asio, Beast, System since 1.69). Boost
+# headers are platform-neutral (the platform is chosen by the preprocessor), so instead of
+# unpacking the 61 MB boost1.74 source tarball, the prefix links to the header tree of the build
+# machine's libboost1.74-dev: the same Debian source version with its patches applied. The stamp
+# carries that package's version, so an upgrade relinks. Libraries with compiled parts
+# (filesystem, program_options, ...) are not available on Windows.
+BOOST_DEV_PACKAGE=libboost1.74-dev
+REV_boost_headers=1
+LOCAL_boost_headers=1
+version_boost_headers() {
+  dpkg-query -W -f='${Version}' "$BOOST_DEV_PACKAGE" 2>/dev/null
+}
+build_boost_headers() {
+  [ -f /usr/include/boost/version.hpp ] || { echo "build-deps: $BOOST_DEV_PACKAGE is not installed" >&2; return 1; }
+  mkdir -p "$PREFIX/include"
+  rm -rf "$PREFIX/include/boost"
+  ln -s /usr/include/boost "$PREFIX/include/boost"
+}
+
 total_start=$SECONDS
 for pkg in $DEPS; do
   fn=${pkg//-/_}
   declare -F "build_$fn" >/dev/null || { echo "build-deps: no recipe for '$pkg'" >&2; exit 2; }
-  ver=$(srcVersion "$pkg")
-  [ -n "$ver" ] || { echo "build-deps: apt-get source knows no '$pkg' (deb-src entry?)" >&2; exit 1; }
+  local_var="LOCAL_$fn"
+  if [ -n "${!local_var:-}" ]; then
+    ver=$("version_$fn")
+    [ -n "$ver" ] || { echo "build-deps: no version for '$pkg' (package installed?)" >&2; exit 1; }
+  else
+    ver=$(srcVersion "$pkg")
+    [ -n "$ver" ] || { echo "build-deps: apt-get source knows no '$pkg' (deb-src entry?)" >&2; exit 1; }
+  fi
   rev_var="REV_$fn"
   key="$ver|mingw $COMPILER_VERSION|recipe ${!rev_var}"
   if [ -f "$STAMPS/$pkg" ] && [ "$(cat "$STAMPS/$pkg")" = "$key" ]; then
@@ -170,13 +233,18 @@ for pkg in $DEPS; do
     continue
   fi
   start=$SECONDS
-  log "$pkg $ver: fetching"
-  src=$(fetch "$pkg" "$ver")
-  log "$pkg $ver: building"
-  "build_$fn" "$src" "$ver"
+  if [ -n "${!local_var:-}" ]; then
+    log "$pkg $ver: installing from the build machine"
+    "build_$fn" "" "$ver"
+  else
+    log "$pkg $ver: fetching"
+    src=$(fetch "$pkg" "$ver")
+    log "$pkg $ver: building"
+    "build_$fn" "$src" "$ver"
+  fi
   echo "$key" >"$STAMPS/$pkg"
   # Only the installed result is cached; sources are fetched again if a rebuild is ever needed.
-  rm -rf "$src" "$WORK/$pkg"-*.log "$WORK/$pkg"_*
+  [ -n "${!local_var:-}" ] || rm -rf "$src" "$WORK/$pkg"-*.log "$WORK/$pkg"_*
   log "$pkg $ver: done in $((SECONDS - start)) s"
 done
 log "all dependencies ready in $PREFIX ($((SECONDS - total_start)) s)"

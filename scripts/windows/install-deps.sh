@@ -13,6 +13,8 @@ PACKAGES=(
   wine wine64
   # apt-get source / dpkg-source -x, SQLite amalgamation (tclsh), RE2 table generators
   dpkg-dev tcl unicode-data perl python3 python3-six
+  # Boost headers for the Windows build are taken from here (see build-deps.sh)
+  libboost1.74-dev
 )
 
 # Source packages come from the same archive as the binary ones; the entry lives in its own file
