@@ -234,10 +234,14 @@ Result<Shipper::Step> Shipper::shipOnce(
 
 void Shipper::notifyEnqueued(size_t records, size_t bytes) {
   std::lock_guard lock(mu_);
-  if (pending_records_ == 0) first_pending_ = clock_.monotonic();
+  const bool first = pending_records_ == 0;
+  if (first) first_pending_ = clock_.monotonic();
   pending_records_ += records;
   pending_bytes_ += bytes;
-  if (pending_records_ >= limit_ || pending_bytes_ >= options_.max_bytes) cv_.notify_all();
+  // The first record starts the max_delay clock of a loop that sleeps without a deadline.
+  if (first || pending_records_ >= limit_ || pending_bytes_ >= options_.max_bytes) {
+    cv_.notify_all();
+  }
 }
 
 void Shipper::stop() {
@@ -288,7 +292,9 @@ void Shipper::run() {
         backlog = false;
         break;
       case Kind::kShipped:
-        backlog = step->full;
+        // Leases hold whole chunks, so a lease below the limits does not prove the queue is
+        // empty: only an empty reserve does.
+        backlog = true;
         break;
       case Kind::kBackoff:
       case Kind::kPaused:

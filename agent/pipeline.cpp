@@ -1,0 +1,308 @@
+#include "agent/pipeline.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+
+#include "agent/core/event_json.h"
+#include "agent/rules/alert_json.h"
+#include "collectors/eventlog/xml_file_collector.h"
+#include "collectors/evtx/evtx_file_collector.h"
+
+namespace t0w {
+namespace {
+
+constexpr std::string_view kComplete = "complete";
+
+struct Resume {
+  bool complete = false;
+  std::optional<uint64_t> last_stored;  // position of the last stored record
+};
+
+// "complete", "record:<n>" (EVTX), "offset:<n>" (XML); anything else starts from the beginning
+// with a warning (a checkpoint from a future version must not make us skip records).
+Resume parseResume(const std::optional<std::string>& position, const std::string& source) {
+  Resume r;
+  if (!position || position->empty()) return r;
+  if (*position == kComplete) {
+    r.complete = true;
+    return r;
+  }
+  const size_t colon = position->find(':');
+  uint64_t n = 0;
+  if (colon != std::string::npos) {
+    const char* b = position->data() + colon + 1;
+    const char* e = position->data() + position->size();
+    auto [ptr, ec] = std::from_chars(b, e, n);
+    if (ec == std::errc() && ptr == e && b != e) {
+      r.last_stored = n;
+      return r;
+    }
+  }
+  spdlog::warn(
+      "{}: unreadable checkpoint \"{}\"; reading from the beginning (the collector "
+      "deduplicates)",
+      source, *position);
+  return r;
+}
+
+class AlertBuffer final : public AlertSink {
+ public:
+  std::vector<Alert> alerts;
+  void onAlert(Alert&& alert) override { alerts.push_back(std::move(alert)); }
+};
+
+}  // namespace
+
+std::string Pipeline::eventRecordKey(const Event& event) {
+  if (!event.system.channel.empty() && event.system.record_id != 0) {
+    return event.system.channel + "|" + std::to_string(event.system.record_id);
+  }
+  return event.origin.source + "|" + std::to_string(event.origin.position);
+}
+
+// Receives a collector's events on its thread, skips what a previous run stored, and stores
+// batches with their checkpoint.
+class Pipeline::SourceSink final : public EventSink {
+ public:
+  SourceSink(Pipeline& pipeline, std::string source, const char* position_prefix, Resume resume,
+             SourceMetrics& metrics)
+      : p_(pipeline),
+        source_(std::move(source)),
+        prefix_(position_prefix),
+        resume_(resume),
+        metrics_(metrics) {}
+
+  void onEvent(Event&& event) override {
+    if (stopped_) return;
+    const uint64_t position = event.origin.position;
+    if (resume_.last_stored && position <= *resume_.last_stored) {
+      ++metrics_.skipped_resume;
+      return;
+    }
+    ++metrics_.events_in;
+    last_position_ = position;
+    QueueRecord record;
+    record.kind = RecordKind::kEvent;
+    record.key = eventRecordKey(event);
+    record.time = event.system.time_created;
+    record.body = eventToJsonLine(event);
+    bytes_ += record.body.size() + record.key.size();
+    if (p_.rules_ != nullptr) {
+      AlertBuffer alerts;
+      {
+        std::lock_guard lock(p_.rules_mu_);
+        p_.rules_->evaluate(
+            event, [&] { return std::make_shared<const Event>(event); }, alerts);
+      }
+      for (Alert& a : alerts.alerts) addAlert(a, record.key);
+    }
+    records_.push_back(std::move(record));
+    if (++events_ >= p_.options_.batch_events || bytes_ >= p_.options_.batch_bytes) flush(false);
+  }
+
+  void onError(const InputError& error) override {
+    ++metrics_.input_errors;
+    spdlog::warn("{}", error.error.message);
+  }
+
+  // Stores what is buffered; `complete` marks the file as read to its end.
+  void flush(bool complete) {
+    if (stopped_) return;
+    if (records_.empty() && !complete) return;
+    Checkpoint cp{source_, complete ? std::string(kComplete)
+                                    : std::string(prefix_) + std::to_string(last_position_)};
+    const uint64_t events = events_;
+    if (!p_.store(std::move(records_), cp, &metrics_)) {
+      stopped_ = true;  // stop() during a pause: nothing stored, the next run resumes here
+      return;
+    }
+    metrics_.enqueued += events;
+    records_.clear();
+    events_ = 0;
+    bytes_ = 0;
+  }
+
+  bool stopped() const { return stopped_; }
+
+ private:
+  void addAlert(Alert& alert, const std::string& event_key) {
+    ++p_.metrics_.alerts;
+    QueueRecord r;
+    r.kind = RecordKind::kAlert;
+    r.key = "alert|" + alert.rule_id + "|" + event_key;
+    r.time = alert.time;
+    r.body = alertToJsonLine(alert);
+    bytes_ += r.body.size();
+    records_.push_back(std::move(r));
+  }
+
+  Pipeline& p_;
+  std::string source_;
+  const char* prefix_;
+  Resume resume_;
+  SourceMetrics& metrics_;
+  std::vector<QueueRecord> records_;
+  size_t events_ = 0;
+  size_t bytes_ = 0;
+  uint64_t last_position_ = 0;
+  bool stopped_ = false;
+};
+
+Pipeline::Pipeline(std::vector<SourceConfig> sources, EventQueue& queue, RuleSet* rules,
+                   AgentMetrics& metrics, EnqueueListener listener, PipelineOptions options)
+    : sources_(std::move(sources)),
+      queue_(queue),
+      rules_(rules),
+      metrics_(metrics),
+      listener_(std::move(listener)),
+      options_(options) {}
+
+Pipeline::~Pipeline() {
+  stop();
+  join();
+}
+
+void Pipeline::start() {
+  running_ = static_cast<int>(sources_.size());
+  for (const SourceConfig& s : sources_) {
+    threads_.emplace_back([this, &s] {
+      runSource(s);
+      --running_;
+    });
+  }
+}
+
+void Pipeline::stop() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  std::lock_guard lock(collectors_mu_);
+  for (Collector* c : active_) c->stop();
+}
+
+void Pipeline::join() {
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+void Pipeline::runSource(const SourceConfig& source) {
+  if (source.type == SourceType::kXml) {
+    runFile(source.path, false);
+    return;
+  }
+  // EVTX replay: every *.evtx of the directory, in name order, each file its own checkpoint.
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(source.path, ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".evtx") {
+      files.push_back(entry.path());
+    }
+  }
+  if (ec) {
+    spdlog::error("{}: cannot list the EVTX replay directory: {}", source.path.string(),
+                  ec.message());
+    ++metrics_.source(source.path.string()).input_errors;
+    return;
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    if (stop_) return;
+    runFile(f, true);
+  }
+}
+
+void Pipeline::runFile(const std::filesystem::path& file, bool evtx) {
+  const std::string source = file.string();
+  SourceMetrics& m = metrics_.source(source);
+  auto position = queue_.checkpoint(source);
+  if (!position) {
+    spdlog::error("{}: cannot read its checkpoint: {}", source, position.error().toString());
+    ++metrics_.enqueue_errors;
+    return;
+  }
+  const Resume resume = parseResume(*position, source);
+  if (resume.complete) {
+    spdlog::info("{}: already read to its end", source);
+    return;
+  }
+  std::unique_ptr<Collector> collector;
+  if (evtx)
+    collector = std::make_unique<EvtxFileCollector>(file);
+  else
+    collector = std::make_unique<XmlFileCollector>(file);
+  {
+    std::lock_guard lock(collectors_mu_);
+    if (stop_) return;
+    active_.push_back(collector.get());
+  }
+  if (resume.last_stored) {
+    spdlog::info("{}: resuming after position {}", source, *resume.last_stored);
+  }
+  SourceSink sink(*this, source, evtx ? "record:" : "offset:", resume, m);
+  const CollectorSummary summary = collector->run(sink);
+  {
+    std::lock_guard lock(collectors_mu_);
+    std::erase(active_, collector.get());
+  }
+  // Read to the end only when not stopped midway: a stopped file resumes at its checkpoint.
+  const bool complete = !stop_;
+  sink.flush(complete);
+  spdlog::info("{}: {} ({} records read, {} errors)", source,
+               complete && !sink.stopped() ? "read to its end" : "stopped", summary.records,
+               summary.errors);
+}
+
+bool Pipeline::store(std::vector<QueueRecord> records, const Checkpoint& checkpoint,
+                     SourceMetrics* source) {
+  for (;;) {
+    auto result = queue_.enqueue(records, checkpoint);
+    if (!result) {
+      if (result.error().code == Errc::kLimit && records.size() > 1) {
+        // Larger than the whole cap: store it in halves, the first half without advancing the
+        // checkpoint past records not yet stored.
+        std::vector<QueueRecord> second(
+            std::make_move_iterator(records.begin() + records.size() / 2),
+            std::make_move_iterator(records.end()));
+        records.resize(records.size() / 2);
+        auto previous = queue_.checkpoint(checkpoint.source);
+        // No checkpoint yet: an empty position reads as "from the beginning", which is right.
+        Checkpoint keep{checkpoint.source, previous && *previous ? **previous : std::string()};
+        if (!store(std::move(records), keep, source)) return false;
+        return store(std::move(second), checkpoint, source);
+      }
+      if (result.error().code == Errc::kLimit) {
+        ++metrics_.dropped_too_large;
+        spdlog::error("{}: record {} is larger than the whole queue; dropped", checkpoint.source,
+                      records.empty() ? "" : records.front().key);
+        records.clear();
+        continue;  // store the checkpoint alone
+      }
+      ++metrics_.enqueue_errors;
+      spdlog::error("{}: cannot store events: {}; retrying", checkpoint.source,
+                    result.error().toString());
+    } else if (result->stored()) {
+      size_t bytes = 0;
+      for (const auto& r : records) bytes += r.body.size();
+      metrics_.enqueued_records += records.size();
+      metrics_.dropped_queue_full += result->dropped_events;
+      if (result->dropped_events > 0) {
+        spdlog::warn("queue full: dropped the {} oldest events (reported to the collector)",
+                     result->dropped_events);
+      }
+      if (listener_ && !records.empty()) listener_(records.size(), bytes);
+      return true;
+    } else if (source != nullptr) {
+      ++source->pause_waits;  // kFull with pause_sources: wait for the shipper to make room
+    }
+    std::unique_lock lock(stop_mu_);
+    if (stop_cv_.wait_for(lock, options_.full_retry, [&] { return stop_.load(); })) return false;
+  }
+}
+
+}  // namespace t0w
