@@ -4,7 +4,9 @@
 #include <algorithm>
 
 #include "agent/cli/rules_command.h"
+#include "agent/cli/run_command.h"
 #include "agent/cli/scan_command.h"
+#include "agent/cli/status_command.h"
 
 namespace t0w::cli {
 
@@ -21,6 +23,10 @@ int runCli(const std::vector<std::string>& args, CliIo io) {
   // Every subcommand, explicitly (no static self-registration).
   registerScanCommand(app, ctx);
   registerRulesCommand(app, ctx);
+#ifndef T0W_NO_RUN_COMMAND  // Windows: the agent process is not ported yet (agent/CMakeLists.txt)
+  registerRunCommand(app, ctx);
+#endif
+  registerStatusCommand(app, ctx);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 pops from the back
   try {
