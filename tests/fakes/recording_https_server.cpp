@@ -50,6 +50,11 @@ struct Options {
   bool no_record = false;
   int close_after = 0;  // 0: keep connections open
   size_t max_request_bytes = size_t{256} << 20;
+  // Added for the agent's integration tests (collector down, then up on the same port with the
+  // same CA; 429 for a while, then accepting):
+  int port = 0;             // 0: any free port
+  bool keep_pki = false;    // reuse the certificates already in --dir
+  int reply_429_count = 0;  // with --reply-429: only the first N requests (0: all)
 };
 
 std::string lower(std::string s) {
@@ -189,7 +194,8 @@ class Server {
       status = 413;
     } else if (status == 200 && index < options_.fail_first) {
       status = 500;
-    } else if (status == 200 && !options_.reply_429.empty()) {
+    } else if (status == 200 && !options_.reply_429.empty() &&
+               (options_.reply_429_count == 0 || index < options_.reply_429_count)) {
       status = 429;
       response.set(http::field::retry_after, options_.reply_429);
     }
@@ -231,6 +237,11 @@ int main(int argc, char** argv) {
   app.add_option("--close-after", options.close_after,
                  "Close each connection after N responses without announcing it");
   app.add_option("--max-request-bytes", options.max_request_bytes, "Largest body accepted");
+  app.add_option("--port", options.port, "Listen on this port (default: any free port)");
+  app.add_flag("--keep-pki", options.keep_pki,
+               "Reuse ca.pem/server.pem/... already in --dir (a restarted collector keeps its CA)");
+  app.add_option("--reply-429-count", options.reply_429_count,
+                 "With --reply-429: answer 429 only to the first N requests");
   CLI11_PARSE(app, argc, argv);
 
   std::thread([limit = options.time_limit_seconds] {
@@ -250,7 +261,13 @@ int main(int argc, char** argv) {
   const std::vector<std::string> names =
       options.wrong_cert ? std::vector<std::string>{"DNS:wrong.example.invalid"}
                          : std::vector<std::string>{"DNS:localhost", "IP:127.0.0.1", "IP:::1"};
-  auto pki = t0w::fakes::writeTestPki(options.dir, names);
+  const bool reuse = options.keep_pki && std::ifstream(options.dir + "/ca.pem").good() &&
+                     std::ifstream(options.dir + "/server.pem").good();
+  auto pki =
+      reuse ? t0w::Result<t0w::fakes::TestPkiFiles>(t0w::fakes::TestPkiFiles{
+                  options.dir + "/ca.pem", options.dir + "/server.pem", options.dir + "/server.key",
+                  options.dir + "/client.pem", options.dir + "/client.key"})
+            : t0w::fakes::writeTestPki(options.dir, names);
   if (!pki) {
     std::cerr << "t0w-fake-collector: " << pki.error().toString() << "\n";
     return 1;
@@ -276,7 +293,21 @@ int main(int argc, char** argv) {
   }
 
   net::io_context ioc;
-  tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  tcp::acceptor acceptor(ioc);
+  {
+    const tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"),
+                                 static_cast<unsigned short>(options.port));
+    beast::error_code ec;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      std::cerr << "t0w-fake-collector: cannot listen on port " << options.port << ": "
+                << ec.message() << "\n";
+      return 1;
+    }
+  }
   Server server(options, recorder, options.plain ? nullptr : &tls);
   nlohmann::json ready = {{"port", acceptor.local_endpoint().port()},
                           {"dir", options.dir},
