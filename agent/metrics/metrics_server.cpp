@@ -15,6 +15,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 constexpr size_t kMaxHeaderBytes = 8 * 1024;
+constexpr size_t kMaxBodyBytes = 1024;  // GET has none; a small one is read so 405 can answer
 constexpr auto kIoTimeout = std::chrono::seconds(5);
 
 }  // namespace
@@ -55,12 +56,12 @@ class MetricsServer::Impl {
     beast::tcp_stream stream;
     Impl& owner;
     beast::flat_buffer buffer{kMaxHeaderBytes};
-    http::request_parser<http::empty_body> parser;
+    http::request_parser<http::string_body> parser;
     http::response<http::string_body> response;
 
     void start() {
       parser.header_limit(kMaxHeaderBytes);
-      parser.body_limit(0);
+      parser.body_limit(kMaxBodyBytes);
       stream.expires_after(kIoTimeout);
       http::async_read(
           stream, buffer, parser,

@@ -226,8 +226,49 @@ def corrupt_db(work):
     assert moved, os.listdir(state)
 
 
+def metrics_endpoint(work):
+    import http.client
+    import socket
+    import subprocess
+    n = 500
+    fc, xml, keys, state, agent = setup(work, n)
+    agent.start()
+    wait_until(lambda: drained(state, xml), 300, "queue drained")
+    m = metrics(state)
+    assert m['t0w_source_events_total{source="%s"}' % xml] == n, m
+    assert m['t0w_source_enqueued_total{source="%s"}' % xml] == n, m
+    assert m["t0w_shipped_records_total"] == n and m["t0w_queue_records"] == 0, m
+    assert m['t0w_dropped_events_total{reason="queue_full"}'] == 0, m
+    with open(os.path.join(state, "metrics.port")) as f:
+        port = int(f.read())
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("POST", "/metrics", body="x")
+    assert conn.getresponse().status == 405
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/other")
+    assert conn.getresponse().status == 404
+    # An oversized request is refused: the connection closes without an answer.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 20000 + b"\r\n\r\n")
+        try:
+            data = s.recv(100)
+        except ConnectionResetError:
+            data = b""
+        assert data == b"", data
+    assert agent.terminate() == 0
+    check_all_delivered(fc, keys)
+    # Non-loopback listen addresses are refused at start, naming the file and line.
+    cfg = os.path.join(work, "bad.yaml")
+    with open(os.path.join(work, "agent.yaml")) as f:
+        text = f.read().replace('listen: "127.0.0.1:0"', 'listen: "0.0.0.0:9464"')
+    with open(cfg, "w") as f:
+        f.write(text)
+    r = subprocess.run([T0W, "run", "--config", cfg], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "bad.yaml:4" in r.stderr and "loopback" in r.stderr, r.stderr
+
+
 SCENARIOS = {f.__name__: f for f in (collector_down, sigkill, queue_cap, http_413, http_429,
-                                      http_500, hang, wrong_cert, corrupt_db)}
+                                      http_500, hang, wrong_cert, corrupt_db, metrics_endpoint)}
 
 if __name__ == "__main__":
     with Workdir(SCENARIO) as work:
