@@ -54,7 +54,8 @@ wine cmd.exe /c exit </dev/null >/dev/null 2>&1 8>&-
 
 # The agent executable itself: starts, and reads an event file the way it does on Linux.
 log "tier0watch.exe smoke test"
-wine "$BUILD_DIR/agent/tier0watch.exe" --version </dev/null 8>&- | grep -qx 'tier0watch [0-9.]*' ||
+# (Windows text-mode stdout ends lines with \r\n.)
+wine "$BUILD_DIR/agent/tier0watch.exe" --version </dev/null 8>&- | tr -d '\r' | grep -qx 'tier0watch [0-9.]*' ||
   { echo "tier0watch.exe --version failed" >&2; exit 1; }
 smoke=$(wine "$BUILD_DIR/agent/tier0watch.exe" scan --events tests/data/eventlog/dcagent_10016.xml \
   </dev/null 2>&1 8>&-) || { echo "tier0watch.exe scan failed: $smoke" >&2; exit 1; }
