@@ -132,8 +132,8 @@ class EvtSubscriptionCollector::Reader {
 
   // False once interrupted (stop()).
   bool waitRetry() {
-    return !stopped() && api_.waitForEvents(EvtApi::kNoHandle, o_.retry_interval) !=
-                             EvtApi::Wait::kInterrupted;
+    return !stopped() &&
+           api_.waitForEvents(EvtApi::kNoHandle, o_.retry_interval) != EvtApi::Wait::kInterrupted;
   }
 
   bool initBookmark() {
