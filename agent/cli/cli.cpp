@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 
+#include "agent/cli/install_command.h"
 #include "agent/cli/rules_command.h"
 #include "agent/cli/run_command.h"
 #include "agent/cli/scan_command.h"
@@ -27,6 +28,7 @@ int runCli(const std::vector<std::string>& args, CliIo io) {
   registerRunCommand(app, ctx);
 #endif
   registerStatusCommand(app, ctx);
+  registerInstallCommand(app, ctx);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 pops from the back
   try {

@@ -1,0 +1,443 @@
+#include "agent/cli/install_command.h"
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <system_error>
+#include <vector>
+
+#include "agent/config/agent_config.h"
+
+#ifdef _WIN32
+#include <windows.h>
+// clang-format off: aclapi.h and sddl.h need windows.h first
+#include <aclapi.h>
+#include <sddl.h>
+// clang-format on
+
+#include "agent/platform/windows/error_text.h"
+#include "agent/platform/windows/utf.h"
+#endif
+
+namespace t0w::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string_view trimmed(std::string_view s) {
+  const char* ws = " \t\r\n";
+  size_t b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+size_t indentOf(std::string_view line) {
+  size_t n = 0;
+  while (n < line.size() && line[n] == ' ') ++n;
+  return n;
+}
+
+// Blank, or only a comment.
+bool isFiller(std::string_view line) {
+  std::string_view t = trimmed(line);
+  return t.empty() || t.front() == '#';
+}
+
+bool hasControlChars(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+std::string quoted(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+Result<std::string> readText(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return makeError(Errc::kIo, file.string() + ": cannot read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return makeError(Errc::kIo, file.string() + ": read failed");
+  return text.str();
+}
+
+// Written beside the target, then renamed over it: a crash leaves the old file or the new one.
+Status writeFileAtomically(const fs::path& file, std::string_view text) {
+  fs::path tmp = file;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return makeError(Errc::kIo, tmp.string() + ": cannot create");
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.flush();
+    if (!out) return makeError(Errc::kIo, tmp.string() + ": write failed");
+  }
+#ifndef _WIN32
+  // The token file may only be read by its owner; Windows gets this from the directory's DACL.
+  std::error_code perm_ec;
+  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace,
+                  perm_ec);
+  if (perm_ec) return makeError(Errc::kIo, tmp.string() + ": chmod: " + perm_ec.message());
+#endif
+  std::error_code ec;
+  fs::rename(tmp, file, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    return makeError(Errc::kIo, file.string() + ": cannot replace: " + ec.message());
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> withCollectorUrl(std::string_view config_text, std::string_view url,
+                                     const fs::path& base_dir) {
+  if (url.empty()) return makeError(Errc::kInvalidArgument, "collector URL: empty");
+  if (hasControlChars(url) || url.find(' ') != std::string_view::npos) {
+    return makeError(Errc::kInvalidArgument,
+                     "collector URL: contains spaces or control characters");
+  }
+  if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
+    return makeError(Errc::kInvalidArgument, "collector URL: " + std::string(url) +
+                                                 ": expected https://host[:port][/prefix]");
+  }
+
+  // Line by line, so that the administrator's comments and layout survive.
+  std::vector<std::string> lines;
+  std::string_view rest = config_text;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    lines.emplace_back(rest.substr(0, nl));
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+  }
+  bool crlf = !lines.empty() && !lines.front().empty() && lines.front().back() == '\r';
+  for (auto& line : lines) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+  }
+
+  const std::string value = quoted(url);
+  size_t collector = lines.size();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string_view line = lines[i];
+    if (line.rfind("collector:", 0) != 0) continue;
+    std::string_view after = trimmed(line.substr(10));
+    if (!after.empty() && after.front() != '#') {
+      return makeError(Errc::kUnsupported,
+                       "collector: not a block mapping (one key per line); set collector.url by "
+                       "hand");
+    }
+    collector = i;
+    break;
+  }
+  if (collector == lines.size()) {
+    lines.push_back("collector:");
+    lines.push_back("  url: " + value);
+  } else {
+    // The block runs until the next line at column 0 that is not a comment.
+    size_t end = collector + 1;
+    size_t child_indent = 0;
+    while (end < lines.size() && (isFiller(lines[end]) || indentOf(lines[end]) > 0)) {
+      if (!isFiller(lines[end]) && child_indent == 0) child_indent = indentOf(lines[end]);
+      ++end;
+    }
+    if (child_indent == 0) child_indent = 2;
+    bool replaced = false;
+    for (size_t i = collector + 1; i < end; ++i) {
+      std::string_view line = lines[i];
+      if (indentOf(line) == child_indent && line.substr(child_indent).rfind("url:", 0) == 0) {
+        lines[i] = std::string(child_indent, ' ') + "url: " + value;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) {
+      lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(collector) + 1,
+                   std::string(child_indent, ' ') + "url: " + value);
+    }
+  }
+
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    out += lines[i];
+    if (i + 1 < lines.size() || config_text.ends_with('\n') || config_text.empty()) {
+      out += crlf ? "\r\n" : "\n";
+    }
+  }
+  auto check = parseConfig(out, "configuration with the new collector URL", base_dir);
+  if (!check) return check.error();
+  return out;
+}
+
+Result<std::string> prepareDataDir(const PrepareOptions& options) {
+  const fs::path& dir = options.data_dir;
+  if (!dir.is_absolute()) {
+    return makeError(Errc::kInvalidArgument, "--data-dir " + dir.string() + ": not absolute");
+  }
+  std::string token{trimmed(options.token)};
+  if (hasControlChars(token)) {
+    return makeError(Errc::kInvalidArgument, "enrolment token: contains control characters");
+  }
+
+  std::string actions;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return makeError(Errc::kIo, dir.string() + ": cannot create: " + ec.message());
+  // Before anything is written inside: the token and the queue must never be readable by users.
+  if (Status s = secureDirectory(dir); !s) return s.error();
+  actions += dir.string() + ": restricted to SYSTEM and Administrators\n";
+  for (const char* sub : {"state", "logs"}) {
+    fs::create_directories(dir / sub, ec);
+    if (ec) return makeError(Errc::kIo, (dir / sub).string() + ": cannot create: " + ec.message());
+  }
+
+  const fs::path config = dir / kConfigFileName;
+  const bool existed = fs::exists(config, ec);
+  std::string text;
+  if (existed) {
+    auto current = readText(config);
+    if (!current) return current.error();
+    text = std::move(*current);
+  } else {
+    auto initial = readText(options.default_config);
+    if (!initial) return initial.error();
+    text = std::move(*initial);
+  }
+  std::string updated = text;
+  if (!options.collector_url.empty()) {
+    auto with_url = withCollectorUrl(text, options.collector_url, dir);
+    if (!with_url)
+      return makeError(with_url.error().code, config.string() + ": " + with_url.error().message);
+    updated = std::move(*with_url);
+  }
+  if (!existed || updated != text) {
+    if (Status s = writeFileAtomically(config, updated); !s) return s.error();
+  }
+  if (!existed)
+    actions += config.string() + ": created from " + options.default_config.string() + "\n";
+  if (updated != text)
+    actions += config.string() + ": collector.url " + options.collector_url + "\n";
+  if (existed && updated == text) actions += config.string() + ": kept as it is\n";
+
+  if (!token.empty()) {
+    const fs::path token_file = dir / kTokenFileName;
+    if (Status s = writeFileAtomically(token_file, token + "\n"); !s) return s.error();
+    actions += token_file.string() + ": enrolment token written\n";
+  }
+  return actions;
+}
+
+#ifdef _WIN32
+
+namespace {
+
+// SYSTEM and BUILTIN\Administrators: full control, inherited by files (OI) and folders (CI);
+// "P" protects the DACL from the parent's inheritable entries (Users may read ProgramData).
+constexpr wchar_t kDataDirSddl[] = L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
+
+struct LocalFreeDeleter {
+  void operator()(void* p) const { LocalFree(p); }
+};
+
+std::string sidText(PSID sid) {
+  LPWSTR text = nullptr;
+  if (!ConvertSidToStringSidW(sid, &text)) return "an unreadable SID";
+  std::unique_ptr<void, LocalFreeDeleter> hold(text);
+  return win::toUtf8(text);
+}
+
+}  // namespace
+
+Status secureDirectory(const fs::path& dir) {
+  PSECURITY_DESCRIPTOR raw = nullptr;
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(kDataDirSddl, SDDL_REVISION_1, &raw,
+                                                            nullptr)) {
+    return win::win32Error(Errc::kInternal, "ConvertStringSecurityDescriptorToSecurityDescriptor",
+                           GetLastError());
+  }
+  std::unique_ptr<void, LocalFreeDeleter> sd(raw);
+  BOOL present = FALSE;
+  BOOL defaulted = FALSE;
+  PACL dacl = nullptr;
+  if (!GetSecurityDescriptorDacl(raw, &present, &dacl, &defaulted) || !present) {
+    return win::win32Error(Errc::kInternal, "GetSecurityDescriptorDacl", GetLastError());
+  }
+  std::wstring path = dir.wstring();
+  // Also re-applies inheritance to what is already below (an upgrade keeps the queue).
+  DWORD rc = SetNamedSecurityInfoW(path.data(), SE_FILE_OBJECT,
+                                   DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+                                   nullptr, nullptr, dacl, nullptr);
+  if (rc != ERROR_SUCCESS) {
+    return win::win32Error(win::errcForWin32(rc), dir.string() + ": SetNamedSecurityInfo", rc);
+  }
+  return {};
+}
+
+Result<std::string> verifySecuredDirectory(const fs::path& dir) {
+  PACL dacl = nullptr;
+  PSECURITY_DESCRIPTOR raw = nullptr;
+  DWORD rc = GetNamedSecurityInfoW(dir.wstring().c_str(), SE_FILE_OBJECT, DACL_SECURITY_INFORMATION,
+                                   nullptr, nullptr, &dacl, nullptr, &raw);
+  if (rc != ERROR_SUCCESS) {
+    return win::win32Error(win::errcForWin32(rc), dir.string() + ": GetNamedSecurityInfo", rc);
+  }
+  std::unique_ptr<void, LocalFreeDeleter> sd(raw);
+  LPWSTR sddl_raw = nullptr;
+  std::string sddl = "?";
+  if (ConvertSecurityDescriptorToStringSecurityDescriptorW(
+          raw, SDDL_REVISION_1, DACL_SECURITY_INFORMATION, &sddl_raw, nullptr)) {
+    std::unique_ptr<void, LocalFreeDeleter> hold(sddl_raw);
+    sddl = win::toUtf8(sddl_raw);
+  }
+  auto bad = [&](const std::string& why) {
+    return makeError(Errc::kCorrupt, dir.string() + ": " + why + " (DACL " + sddl + ")");
+  };
+  if (dacl == nullptr) return bad("no DACL: everyone has full access");
+  SECURITY_DESCRIPTOR_CONTROL control = 0;
+  DWORD revision = 0;
+  if (!GetSecurityDescriptorControl(raw, &control, &revision)) {
+    return win::win32Error(Errc::kInternal, "GetSecurityDescriptorControl", GetLastError());
+  }
+  if (!(control & SE_DACL_PROTECTED)) return bad("the DACL inherits from the parent folder");
+  ACL_SIZE_INFORMATION info{};
+  if (!GetAclInformation(dacl, &info, sizeof info, AclSizeInformation)) {
+    return win::win32Error(Errc::kInternal, "GetAclInformation", GetLastError());
+  }
+  bool system = false;
+  bool admins = false;
+  for (DWORD i = 0; i < info.AceCount; ++i) {
+    void* ace = nullptr;
+    if (!GetAce(dacl, i, &ace)) {
+      return win::win32Error(Errc::kInternal, "GetAce", GetLastError());
+    }
+    auto* header = static_cast<ACE_HEADER*>(ace);
+    if (header->AceType != ACCESS_ALLOWED_ACE_TYPE) {
+      return bad("entry " + std::to_string(i) + " is not an allow entry");
+    }
+    auto* allowed = static_cast<ACCESS_ALLOWED_ACE*>(ace);
+    PSID sid = &allowed->SidStart;
+    if (IsWellKnownSid(sid, WinLocalSystemSid)) {
+      system = true;
+    } else if (IsWellKnownSid(sid, WinBuiltinAdministratorsSid)) {
+      admins = true;
+    } else {
+      return bad("grants access to " + sidText(sid));
+    }
+    const bool full =
+        (allowed->Mask & FILE_ALL_ACCESS) == FILE_ALL_ACCESS || (allowed->Mask & GENERIC_ALL) != 0;
+    const BYTE inherit = OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE;
+    if (!full) return bad(sidText(sid) + " lacks full control");
+    if ((header->AceFlags & inherit) != inherit) {
+      return bad(sidText(sid) + "'s entry is not inherited by files and folders");
+    }
+  }
+  if (!system || !admins) return bad("SYSTEM or Administrators has no entry");
+  return sddl;
+}
+
+#else
+
+Status secureDirectory(const fs::path& dir) {
+  std::error_code ec;
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  if (ec) return makeError(Errc::kIo, dir.string() + ": chmod: " + ec.message());
+  return {};
+}
+
+Result<std::string> verifySecuredDirectory(const fs::path& dir) {
+  std::error_code ec;
+  fs::perms perms = fs::status(dir, ec).permissions();
+  if (ec) return makeError(Errc::kIo, dir.string() + ": " + ec.message());
+  std::ostringstream mode;
+  mode << std::oct << static_cast<unsigned>(perms & fs::perms::mask);
+  if ((perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+    return makeError(Errc::kCorrupt,
+                     dir.string() + ": mode " + mode.str() + " lets other users in");
+  }
+  return mode.str();
+}
+
+#endif
+
+namespace {
+
+struct InstallArgs {
+  PrepareOptions prepare;
+  fs::path verify_dir;
+};
+
+// Custom actions have no console: what happened goes to <data dir>\logs\install.log as well.
+void appendInstallLog(const fs::path& data_dir, std::string_view text) {
+  std::error_code ec;
+  if (!fs::is_directory(data_dir / "logs", ec)) return;
+  std::ofstream log(data_dir / "logs" / "install.log", std::ios::app | std::ios::binary);
+  auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  std::string stamp = std::to_string(now.time_since_epoch().count());
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    log << "unix " << stamp << " " << rest.substr(0, nl) << "\n";
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+  }
+}
+
+}  // namespace
+
+void registerInstallCommand(CLI::App& app, CliContext& ctx) {
+  auto args = std::make_shared<InstallArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "install", "Installer steps (run by tier0watch.msi as SYSTEM): data directory, settings");
+  cmd->require_subcommand(1);
+
+  CLI::App* prepare = cmd->add_subcommand(
+      "prepare",
+      "Create the data directory (SYSTEM and Administrators only), the configuration on first "
+      "install, the collector URL and the enrolment token; keeps an existing queue and "
+      "configuration");
+  prepare->add_option("--data-dir", args->prepare.data_dir, "e.g. C:\\ProgramData\\Tier0Watch")
+      ->required();
+  prepare
+      ->add_option("--default-config", args->prepare.default_config,
+                   "Configuration copied on first install")
+      ->required();
+  prepare->add_option("--collector-url", args->prepare.collector_url,
+                      "Sets collector.url (empty: unchanged)");
+  prepare->add_option("--token", args->prepare.token,
+                      "Enrolment (bearer) token for the token file (empty: unchanged)");
+  prepare->callback([args, &ctx] {
+    auto done = prepareDataDir(args->prepare);
+    if (!done) {
+      std::string line = "tier0watch install prepare: " + done.error().message + "\n";
+      ctx.io.err << line;
+      appendInstallLog(args->prepare.data_dir, line);
+      ctx.exit_code = kExitInputErrors;
+      return;
+    }
+    ctx.io.out << *done;
+    appendInstallLog(args->prepare.data_dir, *done);
+  });
+
+  CLI::App* verify = cmd->add_subcommand(
+      "verify", "Check that the data directory is restricted to SYSTEM and Administrators");
+  verify->add_option("--data-dir", args->verify_dir, "e.g. C:\\ProgramData\\Tier0Watch")
+      ->required();
+  verify->callback([args, &ctx] {
+    auto acl = verifySecuredDirectory(args->verify_dir);
+    if (!acl) {
+      ctx.io.err << "tier0watch install verify: " << acl.error().message << "\n";
+      ctx.exit_code = kExitInputErrors;
+      return;
+    }
+    ctx.io.out << args->verify_dir.string() << ": restricted to SYSTEM and Administrators (" << *acl
+               << ")\n";
+  });
+}
+
+}  // namespace t0w::cli
