@@ -65,6 +65,29 @@ Result<AgentConfig> extract(const YAML::Node& root, const std::string& name,
   if (col["allow_insecure"]) c.allow_insecure = boolean(col["allow_insecure"]);
   if (col["proxy"]) c.proxy = text(col["proxy"]);
   if (col["request_timeout_ms"]) c.request_timeout_ms = integer(col["request_timeout_ms"]);
+  if (col["client_certificate"]) c.client_certificate = text(col["client_certificate"]);
+  if (const YAML::Node w = root["windows"]) {
+    if (w["security"]) c.security_channel = boolean(w["security"]);
+    if (w["pta_agent_admin"]) c.pta_agent_admin = boolean(w["pta_agent_admin"]);
+    if (w["private_network_connector_admin"]) {
+      c.private_network_connector_admin = boolean(w["private_network_connector_admin"]);
+    }
+    if (w["password_protection_admin"]) {
+      c.password_protection_admin = boolean(w["password_protection_admin"]);
+    }
+    if (w["password_protection_operational"]) {
+      c.password_protection_operational = boolean(w["password_protection_operational"]);
+    }
+    if (w["entra_connect_trace"]) c.entra_connect_trace = boolean(w["entra_connect_trace"]);
+    if (w["extra_channels"]) {
+      for (const auto& ch : w["extra_channels"]) {
+        ChannelSubscription sub;
+        sub.channel = text(ch["channel"]);
+        if (ch["query"]) sub.query = text(ch["query"]);
+        c.extra_channels.push_back(std::move(sub));
+      }
+    }
+  }
 
   if (const YAML::Node b = root["batch"]) {
     if (b["max_events"]) c.batch_max_events = integer(b["max_events"]);
@@ -94,7 +117,20 @@ Result<AgentConfig> extract(const YAML::Node& root, const std::string& name,
       SourceConfig src;
       src.type = type == "evtx_replay" ? SourceType::kEvtxReplay
                  : type == "xml"       ? SourceType::kXml
+                 : type == "eventlog"  ? SourceType::kEventlog
                                        : SourceType::kTracefile;
+      if (src.type == SourceType::kEventlog) {
+        src.channel = text(kv->second["channel"]);
+        if (kv->second["query"]) src.query = text(kv->second["query"]);
+        if (const YAML::Node start = kv->second["start"]) {
+          const std::string st = text(start);
+          src.start = st == "future"   ? EventlogStart::kFuture
+                      : st == "oldest" ? EventlogStart::kOldest
+                                       : EventlogStart::kAfterBookmark;
+        }
+        c.sources.push_back(std::move(src));
+        continue;
+      }
       src.path = resolvePath(base, text(kv->second["path"]));
       if (src.type == SourceType::kTracefile) {
         return makeError(Errc::kUnsupported,
@@ -149,6 +185,20 @@ const char* sourceTypeName(SourceType type) {
       return "xml";
     case SourceType::kTracefile:
       return "tracefile";
+    case SourceType::kEventlog:
+      return "eventlog";
+  }
+  return "unknown";
+}
+
+const char* eventlogStartName(EventlogStart start) {
+  switch (start) {
+    case EventlogStart::kAfterBookmark:
+      return "after_bookmark";
+    case EventlogStart::kOldest:
+      return "oldest";
+    case EventlogStart::kFuture:
+      return "future";
   }
   return "unknown";
 }
@@ -160,6 +210,25 @@ std::vector<std::filesystem::path> AgentConfig::rulePathsToLoad() const {
   for (const auto& [pack, on] : rule_packs) {
     if (on) out.push_back(rule_pack_dir / pack);
   }
+  return out;
+}
+
+std::vector<ChannelSubscription> AgentConfig::channelSubscriptions() const {
+  std::vector<ChannelSubscription> out;
+  if (security_channel) out.push_back({"Security", "*"});
+  if (pta_agent_admin) out.push_back({"Microsoft-AzureADConnect-AuthenticationAgent/Admin", "*"});
+  if (private_network_connector_admin) {
+    // The connector's log was renamed with the product; a server has one of the two.
+    out.push_back({"Microsoft-AadApplicationProxy-Connector/Admin", "*"});
+    out.push_back({"Microsoft-Microsoft Entra private network-Connector/Admin", "*"});
+  }
+  if (password_protection_admin) {
+    out.push_back({"Microsoft-AzureADPasswordProtection-DCAgent/Admin", "*"});
+  }
+  if (password_protection_operational) {
+    out.push_back({"Microsoft-AzureADPasswordProtection-DCAgent/Operational", "*"});
+  }
+  out.insert(out.end(), extra_channels.begin(), extra_channels.end());
   return out;
 }
 

@@ -13,12 +13,33 @@
 
 namespace t0w {
 
-enum class SourceType { kEvtxReplay, kXml, kTracefile };
-const char* sourceTypeName(SourceType type);  // "evtx_replay" | "xml" | "tracefile"
+enum class SourceType { kEvtxReplay, kXml, kTracefile, kEventlog };
+// "evtx_replay" | "xml" | "tracefile" | "eventlog"
+const char* sourceTypeName(SourceType type);
+
+// eventlog: where a subscription starts. The stored bookmark always wins; kOldest/kFuture only
+// say where the FIRST start (no bookmark yet) begins.
+enum class EventlogStart {
+  kAfterBookmark,  // default: after the stored bookmark, else the oldest record
+  kOldest,         // same as kAfterBookmark (spelled out for readability of configurations)
+  kFuture,         // no bookmark yet: only events written from now on
+};
+const char* eventlogStartName(EventlogStart start);  // "after_bookmark" | "oldest" | "future"
 
 struct SourceConfig {
   SourceType type = SourceType::kXml;
-  std::filesystem::path path;
+  std::filesystem::path path;  // evtx_replay, xml
+  // eventlog (Windows only: EvtSubscribe on the local machine).
+  std::string channel;
+  std::string query = "*";  // XPath 1.0 filter
+  EventlogStart start = EventlogStart::kAfterBookmark;
+};
+
+// A Windows event log channel to subscribe to (EvtSubscribe) and its XPath filter.
+struct ChannelSubscription {
+  std::string channel;
+  std::string query = "*";
+  bool operator==(const ChannelSubscription&) const = default;
 };
 
 struct MetricsListen {
@@ -45,6 +66,9 @@ struct AgentConfig {
   bool allow_insecure = false;
   std::string proxy;  // may hold credentials: never logged
   int64_t request_timeout_ms = 30'000;
+  // Windows: client certificate from LocalMachine\My for mutual TLS, as
+  // "thumbprint:<hex>" | "subject:<text>" | "template:<name or OID>"; empty = none.
+  std::string client_certificate;
 
   // batch
   int64_t batch_max_events = 5000;
@@ -70,6 +94,15 @@ struct AgentConfig {
   std::filesystem::path rule_pack_dir;
   std::map<std::string, bool> rule_packs;
 
+  // windows: the built-in channels of a Tier 0 server (one switch each) and extra channels.
+  bool security_channel = true;
+  bool pta_agent_admin = false;                  // Pass-through Authentication agent
+  bool private_network_connector_admin = false;  // both names of the connector's Admin log
+  bool password_protection_admin = false;        // Entra Password Protection DC agent
+  bool password_protection_operational = false;
+  bool entra_connect_trace = false;  // Entra Connect trace-*.log files (tracefile source)
+  std::vector<ChannelSubscription> extra_channels;
+
   // metrics
   std::optional<MetricsListen> metrics_listen;
   int64_t metrics_log_interval_ms = 60'000;
@@ -77,6 +110,8 @@ struct AgentConfig {
   std::filesystem::path queuePath() const { return state_dir / "queue.db"; }
   // Rule files and directories to load: `paths` plus every enabled pack.
   std::vector<std::filesystem::path> rulePathsToLoad() const;
+  // The channels to subscribe to: the enabled built-in ones, then extra_channels.
+  std::vector<ChannelSubscription> channelSubscriptions() const;
   // One line per setting for the start-up log; secrets are redacted.
   std::string describe() const;
 };
