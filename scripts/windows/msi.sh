@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Builds the agent's Windows Installer package with wixl (msitools) from the cross-built
+# tier0watch.exe (scripts/windows/test.sh builds it): <build dir>/tier0watch.msi.
+# See installer/wix/tier0watch.wxs and docs/deployment.md.
+#
+#   T0W_WIN64_BUILD_DIR  build tree holding agent/tier0watch.exe (default build-win64)
+#   T0W_MSI_VERSION      ProductVersion, major.minor.build (default: the project version)
+#   T0W_MSI_OUT          output file (default <build dir>/tier0watch.msi)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BUILD_DIR=${T0W_WIN64_BUILD_DIR:-build-win64}
+OUT=${T0W_MSI_OUT:-$BUILD_DIR/tier0watch.msi}
+fail() { echo "msi.sh: $*" >&2; exit 1; }
+log() { printf '[msi %(%H:%M:%S)T] %s\n' -1 "$*"; }
+
+for tool in wixl msiinfo msibuild x86_64-w64-mingw32-strip file; do
+  command -v "$tool" >/dev/null || fail "$tool not found (scripts/windows/install-deps.sh installs it)"
+done
+
+exe=$BUILD_DIR/agent/tier0watch.exe
+[ -f "$exe" ] || fail "$exe not built (run scripts/windows/test.sh first)"
+file -b "$exe" | grep -q '^PE32+ executable' || fail "$exe is not PE32+: $(file -b "$exe")"
+
+version=${T0W_MSI_VERSION:-$(sed -n 's/^project(tier0watch VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)}
+# ProductVersion: major.minor.build, at most 255.255.65535; FindRelatedProducts ignores a fourth
+# field, so an upgrade must change one of these three.
+[[ $version =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)$ ]] || fail "version '$version' is not major.minor.build"
+((BASH_REMATCH[1] <= 255 && BASH_REMATCH[2] <= 255 && BASH_REMATCH[3] <= 65535)) ||
+  fail "version $version exceeds 255.255.65535"
+
+# wixl resolves File/@Source against the working directory: stage every payload in one folder.
+stage=$BUILD_DIR/msi-stage
+rm -rf "$stage"
+mkdir -p "$stage"
+# The debug information (about 50 MB) stays in the build tree; the package ships the code only.
+x86_64-w64-mingw32-strip --strip-debug -o "$stage/tier0watch.exe" "$exe"
+cp installer/config/tier0watch.yaml "$stage/tier0watch.default.yaml"
+defines=(-D "Version=$version")
+if [ -f installer/admx/tier0watch.admx ] && [ -f installer/admx/en-US/tier0watch.adml ]; then
+  mkdir -p "$stage/admx/en-US"
+  cp installer/admx/tier0watch.admx "$stage/admx/"
+  cp installer/admx/en-US/tier0watch.adml "$stage/admx/en-US/"
+  defines+=(-D HaveAdmx=1)
+fi
+
+log "wixl $version -> $OUT"
+tmp=$stage/tier0watch.msi
+if ! (cd "$stage" && wixl -a x64 "${defines[@]}" -o "$tmp" "$ROOT/installer/wix/tier0watch.wxs") \
+  2>"$stage/wixl.log"; then
+  cat "$stage/wixl.log" >&2
+  fail "wixl failed"
+fi
+# wixl warns about the WiX attributes it ignores; those are written below. Anything else is news.
+grep -v -E "has no property named '(Platform|Schedule|Secure|Hidden|HideTarget)'|^\s*$" \
+  "$stage/wixl.log" >&2 || true
+
+# What wixl ignores, written into the database with SQL (msibuild):
+# - Property/@Secure: restricted public properties reach the elevated (server) side only when
+#   listed in SecureCustomProperties (managed installs: GPO, ConfigMgr, Intune).
+# - Property/@Hidden: MsiHiddenProperties keeps the token out of verbose logs.
+# - CustomAction/@HideTarget: type bit 8192 (msidbCustomActionTypeHideTarget) on the prepare action,
+#   whose command line carries the token.
+# - Sequence: wixl's placement of After/Before with MajorUpgrade is wrong (it put
+#   RemoveExistingProducts after InstallFiles); the numbers below are what WiX v3 computes for
+#   MajorUpgrade/@Schedule="afterInstallValidate", After="InstallFiles", Before="StartServices".
+secure=$(msiinfo export "$tmp" Property | tr -d '\r' | awk -F'\t' '$1 == "SecureCustomProperties" {print $2}')
+sql() { msibuild "$tmp" -q "$1" || fail "msibuild: $1"; }
+if [ -n "$secure" ]; then
+  sql "UPDATE \`Property\` SET \`Value\` = '$secure;COLLECTOR_URL;ENROLL_TOKEN' WHERE \`Property\` = 'SecureCustomProperties'"
+else
+  sql "INSERT INTO \`Property\` (\`Property\`, \`Value\`) VALUES ('SecureCustomProperties', 'COLLECTOR_URL;ENROLL_TOKEN')"
+fi
+sql "INSERT INTO \`Property\` (\`Property\`, \`Value\`) VALUES ('MsiHiddenProperties', 'ENROLL_TOKEN')"
+sql "UPDATE \`CustomAction\` SET \`Type\` = 11282 WHERE \`Action\` = 'T0WPrepareDataDir'"
+sql "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 1401 WHERE \`Action\` = 'RemoveExistingProducts'"
+sql "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 4001 WHERE \`Action\` = 'T0WPrepareDataDir'"
+sql "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 5850 WHERE \`Action\` = 'T0WConfigureService'"
+
+# Checks of the built database: what the installation depends on.
+tables=$(msiinfo tables "$tmp")
+for t in ServiceInstall ServiceControl CustomAction Upgrade Registry; do
+  grep -qx "$t" <<<"$tables" || fail "table $t missing from $tmp"
+done
+# (msiinfo writes IDT files: CRLF line ends.)
+rows() { msiinfo export "$tmp" "$1" | tr -d '\r' | tail -n +4; }
+svc=$(rows ServiceInstall)
+grep -q $'^Tier0WatchService\tTier0Watch\t' <<<"$svc" || fail "no Tier0Watch row in ServiceInstall: $svc"
+# 16 = own process, 2 = auto start, 1 = normal error control.
+grep -q $'\t16\t2\t1\t' <<<"$svc" || fail "ServiceInstall is not an auto-start own-process service: $svc"
+# 161 = start on install, stop on install and uninstall, delete on uninstall (+2 wait flag: 163).
+rows ServiceControl | grep -qE $'^Tier0WatchServiceControl\tTier0Watch\t16[13]\t' ||
+  fail "ServiceControl: $(rows ServiceControl)"
+actions=$(rows CustomAction)
+grep -q $'^T0WPrepareDataDir\t11282\ttier0watch.exe\tinstall prepare ' <<<"$actions" ||
+  fail "T0WPrepareDataDir is not deferred/no-impersonate/hidden (11282): $actions"
+grep -q $'^T0WConfigureService\t3090\ttier0watch.exe\tservice configure' <<<"$actions" ||
+  fail "T0WConfigureService is not deferred/no-impersonate (3090): $actions"
+props=$(rows Property)
+grep -q $'^SecureCustomProperties\t.*COLLECTOR_URL;ENROLL_TOKEN' <<<"$props" || fail "SecureCustomProperties"
+grep -q $'^UpgradeCode\t{5E7B2C41-93A8-4F0D-B6C2-7D1E8A4F3B90}$' <<<"$props" || fail "UpgradeCode changed"
+grep -q $'^ProductVersion\t'"$version"'$' <<<"$props" || fail "ProductVersion is not $version"
+msiinfo suminfo "$tmp" | grep -qx 'Template: x64;1033' || fail "package platform is not x64"
+# The execute sequence, in the order the installation depends on.
+order=(InstallValidate RemoveExistingProducts InstallInitialize InstallFiles T0WPrepareDataDir
+  InstallServices T0WConfigureService StartServices InstallFinalize)
+seq=$(rows InstallExecuteSequence)
+prev=0
+for a in "${order[@]}"; do
+  n=$(awk -F'\t' -v a="$a" '$1 == a {print $3}' <<<"$seq")
+  [ -n "$n" ] && [ "$n" -gt "$prev" ] || fail "InstallExecuteSequence: $a ($n) not after $prev: $seq"
+  prev=$n
+done
+
+mv "$tmp" "$OUT"
+log "$OUT: $(stat -c %s "$OUT") bytes, ProductVersion $version, tables ok (ServiceInstall, ServiceControl, CustomAction, Upgrade)"
