@@ -37,10 +37,10 @@ mkdir -p "$stage"
 x86_64-w64-mingw32-strip --strip-debug -o "$stage/tier0watch.exe" "$exe"
 cp installer/config/tier0watch.yaml "$stage/tier0watch.default.yaml"
 defines=(-D "Version=$version")
-if [ -f installer/admx/tier0watch.admx ] && [ -f installer/admx/en-US/tier0watch.adml ]; then
+if [ -f installer/admx/Tier0Watch.admx ] && [ -f installer/admx/en-US/Tier0Watch.adml ]; then
   mkdir -p "$stage/admx/en-US"
-  cp installer/admx/tier0watch.admx "$stage/admx/"
-  cp installer/admx/en-US/tier0watch.adml "$stage/admx/en-US/"
+  cp installer/admx/Tier0Watch.admx "$stage/admx/"
+  cp installer/admx/en-US/Tier0Watch.adml "$stage/admx/en-US/"
   defines+=(-D HaveAdmx=1)
 fi
 
