@@ -1,22 +1,21 @@
 #include "agent/agent.h"
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
-#include <optional>
 #include <random>
-#include <thread>
 
 #include "agent/metrics/agent_metrics.h"
 #include "agent/metrics/metrics_server.h"
 #include "agent/pipeline.h"
+#include "agent/platform/host_info.h"
 #include "agent/queue/event_queue.h"
 #include "agent/rules/rule_set.h"
 #include "agent/shipper/batch_encoder.h"
-#include "agent/shipper/beast_transport.h"
 #include "agent/shipper/shipper.h"
+#include "agent/shipper/transport_factory.h"
+#include "collectors/eventlog/evt_api.h"
 
 #ifndef T0W_VERSION
 #define T0W_VERSION "unknown"
@@ -37,43 +36,85 @@ class StdRandom final : public Random {
   std::mt19937_64 engine_{std::random_device{}()};
 };
 
-std::string hostName() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
-  return buf;
-}
-
 std::optional<QueueStats> queueStats(EventQueue& queue) {
   auto st = queue.stats();
   if (!st) return std::nullopt;
   return *st;
 }
 
+bool hasLiveSource(const std::vector<SourceConfig>& sources) {
+  for (const auto& s : sources) {
+    if (s.type == SourceType::kEventlog) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-Agent::Agent(AgentConfig config) : config_(std::move(config)) {}
-Agent::~Agent() = default;
+// Everything of a started agent, in construction order (destroyed in reverse: threads and
+// users before what they use).
+struct Agent::Running {
+  SystemClock clock;
+  StdRandom random;
+  std::string agent_id;
+  std::vector<SourceConfig> sources;
+  std::unique_ptr<EventQueue> queue;
+  AgentMetrics metrics;
+  std::unique_ptr<RuleSet> rules;
+  std::unique_ptr<Transport> transport;
+  std::unique_ptr<BatchEncoder> encoder;
+  std::unique_ptr<Shipper> shipper;
+  std::unique_ptr<Pipeline> pipeline;
+  std::unique_ptr<MetricsServer> metrics_server;
+  std::mutex shipper_mu;
+  std::condition_variable shipper_cv;
+  bool shipper_done = false;
+  std::thread shipper_thread;
+};
 
-void Agent::requestStop() {
+Agent::Agent(AgentConfig config, AgentRunOptions options)
+    : config_(std::move(config)), options_(std::move(options)) {}
+
+Agent::~Agent() {
+  if (supervisor_.joinable()) {
+    stop();
+    supervisor_.join();
+  }
+}
+
+void Agent::stop(std::optional<milliseconds> flush_deadline) {
   {
     std::lock_guard lock(mu_);
+    if (!stop_) flush_deadline_ = flush_deadline;
     stop_ = true;
   }
   cv_.notify_all();
 }
 
-Result<AgentRunReport> Agent::run(AgentRunOptions options) {
+Status Agent::start() {
+  if (running_ || start_error_) {
+    return makeError(Errc::kInvalidArgument, "Agent::start() called twice");
+  }
   const AgentConfig& c = config_;
   spdlog::set_level(spdlog::level::from_str(c.log_level));
-  spdlog::info("tier0watch {} starting; {}", T0W_VERSION, c.describe());
+  spdlog::info("tier0watch {} starting on {}; {}", T0W_VERSION, hostPlatformName(kThisPlatform),
+               c.describe());
+  auto fail = [this](Error e) -> Status {
+    start_error_ = e;
+    running_.reset();
+    return e;
+  };
 
+  auto r = std::make_unique<Running>();
+  r->sources = agentSources(c);
+  if (auto ok = checkSources(r->sources); !ok) return fail(ok.error());
+  if (auto ok = validateTransportConfig(c); !ok) return fail(ok.error());
   auto agent_id = resolveAgentId(c);
-  if (!agent_id) return agent_id.error();
+  if (!agent_id) return fail(agent_id.error());
+  r->agent_id = *agent_id;
   auto token = resolveToken(c);
-  if (!token) return token.error();
+  if (!token) return fail(token.error());
 
-  SystemClock clock;
-  StdRandom random;
   QueueOptions qo;
   qo.path = c.queuePath();
   qo.max_bytes = static_cast<uint64_t>(c.queue_max_bytes);
@@ -81,18 +122,16 @@ Result<AgentRunReport> Agent::run(AgentRunOptions options) {
                                                     : OverflowPolicy::kDropOldest;
   qo.sync = c.queue_synchronous == "full" ? SyncMode::kFull : SyncMode::kNormal;
   qo.max_chunk_records = static_cast<size_t>(c.queue_chunk_records);
-  auto opened = EventQueue::open(qo, clock);
-  if (!opened) return opened.error();
-  EventQueue& queue = **opened;
-  AgentMetrics metrics;
+  auto opened = EventQueue::open(qo, r->clock);
+  if (!opened) return fail(opened.error());
+  r->queue = std::move(*opened);
+  EventQueue& queue = *r->queue;
 
-  // Rules.
-  std::unique_ptr<RuleSet> rules;
   if (const auto paths = c.rulePathsToLoad(); !paths.empty()) {
-    rules = std::make_unique<RuleSet>();
+    r->rules = std::make_unique<RuleSet>();
     RuleLoadReport report;
-    for (const auto& p : paths) rules->loadPath(p, report);
-    rules->finalize(report);
+    for (const auto& p : paths) r->rules->loadPath(p, report);
+    r->rules->finalize(report);
     for (const auto& issue : report.rejected) {
       spdlog::warn("rule rejected: {}: {}", issue.file, issue.message);
     }
@@ -100,18 +139,11 @@ Result<AgentRunReport> Agent::run(AgentRunOptions options) {
                  report.loaded, report.files, report.rejected.size(), report.out_of_scope);
   }
 
-  // Upload stack.
-  BeastTransportOptions to;
-  to.url = c.url;
-  to.ca_bundle_file = c.ca_bundle.string();
-  to.client_cert_file = c.client_cert.string();
-  to.client_key_file = c.client_key.string();
-  to.allow_insecure = c.allow_insecure;
-  to.proxy_url = c.proxy;
-  to.user_agent = std::string("Tier0Watch/") + T0W_VERSION;
-  auto transport = BeastTransport::create(to);
-  if (!transport) return transport.error();
-  const BatchEncoder encoder(AgentIdentity{*agent_id, hostName(), T0W_VERSION});
+  // Upload stack: the platform's transport (transport_factory.h).
+  auto transport = makeTransport(c, std::string("Tier0Watch/") + T0W_VERSION);
+  if (!transport) return fail(transport.error());
+  r->transport = std::move(*transport);
+  r->encoder = std::make_unique<BatchEncoder>(AgentIdentity{r->agent_id, hostName(), T0W_VERSION});
   ShipperOptions so;
   so.max_events = static_cast<size_t>(c.batch_max_events);
   so.max_bytes = static_cast<size_t>(c.batch_max_bytes);
@@ -123,99 +155,141 @@ Result<AgentRunReport> Agent::run(AgentRunOptions options) {
   so.backoff.base = milliseconds(c.backoff_base_ms);
   so.backoff.cap = milliseconds(c.backoff_cap_ms);
   so.auth_pause = milliseconds(c.auth_pause_ms);
-  Shipper shipper(queue, **transport, encoder, so, clock, random);
+  r->shipper =
+      std::make_unique<Shipper>(queue, *r->transport, *r->encoder, so, r->clock, r->random);
 
-  Pipeline pipeline(
-      c.sources, queue, rules.get(), metrics,
-      [&shipper](size_t records, size_t bytes) { shipper.notifyEnqueued(records, bytes); });
+  PipelineOptions po;
+  po.clock = &r->clock;
+#ifdef _WIN32
+  po.evt_api = [] { return makeWindowsEvtApi(); };
+#endif
+  Shipper& shipper = *r->shipper;
+  r->pipeline = std::make_unique<Pipeline>(
+      r->sources, queue, r->rules.get(), r->metrics,
+      [&shipper](size_t records, size_t bytes) { shipper.notifyEnqueued(records, bytes); }, po);
 
   // A queue file that had to be replaced is reported to the collector like any event.
   if (const auto& incident = queue.incident()) {
     spdlog::error("queue: {}", incident->message());
-    if (!pipeline.store({incident->toRecord()}, Checkpoint{"agent", "queue-incident"}, nullptr)) {
+    if (!r->pipeline->store({incident->toRecord()}, Checkpoint{"agent", "queue-incident"},
+                            nullptr)) {
       spdlog::error("queue: could not store the incident report");
     }
   }
 
-  std::unique_ptr<MetricsServer> metrics_server;
   if (c.metrics_listen) {
-    auto server = MetricsServer::start(c.metrics_listen->host, c.metrics_listen->port, [&] {
-      return metrics.prometheusText(queueStats(queue), &shipper.counters());
+    Running& run = *r;
+    auto server = MetricsServer::start(c.metrics_listen->host, c.metrics_listen->port, [&run] {
+      return run.metrics.prometheusText(queueStats(*run.queue), &run.shipper->counters());
     });
-    if (!server) return server.error();
-    metrics_server = std::move(*server);
-    std::ofstream(c.state_dir / "metrics.port", std::ios::trunc) << metrics_server->port() << "\n";
-    spdlog::info("metrics: http://{}:{}/metrics", c.metrics_listen->host, metrics_server->port());
+    if (!server) return fail(server.error());
+    r->metrics_server = std::move(*server);
+    std::ofstream(c.state_dir / "metrics.port", std::ios::trunc)
+        << r->metrics_server->port() << "\n";
+    spdlog::info("metrics: http://{}:{}/metrics", c.metrics_listen->host,
+                 r->metrics_server->port());
   }
 
-  std::mutex shipper_mu;
-  std::condition_variable shipper_cv;
-  bool shipper_done = false;
-  std::thread shipper_thread([&] {
-    shipper.run();
-    std::lock_guard lock(shipper_mu);
-    shipper_done = true;
-    shipper_cv.notify_all();
+  Running& run = *r;
+  r->shipper_thread = std::thread([&run] {
+    run.shipper->run();
+    std::lock_guard lock(run.shipper_mu);
+    run.shipper_done = true;
+    run.shipper_cv.notify_all();
   });
-  pipeline.start();
-  spdlog::info("agent {} running: {} source(s), queue {}", *agent_id, c.sources.size(),
-               c.queuePath().string());
+  r->pipeline->start();
+  spdlog::info("agent {} running on {}: {} source(s), queue {}", r->agent_id, hostName(),
+               r->sources.size(), c.queuePath().string());
+  if (options_.exit_when_drained && hasLiveSource(r->sources)) {
+    spdlog::warn("--exit-when-drained: event log subscriptions never end; running until stopped");
+  }
+  running_ = std::move(r);
+  supervisor_ = std::thread([this] { supervise(); });
+  return {};
+}
+
+void Agent::supervise() {
+  Running& r = *running_;
+  const AgentConfig& c = config_;
+  EventQueue& queue = *r.queue;
+  Pipeline& pipeline = *r.pipeline;
+  Shipper& shipper = *r.shipper;
 
   // Wait for a stop request; log the counters periodically.
-  auto next_log = clock.monotonic() + milliseconds(c.metrics_log_interval_ms);
+  auto next_log = r.clock.monotonic() + milliseconds(c.metrics_log_interval_ms);
+  std::optional<milliseconds> flush_deadline;
   {
     std::unique_lock lock(mu_);
     while (!stop_) {
       cv_.wait_for(lock, milliseconds(100));
       if (stop_) break;
       lock.unlock();
-      if (c.metrics_log_interval_ms > 0 && clock.monotonic() >= next_log) {
-        spdlog::info("metrics: {}", metrics.logLine(queueStats(queue), &shipper.counters()));
-        next_log = clock.monotonic() + milliseconds(c.metrics_log_interval_ms);
+      if (c.metrics_log_interval_ms > 0 && r.clock.monotonic() >= next_log) {
+        spdlog::info("metrics: {}", r.metrics.logLine(queueStats(queue), &shipper.counters()));
+        next_log = r.clock.monotonic() + milliseconds(c.metrics_log_interval_ms);
       }
-      if (options.exit_when_drained && pipeline.finished()) {
+      bool drained = false;
+      if (options_.exit_when_drained && pipeline.finished()) {
         auto st = queue.stats();
-        if (st && st->events == 0) {
-          lock.lock();
-          break;
-        }
+        drained = st && st->events == 0;
       }
       lock.lock();
+      if (drained) break;
     }
+    flush_deadline = flush_deadline_;
   }
 
   // Shutdown: collectors first (their reads are stored), then flush within the deadline.
-  const auto deadline = clock.monotonic() + milliseconds(c.shutdown_deadline_ms);
+  const milliseconds budget = flush_deadline.value_or(milliseconds(c.shutdown_deadline_ms));
+  const auto deadline = r.clock.monotonic() + budget;
   spdlog::info("stopping: collectors first, then flushing the queue (deadline {} ms)",
-               c.shutdown_deadline_ms);
+               budget.count());
   pipeline.stop();
   pipeline.join();
   shipper.stop();
   {
-    std::unique_lock lock(shipper_mu);
-    if (!shipper_cv.wait_until(lock, deadline, [&] { return shipper_done; })) {
+    std::unique_lock lock(r.shipper_mu);
+    if (!r.shipper_cv.wait_until(lock, deadline, [&] { return r.shipper_done; })) {
       // An upload is still in flight (a server that hangs). Everything committed is durable:
       // ending the process now is what a crash after the last commit is, which the queue is
       // built for; the rows of that upload ship again at the next start.
       auto st = queueStats(queue);
       spdlog::warn("shutdown deadline passed during an upload; exiting with {} records queued",
                    st ? st->events : 0);
+      if (options_.before_forced_exit) options_.before_forced_exit();
       spdlog::shutdown();
       std::_Exit(0);
     }
   }
-  shipper_thread.join();
+  r.shipper_thread.join();
   shipper.drain(deadline);
 
   AgentRunReport report;
+  report.events_in = r.metrics.enqueued_records;
   report.shipped = shipper.counters().records_shipped;
+  report.gaps = pipeline.gaps();
   auto st = queueStats(queue);
   report.left_in_queue = st ? st->events : 0;
-  report.deadline_passed = clock.monotonic() >= deadline;
-  spdlog::info("metrics: {}", metrics.logLine(st, &shipper.counters()));
+  report.deadline_passed = r.clock.monotonic() >= deadline;
+  spdlog::info("metrics: {}", r.metrics.logLine(st, &shipper.counters()));
   spdlog::info("stopped: {} records shipped this run, {} left in the queue for the next start",
                report.shipped, report.left_in_queue);
-  return report;
+  report_ = report;
+}
+
+Result<AgentRunReport> Agent::wait() {
+  if (start_error_) return *start_error_;
+  if (waited_) return *report_;
+  if (!running_) return makeError(Errc::kInvalidArgument, "Agent::wait() before start()");
+  supervisor_.join();
+  waited_ = true;
+  running_.reset();  // closes the queue: the agent has stopped
+  return *report_;
+}
+
+Result<AgentRunReport> Agent::run() {
+  if (auto started = start(); !started) return started.error();
+  return wait();
 }
 
 }  // namespace t0w

@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "agent/core/event_json.h"
 #include "agent/rules/alert_json.h"
+#include "collectors/eventlog/evt_subscription_collector.h"
 #include "collectors/eventlog/xml_file_collector.h"
 #include "collectors/evtx/evtx_file_collector.h"
 
@@ -48,6 +50,91 @@ Resume parseResume(const std::optional<std::string>& position, const std::string
   return r;
 }
 
+// Channel names are case-insensitive (Event Log service).
+std::string lowerAscii(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+std::string eventlogSource(const std::string& channel) { return "eventlog:" + channel; }
+
+bool isGapEvent(const Event& e) {
+  return e.system.provider_name == kGapProvider && e.system.event_id == kGapEventId &&
+         e.system.channel.empty() && e.origin.source.starts_with("gap:");
+}
+
+// The status record that makes the collector count the gap in the agent's health.
+QueueRecord gapStatus(const Event& gap, const std::string& event_key) {
+  nlohmann::ordered_json body;
+  body["type"] = "eventlog_gap";
+  for (const char* field : {"Channel", "Reason", "FirstMissingRecordId", "LastMissingRecordId",
+                            "MissingCount", "BookmarkRecordId", "OldestRecordId", "Detail"}) {
+    if (const std::string* v = gap.find(field)) body[field] = *v;
+  }
+  body["event_key"] = event_key;
+  const std::string* channel = gap.find("Channel");
+  const std::string* missing = gap.find("MissingCount");
+  body["message"] = "event log gap on " + (channel ? *channel : std::string("?")) + ": " +
+                    (missing ? *missing + " records missing" : std::string("records missing")) +
+                    (gap.find("Detail") ? " (" + *gap.find("Detail") + ")" : std::string());
+  QueueRecord r;
+  r.kind = RecordKind::kStatus;
+  r.key = "status|" + event_key;
+  r.time = gap.system.time_created;
+  r.body = body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return r;
+}
+
+}  // namespace
+
+std::vector<SourceConfig> agentSources(const AgentConfig& config, HostPlatform platform) {
+  std::vector<SourceConfig> out = config.sources;
+  if (platform != HostPlatform::kWindows) return out;
+  std::vector<std::string> listed;
+  for (const auto& s : out) {
+    if (s.type == SourceType::kEventlog) listed.push_back(lowerAscii(s.channel));
+  }
+  for (const ChannelSubscription& sub : config.channelSubscriptions()) {
+    const std::string key = lowerAscii(sub.channel);
+    if (std::find(listed.begin(), listed.end(), key) != listed.end()) continue;
+    listed.push_back(key);
+    SourceConfig s;
+    s.type = SourceType::kEventlog;
+    s.channel = sub.channel;
+    s.query = sub.query;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Status checkSources(const std::vector<SourceConfig>& sources, HostPlatform platform) {
+  std::vector<std::string> channels;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const SourceConfig& s = sources[i];
+    if (s.type != SourceType::kEventlog) continue;
+    const std::string where = "sources[" + std::to_string(i) + "] eventlog \"" + s.channel + "\"";
+    if (platform != HostPlatform::kWindows) {
+      return makeError(Errc::kUnsupported,
+                       where + ": Windows event log subscriptions run on Windows only; on " +
+                           hostPlatformName(platform) +
+                           " replay exported logs with an evtx_replay or xml source");
+    }
+    const std::string key = lowerAscii(s.channel);
+    if (std::find(channels.begin(), channels.end(), key) != channels.end()) {
+      return makeError(Errc::kInvalidArgument,
+                       where +
+                           ": the channel is subscribed to twice (one subscription per "
+                           "channel; combine the queries with XPath 'or')");
+    }
+    channels.push_back(key);
+  }
+  return {};
+}
+
+namespace {
+
 class AlertBuffer final : public AlertSink {
  public:
   std::vector<Alert> alerts;
@@ -75,6 +162,21 @@ class Pipeline::SourceSink final : public EventSink {
         resume_(resume),
         metrics_(metrics) {}
 
+  // A subscription: the checkpoint is the bookmark, starting with the stored one.
+  SourceSink(Pipeline& pipeline, std::string source, std::string stored_bookmark,
+             SourceMetrics& metrics)
+      : p_(pipeline),
+        source_(std::move(source)),
+        prefix_(""),
+        metrics_(metrics),
+        bookmark_(std::move(stored_bookmark)) {}
+
+  // The collector's bookmark after a delivered batch: store the batch with it.
+  void bookmarkReached(const std::string& xml) {
+    bookmark_ = xml;
+    flush(false, true);
+  }
+
   void onEvent(Event&& event) override {
     if (stopped_) return;
     const uint64_t position = event.origin.position;
@@ -99,8 +201,21 @@ class Pipeline::SourceSink final : public EventSink {
       }
       for (Alert& a : alerts.alerts) addAlert(a, record.key);
     }
-    records_.push_back(std::move(record));
-    if (++events_ >= p_.options_.batch_events || bytes_ >= p_.options_.batch_bytes) flush(false);
+    const bool gap = bookmark_ && isGapEvent(event);
+    if (gap) {
+      ++p_.gaps_;
+      spdlog::warn("{}: gap: {}", source_, event.find("Detail") ? *event.find("Detail") : "");
+      QueueRecord status = gapStatus(event, record.key);
+      bytes_ += status.body.size();
+      records_.push_back(std::move(record));
+      records_.push_back(std::move(status));
+    } else {
+      records_.push_back(std::move(record));
+    }
+    // A gap is stored at once (with the checkpoint as it was): no batch may follow soon.
+    if (++events_ >= p_.options_.batch_events || bytes_ >= p_.options_.batch_bytes || gap) {
+      flush(false);
+    }
   }
 
   void onError(const InputError& error) override {
@@ -108,12 +223,15 @@ class Pipeline::SourceSink final : public EventSink {
     spdlog::warn("{}", error.error.message);
   }
 
-  // Stores what is buffered; `complete` marks the file as read to its end.
-  void flush(bool complete) {
+  // Stores what is buffered; `complete` marks the file as read to its end. A subscription's
+  // checkpoint is the last bookmark it handed over (`advanced`: a new one, stored even without
+  // records, e.g. after filtered-out events).
+  void flush(bool complete, bool advanced = false) {
     if (stopped_) return;
-    if (records_.empty() && !complete) return;
-    Checkpoint cp{source_, complete ? std::string(kComplete)
-                                    : std::string(prefix_) + std::to_string(last_position_)};
+    if (records_.empty() && !complete && !advanced) return;
+    Checkpoint cp{source_, bookmark_  ? *bookmark_
+                           : complete ? std::string(kComplete)
+                                      : std::string(prefix_) + std::to_string(last_position_)};
     const uint64_t events = events_;
     if (!p_.store(std::move(records_), cp, &metrics_)) {
       stopped_ = true;  // stop() during a pause: nothing stored, the next run resumes here
@@ -149,6 +267,7 @@ class Pipeline::SourceSink final : public EventSink {
   size_t bytes_ = 0;
   uint64_t last_position_ = 0;
   bool stopped_ = false;
+  std::optional<std::string> bookmark_;  // set for subscriptions
 };
 
 Pipeline::Pipeline(std::vector<SourceConfig> sources, EventQueue& queue, RuleSet* rules,
@@ -196,6 +315,10 @@ void Pipeline::runSource(const SourceConfig& source) {
     runFile(source.path, false);
     return;
   }
+  if (source.type == SourceType::kEventlog) {
+    runSubscription(source);
+    return;
+  }
   // EVTX replay: every *.evtx of the directory, in name order, each file its own checkpoint.
   std::error_code ec;
   std::vector<std::filesystem::path> files;
@@ -236,26 +359,77 @@ void Pipeline::runFile(const std::filesystem::path& file, bool evtx) {
     collector = std::make_unique<EvtxFileCollector>(file);
   else
     collector = std::make_unique<XmlFileCollector>(file);
-  {
-    std::lock_guard lock(collectors_mu_);
-    if (stop_) return;
-    active_.push_back(collector.get());
-  }
+  if (!activate(collector.get())) return;
   if (resume.last_stored) {
     spdlog::info("{}: resuming after position {}", source, *resume.last_stored);
   }
   SourceSink sink(*this, source, evtx ? "record:" : "offset:", resume, m);
   const CollectorSummary summary = collector->run(sink);
-  {
-    std::lock_guard lock(collectors_mu_);
-    std::erase(active_, collector.get());
-  }
+  deactivate(collector.get());
   // Read to the end only when not stopped midway: a stopped file resumes at its checkpoint.
   const bool complete = !stop_;
   sink.flush(complete);
   spdlog::info("{}: {} ({} records read, {} errors)", source,
                complete && !sink.stopped() ? "read to its end" : "stopped", summary.records,
                summary.errors);
+}
+
+bool Pipeline::activate(Collector* collector) {
+  std::lock_guard lock(collectors_mu_);
+  if (stop_) return false;
+  active_.push_back(collector);
+  return true;
+}
+
+void Pipeline::deactivate(Collector* collector) {
+  std::lock_guard lock(collectors_mu_);
+  std::erase(active_, collector);
+}
+
+void Pipeline::runSubscription(const SourceConfig& source) {
+  const std::string name = eventlogSource(source.channel);
+  SourceMetrics& m = metrics_.source(name);
+  if (!options_.evt_api) {
+    spdlog::error("{}: the Windows Event Log API is not available on this platform", name);
+    ++m.input_errors;
+    return;
+  }
+  auto stored = queue_.checkpoint(name);
+  if (!stored) {
+    spdlog::error("{}: cannot read its checkpoint: {}", name, stored.error().toString());
+    ++metrics_.enqueue_errors;
+    return;
+  }
+  const std::string bookmark = stored->value_or(std::string());
+  std::unique_ptr<EvtApi> api = options_.evt_api();
+  if (!api) {
+    spdlog::error("{}: could not load the Windows Event Log API", name);
+    ++m.input_errors;
+    return;
+  }
+  SourceSink sink(*this, name, bookmark, m);
+  EvtSubscriptionOptions o;
+  o.channel = source.channel;
+  o.query = source.query.empty() ? "*" : source.query;
+  o.bookmark_xml = bookmark;
+  o.future_only_without_bookmark = source.start == EventlogStart::kFuture;
+  o.batch_size = options_.eventlog_batch;
+  o.wait = options_.eventlog_wait;
+  o.retry_interval = options_.eventlog_retry;
+  o.on_checkpoint = [&sink](const std::string& xml) { sink.bookmarkReached(xml); };
+  EvtSubscriptionCollector collector(
+      *api, options_.clock != nullptr ? *options_.clock : system_clock_, std::move(o));
+  if (!activate(&collector)) return;
+  spdlog::info("{}: subscribing (query {}, {})", name, source.query,
+               bookmark.empty()
+                   ? std::string("no bookmark yet: start ") + eventlogStartName(source.start)
+                   : std::string("after the stored bookmark"));
+  const CollectorSummary summary = collector.run(sink);
+  deactivate(&collector);
+  sink.flush(false);  // what the last batch left (a gap without a following batch)
+  const EvtSubscriptionStats& st = collector.stats();
+  spdlog::info("{}: stopped ({} records, {} errors, {} gaps, {} subscribe attempts)", name,
+               summary.records, summary.errors, st.gaps, st.subscribe_attempts);
 }
 
 bool Pipeline::store(std::vector<QueueRecord> records, const Checkpoint& checkpoint,

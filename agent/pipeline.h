@@ -7,6 +7,16 @@
 // element. A restarted agent skips what is stored and resumes after it: never re-reads into
 // the queue, never skips. Alerts go to the queue's priority lane with the events that raised
 // them. With overflow pause_sources a full queue makes the collector thread wait and retry.
+//
+// Event log subscriptions (source type eventlog, Windows): checkpoint source
+// "eventlog:<channel>", position = the rendered bookmark XML the EvtSubscriptionCollector hands
+// over after each EvtNext batch; that batch's records and the bookmark are stored in ONE
+// enqueue. A batch stored early (size limit) keeps the previous bookmark, so a crash re-reads
+// (the collector deduplicates) and never skips. The stored bookmark is read back at start. A gap
+// event (stale bookmark, EventRecordID jump) is stored at once as the event itself AND a status
+// record {"type":"eventlog_gap",...} (the collector counts status types containing "gap" in the
+// agent's health). A subscription runs until stop(): finished() is never true while one is
+// configured. The Event Log API comes from PipelineOptions::evt_api (tests: a scripted double).
 #pragma once
 
 #include <atomic>
@@ -21,17 +31,40 @@
 
 #include "agent/config/agent_config.h"
 #include "agent/core/clock.h"
+#include "agent/core/result.h"
 #include "agent/metrics/agent_metrics.h"
+#include "agent/platform/host_info.h"
 #include "agent/queue/event_queue.h"
 #include "agent/rules/rule_set.h"
+#include "collectors/eventlog/evt_api.h"
 
 namespace t0w {
+
+// Makes the Event Log API of one subscription (each collector owns its own: stopping one
+// interrupts only its waits).
+using EvtApiFactory = std::function<std::unique_ptr<EvtApi>()>;
 
 struct PipelineOptions {
   size_t batch_events = 1000;                 // events per enqueue transaction
   size_t batch_bytes = 512 * 1024;            // serialized bytes per enqueue transaction
   std::chrono::milliseconds full_retry{200};  // pause_sources: wait before retrying
+  // eventlog sources. No factory: they fail with an error (the agent refuses them on Linux).
+  EvtApiFactory evt_api;
+  const Clock* clock = nullptr;                      // gap event times; null: system clock
+  uint32_t eventlog_batch = 256;                     // events per EvtNext
+  std::chrono::milliseconds eventlog_wait{1000};     // signal wait / EvtNext timeout
+  std::chrono::milliseconds eventlog_retry{30'000};  // missing channel, access denied, ...
 };
+
+// The sources the agent runs: `config.sources`, then on Windows the channels of the `windows`
+// section (AgentConfig::channelSubscriptions) that `sources` does not list already.
+std::vector<SourceConfig> agentSources(const AgentConfig& config,
+                                       HostPlatform platform = kThisPlatform);
+
+// kUnsupported for an eventlog source on Linux, kInvalidArgument for two subscriptions to one
+// channel (they would share a checkpoint); the message names the source.
+Status checkSources(const std::vector<SourceConfig>& sources,
+                    HostPlatform platform = kThisPlatform);
 
 // Called after every committed enqueue (records, serialized bytes): the shipper's wake-up.
 using EnqueueListener = std::function<void(size_t records, size_t bytes)>;
@@ -52,6 +85,8 @@ class Pipeline {
   void join();
   // Every source read to its end (file sources) or stopped.
   bool finished() const { return running_ == 0; }
+  // Gap events stored so far (eventlog sources).
+  uint64_t gaps() const { return gaps_; }
 
   // Stores one batch of records with a checkpoint, splitting it when the queue refuses it as too
   // large and, with pause_sources, waiting while the queue is full. Returns false when stop()
@@ -66,6 +101,9 @@ class Pipeline {
   class SourceSink;
   void runSource(const SourceConfig& source);
   void runFile(const std::filesystem::path& file, bool evtx);
+  void runSubscription(const SourceConfig& source);
+  bool activate(class Collector* collector);  // false when stop() came first
+  void deactivate(class Collector* collector);
   // Rules + encoding of a collector batch (serialised: one RuleSet for all sources).
   std::vector<QueueRecord> encode(std::vector<Event>& events);
 
@@ -78,6 +116,8 @@ class Pipeline {
   std::mutex rules_mu_;
   std::vector<std::thread> threads_;
   std::atomic<int> running_{0};
+  std::atomic<uint64_t> gaps_{0};
+  SystemClock system_clock_;
   std::atomic<bool> stop_{false};
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

@@ -24,9 +24,7 @@ int runCli(const std::vector<std::string>& args, CliIo io) {
   // Every subcommand, explicitly (no static self-registration).
   registerScanCommand(app, ctx);
   registerRulesCommand(app, ctx);
-#ifndef T0W_NO_RUN_COMMAND  // Windows: the agent process is not ported yet (agent/CMakeLists.txt)
   registerRunCommand(app, ctx);
-#endif
   registerStatusCommand(app, ctx);
   registerInstallCommand(app, ctx);
 

@@ -1,16 +1,16 @@
 #include "agent/cli/run_command.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <memory>
 #include <thread>
 
 #include "agent/agent.h"
 #include "agent/config/agent_config.h"
+#include "agent/pipeline.h"
+#include "agent/platform/host_stop_signal.h"
+#include "agent/shipper/transport_factory.h"
 
 namespace t0w::cli {
 namespace {
@@ -28,6 +28,13 @@ int runAgent(const RunArgs& args, CliIo io) {
     return kExitUsage;
   }
   if (args.check) {
+    // What start() would refuse on this platform is a configuration error too.
+    Status ok = checkSources(agentSources(*config));
+    if (ok) ok = validateTransportConfig(*config);
+    if (!ok) {
+      io.err << "tier0watch run: " << ok.error().message << "\n";
+      return kExitUsage;
+    }
     io.out << config->describe() << "\n";
     return kExitOk;
   }
@@ -35,27 +42,31 @@ int runAgent(const RunArgs& args, CliIo io) {
   spdlog::set_default_logger(spdlog::stderr_logger_mt("tier0watch-run"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
 
-  // SIGTERM/SIGINT are taken by a thread of our own (sigwait), so every other thread runs with
-  // them blocked and a stop is an ordinary function call, not work inside a signal handler.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  Agent agent(std::move(*config));
-  std::atomic<bool> finished{false};
-  std::thread signals([&agent, &finished, set] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    if (finished) return;  // our own wake-up below
-    spdlog::info("signal {} received", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    agent.requestStop();
+  // Before any thread starts (POSIX: the signal mask is inherited).
+  auto stop_signal = StopSignal::install();
+  if (!stop_signal) {
+    spdlog::error("{}", stop_signal.error().toString());
+    spdlog::shutdown();
+    return kExitInputErrors;
+  }
+  Agent agent(std::move(*config), AgentRunOptions{args.exit_when_drained, {}});
+  if (auto started = agent.start(); !started) {
+    spdlog::error("{}", started.error().toString());
+    spdlog::shutdown();
+    return kExitInputErrors;
+  }
+  // The stop request is taken on a thread of our own; the main thread waits for the agent,
+  // which also ends by itself with --exit-when-drained.
+  StopSignal& signal = **stop_signal;
+  std::thread waiter([&signal, &agent] {
+    if (auto name = signal.wait()) {
+      spdlog::info("{} received", *name);
+      agent.stop();
+    }
   });
-  auto report = agent.run(AgentRunOptions{args.exit_when_drained});
-  // Wake the signal thread if no signal came (exit when drained, start-up failure).
-  finished = true;
-  pthread_kill(signals.native_handle(), SIGTERM);
-  signals.join();
+  auto report = agent.wait();
+  signal.cancel();
+  waiter.join();
   if (!report) {
     spdlog::error("{}", report.error().toString());
     spdlog::shutdown();
@@ -70,12 +81,14 @@ int runAgent(const RunArgs& args, CliIo io) {
 void registerRunCommand(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "run", "Run the agent: collect, detect, queue and ship to the collector until SIGTERM");
+      "run",
+      "Run the agent in the foreground: collect, detect, queue and ship to the collector until "
+      "SIGTERM/SIGINT (Linux) or Ctrl+C/Ctrl+Break (Windows)");
   cmd->add_option("--config", args->config, "Agent configuration (YAML)")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_flag("--exit-when-drained", args->exit_when_drained,
-                "Exit once every source is read and the queue is empty (one-shot replays)");
+                "Exit once every file source is read and the queue is empty (one-shot replays)");
   cmd->add_flag("--check-config", args->check, "Validate the configuration, print it, exit");
   cmd->callback([args, &ctx] { ctx.exit_code = runAgent(*args, ctx.io); });
 }

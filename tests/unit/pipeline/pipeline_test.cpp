@@ -24,6 +24,13 @@ std::string eventXml(int record_id) {
          std::to_string(record_id) + "</Data></EventData></Event>\n";
 }
 
+SourceConfig xmlSource(const std::filesystem::path& path) {
+  SourceConfig s;
+  s.type = SourceType::kXml;
+  s.path = path;
+  return s;
+}
+
 class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -57,7 +64,7 @@ class PipelineTest : public ::testing::Test {
 
   void runToEnd(EventQueue& q, PipelineOptions options, size_t* notified = nullptr) {
     Pipeline p(
-        {SourceConfig{SourceType::kXml, xml_}}, q, nullptr, metrics_,
+        {xmlSource(xml_)}, q, nullptr, metrics_,
         [notified](size_t n, size_t) {
           if (notified) *notified += n;
         },
@@ -121,7 +128,7 @@ TEST_F(PipelineTest, PauseSourcesWaitsAndStopStoresNothingPastTheCheckpoint) {
   }
   PipelineOptions o;
   o.full_retry = std::chrono::milliseconds(1);
-  Pipeline p({SourceConfig{SourceType::kXml, xml_}}, *q, nullptr, metrics_, nullptr, o);
+  Pipeline p({xmlSource(xml_)}, *q, nullptr, metrics_, nullptr, o);
   p.start();
   // Bounded wait for the collector to hit the full queue, then stop it.
   const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);

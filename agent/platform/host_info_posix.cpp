@@ -1,0 +1,13 @@
+#include <unistd.h>
+
+#include "agent/platform/host_info.h"
+
+namespace t0w {
+
+std::string hostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "unknown";
+  return buf;
+}
+
+}  // namespace t0w

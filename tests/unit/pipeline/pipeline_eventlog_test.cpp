@@ -1,0 +1,264 @@
+// Pipeline with eventlog sources: the real EvtSubscriptionCollector over the scripted EvtApi
+// double (tests/unit/collectors/eventlog/evt_api_double.h) and the real SQLite queue. Portable:
+// runs natively and under Wine (the double stands in for wevtapi.dll, which Wine only stubs).
+#include <gtest/gtest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <vector>
+
+#include "agent/pipeline.h"
+#include "collectors/eventlog/evt_subscription_collector.h"
+#include "tests/unit/collectors/eventlog/evt_api_double.h"
+#include "tests/unit/queue/queue_test_support.h"
+
+namespace t0w {
+namespace {
+
+using ::t0w::testing::bookmarkXml;
+using ::t0w::testing::eventXml;
+using ::t0w::testing::ScriptedEvtApi;
+
+// Each subscription owns its EvtApi; this one hands the calls to the test's scripted channel.
+class ForwardingEvtApi final : public EvtApi {
+ public:
+  explicit ForwardingEvtApi(ScriptedEvtApi& t) : t_(t) {}
+  uint32_t createBookmark(std::string_view xml, Handle& out) override {
+    return t_.createBookmark(xml, out);
+  }
+  uint32_t subscribe(std::string_view channel, std::string_view query, Handle bookmark,
+                     uint32_t flags, Handle& out) override {
+    return t_.subscribe(channel, query, bookmark, flags, out);
+  }
+  Wait waitForEvents(Handle subscription, std::chrono::milliseconds timeout) override {
+    return t_.waitForEvents(subscription, timeout);
+  }
+  void interrupt() override { t_.interrupt(); }
+  uint32_t next(Handle results, uint32_t max, std::chrono::milliseconds timeout,
+                std::vector<Handle>& out) override {
+    return t_.next(results, max, timeout, out);
+  }
+  uint32_t renderEventXml(Handle event, std::string& utf8) override {
+    return t_.renderEventXml(event, utf8);
+  }
+  uint32_t renderBookmark(Handle bookmark, std::string& utf8) override {
+    return t_.renderBookmark(bookmark, utf8);
+  }
+  uint32_t updateBookmark(Handle bookmark, Handle event) override {
+    return t_.updateBookmark(bookmark, event);
+  }
+  uint32_t oldestRecordNumber(std::string_view channel, uint64_t& out) override {
+    return t_.oldestRecordNumber(channel, out);
+  }
+  uint32_t queryFile(std::string_view path, std::string_view query, Handle& out) override {
+    return t_.queryFile(path, query, out);
+  }
+  void close(Handle h) override { t_.close(h); }
+  std::string errorText(uint32_t code) const override { return t_.errorText(code); }
+
+ private:
+  ScriptedEvtApi& t_;
+};
+
+SourceConfig eventlogSource(const std::string& channel) {
+  SourceConfig s;
+  s.type = SourceType::kEventlog;
+  s.channel = channel;
+  return s;
+}
+
+struct Stored {
+  std::vector<QueueRecord> records;
+  std::set<std::string> keys() const {
+    std::set<std::string> k;
+    for (const auto& r : records) k.insert(r.key);
+    return k;
+  }
+};
+
+class PipelineEventlogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    QueueOptions o;
+    o.path = dir_.path() / "queue.db";
+    auto q = EventQueue::open(o, clock_);
+    ASSERT_TRUE(q) << q.error().toString();
+    queue_ = std::move(*q);
+  }
+
+  void fill(uint64_t first, uint64_t last, const std::string& channel = "Security") {
+    for (uint64_t id = first; id <= last; ++id) api_->channels[channel][id] = eventXml(id, channel);
+  }
+
+  // Runs one subscription until the double's scripted waits are used up (it then reports
+  // kInterrupted, which ends the collector like stop() does).
+  void runSubscription(const std::string& channel, EnqueueListener listener = nullptr) {
+    PipelineOptions o;
+    o.clock = &clock_;
+    o.eventlog_batch = 2;
+    o.evt_api = [this] { return std::make_unique<ForwardingEvtApi>(*api_); };
+    Pipeline p({eventlogSource(channel)}, *queue_, nullptr, metrics_, std::move(listener), o);
+    p.start();
+    p.join();
+    gaps_ += p.gaps();
+  }
+
+  Stored drain() {
+    Stored out;
+    for (;;) {
+      auto lease = queue_->reserve(1000, 1 << 30, std::chrono::seconds(60));
+      EXPECT_TRUE(lease);
+      if (!lease || lease->empty()) break;
+      for (auto& r : lease->records) out.records.push_back(r);
+      EXPECT_TRUE(queue_->ack(*lease));
+    }
+    return out;
+  }
+
+  std::optional<uint64_t> storedBookmarkId(const std::string& channel = "Security") {
+    auto cp = queue_->checkpoint("eventlog:" + channel);
+    if (!cp || !*cp) return std::nullopt;
+    return bookmarkRecordId(**cp);
+  }
+
+  t0w::testing::TempDir dir_;
+  t0w::testing::FakeClock clock_;
+  std::unique_ptr<EventQueue> queue_;
+  AgentMetrics metrics_;
+  std::unique_ptr<ScriptedEvtApi> api_ = std::make_unique<ScriptedEvtApi>();
+  uint64_t gaps_ = 0;
+};
+
+TEST_F(PipelineEventlogTest, EachBatchIsStoredWithItsBookmarkInOneEnqueue) {
+  fill(1, 5);
+  // Observed after every committed enqueue: the stored bookmark must name exactly the last
+  // stored event (ids are 1..n), never one that is not stored yet, never lag behind.
+  std::vector<std::pair<uint64_t, std::optional<uint64_t>>> commits;  // (events, bookmark id)
+  uint64_t events = 0;
+  runSubscription("Security", [&](size_t records, size_t) {
+    events += records;
+    commits.emplace_back(events, storedBookmarkId());
+  });
+
+  ASSERT_EQ(commits.size(), 3u);  // EvtNext batches of 2: {1,2} {3,4} {5}
+  for (const auto& [stored, bookmark] : commits) {
+    ASSERT_TRUE(bookmark.has_value());
+    EXPECT_EQ(*bookmark, stored);
+  }
+  EXPECT_EQ(*queue_->checkpoint("eventlog:Security"), bookmarkXml("Security", 5));
+  const Stored s = drain();
+  EXPECT_EQ(s.keys(), (std::set<std::string>{"Security|1", "Security|2", "Security|3", "Security|4",
+                                             "Security|5"}));
+  EXPECT_EQ(metrics_.source("eventlog:Security").enqueued, 5u);
+  // The first start had no bookmark: it read from the oldest record.
+  ASSERT_FALSE(api_->subscribe_calls.empty());
+  EXPECT_EQ(api_->subscribe_calls.front().flags, uint32_t{EvtApi::kStartAtOldestRecord});
+  EXPECT_EQ(api_->openHandles(), 0u);
+}
+
+TEST_F(PipelineEventlogTest, RestartResumesAfterTheStoredBookmark) {
+  fill(1, 3);
+  runSubscription("Security");
+  EXPECT_EQ(drain().keys().size(), 3u);
+  EXPECT_EQ(storedBookmarkId(), std::optional<uint64_t>(3));
+
+  // New events while the agent was down; the next start subscribes after the stored bookmark.
+  fill(4, 6);
+  auto fresh = std::make_unique<ScriptedEvtApi>();  // a new process: a new API, same channel
+  fresh->channels = api_->channels;
+  api_ = std::move(fresh);
+  runSubscription("Security");
+
+  ASSERT_FALSE(api_->subscribe_calls.empty());
+  EXPECT_EQ(api_->subscribe_calls.front().flags,
+            uint32_t{EvtApi::kStartAfterBookmark | EvtApi::kStrict});
+  EXPECT_EQ(drain().keys(), (std::set<std::string>{"Security|4", "Security|5", "Security|6"}));
+  EXPECT_EQ(storedBookmarkId(), std::optional<uint64_t>(6));
+  EXPECT_EQ(gaps_, 0u);
+}
+
+TEST_F(PipelineEventlogTest, StaleBookmarkStoresAGapEventAndAGapStatusRecord) {
+  // The stored bookmark points at record 10; the log wrapped and now starts at 20.
+  ASSERT_TRUE(queue_->enqueue({}, Checkpoint{"eventlog:Security", bookmarkXml("Security", 10)}));
+  fill(20, 22);
+  runSubscription("Security");
+
+  const Stored s = drain();
+  std::map<std::string, const QueueRecord*> by_key;
+  for (const auto& r : s.records) by_key[r.key] = &r;
+  ASSERT_TRUE(by_key.contains("gap:Security|11"));
+  ASSERT_TRUE(by_key.contains("status|gap:Security|11"));
+  EXPECT_EQ(by_key["gap:Security|11"]->kind, RecordKind::kEvent);
+  const QueueRecord& status = *by_key["status|gap:Security|11"];
+  EXPECT_EQ(status.kind, RecordKind::kStatus);
+  const auto body = nlohmann::json::parse(status.body);
+  // tools/collector counts status records whose type contains "gap".
+  EXPECT_EQ(body.at("type"), "eventlog_gap");
+  EXPECT_EQ(body.at("Channel"), "Security");
+  EXPECT_EQ(body.at("FirstMissingRecordId"), "11");
+  EXPECT_EQ(body.at("LastMissingRecordId"), "19");
+  EXPECT_EQ(body.at("MissingCount"), "9");
+  const auto event = nlohmann::json::parse(by_key["gap:Security|11"]->body);
+  EXPECT_EQ(event.at("System").at("Provider").at("Name"), kGapProvider);
+  // Reading went on at the oldest record, never "future only".
+  for (const char* k : {"Security|20", "Security|21", "Security|22"}) {
+    EXPECT_TRUE(by_key.contains(k)) << k;
+  }
+  EXPECT_EQ(s.records.size(), 5u);
+  EXPECT_EQ(gaps_, 1u);
+  EXPECT_EQ(storedBookmarkId(), std::optional<uint64_t>(22));
+}
+
+TEST_F(PipelineEventlogTest, MissingChannelIsReportedOnceAndRetriedNotFatal) {
+  const std::string channel = "Microsoft-AzureADPasswordProtection-DCAgent/Admin";
+  // Two retry waits without the channel, then the component gets installed.
+  api_->waits.push_back(nullptr);
+  api_->waits.push_back([this, channel] { fill(1, 2, channel); });
+  api_->waits.push_back(nullptr);
+  runSubscription(channel);
+
+  EXPECT_EQ(metrics_.source("eventlog:" + channel).input_errors, 1u);  // reported once
+  EXPECT_EQ(api_->subscribe_calls.size(), 3u);                         // and retried
+  EXPECT_EQ(drain().keys(), (std::set<std::string>{channel + "|1", channel + "|2"}));
+}
+
+TEST(PipelineSourcesTest, EventlogIsRefusedOnLinuxWithAClearError) {
+  const std::vector<SourceConfig> sources = {eventlogSource("Security")};
+  const Status linux_result = checkSources(sources, HostPlatform::kLinux);
+  ASSERT_FALSE(linux_result);
+  EXPECT_EQ(linux_result.error().code, Errc::kUnsupported);
+  EXPECT_NE(linux_result.error().message.find("sources[0] eventlog \"Security\""),
+            std::string::npos)
+      << linux_result.error().message;
+  EXPECT_NE(linux_result.error().message.find("Windows only"), std::string::npos);
+  EXPECT_TRUE(checkSources(sources, HostPlatform::kWindows));
+}
+
+TEST(PipelineSourcesTest, OneSubscriptionPerChannel) {
+  const Status s = checkSources({eventlogSource("Security"), eventlogSource("security")},
+                                HostPlatform::kWindows);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("sources[1]"), std::string::npos) << s.error().message;
+}
+
+TEST(PipelineSourcesTest, WindowsAddsTheConfiguredChannelsNotListedAlready) {
+  AgentConfig c;
+  c.security_channel = true;
+  c.password_protection_admin = true;
+  SourceConfig explicit_security = eventlogSource("SECURITY");
+  explicit_security.query = "*[System[EventID=4624]]";
+  c.sources = {explicit_security};
+
+  const auto win = agentSources(c, HostPlatform::kWindows);
+  ASSERT_EQ(win.size(), 2u);
+  EXPECT_EQ(win[0].query, "*[System[EventID=4624]]");  // the explicit source wins
+  EXPECT_EQ(win[1].type, SourceType::kEventlog);
+  EXPECT_EQ(win[1].channel, "Microsoft-AzureADPasswordProtection-DCAgent/Admin");
+  EXPECT_TRUE(checkSources(win, HostPlatform::kWindows));
+  // Linux runs what `sources` lists (the windows section is for Windows).
+  EXPECT_EQ(agentSources(c, HostPlatform::kLinux).size(), 1u);
+}
+
+}  // namespace
+}  // namespace t0w
