@@ -15,6 +15,8 @@ PACKAGES=(
   dpkg-dev tcl unicode-data perl python3 python3-six
   # Boost headers for the Windows build are taken from here (see build-deps.sh)
   libboost1.74-dev
+  # the MSI: wixl builds it, msiinfo/msibuild check and fix it up (scripts/windows/msi.sh)
+  wixl msitools
 )
 
 # Source packages come from the same archive as the binary ones; the entry lives in its own file

@@ -108,7 +108,9 @@ seq=$(rows InstallExecuteSequence)
 prev=0
 for a in "${order[@]}"; do
   n=$(awk -F'\t' -v a="$a" '$1 == a {print $3}' <<<"$seq")
-  [ -n "$n" ] && [ "$n" -gt "$prev" ] || fail "InstallExecuteSequence: $a ($n) not after $prev: $seq"
+  if [ -z "$n" ] || [ "$n" -le "$prev" ]; then
+    fail "InstallExecuteSequence: $a ($n) not after $prev: $seq"
+  fi
   prev=$n
 done
 
