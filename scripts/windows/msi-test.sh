@@ -168,7 +168,8 @@ w reg add 'HKLM\SOFTWARE\Policies\Tier0Watch\Channels' /v Security /t REG_DWORD 
 
 # 1. Silent install.
 log "msiexec /i $MSI (version $version)"
-url="https://127.0.0.1:$port/"
+# localhost, not 127.0.0.1: Wine's TLS name check ignores IP subjectAltNames (windows-verification.md).
+url="https://localhost:$port/"
 rc=0
 w msiexec /i "$(dos "$MSI")" /qn /l*v "$(dos "$work")\\install.log" "COLLECTOR_URL=$url" \
   "ENROLL_TOKEN=$TOKEN" >"$work/msiexec.out" || rc=$?

@@ -58,7 +58,8 @@ grep -v -E "has no property named '(Platform|Schedule|Secure|Hidden|HideTarget)'
 # What wixl ignores, written into the database with SQL (msibuild):
 # - Property/@Secure: restricted public properties reach the elevated (server) side only when
 #   listed in SecureCustomProperties (managed installs: GPO, ConfigMgr, Intune).
-# - Property/@Hidden: MsiHiddenProperties keeps the token out of verbose logs.
+# - Property/@Hidden: MsiHiddenProperties keeps the token out of verbose logs (with the action
+#   name: a deferred action's CustomActionData is the property of that name).
 # - CustomAction/@HideTarget: type bit 8192 (msidbCustomActionTypeHideTarget) on the prepare action,
 #   whose command line carries the token.
 # - Sequence: wixl's placement of After/Before with MajorUpgrade is wrong (it put
@@ -71,7 +72,7 @@ if [ -n "$secure" ]; then
 else
   sql "INSERT INTO \`Property\` (\`Property\`, \`Value\`) VALUES ('SecureCustomProperties', 'COLLECTOR_URL;ENROLL_TOKEN')"
 fi
-sql "INSERT INTO \`Property\` (\`Property\`, \`Value\`) VALUES ('MsiHiddenProperties', 'ENROLL_TOKEN')"
+sql "INSERT INTO \`Property\` (\`Property\`, \`Value\`) VALUES ('MsiHiddenProperties', 'ENROLL_TOKEN;T0WPrepareDataDir')"
 sql "UPDATE \`CustomAction\` SET \`Type\` = 11282 WHERE \`Action\` = 'T0WPrepareDataDir'"
 sql "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 1401 WHERE \`Action\` = 'RemoveExistingProducts'"
 sql "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 4001 WHERE \`Action\` = 'T0WPrepareDataDir'"
