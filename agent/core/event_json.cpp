@@ -1,5 +1,11 @@
 #include "agent/core/event_json.h"
 
+#include <array>
+#include <charconv>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
 #include "agent/core/time.h"
 
 namespace t0w {
@@ -103,7 +109,328 @@ nlohmann::ordered_json eventToJson(const Event& event) {
 }
 
 std::string eventToJsonLine(const Event& event) {
-  return eventToJson(event).dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string out;
+  appendEventJsonLine(out, event);
+  return out;
+}
+
+// ---- the direct writer ----------------------------------------------------------------------
+
+namespace {
+
+// Bytes copied as they are: ASCII from the space up, except '"' and '\\' (0x7F included, as
+// nlohmann writes it).
+constexpr std::array<bool, 256> kPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
+  return t;
+}();
+
+void appendReplacement(std::string& out) { out.append("\xEF\xBF\xBD"); }
+
+void appendEscapedAscii(std::string& out, unsigned char c) {
+  switch (c) {
+    case '\b':
+      out.append("\\b");
+      return;
+    case '\t':
+      out.append("\\t");
+      return;
+    case '\n':
+      out.append("\\n");
+      return;
+    case '\f':
+      out.append("\\f");
+      return;
+    case '\r':
+      out.append("\\r");
+      return;
+    case '"':
+      out.append("\\\"");
+      return;
+    case '\\':
+      out.append("\\\\");
+      return;
+    default: {
+      static constexpr char kHex[] = "0123456789abcdef";
+      const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+      out.append(esc, sizeof esc);
+      return;
+    }
+  }
+}
+
+void appendUnsigned(std::string& out, uint64_t v) {
+  char buf[24];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+// `"key":` for a key known to need no escaping.
+void appendKey(std::string& out, std::string_view key) {
+  out.push_back('"');
+  out.append(key);
+  out.append("\":", 2);
+}
+
+class LineWriter {
+ public:
+  explicit LineWriter(std::string& out) : out_(out) {}
+
+  // Members of the object being written: a comma before all but the first.
+  void member(std::string_view key) {
+    if (!first_) out_.push_back(',');
+    first_ = false;
+    appendKey(out_, key);
+  }
+  void stringMember(std::string_view key, std::string_view value) {
+    member(key);
+    appendJsonString(out_, value);
+  }
+  void stringMemberIfNotEmpty(std::string_view key, const std::string& value) {
+    if (!value.empty()) stringMember(key, value);
+  }
+  void numberMember(std::string_view key, uint64_t value) {
+    member(key);
+    appendUnsigned(out_, value);
+  }
+  // Opens a nested object as the value of `key`; closeObject() ends it.
+  void openObject(std::string_view key) {
+    member(key);
+    out_.push_back('{');
+    first_ = true;
+  }
+  void closeObject() {
+    out_.push_back('}');
+    first_ = false;
+  }
+
+  void system(const EventSystem& s) {
+    openObject("System");
+    openObject("Provider");
+    stringMember("Name", s.provider_name);
+    stringMemberIfNotEmpty("Guid", s.provider_guid);
+    stringMemberIfNotEmpty("EventSourceName", s.event_source_name);
+    closeObject();
+    numberMember("EventID", s.event_id);
+    if (s.qualifiers) numberMember("Qualifiers", *s.qualifiers);
+    numberMember("Version", s.version);
+    numberMember("Level", s.level);
+    numberMember("Task", s.task);
+    numberMember("Opcode", s.opcode);
+    stringMember("Keywords", formatHex64(s.keywords));
+    if (s.time_created) stringMember("TimeCreated", formatFiletime(*s.time_created));
+    numberMember("EventRecordID", s.record_id);
+    if (!s.activity_id.empty() || !s.related_activity_id.empty()) {
+      openObject("Correlation");
+      stringMemberIfNotEmpty("ActivityID", s.activity_id);
+      stringMemberIfNotEmpty("RelatedActivityID", s.related_activity_id);
+      closeObject();
+    }
+    if (s.process_id || s.thread_id) {
+      openObject("Execution");
+      if (s.process_id) numberMember("ProcessID", *s.process_id);
+      if (s.thread_id) numberMember("ThreadID", *s.thread_id);
+      closeObject();
+    }
+    stringMember("Channel", s.channel);
+    stringMember("Computer", s.computer);
+    if (!s.user_sid.empty()) {
+      openObject("Security");
+      stringMember("UserID", s.user_sid);
+      closeObject();
+    }
+    closeObject();
+  }
+
+  // Repeated names become one array at the first occurrence's place, as fieldsToJson does.
+  void fields(std::string_view key, const std::vector<EventField>& fields) {
+    openObject(key);
+    const size_t n = fields.size();
+    // Events have a few dozen fields at most; a map pays off only for large ones.
+    constexpr size_t kLinearMax = 32;
+    if (n <= kLinearMax) {
+      for (size_t i = 0; i < n; ++i) {
+        bool earlier = false;
+        for (size_t j = 0; j < i && !earlier; ++j) earlier = same(fields[j], fields[i]);
+        if (earlier) continue;
+        size_t next = i + 1;
+        while (next < n && !same(fields[next], fields[i])) ++next;
+        fieldName(fields[i].name);
+        if (next == n) {
+          appendJsonString(out_, fields[i].value);
+          continue;
+        }
+        out_.push_back('[');
+        appendJsonString(out_, fields[i].value);
+        for (size_t k = next; k < n; ++k) {
+          if (!same(fields[k], fields[i])) continue;
+          out_.push_back(',');
+          appendJsonString(out_, fields[k].value);
+        }
+        out_.push_back(']');
+      }
+    } else {
+      constexpr size_t kNone = static_cast<size_t>(-1);
+      std::vector<size_t> next(n, kNone);
+      std::vector<bool> repeat(n, false);
+      std::unordered_map<std::string_view, std::pair<size_t, size_t>> groups;  // first, last
+      groups.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        auto [it, inserted] = groups.try_emplace(fields[i].name, i, i);
+        if (!inserted) {
+          next[it->second.second] = i;
+          it->second.second = i;
+          repeat[i] = true;
+        }
+      }
+      for (size_t i = 0; i < n; ++i) {
+        if (repeat[i]) continue;
+        fieldName(fields[i].name);
+        if (next[i] == kNone) {
+          appendJsonString(out_, fields[i].value);
+          continue;
+        }
+        out_.push_back('[');
+        for (size_t k = i; k != kNone; k = next[k]) {
+          if (k != i) out_.push_back(',');
+          appendJsonString(out_, fields[k].value);
+        }
+        out_.push_back(']');
+      }
+    }
+    closeObject();
+  }
+
+  void rendering(const RenderingInfo& r) {
+    if (r.culture.empty() && r.message.empty() && r.level.empty() && r.task.empty() &&
+        r.opcode.empty() && r.channel.empty() && r.provider.empty() && r.keywords.empty()) {
+      member("RenderingInfo");  // eventToJson leaves the object null when nothing was set
+      out_.append("null");
+      return;
+    }
+    openObject("RenderingInfo");
+    stringMemberIfNotEmpty("Culture", r.culture);
+    stringMemberIfNotEmpty("Message", r.message);
+    stringMemberIfNotEmpty("Level", r.level);
+    stringMemberIfNotEmpty("Task", r.task);
+    stringMemberIfNotEmpty("Opcode", r.opcode);
+    stringMemberIfNotEmpty("Channel", r.channel);
+    stringMemberIfNotEmpty("Provider", r.provider);
+    if (!r.keywords.empty()) {
+      member("Keywords");
+      out_.push_back('[');
+      for (size_t i = 0; i < r.keywords.size(); ++i) {
+        if (i > 0) out_.push_back(',');
+        appendJsonString(out_, r.keywords[i]);
+      }
+      out_.push_back(']');
+    }
+    closeObject();
+  }
+
+  void begin() {
+    out_.push_back('{');
+    first_ = true;
+  }
+  void end() { out_.push_back('}'); }
+
+ private:
+  // A member whose name comes from the event, so escaped.
+  void fieldName(std::string_view name) {
+    if (!first_) out_.push_back(',');
+    first_ = false;
+    appendJsonString(out_, name);
+    out_.push_back(':');
+  }
+
+  static bool same(const EventField& a, const EventField& b) {
+    return a.hash == b.hash && a.name == b.name;
+  }
+
+  std::string& out_;
+  bool first_ = true;
+};
+
+}  // namespace
+
+void appendJsonString(std::string& out, std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  out.push_back('"');
+  size_t i = 0;
+  while (i < n) {
+    size_t run = i;
+    while (run < n && kPlain[p[run]]) ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == n) break;
+    }
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      appendEscapedAscii(out, c);
+      ++i;
+      continue;
+    }
+    // A multi-byte sequence: its length and the range of its second byte (RFC 3629: no
+    // overlong forms, no surrogates, nothing above U+10FFFF).
+    size_t len = 0;
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      appendReplacement(out);  // a byte that never starts a sequence
+      ++i;
+      continue;
+    }
+    size_t k = 1;
+    for (; k < len && i + k < n; ++k) {
+      const unsigned char b = p[i + k];
+      if (b < lo || b > hi) break;
+      lo = 0x80;
+      hi = 0xBF;
+    }
+    if (k == len) {
+      out.append(s.data() + i, len);
+      i += len;
+      continue;
+    }
+    // One U+FFFD for the broken sequence; the byte that broke it is read again on its own.
+    appendReplacement(out);
+    i += k;
+  }
+  out.push_back('"');
+}
+
+void appendEventJsonLine(std::string& out, const Event& event) {
+  LineWriter w(out);
+  w.begin();
+  w.system(event.system);
+  if (event.data_section == Event::DataSection::kUserData) {
+    w.openObject("UserData");
+    w.stringMember("Root", event.user_data_root);
+    w.fields("Fields", event.fields());
+    w.closeObject();
+  } else if (event.data_section == Event::DataSection::kEventData || !event.fields().empty()) {
+    w.fields("EventData", event.fields());
+  }
+  if (!event.binary.empty()) w.stringMember("Binary", hexBytes(event.binary));
+  if (event.rendering) w.rendering(*event.rendering);
+  w.openObject("Origin");
+  w.stringMember("Source", event.origin.source);
+  w.numberMember("Position", event.origin.position);
+  w.closeObject();
+  w.end();
 }
 
 }  // namespace t0w

@@ -190,35 +190,54 @@ class ElementSplitter {
           state_ = State::kTagName;
         }
         return;
-      case State::kTagName:
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '>' || c == '/') {
-          tagNameDone();
-          state_ = State::kInTag;
-          quote_ = 0;
-          last_slash_ = false;
-          return;  // the terminator is handled in kInTag
+      case State::kTagName: {
+        // Most of the input is tags: their names and attributes are scanned in tight loops
+        // here rather than one step() per byte.
+        const size_t end = buf_.size();
+        size_t i = pos_;
+        while (i < end && !isNameEnd(buf_[i])) ++i;
+        const size_t room = kMaxName - name_.size();
+        if (i - pos_ > room) name_too_long_ = true;
+        name_.append(buf_, pos_, std::min(i - pos_, room));
+        pos_ = i;
+        if (i == end) return;  // the name goes on in the next read
+        tagNameDone();
+        state_ = State::kInTag;
+        quote_ = 0;
+        last_slash_ = false;
+        return;  // the terminator is handled in kInTag
+      }
+      case State::kInTag: {
+        const char* const data = buf_.data();
+        const size_t end = buf_.size();
+        size_t i = pos_;
+        while (i < end) {
+          if (quote_) {  // an attribute value: straight to its closing quote
+            const void* q = std::memchr(data + i, quote_, end - i);
+            if (!q) {
+              i = end;
+              break;
+            }
+            i = static_cast<size_t>(static_cast<const char*>(q) - data) + 1;
+            quote_ = 0;
+            continue;
+          }
+          const char ch = data[i++];
+          if (ch == '"' || ch == '\'') {
+            quote_ = ch;
+            last_slash_ = false;
+          } else if (ch == '>') {
+            pos_ = i;
+            state_ = State::kText;
+            tagDone();
+            return;
+          } else {
+            last_slash_ = ch == '/';
+          }
         }
-        if (name_.size() < kMaxName) {
-          name_.push_back(c);
-        } else {
-          name_too_long_ = true;
-        }
-        ++pos_;
+        pos_ = i;
         return;
-      case State::kInTag:
-        ++pos_;
-        if (quote_) {
-          if (c == quote_) quote_ = 0;
-        } else if (c == '"' || c == '\'') {
-          quote_ = c;
-          last_slash_ = false;
-        } else if (c == '>') {
-          state_ = State::kText;
-          tagDone();
-        } else {
-          last_slash_ = c == '/';
-        }
-        return;
+      }
       case State::kBang:
         // Decide between "<!--", "<![CDATA[" and a declaration ("<!DOCTYPE", "<!ENTITY").
         name_.push_back(c);
@@ -272,6 +291,10 @@ class ElementSplitter {
         }
         return;
     }
+  }
+
+  static bool isNameEnd(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '>' || c == '/';
   }
 
   static bool isEventName(std::string_view name) {

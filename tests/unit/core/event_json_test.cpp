@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+
 namespace t0w {
 namespace {
 
@@ -18,6 +21,150 @@ TEST(EventJsonTest, RepeatedFieldsBecomeArraysAndBadUtf8IsReplaced) {
   std::string line = eventToJsonLine(e);
   EXPECT_EQ(line.find('\n'), std::string::npos);
   EXPECT_NE(line.find("\"Bad\":\"x\xEF\xBF\xBD\""), std::string::npos);
+}
+
+// The reference for eventToJsonLine: what nlohmann writes for eventToJson's tree.
+std::string referenceLine(const Event& e) {
+  return eventToJson(e).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+// Bytes chosen to hit every branch of UTF-8 validation and escaping: ASCII, controls, quote,
+// backslash, DEL, continuation bytes, every lead byte class and its boundary second bytes.
+std::string randomBytes(std::mt19937& rng, size_t max_len) {
+  static constexpr unsigned char kBytes[] = {
+      'a',  'Z',  ' ',  '0',  '"',  '\\', '/',  0x00, 0x01, 0x08, 0x09, 0x0A, 0x0C,
+      0x0D, 0x1F, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF,
+      0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF};
+  static constexpr const char* kValid[] = {"\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+                                           "\xED\x9F\xBF", "\xF4\x8F\xBF\xBF"};
+  std::uniform_int_distribution<size_t> len_dist(0, max_len);
+  std::uniform_int_distribution<size_t> byte_dist(0, sizeof kBytes - 1);
+  std::uniform_int_distribution<size_t> valid_dist(0, std::size(kValid) - 1);
+  std::uniform_int_distribution<int> coin(0, 9);
+  std::string s;
+  const size_t n = len_dist(rng);
+  for (size_t i = 0; i < n; ++i) {
+    if (coin(rng) == 0) {
+      s += kValid[valid_dist(rng)];
+    } else {
+      s.push_back(static_cast<char>(kBytes[byte_dist(rng)]));
+    }
+  }
+  return s;
+}
+
+std::string hex(const std::string& s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+    out.push_back(' ');
+  }
+  return out;
+}
+
+TEST(EventJsonTest, StringsAreEscapedExactlyAsNlohmannDoes) {
+  std::mt19937 rng(12345);
+  for (int i = 0; i < 20000; ++i) {
+    const std::string s = randomBytes(rng, 12);
+    std::string mine;
+    appendJsonString(mine, s);
+    const std::string reference =
+        nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    ASSERT_EQ(mine, reference) << "input bytes: " << hex(s);
+  }
+  std::string truncated;
+  appendJsonString(truncated, "ok\xE2\x82");  // a sequence cut by the end of the value
+  EXPECT_EQ(truncated, "\"ok\xEF\xBF\xBD\"");
+}
+
+Event randomEvent(std::mt19937& rng) {
+  std::uniform_int_distribution<int> coin(0, 1);
+  std::uniform_int_distribution<int> kind(0, 3);
+  std::uniform_int_distribution<uint64_t> big;
+  Event e;
+  EventSystem& s = e.system;
+  s.provider_name = randomBytes(rng, 6);
+  if (coin(rng)) s.provider_guid = randomBytes(rng, 6);
+  if (coin(rng)) s.event_source_name = randomBytes(rng, 6);
+  s.event_id = static_cast<uint32_t>(big(rng));
+  if (coin(rng)) s.qualifiers = static_cast<uint16_t>(big(rng));
+  s.version = static_cast<uint8_t>(big(rng));
+  s.level = static_cast<uint8_t>(big(rng));
+  s.task = static_cast<uint16_t>(big(rng));
+  s.opcode = static_cast<uint8_t>(big(rng));
+  s.keywords = big(rng);
+  if (coin(rng)) s.time_created = static_cast<int64_t>(big(rng) % 200000000000000000ull);
+  s.record_id = big(rng);
+  if (coin(rng)) s.activity_id = randomBytes(rng, 3);
+  if (coin(rng)) s.related_activity_id = randomBytes(rng, 3);
+  if (coin(rng)) s.process_id = static_cast<uint32_t>(big(rng));
+  if (coin(rng)) s.thread_id = static_cast<uint32_t>(big(rng));
+  s.channel = randomBytes(rng, 8);
+  s.computer = randomBytes(rng, 8);
+  if (coin(rng)) s.user_sid = randomBytes(rng, 8);
+  switch (kind(rng)) {
+    case 0:
+      e.data_section = Event::DataSection::kEventData;
+      break;
+    case 1:
+      e.data_section = Event::DataSection::kUserData;
+      e.user_data_root = randomBytes(rng, 5);
+      break;
+    default:
+      break;  // kNone, with or without fields
+  }
+  // Few fields (the common case) or many (over the writer's linear-search size); names from a
+  // small set so that they repeat.
+  const size_t fields = coin(rng) ? big(rng) % 8 : 30 + big(rng) % 60;
+  static constexpr const char* kNames[] = {"Data", "TargetUserName", "IpAddress", "A.B@c", "q\"x"};
+  for (size_t i = 0; i < fields; ++i) {
+    std::string name = coin(rng) ? std::string(kNames[big(rng) % std::size(kNames)])
+                                 : "F" + std::to_string(big(rng) % 50);
+    e.addField(std::move(name), randomBytes(rng, 10));
+  }
+  if (coin(rng)) {
+    e.binary.resize(big(rng) % 5);
+    for (auto& b : e.binary) b = static_cast<uint8_t>(big(rng));
+  }
+  if (coin(rng)) {
+    RenderingInfo& r = e.rendering.emplace();
+    if (coin(rng)) {  // otherwise all empty: eventToJson writes null
+      r.culture = randomBytes(rng, 4);
+      r.message = randomBytes(rng, 12);
+      if (coin(rng)) r.level = randomBytes(rng, 4);
+      if (coin(rng)) r.task = randomBytes(rng, 4);
+      if (coin(rng)) r.opcode = randomBytes(rng, 4);
+      if (coin(rng)) r.channel = randomBytes(rng, 4);
+      if (coin(rng)) r.provider = randomBytes(rng, 4);
+      for (size_t k = big(rng) % 3; k > 0; --k) r.keywords.push_back(randomBytes(rng, 4));
+    }
+  }
+  e.origin.source = randomBytes(rng, 10);
+  e.origin.position = big(rng);
+  return e;
+}
+
+TEST(EventJsonTest, LineIsByteIdenticalToTheJsonTreeDump) {
+  std::mt19937 rng(777);
+  for (int i = 0; i < 3000; ++i) {
+    const Event e = randomEvent(rng);
+    ASSERT_EQ(eventToJsonLine(e), referenceLine(e)) << "event " << i;
+  }
+  // Appending keeps what the buffer held.
+  std::string buf = "x";
+  const Event e = randomEvent(rng);
+  appendEventJsonLine(buf, e);
+  EXPECT_EQ(buf, "x" + referenceLine(e));
+}
+
+TEST(EventJsonTest, EmptyEventMatchesTheTree) {
+  Event e;
+  EXPECT_EQ(eventToJsonLine(e), referenceLine(e));
+  e.rendering.emplace();
+  EXPECT_EQ(eventToJsonLine(e), referenceLine(e));
+  EXPECT_NE(eventToJsonLine(e).find("\"RenderingInfo\":null"), std::string::npos);
 }
 
 }  // namespace
