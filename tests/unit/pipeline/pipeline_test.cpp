@@ -35,7 +35,8 @@ class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     xml_ = dir_.path() / "events.xml";
-    std::ofstream out(xml_);
+    // Binary: the offsets below count "\n" line ends (Windows text mode would write "\r\n").
+    std::ofstream out(xml_, std::ios::binary);
     for (int i = 1; i <= 25; ++i) out << eventXml(i);
   }
 
