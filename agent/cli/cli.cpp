@@ -4,9 +4,13 @@
 #include <algorithm>
 
 #include "agent/cli/install_command.h"
+#include "agent/cli/config_command.h"
 #include "agent/cli/rules_command.h"
 #include "agent/cli/run_command.h"
 #include "agent/cli/scan_command.h"
+#ifdef _WIN32
+#include "agent/cli/service_command.h"
+#endif
 #include "agent/cli/status_command.h"
 
 namespace t0w::cli {
@@ -27,6 +31,10 @@ int runCli(const std::vector<std::string>& args, CliIo io) {
   registerRunCommand(app, ctx);
   registerStatusCommand(app, ctx);
   registerInstallCommand(app, ctx);
+  registerConfigCommand(app, ctx);
+#ifdef _WIN32
+  registerServiceCommand(app, ctx);
+#endif
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 pops from the back
   try {

@@ -1,0 +1,39 @@
+// The Win32 side of the service (WIN32 only): the SCM dispatcher that runs ServiceHost, the
+// Application event log source, and install / configure / uninstall with the ServiceSpec.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "agent/core/result.h"
+#include "agent/service/service_host.h"
+#include "agent/service/service_spec.h"
+
+namespace t0w::win {
+
+// Reports to the Application log with the source "Tier0Watch" (RegisterEventSourceW). The
+// source's message file is registered by installService; without it the text still shows.
+class ApplicationEventLog final : public ServiceEventLog {
+ public:
+  explicit ApplicationEventLog(const std::string& source);
+  ~ApplicationEventLog() override;
+  void write(Severity severity, uint32_t id, const std::string& message) override;
+
+ private:
+  void* handle_ = nullptr;  // HANDLE
+};
+
+// Called from `tier0watch service run --config FILE`: connects to the SCM
+// (StartServiceCtrlDispatcherW) and runs the service until it stops. Returns the process exit
+// code; an error when the process was not started by the SCM.
+Result<int> runAsService(const std::filesystem::path& config_file);
+
+// The directory of the service's rotating log files: %ProgramData%\Tier0Watch\logs.
+Result<std::filesystem::path> serviceLogDirectory();
+
+Status installService(const ServiceSpec& spec);    // CreateServiceW + configureService
+Status configureService(const ServiceSpec& spec);  // re-applies every setting of the spec
+Status uninstallService(const std::string& name);  // stops it (bounded) and deletes it
+
+}  // namespace t0w::win
