@@ -72,6 +72,19 @@ void registerServiceCommand(CLI::App& app, CliContext& ctx) {
     ctx.exit_code = report("uninstall", win::uninstallService(args->name), ctx.io);
   });
 
+  CLI::App* status =
+      cmd->add_subcommand("status", "Print the service state (RUNNING, STOPPED, ...)");
+  status->add_option("--name", args->name, "Service name")->capture_default_str();
+  status->callback([args, &ctx] {
+    auto state = win::queryServiceState(args->name);
+    if (!state) {
+      ctx.io.err << "tier0watch service status: " << state.error().message << "\n";
+      ctx.exit_code = kExitInputErrors;
+      return;
+    }
+    ctx.io.out << *state << "\n";
+  });
+
   CLI::App* run = cmd->add_subcommand(
       "run", "Entry point of the service (started by the service control manager)");
   run->add_option("--config", args->config, "Agent configuration (YAML)")->required();

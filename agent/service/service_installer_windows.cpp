@@ -190,4 +190,37 @@ Status uninstallService(const std::string& name_utf8) {
   return {};
 }
 
+Result<std::string> queryServiceState(const std::string& name_utf8) {
+  auto name = toWide(name_utf8);
+  if (!name) return name.error();
+  ScHandle scm;
+  scm.h = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT);
+  if (scm.h == nullptr) return win32Error(Errc::kIo, "OpenSCManager", GetLastError());
+  ScHandle service;
+  service.h = OpenServiceW(scm.h, name->c_str(), SERVICE_QUERY_STATUS);
+  if (service.h == nullptr) {
+    return win32Error(Errc::kNotFound, "OpenService(" + name_utf8 + ")", GetLastError());
+  }
+  SERVICE_STATUS_PROCESS sp{};
+  DWORD needed = 0;
+  if (!QueryServiceStatusEx(service.h, SC_STATUS_PROCESS_INFO, reinterpret_cast<BYTE*>(&sp),
+                            sizeof(sp), &needed)) {
+    return win32Error(Errc::kIo, "QueryServiceStatusEx(" + name_utf8 + ")", GetLastError());
+  }
+  switch (sp.dwCurrentState) {
+    case SERVICE_STOPPED:
+    case SERVICE_START_PENDING:
+    case SERVICE_STOP_PENDING:
+    case SERVICE_RUNNING:
+      return std::string(serviceStateName(static_cast<ServiceState>(sp.dwCurrentState)));
+    case SERVICE_CONTINUE_PENDING:
+      return std::string("CONTINUE_PENDING");
+    case SERVICE_PAUSE_PENDING:
+      return std::string("PAUSE_PENDING");
+    case SERVICE_PAUSED:
+      return std::string("PAUSED");
+  }
+  return "state " + std::to_string(sp.dwCurrentState);
+}
+
 }  // namespace t0w::win

@@ -35,5 +35,7 @@ Result<std::filesystem::path> serviceLogDirectory();
 Status installService(const ServiceSpec& spec);    // CreateServiceW + configureService
 Status configureService(const ServiceSpec& spec);  // re-applies every setting of the spec
 Status uninstallService(const std::string& name);  // stops it (bounded) and deletes it
+// QueryServiceStatusEx: "RUNNING", "STOPPED", ... (the states of ServiceState, plus the others).
+Result<std::string> queryServiceState(const std::string& name);
 
 }  // namespace t0w::win
