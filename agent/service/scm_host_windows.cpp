@@ -106,10 +106,13 @@ void setUpLogging(ServiceEventLog& events) {
   }
   sinks.push_back(std::make_shared<QueueIncidentSink>(events));
   auto logger = std::make_shared<spdlog::logger>("tier0watch-service", sinks.begin(), sinks.end());
-  logger->flush_on(spdlog::level::warn);
+  // Every line at info and above is flushed as written (the service logs little at info), so
+  // the file is complete even when the process is ended. No spdlog::flush_every: with it the
+  // process crashed at stop under Wine (page fault in pthread_mutex_lock, seen with addr2line),
+  // and the lines since the last periodic flush were lost.
+  logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
-  spdlog::flush_every(std::chrono::seconds(5));
 }
 
 void WINAPI serviceMain(DWORD argc, LPWSTR* argv) {

@@ -64,6 +64,11 @@ if ! { grep -q '"EventID":10016' <<<"$smoke" && grep -q 'scan: 1 files, 1 record
   exit 1
 fi
 
+# The Windows service under Wine's SCM: install, net start -> RUNNING, a Group Policy value
+# applied live, net stop -> STOPPED, uninstall.
+log "tier0watch.exe as a service"
+tests/integration/wine_service_test.sh "$BUILD_DIR" 8>&-
+
 # The WinHTTP integration test (a Windows .exe under Wine) talks TLS to the Linux
 # t0w-fake-collector: build it natively and pass its path; T0W_REQUIRE_WINE_INTEGRATION=1 makes a
 # missing fake a failure instead of a skip.
