@@ -62,7 +62,12 @@ std::string padded(std::string s, size_t width) {
 
 }  // namespace
 
-void JsonlEventWriter::onEvent(Event&& event) { out_ << eventToJsonLine(event) << '\n'; }
+void JsonlEventWriter::onEvent(Event&& event) {
+  line_.clear();
+  appendEventJsonLine(line_, event);
+  line_.push_back('\n');
+  out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+}
 
 std::string TableEventWriter::keyFields(const Event& event) {
   std::string out;

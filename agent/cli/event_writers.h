@@ -17,6 +17,7 @@ class JsonlEventWriter final : public EventSink {
 
  private:
   std::ostream& out_;
+  std::string line_;  // reused: one allocation for the whole scan, not one per event
 };
 
 // Time, channel, EventID, computer and a few key data fields, one event per line.

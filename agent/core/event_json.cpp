@@ -109,7 +109,11 @@ nlohmann::ordered_json eventToJson(const Event& event) {
 }
 
 std::string eventToJsonLine(const Event& event) {
+  // One allocation of about the right size instead of doubling up to it.
+  size_t estimate = 512 + event.origin.source.size() + event.system.computer.size();
+  for (const auto& f : event.fields()) estimate += f.name.size() + f.value.size() + 8;
   std::string out;
+  out.reserve(estimate);
   appendEventJsonLine(out, event);
   return out;
 }
@@ -166,6 +170,15 @@ void appendUnsigned(std::string& out, uint64_t v) {
   out.append(buf, end);
 }
 
+// formatHex64 as a JSON string ("0x8020000000000000"), without its snprintf.
+void appendHex64(std::string& out, uint64_t v) {
+  char buf[24];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, 16);
+  out.append("\"0x", 3);
+  out.append(buf, end);
+  out.push_back('"');
+}
+
 // `"key":` for a key known to need no escaping.
 void appendKey(std::string& out, std::string_view key) {
   out.push_back('"');
@@ -218,7 +231,8 @@ class LineWriter {
     numberMember("Level", s.level);
     numberMember("Task", s.task);
     numberMember("Opcode", s.opcode);
-    stringMember("Keywords", formatHex64(s.keywords));
+    member("Keywords");
+    appendHex64(out_, s.keywords);
     if (s.time_created) stringMember("TimeCreated", formatFiletime(*s.time_created));
     numberMember("EventRecordID", s.record_id);
     if (!s.activity_id.empty() || !s.related_activity_id.empty()) {
