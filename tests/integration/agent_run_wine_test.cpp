@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -104,7 +105,11 @@ class FakeCollector {
   }
   ~FakeCollector() {
     const std::string pid = readFile(dir_ + "/pid");
-    if (!pid.empty()) run("/bin/kill " + pid.substr(0, pid.find('\n')));
+    if (pid.empty()) return;
+    const std::string id = pid.substr(0, pid.find('\n'));
+    run("/bin/kill " + id);
+    // Gone before the test removes its directory (bounded poll).
+    for (int i = 0; i < 500 && run("/bin/kill -0 " + id) == 0; ++i) Sleep(20);
   }
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
@@ -191,6 +196,15 @@ TEST(AgentRunWineTest, ShipsAnXmlSourceOverWinHttpTlsAndTheCollectorRecordsExact
   ASSERT_EQ(code, 0) << "tier0watch.exe run: " << readFile(log);
   EXPECT_NE(readFile(log).find("starting on Windows"), std::string::npos) << readFile(log);
 
+  // For the CI log: what the agent said about its start and end.
+  std::istringstream lines(readFile(log));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("starting on") != std::string::npos ||
+        line.find("stopped:") != std::string::npos) {
+      std::cout << line << "\n";
+    }
+  }
+
   std::multiset<std::string> received;
   std::set<std::string> hostnames;
   for (const auto& request : fake.requests()) {
@@ -205,6 +219,7 @@ TEST(AgentRunWineTest, ShipsAnXmlSourceOverWinHttpTlsAndTheCollectorRecordsExact
       received.insert(key.substr(key.find('|') + 1));  // without the agent id
     }
   }
+  std::cout << fake.requests().size() << " requests, " << received.size() << " events\n";
   EXPECT_EQ(received.size(), expected.size());  // each event once
   EXPECT_EQ(std::set<std::string>(received.begin(), received.end()), expected);
   // The agent's host name (GetComputerNameExW) starts with the computer name.
