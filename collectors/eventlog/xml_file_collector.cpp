@@ -1,6 +1,7 @@
 #include "collectors/eventlog/xml_file_collector.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -123,7 +124,9 @@ class ElementSplitter {
 
   std::string& buffer() { return buf_; }
   uint64_t bufferBase() const { return base_; }
-  // File offset for a UTF-8 stream position of a '<'.
+  // File offset of a '<' at a UTF-8 stream position: the position plus `offset_bias` (the
+  // BOM), or map_offset's answer when set (UTF-16 input, where the two differ).
+  uint64_t offset_bias = 0;
   std::function<uint64_t(uint64_t)> map_offset;
 
   // Lexes everything appended to buffer() since the last call.
@@ -166,7 +169,7 @@ class ElementSplitter {
         }
         pos_ = static_cast<size_t>(static_cast<const char*>(lt) - buf_.data());
         tag_start_ = base_ + pos_;
-        tag_file_ = map_offset(tag_start_);
+        tag_file_ = map_offset ? map_offset(tag_start_) : tag_start_ + offset_bias;
         ++pos_;
         state_ = State::kTagOpen;
         return;
@@ -195,7 +198,7 @@ class ElementSplitter {
         // here rather than one step() per byte.
         const size_t end = buf_.size();
         size_t i = pos_;
-        while (i < end && !isNameEnd(buf_[i])) ++i;
+        while (i < end && !kNameEnd[static_cast<unsigned char>(buf_[i])]) ++i;
         const size_t room = kMaxName - name_.size();
         if (i - pos_ > room) name_too_long_ = true;
         name_.append(buf_, pos_, std::min(i - pos_, room));
@@ -293,9 +296,12 @@ class ElementSplitter {
     }
   }
 
-  static bool isNameEnd(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '>' || c == '/';
-  }
+  // Bytes that end a tag name.
+  static constexpr std::array<bool, 256> kNameEnd = [] {
+    std::array<bool, 256> t{};
+    for (unsigned char c : {' ', '\t', '\r', '\n', '>', '/'}) t[c] = true;
+    return t;
+  }();
 
   static bool isEventName(std::string_view name) {
     const size_t colon = name.rfind(':');
@@ -444,8 +450,8 @@ CollectorSummary XmlFileCollector::run(EventSink& sink) {
   uint64_t file_offset = 0;  // of the next byte read
   bool first = true;
 
-  splitter.map_offset = [&](uint64_t utf8_pos) -> uint64_t {
-    if (!utf16) return utf8_pos + bom_bytes;
+  // UTF-8: a '<' is at its stream position plus the BOM (offset_bias, set below).
+  const auto utf16_offset = [&](uint64_t utf8_pos) -> uint64_t {
     while (!lt_marks.empty() && lt_marks.front().first < utf8_pos) lt_marks.pop_front();
     return lt_marks.empty() ? file_offset : lt_marks.front().second;
   };
@@ -485,7 +491,12 @@ CollectorSummary XmlFileCollector::run(EventSink& sink) {
       } else if (n >= 2 && data[0] == 0 && data[1] != 0) {
         enc = Encoding::kUtf16Be;
       }
-      if (enc != Encoding::kUtf8) utf16 = std::make_unique<Utf16Decoder>(enc == Encoding::kUtf16Be);
+      if (enc != Encoding::kUtf8) {
+        utf16 = std::make_unique<Utf16Decoder>(enc == Encoding::kUtf16Be);
+        splitter.map_offset = utf16_offset;
+      } else {
+        splitter.offset_bias = bom_bytes;
+      }
       data += bom_bytes;
       n -= bom_bytes;
       file_offset = bom_bytes;
