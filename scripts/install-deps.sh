@@ -5,7 +5,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config clang
   libpugixml-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libre2-dev
   libcli11-dev libsqlite3-dev libpq-dev libboost-all-dev libssl-dev zlib1g-dev
-  libevtx-dev libbfio-dev libevtx-utils
+  libevtx-dev libbfio-dev libevtx-utils libxml2-utils
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql chromium nodejs
   python3 python3-jsonschema python3-yaml
