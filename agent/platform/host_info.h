@@ -22,4 +22,9 @@ const char* hostPlatformName(HostPlatform platform);  // "Linux" | "Windows"
 // the events' <Computer> carries; Linux: gethostname(). "unknown" when the system has none.
 std::string hostName();
 
+// Windows under Wine (ntdll exports wine_get_version). Wine 8's wevtapi.dll has unimplemented
+// stubs (EvtCreateBookmark, ...) that abort the process when called, so the agent does not
+// start event log subscriptions there. Always false on Linux.
+bool runningUnderWine();
+
 }  // namespace t0w

@@ -10,4 +10,6 @@ std::string hostName() {
   return buf;
 }
 
+bool runningUnderWine() { return false; }
+
 }  // namespace t0w

@@ -26,4 +26,9 @@ std::string hostName() {
   return "unknown";
 }
 
+bool runningUnderWine() {
+  const HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  return ntdll != nullptr && GetProcAddress(ntdll, "wine_get_version") != nullptr;
+}
+
 }  // namespace t0w

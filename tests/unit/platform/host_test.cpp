@@ -42,6 +42,18 @@ TEST(HostInfoTest, HostNameIsTheMachinesName) {
 #endif
 }
 
+TEST(HostInfoTest, WineIsRecognised) {
+#ifdef _WIN32
+  // The Windows leg runs every test under Wine (scripts/windows/test.sh).
+  const bool wine_leg =
+      std::getenv("WINEPREFIX") != nullptr || std::getenv("WINELOADER") != nullptr;
+  if (!wine_leg) GTEST_SKIP() << "not started by Wine's loader environment";
+  EXPECT_TRUE(runningUnderWine());
+#else
+  EXPECT_FALSE(runningUnderWine());
+#endif
+}
+
 TEST(HostInfoTest, PlatformNames) {
   EXPECT_STREQ(hostPlatformName(HostPlatform::kLinux), "Linux");
   EXPECT_STREQ(hostPlatformName(HostPlatform::kWindows), "Windows");
