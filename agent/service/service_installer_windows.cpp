@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/platform/host_info.h"
 #include "agent/platform/windows/error_text.h"
 #include "agent/platform/windows/utf.h"
 #include "agent/service/windows_service.h"
@@ -47,7 +48,15 @@ Status registerEventSource() {
 
 Status config2(SC_HANDLE service, DWORD level, void* info, const char* what) {
   if (!ChangeServiceConfig2W(service, level, info)) {
-    return win32Error(Errc::kIo, std::string("ChangeServiceConfig2(") + what + ")", GetLastError());
+    const DWORD e = GetLastError();
+    // Wine 8 implements neither delayed auto-start, the failure-actions flag nor the service SID
+    // type; without this the MSI's configure action (Return="check") rolls every Wine install
+    // back. Windows has every level used here, so there it stays an error.
+    if (e == ERROR_INVALID_LEVEL && runningUnderWine()) {
+      spdlog::warn("ChangeServiceConfig2({}): not implemented by Wine, skipped", what);
+      return {};
+    }
+    return win32Error(Errc::kIo, std::string("ChangeServiceConfig2(") + what + ")", e);
   }
   return {};
 }
