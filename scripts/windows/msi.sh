@@ -30,7 +30,8 @@ version=${T0W_MSI_VERSION:-$(sed -n 's/^project(tier0watch VERSION \([0-9.]*\).*
   fail "version $version exceeds 255.255.65535"
 
 # wixl resolves File/@Source against the working directory: stage every payload in one folder.
-stage=$BUILD_DIR/msi-stage
+# Absolute: wixl runs inside the stage folder.
+stage=$(realpath -m "$BUILD_DIR/msi-stage")
 rm -rf "$stage"
 mkdir -p "$stage"
 # The debug information (about 50 MB) stays in the build tree; the package ships the code only.
@@ -51,6 +52,8 @@ if ! (cd "$stage" && wixl -a x64 "${defines[@]}" -o "$tmp" "$ROOT/installer/wix/
   cat "$stage/wixl.log" >&2
   fail "wixl failed"
 fi
+# (wixl 0.101 can exit 0 without writing its output, e.g. to a folder that does not exist.)
+[ -s "$tmp" ] || { cat "$stage/wixl.log" >&2; fail "wixl wrote no $tmp"; }
 # wixl warns about the WiX attributes it ignores; those are written below. Anything else is news.
 grep -v -E "has no property named '(Platform|Schedule|Secure|Hidden|HideTarget)'|^\s*$" \
   "$stage/wixl.log" >&2 || true
