@@ -99,6 +99,13 @@ ServiceExit ServiceHost::run() {
   while (true) {
     cv_.wait(lock, [this] { return stop_.has_value() || reload_pending_; });
     if (stop_) break;
+    // Settle: wait until no further change arrived for reload_settle (or a stop).
+    for (uint64_t seen = change_seq_; !stop_;) {
+      cv_.wait_for(lock, options_.reload_settle, [&] { return stop_ || change_seq_ != seen; });
+      if (stop_ || change_seq_ == seen) break;
+      seen = change_seq_;
+    }
+    if (stop_) break;
     reload_pending_ = false;
     lock.unlock();
     reload();
@@ -243,6 +250,7 @@ void ServiceHost::control(StopReason reason) {
 void ServiceHost::policyChanged() {
   std::lock_guard lock(mu_);
   reload_pending_ = true;
+  ++change_seq_;
   cv_.notify_all();
 }
 

@@ -50,6 +50,10 @@ struct ServiceHostOptions {
   ServiceTimings timings;
   PolicySource* policy = nullptr;        // nullptr: the file alone
   ServiceEventLog* event_log = nullptr;  // nullptr: the spdlog log only
+  // A reload waits until the policy key has been quiet this long: the Group Policy client
+  // deletes a key's values and writes them again one by one, and a reload in between would
+  // briefly fall back to the file's values (and restart the agent twice).
+  std::chrono::milliseconds reload_settle{2'000};
 };
 
 // What the last reload did, for tests and the log.
@@ -102,6 +106,7 @@ class ServiceHost {
   mutable std::condition_variable cv_;
   std::optional<StopReason> stop_;
   bool reload_pending_ = false;
+  uint64_t change_seq_ = 0;  // policyChanged() calls, for the settle wait
   uint64_t reloads_ = 0;
   uint64_t agent_starts_ = 0;
   ReloadOutcome last_reload_;

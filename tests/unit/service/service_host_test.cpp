@@ -75,6 +75,7 @@ class ServiceHostTest : public ::testing::Test {
     o.config_file = config_;
     o.policy = policy;
     o.event_log = log;
+    o.reload_settle = std::chrono::milliseconds(0);  // the reload's trigger is the call itself
     return o;
   }
   std::filesystem::path dir_, config_;
