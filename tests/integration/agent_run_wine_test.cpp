@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -140,93 +141,179 @@ std::string eventXml(int record_id) {
          std::to_string(record_id) + "</Data></EventData></Event>\n";
 }
 
-TEST(AgentRunWineTest, ShipsAnXmlSourceOverWinHttpTlsAndTheCollectorRecordsExactlyItsEvents) {
-  const std::string fake_exe = envOr("T0W_WINE_FAKE_COLLECTOR");
-  if (fake_exe.empty()) {
-    if (envOr("T0W_REQUIRE_WINE_INTEGRATION") == "1") {
-      FAIL() << "T0W_WINE_FAKE_COLLECTOR is not set and T0W_REQUIRE_WINE_INTEGRATION=1";
+// Events the fake accepted: keys without the agent id (each occurrence), and host names.
+struct Received {
+  std::multiset<std::string> keys;
+  std::set<std::string> hostnames;
+  std::string problem;  // a request the collector did not accept, or an unreadable body
+};
+
+Received received(const FakeCollector& fake) {
+  Received out;
+  for (const auto& request : fake.requests()) {
+    if (request.is_discarded() || request.value("status", 0) != 200) {
+      out.problem = request.dump();
+      continue;
     }
-    GTEST_SKIP() << "T0W_WINE_FAKE_COLLECTOR is not set (scripts/windows/test.sh sets it)";
+    const auto batch = nlohmann::json::parse(readFile(request.at("body_file")), nullptr, false);
+    if (batch.is_discarded()) {
+      out.problem = "unreadable body: " + request.dump();
+      continue;
+    }
+    out.hostnames.insert(batch.at("agent").at("hostname").get<std::string>());
+    for (const auto& record : batch.at("records")) {
+      if (record.at("kind") != "event") continue;
+      const std::string key = record.at("key");
+      out.keys.insert(key.substr(key.find('|') + 1));
+    }
   }
-  const std::string dir = "/tmp/t0w-agent-run-wine-" + std::to_string(GetCurrentProcessId());
-  run("/bin/rm -rf " + dir);
-  ASSERT_TRUE(CreateDirectoryA(dosPath(dir).c_str(), nullptr));
-  CreateDirectoryA(dosPath(dir + "/fake").c_str(), nullptr);
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() { run("/bin/rm -rf " + dir); }
-  } cleanup{dir};
+  return out;
+}
 
-  FakeCollector fake(fake_exe, dir + "/fake", std::string("--require-token ") + kToken);
-  ASSERT_TRUE(fake.ok()) << fake.error();
-  const std::string trust = std::string(dosPath(T0W_TRUST_CA_EXE));
-  ASSERT_EQ(run(trust + " add " + dosPath(fake.caCert())), 0) << "t0w-trust-ca add failed";
-  struct Untrust {
-    std::string cmd;
-    ~Untrust() { run(cmd); }
-  } untrust{trust + " remove " + dosPath(fake.caCert())};
+// For the CI log: what the agent said about its start and end.
+void printSummary(const std::string& log) {
+  std::istringstream lines(readFile(log));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("starting on") != std::string::npos ||
+        line.find("received") != std::string::npos || line.find("stopped:") != std::string::npos) {
+      std::cout << line << "\n";
+    }
+  }
+}
 
-  constexpr int kEvents = 120;
-  std::set<std::string> expected;
-  {
-    std::ofstream xml(dosPath(dir + "/events.xml"), std::ios::binary);
+class AgentRunWineTest : public ::testing::Test {
+ protected:
+  static constexpr int kEvents = 120;
+
+  void SetUp() override {
+    const std::string fake_exe = envOr("T0W_WINE_FAKE_COLLECTOR");
+    if (fake_exe.empty()) {
+      if (envOr("T0W_REQUIRE_WINE_INTEGRATION") == "1") {
+        FAIL() << "T0W_WINE_FAKE_COLLECTOR is not set and T0W_REQUIRE_WINE_INTEGRATION=1";
+      }
+      GTEST_SKIP() << "T0W_WINE_FAKE_COLLECTOR is not set (scripts/windows/test.sh sets it)";
+    }
+    static int counter = 0;
+    // Unique (Wine reuses process ids) rather than removed first: Wine does not wait for a Unix
+    // child such as rm, which could run after the directory is made again.
+    dir_ = "/tmp/t0w-agent-run-wine-" + std::to_string(GetCurrentProcessId()) + "-" +
+           std::to_string(GetTickCount64()) + "-" + std::to_string(++counter);
+    ASSERT_TRUE(CreateDirectoryA(dosPath(dir_).c_str(), nullptr));
+    CreateDirectoryA(dosPath(dir_ + "/fake").c_str(), nullptr);
+    fake_ = std::make_unique<FakeCollector>(fake_exe, dir_ + "/fake",
+                                            std::string("--require-token ") + kToken);
+    ASSERT_TRUE(fake_->ok()) << fake_->error();
+    trust_ = std::string(dosPath(T0W_TRUST_CA_EXE));
+    ASSERT_EQ(run(trust_ + " add " + dosPath(fake_->caCert())), 0) << "t0w-trust-ca add failed";
+    trusted_ = true;
+
+    std::ofstream xml(dosPath(dir_ + "/events.xml"), std::ios::binary);
     for (int i = 1; i <= kEvents; ++i) {
       xml << eventXml(i);
-      expected.insert("Security|" + std::to_string(i));
+      expected_.insert("Security|" + std::to_string(i));
     }
-  }
-  {
-    std::ofstream cfg(dosPath(dir + "/agent.yaml"), std::ios::binary);
+    std::ofstream cfg(dosPath(dir_ + "/agent.yaml"), std::ios::binary);
     // "localhost", not 127.0.0.1: Wine's certificate name check ignores IP subjectAltNames.
-    // The Security subscription is switched off: Wine stubs the Event Log API, and a live
-    // subscription would keep --exit-when-drained from ever exiting.
-    cfg << "agent: {state_dir: \"" << dosPath(dir) << "/state\", log_level: info}\n"
-        << "collector: {url: \"https://localhost:" << fake.port() << "\", token: " << kToken
+    // No Security subscription: a live source never ends (--exit-when-drained), and Wine's
+    // wevtapi cannot run one anyway.
+    cfg << "agent: {state_dir: \"" << dosPath(dir_) << "/state\", log_level: info}\n"
+        << "collector: {url: \"https://localhost:" << fake_->port() << "\", token: " << kToken
         << ", request_timeout_ms: 20000}\n"
         << "batch: {max_events: 50, max_delay_ms: 0}\n"
         << "retry: {backoff_base_ms: 20, backoff_cap_ms: 500}\n"
         << "windows: {security: false}\n"
-        << "sources:\n  - xml: {path: \"" << dosPath(dir) << "/events.xml\"}\n";
+        << "sources:\n  - xml: {path: \"" << dosPath(dir_) << "/events.xml\"}\n";
   }
 
-  const std::string log = dir + "/agent.log";
-  const int code = run(std::string(dosPath(T0W_TIER0WATCH_EXE)) + " run --config " +
-                           dosPath(dir + "/agent.yaml") + " --exit-when-drained",
-                       log, 240'000);
+  void TearDown() override {
+    if (trusted_) run(trust_ + " remove " + dosPath(fake_->caCert()));
+    fake_.reset();
+    if (!dir_.empty()) run("/bin/rm -rf " + dir_);
+  }
+
+  std::string commandLine(const std::string& extra = "") const {
+    return std::string(dosPath(T0W_TIER0WATCH_EXE)) + " run --config " +
+           dosPath(dir_ + "/agent.yaml") + extra;
+  }
+
+  void expectExactlyTheFilesEvents() {
+    const Received r = received(*fake_);
+    EXPECT_EQ(r.problem, "");
+    std::cout << fake_->requests().size() << " requests, " << r.keys.size() << " events\n";
+    EXPECT_EQ(r.keys.size(), expected_.size());  // each event once
+    EXPECT_EQ(std::set<std::string>(r.keys.begin(), r.keys.end()), expected_);
+    // The agent's host name (GetComputerNameExW) starts with the computer name.
+    ASSERT_EQ(r.hostnames.size(), 1u);
+    const std::string computer = envOr("COMPUTERNAME");
+    const std::string host = *r.hostnames.begin();
+    EXPECT_EQ(_strnicmp(host.c_str(), computer.c_str(), computer.size()), 0) << host;
+  }
+
+  std::string dir_;
+  std::unique_ptr<FakeCollector> fake_;
+  std::string trust_;
+  bool trusted_ = false;
+  std::set<std::string> expected_;
+};
+
+TEST_F(AgentRunWineTest, ExitWhenDrainedShipsAnXmlSourceOverWinHttpTlsExactlyOnce) {
+  const std::string log = dir_ + "/agent.log";
+  const int code = run(commandLine(" --exit-when-drained"), log, 240'000);
+  printSummary(log);
   ASSERT_EQ(code, 0) << "tier0watch.exe run: " << readFile(log);
   EXPECT_NE(readFile(log).find("starting on Windows"), std::string::npos) << readFile(log);
+  expectExactlyTheFilesEvents();
+}
 
-  // For the CI log: what the agent said about its start and end.
-  std::istringstream lines(readFile(log));
-  for (std::string line; std::getline(lines, line);) {
-    if (line.find("starting on") != std::string::npos ||
-        line.find("stopped:") != std::string::npos) {
-      std::cout << line << "\n";
-    }
+// Wine turns SIGINT to a Windows process into CTRL_C_EVENT for its console control handlers
+// (GenerateConsoleCtrlEvent does not reach a process without a shared console under Wine), so
+// the test sends SIGINT to the agent's Unix process, found by its unique configuration path.
+TEST_F(AgentRunWineTest, CtrlCStopsTheAgentCleanlyAfterItShippedEverything) {
+  const std::string log = dir_ + "/agent.log";
+  SECURITY_ATTRIBUTES sa{sizeof(sa), nullptr, TRUE};
+  HANDLE out = CreateFileA(dosPath(log).c_str(), GENERIC_WRITE, FILE_SHARE_READ, &sa, CREATE_ALWAYS,
+                           FILE_ATTRIBUTE_NORMAL, nullptr);
+  ASSERT_NE(out, INVALID_HANDLE_VALUE);
+  STARTUPINFOA si{};
+  si.cb = sizeof(si);
+  si.dwFlags = STARTF_USESTDHANDLES;
+  si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+  si.hStdOutput = out;
+  si.hStdError = out;
+  PROCESS_INFORMATION pi{};
+  std::string cl = commandLine();
+  const BOOL started =
+      CreateProcessA(nullptr, cl.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr, &si, &pi);
+  CloseHandle(out);
+  ASSERT_TRUE(started) << GetLastError();
+  // Running until asked: wait (bounded poll) until the collector has every event.
+  for (int i = 0; i < 6000 && received(*fake_).keys.size() < expected_.size(); ++i) {
+    if (WaitForSingleObject(pi.hProcess, 20) == WAIT_OBJECT_0) break;
   }
-
-  std::multiset<std::string> received;
-  std::set<std::string> hostnames;
-  for (const auto& request : fake.requests()) {
-    ASSERT_FALSE(request.is_discarded());
-    ASSERT_EQ(request.at("status").get<int>(), 200) << request.dump();
-    const auto batch = nlohmann::json::parse(readFile(request.at("body_file")), nullptr, false);
-    ASSERT_FALSE(batch.is_discarded()) << request.dump();
-    hostnames.insert(batch.at("agent").at("hostname").get<std::string>());
-    for (const auto& record : batch.at("records")) {
-      if (record.at("kind") != "event") continue;
-      const std::string key = record.at("key");
-      received.insert(key.substr(key.find('|') + 1));  // without the agent id
-    }
+  const std::string pids = dir_ + "/agent.pids";
+  // "[.]": the pattern must not match the shell's own command line. Wine does not wait for a
+  // Unix child: the result is renamed into place when complete, and polled for (bounded).
+  run("/bin/sh -c \"pgrep -f 'tier0watch[.]exe run --config Z:" + dir_ + "/agent[.]yaml' >" + pids +
+      ".tmp 2>&1; mv " + pids + ".tmp " + pids + "\"");
+  for (int i = 0; i < 1000 && GetFileAttributesA(dosPath(pids).c_str()) == INVALID_FILE_ATTRIBUTES;
+       ++i) {
+    Sleep(10);
   }
-  std::cout << fake.requests().size() << " requests, " << received.size() << " events\n";
-  EXPECT_EQ(received.size(), expected.size());  // each event once
-  EXPECT_EQ(std::set<std::string>(received.begin(), received.end()), expected);
-  // The agent's host name (GetComputerNameExW) starts with the computer name.
-  ASSERT_EQ(hostnames.size(), 1u);
-  const std::string computer = envOr("COMPUTERNAME");
-  const std::string host = *hostnames.begin();
-  EXPECT_EQ(_strnicmp(host.c_str(), computer.c_str(), computer.size()), 0) << host;
+  const std::string pid = readFile(pids);
+  const bool one = !pid.empty() && pid.find('\n') == pid.size() - 1;
+  if (one) run("/bin/kill -INT " + pid.substr(0, pid.size() - 1));
+  const DWORD waited = WaitForSingleObject(pi.hProcess, one ? 60'000 : 0);
+  DWORD code = 0;
+  GetExitCodeProcess(pi.hProcess, &code);
+  if (waited != WAIT_OBJECT_0) TerminateProcess(pi.hProcess, 99);
+  CloseHandle(pi.hThread);
+  CloseHandle(pi.hProcess);
+  printSummary(log);
+  ASSERT_TRUE(one) << "expected one Unix process of the agent, found: " << pid;
+  ASSERT_EQ(waited, WAIT_OBJECT_0) << "no exit within 60 s after SIGINT: " << readFile(log);
+  EXPECT_EQ(code, 0u) << readFile(log);
+  EXPECT_NE(readFile(log).find("Ctrl+C received"), std::string::npos) << readFile(log);
+  expectExactlyTheFilesEvents();
 }
 
 }  // namespace
