@@ -93,8 +93,10 @@ class PipelineEventlogTest : public ::testing::Test {
 
   // Runs one subscription until the double's scripted waits are used up (it then reports
   // kInterrupted, which ends the collector like stop() does).
-  void runSubscription(const std::string& channel, EnqueueListener listener = nullptr) {
+  void runSubscription(const std::string& channel, EnqueueListener listener = nullptr,
+                       size_t batch_events = 1000) {
     PipelineOptions o;
+    o.batch_events = batch_events;
     o.clock = &clock_;
     o.eventlog_batch = 2;
     o.evt_api = [this] { return std::make_unique<ForwardingEvtApi>(*api_); };
@@ -155,6 +157,28 @@ TEST_F(PipelineEventlogTest, EachBatchIsStoredWithItsBookmarkInOneEnqueue) {
   ASSERT_FALSE(api_->subscribe_calls.empty());
   EXPECT_EQ(api_->subscribe_calls.front().flags, uint32_t{EvtApi::kStartAtOldestRecord});
   EXPECT_EQ(api_->openHandles(), 0u);
+}
+
+TEST_F(PipelineEventlogTest, AnEarlyStoreKeepsThePreviousBookmark) {
+  fill(1, 5);
+  // A store limit of one event: every event is stored on its own, before the collector hands
+  // over the bookmark of its EvtNext batch (of 2).
+  std::vector<std::pair<uint64_t, std::optional<uint64_t>>> commits;
+  uint64_t events = 0;
+  runSubscription(
+      "Security",
+      [&](size_t records, size_t) {
+        events += records;
+        commits.emplace_back(events, storedBookmarkId());
+      },
+      1);
+  // Each event is stored with the bookmark of the batch before it (never one past what is
+  // stored); the batch's own bookmark follows in a store of its own.
+  using Commit = std::pair<uint64_t, std::optional<uint64_t>>;
+  EXPECT_EQ(commits,
+            (std::vector<Commit>{{1, std::nullopt}, {2, std::nullopt}, {3, 2}, {4, 2}, {5, 4}}));
+  EXPECT_EQ(storedBookmarkId(), std::optional<uint64_t>(5));
+  EXPECT_EQ(drain().keys().size(), 5u);
 }
 
 TEST_F(PipelineEventlogTest, RestartResumesAfterTheStoredBookmark) {
