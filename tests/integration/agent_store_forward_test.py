@@ -81,7 +81,9 @@ def sigkill(work):
     seed = int(os.environ.get("T0W_SEED", random.SystemRandom().randrange(1 << 30)))
     print("seed %d (rerun with T0W_SEED=%d)" % (seed, seed))
     rng = random.Random(seed)
-    n = 50000
+    # Long enough for 20 kills: each run uploads its target number of requests plus whatever
+    # goes out while this script polls, about 25 requests of 100 events on a fast agent.
+    n = 100000
     fc, xml, keys, state, agent = setup(
         work, n, extra="batch: {max_events: 100, max_delay_ms: 50}\nqueue: {chunk_records: 100}\n")
     kills = 0
@@ -91,8 +93,10 @@ def sigkill(work):
         # A random moment during the upload: after this run's first request reached the
         # collector, plus a random extra number of requests.
         target = before + 1 + rng.randrange(0, 15)
-        wait_until(lambda: len(fc.requests()) >= target or not agent.alive(), 120,
-                   "upload in progress")
+        # Drained before the target: nothing left to upload, so the check below ends the loop
+        # (and the kill count fails the test) instead of waiting for requests that never come.
+        wait_until(lambda: len(fc.requests()) >= target or not agent.alive() or
+                   drained(state, xml), 120, "upload in progress")
         agent.kill()
         kills += 1
         if drained(state, xml):
