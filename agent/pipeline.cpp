@@ -225,7 +225,7 @@ class Pipeline::SourceSink final : public EventSink {
 
   // Stores what is buffered; `complete` marks the file as read to its end. A subscription's
   // checkpoint is the last bookmark it handed over (`advanced`: a new one, stored even without
-  // records, e.g. after filtered-out events).
+  // records, e.g. after a batch whose events could not be rendered).
   void flush(bool complete, bool advanced = false) {
     if (stopped_) return;
     if (records_.empty() && !complete && !advanced) return;
