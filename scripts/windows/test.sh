@@ -77,7 +77,8 @@ NATIVE_DIR=${T0W_NATIVE_FAKES_BUILD_DIR:-build-wine-fakes}
 log "native t0w-fake-collector in $NATIVE_DIR"
 cmake -S . -B "$NATIVE_DIR" -G Ninja -DT0W_BUILD_BENCH=OFF >/dev/null
 cmake --build "$NATIVE_DIR" -j "$(nproc)" --target t0w-fake-collector >/dev/null
-export T0W_WINE_FAKE_COLLECTOR=$PWD/$NATIVE_DIR/tests/fakes/t0w-fake-collector
+[[ $NATIVE_DIR == /* ]] || NATIVE_DIR=$PWD/$NATIVE_DIR  # absolute or relative to the checkout
+export T0W_WINE_FAKE_COLLECTOR=$NATIVE_DIR/tests/fakes/t0w-fake-collector
 export T0W_REQUIRE_WINE_INTEGRATION=${T0W_REQUIRE_WINE_INTEGRATION:-1}
 
 # ctest's summary stays the last line of CI's output.
