@@ -34,6 +34,8 @@ std::string where(const std::string& name, const YAML::Node& node) {
 Result<AgentConfig> extract(const YAML::Node& root, const std::string& name,
                             const std::filesystem::path& base) {
   AgentConfig c;
+  // The default state dir is relative to the config file, like any path written in it.
+  c.state_dir = resolvePath(base, c.state_dir.string());
   if (const YAML::Node a = root["agent"]) {
     if (a["id"]) c.agent_id = text(a["id"]);
     if (a["state_dir"]) c.state_dir = resolvePath(base, text(a["state_dir"]));
@@ -43,8 +45,6 @@ Result<AgentConfig> extract(const YAML::Node& root, const std::string& name,
       return makeError(Errc::kInvalidArgument,
                        where(name, a["id"]) + ": agent.id must not contain '|' or ':'");
     }
-  } else {
-    c.state_dir = resolvePath(base, c.state_dir.string());
   }
   const YAML::Node col = root["collector"];
   c.url = text(col["url"]);

@@ -31,6 +31,13 @@ TEST(AgentConfigTest, MinimalFileGetsDefaultsAndResolvesPaths) {
   EXPECT_TRUE(c->sources.empty());
 }
 
+// An agent: section that does not name state_dir keeps the default, resolved like the others.
+TEST(AgentConfigTest, AgentSectionWithoutStateDirResolvesDefault) {
+  auto c = parse("collector:\n  url: https://c\nagent:\n  log_level: debug\n");
+  ASSERT_TRUE(c) << c.error().toString();
+  EXPECT_EQ(c->state_dir, std::filesystem::path("/etc/t0w/state"));
+}
+
 TEST(AgentConfigTest, FullFile) {
   auto c = parse(R"(
 agent: {id: dc01, state_dir: /var/lib/t0w, log_level: debug, shutdown_deadline_ms: 5000}
