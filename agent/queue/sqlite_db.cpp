@@ -154,6 +154,9 @@ Result<SqliteDb> SqliteDb::open(const std::filesystem::path& path) {
     return err;
   }
   sqlite3_extended_result_codes(db, 1);
+  // Readers such as `tier0watch status` briefly lock the file (e.g. while WAL recovery runs at
+  // their open); wait for them rather than failing the agent's start with SQLITE_BUSY.
+  sqlite3_busy_timeout(db, 5000);
   return SqliteDb(db, file);
 }
 
