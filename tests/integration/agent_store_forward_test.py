@@ -104,7 +104,10 @@ def sigkill(work):
     print("SIGKILLed the agent %d times during upload" % kills)
     assert kills == 20, "the upload finished before 20 kills; make it longer"
     agent.start()
-    wait_until(lambda: drained(state, xml), 600, "queue drained after the last restart")
+    # An agent that died on restart fails the test now, not after the whole bound.
+    wait_until(lambda: drained(state, xml) or not agent.alive(), 600,
+               "queue drained after the last restart")
+    assert agent.alive() or drained(state, xml), "the agent died after its last restart"
     assert agent.terminate() == 0
     got = check_all_delivered(fc, keys)
     received = sum(1 for k, _, _ in accepted_records(fc.requests()) if k == "event")
