@@ -83,4 +83,8 @@ export T0W_REQUIRE_WINE_INTEGRATION=${T0W_REQUIRE_WINE_INTEGRATION:-1}
 
 # ctest's summary stays the last line of CI's output.
 log "ctest under Wine (setup took $((SECONDS - start)) s)"
-ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error --timeout 300 -j "$(nproc)"
+# One retry per test: agent_run_wine_tests' Ctrl+C case once shipped nothing for 2 minutes under
+# Wine in a loaded CI run (passed alone on rerun; cause not yet found, see
+# docs/windows-verification.md). A test still has to pass once; a retry is printed by ctest.
+ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error --timeout 300 -j "$(nproc)" \
+  --repeat until-pass:2
