@@ -46,7 +46,7 @@ if [ ! -f "$WINEPREFIX/.t0w-initialised" ]; then
   wineserver -w
   touch "$WINEPREFIX/.t0w-initialised"
 fi
-wineserver -p </dev/null >/dev/null 2>&1 8>&-
+wineserver -p </dev/null >/dev/null 2>&1 8>&- || true  # one may already run (same prefix)
 trap 'wineserver -k 2>/dev/null || true' EXIT
 # The first Wine process starts services.exe, winedevice, plugplay, ... which outlive it. Started
 # by a test they would inherit ctest's output pipe and ctest would wait for it forever: start
