@@ -69,7 +69,13 @@ state=$(w "$EXE" service status)
 
 say "net stop"
 w net stop Tier0Watch >/dev/null || fail "net stop Tier0Watch"
-state=$(w "$EXE" service status)
+# Wine's net stop can return while the service still reports STOP_PENDING (its drain runs);
+# poll, bounded, for the final state.
+for _ in $(seq 1 60); do
+  state=$(w "$EXE" service status)
+  [ "$state" = STOP_PENDING ] || break
+  sleep 0.5  # poll interval, not a timing assumption
+done
 [ "$state" = STOPPED ] || fail "state after net stop: $state"
 wait_log "Tier0Watch stopped (stop control)"
 
