@@ -93,6 +93,44 @@ TEST(BatchEncoder, RoundTripsThroughGzip) {
   EXPECT_EQ(dec->records[2].body["System"]["EventRecordID"], 101);
 }
 
+// v2: the queue epoch is in the document and in the batch id, so that a new queue file (whose
+// lease sequence starts again at 1) never sends a batch id the collector has seen.
+TEST(BatchEncoder, V2CarriesTheQueueEpochInTheBatchId) {
+  const BatchEncoder enc(kAgent, "00c0ffee00c0ffee");
+  EXPECT_EQ(enc.batchId(42), "agent-7f3a:00c0ffee00c0ffee:42");
+  auto batch = enc.encode(42, sampleRecords());
+  ASSERT_TRUE(batch.ok()) << batch.error().toString();
+  EXPECT_EQ(batch->batch_id, "agent-7f3a:00c0ffee00c0ffee:42");
+  auto dec = decodeBatch(batch->gzip, 1 << 20);
+  ASSERT_TRUE(dec.ok()) << dec.error().toString();
+  EXPECT_EQ(dec->version, 2);
+  EXPECT_EQ(dec->queue_epoch, "00c0ffee00c0ffee");
+  EXPECT_EQ(dec->batch_id, "agent-7f3a:00c0ffee00c0ffee:42");
+  EXPECT_EQ(dec->sequence, 42);
+  EXPECT_NE(BatchEncoder(kAgent, "00000000000000aa").batchId(42),
+            BatchEncoder(kAgent, "00000000000000bb").batchId(42));
+
+  const Json doc = Json::parse(*enc.toJson(7, sampleRecords()));
+  EXPECT_EQ(doc["schema"], "tier0watch.batch/2");
+  Json d = doc;
+  d["queue_epoch"] = "00C0FFEE00C0FFEE";
+  EXPECT_FALSE(parseBatchJson(d.dump()).ok()) << "upper case";
+  d = doc;
+  d["queue_epoch"] = "00c0ffee";
+  EXPECT_FALSE(parseBatchJson(d.dump()).ok()) << "short";
+  d = doc;
+  d["batch_id"] = "agent-7f3a:7";
+  auto r = parseBatchJson(d.dump());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("does not match"), std::string::npos);
+  // v1 documents (older agents) still decode.
+  auto v1 = parseBatchJson(*BatchEncoder(kAgent).toJson(7, sampleRecords()));
+  ASSERT_TRUE(v1.ok()) << v1.error().toString();
+  EXPECT_EQ(v1->version, 1);
+  EXPECT_EQ(v1->batch_id, "agent-7f3a:7");
+  EXPECT_TRUE(v1->queue_epoch.empty());
+}
+
 TEST(BatchEncoder, EscapesIdentityAndKeysAndReplacesInvalidUtf8) {
   const BatchEncoder enc({"a\"b", "host\\name\n\xff", "1.0"});
   QueueRecord r = sampleRecords()[1];
@@ -138,8 +176,11 @@ TEST(BatchDecoder, RejectsMalformedBatchesWithReasons) {
     EXPECT_NE(r.error().message.find(reason), std::string::npos) << r.error().message;
   };
   Json d = doc;
-  d["schema"] = "tier0watch.batch/2";
+  d["schema"] = "tier0watch.batch/3";
   expectBad(d, "schema");
+  d = doc;
+  d["schema"] = "tier0watch.batch/2";  // v2 needs the queue epoch
+  expectBad(d, "queue_epoch");
   d = doc;
   d.erase("agent");
   expectBad(d, "agent");
@@ -213,6 +254,15 @@ TEST_F(BatchSchema, EncodedBatchValidatesAndBrokenOnesDoNot) {
   bad["extra"] = 1;
   EXPECT_EQ(validate(bad.dump()), 1) << "unknown member";
   EXPECT_EQ(validate(enc.toJson(8, {}).value()), 0) << last_error_;
+
+  const BatchEncoder v2(kAgent, "00c0ffee00c0ffee");
+  EXPECT_EQ(validate(*v2.toJson(9, sampleRecords())), 0) << last_error_;
+  bad = Json::parse(*v2.toJson(9, sampleRecords()));
+  bad.erase("queue_epoch");
+  EXPECT_EQ(validate(bad.dump()), 1) << "v2 without epoch";
+  bad = Json::parse(*v2.toJson(9, sampleRecords()));
+  bad["batch_id"] = "agent-7f3a:9";
+  EXPECT_EQ(validate(bad.dump()), 1) << "v2 batch id without epoch";
 }
 
 // The full path without network: queue lease -> batch -> collector-side decode.
