@@ -125,9 +125,16 @@ Result<EncodedBatch> BatchEncoder::encode(int64_t sequence,
   return EncodedBatch{batchId(sequence), sequence, records.size(), json->size(), std::move(*gz)};
 }
 
-Result<DecodedBatch> parseBatchJson(std::string_view text) {
-  Json doc = Json::parse(text.begin(), text.end(), nullptr, false);
-  if (doc.is_discarded()) return batchError("not valid JSON");
+Result<DecodedBatch> parseBatchJson(std::string_view text, const JsonLimits& limits) {
+  // Bounded while parsing: nothing below may recurse over a tree deeper than the limit.
+  auto parsed = parseBoundedJson(text, limits);
+  if (!parsed) {
+    if (parsed.error().code == Errc::kLimit) {
+      return makeError(Errc::kLimit, "batch: " + parsed.error().message);
+    }
+    return batchError("not valid JSON: " + parsed.error().message);
+  }
+  Json& doc = *parsed;
   if (!doc.is_object()) return batchError("document is not an object");
   const Json* schema = member(doc, "schema", Json::value_t::string);
   DecodedBatch out;
@@ -195,10 +202,11 @@ Result<DecodedBatch> parseBatchJson(std::string_view text) {
   return out;
 }
 
-Result<DecodedBatch> decodeBatch(std::string_view gzip, size_t max_decompressed) {
+Result<DecodedBatch> decodeBatch(std::string_view gzip, size_t max_decompressed,
+                                 const JsonLimits& limits) {
   auto json = zDecompress(gzip, ZFormat::kGzip, max_decompressed);
   if (!json) return makeError(json.error().code, "batch: " + json.error().message);
-  return parseBatchJson(*json);
+  return parseBatchJson(*json, limits);
 }
 
 }  // namespace t0w

@@ -13,6 +13,7 @@
 
 #include "agent/core/result.h"
 #include "agent/queue/queue_record.h"
+#include "agent/shipper/bounded_json.h"
 
 namespace t0w {
 
@@ -76,8 +77,11 @@ struct DecodedBatch {
 };
 
 // Parses and checks a batch document (schema string, required members, kinds, key prefix).
-Result<DecodedBatch> parseBatchJson(std::string_view json);
+// A document beyond `limits` (depth, values, string size) fails with Errc::kLimit before
+// anything recurses over it.
+Result<DecodedBatch> parseBatchJson(std::string_view json, const JsonLimits& limits = {});
 // Gunzips (refusing more than max_decompressed bytes: zip bombs) and parses.
-Result<DecodedBatch> decodeBatch(std::string_view gzip, size_t max_decompressed);
+Result<DecodedBatch> decodeBatch(std::string_view gzip, size_t max_decompressed,
+                                 const JsonLimits& limits = {});
 
 }  // namespace t0w

@@ -6,10 +6,11 @@ collector counted them.
 
 usage: agent_collector_test.py TIER0WATCH COLLECTOR SCENARIO
 SCENARIO: baseline | queue_deleted | queue_quarantined | snapshot_rollback | agent_sigkill |
-          collector_sigkill
+          collector_sigkill | deep_body
 Each scenario prints one line "FAULT-MATRIX {json}" (scenario, events in, stored once, reported
 lost, duplicates, conflicts) for the table in the report.
 """
+import gzip
 import json
 import os
 import random
@@ -239,8 +240,37 @@ def collector_sigkill(work):
     s.close()
 
 
+def deep_body(work):
+    """Issue 10: one enrolled agent sent a record nested 100,000 deep (about 1 KB gzipped) and
+    `serve` died. Now it is refused with a 4xx, the process lives, and an honest agent ships."""
+    s = Setup(work, "batch: {max_events: 500, max_delay_ms: 50}\n")
+    with open(s.collector.enroll("lowtier")) as f:
+        hostile_token = f.read().strip()
+    depth = 100000
+    body = '{"x":' + '{"a":' * depth + "1" + "}" * depth + "}"
+    # Version 1 of the format, which every collector accepts (and decodes to the end).
+    doc = ('{"schema":"tier0watch.batch/1","agent":{"id":"lowtier-agent","hostname":"srv9",'
+           '"version":"0.1.0"},"batch_id":"lowtier-agent:1","sequence":1,"records":'
+           '[{"kind":"event","key":"lowtier-agent|Security|1","body":' + body + '}]}')
+    payload = gzip.compress(doc.encode(), 9)
+    print("hostile upload: %d bytes gzip-compressed, %d bytes of JSON" % (len(payload), len(doc)))
+    status_code, answer = s.collector.request(
+        "POST", "/api/v1/batches", payload,
+        {"Authorization": "Bearer " + hostile_token, "Content-Type": "application/json",
+         "Content-Encoding": "gzip"})
+    assert 400 <= status_code < 500, (status_code, answer)
+    assert s.collector.alive(), s.collector.log_text()[-2000:]
+    s.events_file("a.xml", 1000, 1)
+    s.run_until_drained()
+    stored, detail = s.check(expect(1, 1000))
+    s.row("deep_body (then honest agent)", 1000, stored, detail,
+          "hostile body refused with %d %s" % (status_code, answer.get("error")))
+    s.close()
+
+
 SCENARIOS = {f.__name__: f for f in (baseline, queue_deleted, queue_quarantined,
-                                      snapshot_rollback, agent_sigkill, collector_sigkill)}
+                                      snapshot_rollback, agent_sigkill, collector_sigkill,
+                                      deep_body)}
 
 if __name__ == "__main__":
     with Workdir("collector-" + SCENARIO) as work:

@@ -152,15 +152,25 @@ Response BatchIngest::handle(const Request& req) {
     encoding = lower(sv(ce->value()));
   Result<DecodedBatch> decoded = makeError(Errc::kInternal, "unset");
   const auto max_decompressed = static_cast<size_t>(config_.max_decompressed_bytes);
+  // Depth and size are checked while the document is parsed: nothing recurses over a body
+  // nested deeper than max_json_depth, and max_json_values bounds its memory.
+  JsonLimits limits;
+  limits.max_depth = static_cast<size_t>(config_.max_json_depth);
+  limits.max_values = static_cast<size_t>(config_.max_json_values);
   if (encoding == "gzip") {
-    decoded = decodeBatch(req.body(), max_decompressed);
+    decoded = decodeBatch(req.body(), max_decompressed, limits);
   } else if (encoding == "identity") {
-    decoded = parseBatchJson(req.body());
+    decoded = parseBatchJson(req.body(), limits);
   } else {
     return error(req, http::status::unsupported_media_type, "unsupported_content_encoding",
                  "Content-Encoding must be gzip or identity, not " + encoding);
   }
   if (!decoded) {
+    if (decoded.error().code == Errc::kLimit &&
+        decoded.error().message.find("JSON") != std::string::npos) {
+      return error(req, http::status::payload_too_large, "json_too_complex",
+                   decoded.error().message);
+    }
     if (decoded.error().code == Errc::kLimit) {
       return error(
           req, http::status::payload_too_large, "decompressed_too_large",

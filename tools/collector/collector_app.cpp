@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "agent/core/time.h"
+#include "agent/shipper/bounded_json.h"
 #include "tools/collector/http_util.h"
 #include "tools/collector/security.h"
 
@@ -227,9 +228,11 @@ Response CollectorApp::login(const Request& req, const RequestContext& ctx) {
     r.set(http::field::retry_after, std::to_string(std::max<int64_t>(1, wait->count() / 1000)));
     return r;
   }
-  Json body = Json::parse(req.body(), nullptr, false);
-  if (body.is_discarded() || !body.is_object() || !body.contains("user") ||
-      !body.contains("password") || !body["user"].is_string() || !body["password"].is_string()) {
+  // Small limits: a login needs two strings.
+  auto parsed = parseBoundedJson(req.body(), JsonLimits{4, 16, 4096});
+  const Json body = parsed ? std::move(*parsed) : Json();
+  if (!body.is_object() || !body.contains("user") || !body.contains("password") ||
+      !body["user"].is_string() || !body["password"].is_string()) {
     return error(req, http::status::bad_request, "malformed_request",
                  "send {\"user\": \"...\", \"password\": \"...\"}");
   }

@@ -1,6 +1,7 @@
 // Storage implemented once over SqlConn for both SQLite and PostgreSQL; the SQL is the subset
 // both understand (ON CONFLICT DO NOTHING, RETURNING), with LIKE vs ILIKE the one difference.
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -503,13 +504,24 @@ class SqlStorage final : public Storage {
 
 }  // namespace
 
-Result<std::unique_ptr<Storage>> openStorage(const std::string& driver, const std::string& target) {
+Status createPrivateDirectory(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return makeError(Errc::kIo, dir + ": " + ec.message());
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+  if (ec) return makeError(Errc::kIo, dir + ": cannot restrict to its owner: " + ec.message());
+  return {};
+}
+
+Result<std::unique_ptr<Storage>> openStorage(const std::string& driver, const std::string& target,
+                                             const StorageOptions& options) {
   std::vector<std::unique_ptr<SqlConn>> conns;
   bool postgres = false;
   if (driver == "sqlite") {
     // One writer connection: SQLite serialises writers anyway, and one connection keeps the
     // prepared statements hot.
-    auto c = openSqliteConn(target);
+    auto c = openSqliteConn(target, options.sqlite_full_sync);
     if (!c) return c.error();
     conns.push_back(std::move(*c));
   } else if (driver == "postgres") {

@@ -242,8 +242,19 @@ class Storage {
   virtual Result<int64_t> storedBytes() = 0;
 };
 
-// Opens the storage named by `driver` ("sqlite": `target` is a file path; "postgres": a libpq
-// connection string) and brings its schema up to date.
-Result<std::unique_ptr<Storage>> openStorage(const std::string& driver, const std::string& target);
+struct StorageOptions {
+  // SQLite (WAL): FULL syncs the log at every commit, so an acknowledged batch survives a power
+  // loss; NORMAL survives a crash of the process only. PostgreSQL: its synchronous_commit.
+  bool sqlite_full_sync = true;
+};
+
+// Opens the storage named by `driver` ("sqlite": `target` is a file path, created readable by
+// its owner only; "postgres": a libpq connection string) and brings its schema up to date.
+Result<std::unique_ptr<Storage>> openStorage(const std::string& driver, const std::string& target,
+                                             const StorageOptions& options = {});
+
+// Creates `dir` (and parents) and restricts it to its owner (0700): it holds the database, the
+// TLS key and the certificates.
+Status createPrivateDirectory(const std::string& dir);
 
 }  // namespace t0w::collector

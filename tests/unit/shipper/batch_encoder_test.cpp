@@ -205,6 +205,55 @@ TEST(BatchDecoder, RejectsMalformedBatchesWithReasons) {
   EXPECT_FALSE(decodeBatch(gz->substr(0, gz->size() / 2), 1 << 20).ok());
 }
 
+// Issue 10: limits are checked while parsing, so a deep or wide document never reaches code
+// that recurses over it (nlohmann's copy and dump()).
+TEST(BoundedJson, EnforcesDepthValuesAndStringSizeWhileParsing) {
+  const JsonLimits limits{8, 100, 16};
+  auto ok = parseBoundedJson(
+      R"({"a":[1,2,{"b":"text"}],"c":null,"d":true,"e":-1.5,"f":18446744073709551615})", limits);
+  ASSERT_TRUE(ok.ok()) << ok.error().toString();
+  EXPECT_EQ(*ok,
+            Json::parse(
+                R"({"a":[1,2,{"b":"text"}],"c":null,"d":true,"e":-1.5,"f":18446744073709551615})"));
+  auto deep = parseBoundedJson(std::string(100000, '[') + std::string(100000, ']'), limits);
+  ASSERT_FALSE(deep.ok());
+  EXPECT_EQ(deep.error().code, Errc::kLimit);
+  EXPECT_NE(deep.error().message.find("deeper than 8"), std::string::npos);
+  std::string wide = "[";
+  for (int i = 0; i < 200; ++i) wide += (i ? ",0" : "0");
+  auto many = parseBoundedJson(wide + "]", limits);
+  ASSERT_FALSE(many.ok());
+  EXPECT_NE(many.error().message.find("more than 100 JSON values"), std::string::npos);
+  auto long_string = parseBoundedJson(R"({"k":"0123456789abcdefX"})", limits);
+  ASSERT_FALSE(long_string.ok());
+  EXPECT_EQ(long_string.error().code, Errc::kLimit);
+  auto long_key = parseBoundedJson(R"({"0123456789abcdefX":1})", limits);
+  EXPECT_FALSE(long_key.ok());
+  auto bad = parseBoundedJson("{\"a\":", limits);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, Errc::kParse);
+  EXPECT_FALSE(parseBoundedJson("[1] trailing", limits).ok());
+  EXPECT_FALSE(parseBoundedJson("\"\xff\"", limits).ok()) << "invalid UTF-8";
+}
+
+TEST(BatchDecoder, RefusesADeepRecordBodyWithoutRecursing) {
+  std::string body = "{\"x\":";
+  for (int i = 0; i < 100000; ++i) body += "{\"a\":";
+  body += "1" + std::string(100000, '}') + "}";
+  QueueRecord r;
+  r.kind = RecordKind::kEvent;
+  r.key = "Security|1";
+  r.body = body;
+  auto batch =
+      BatchEncoder(kAgent, "00c0ffee00c0ffee").encode(1, std::span<const QueueRecord>(&r, 1));
+  ASSERT_TRUE(batch.ok());
+  EXPECT_LT(batch->gzip.size(), 4096u);
+  auto dec = decodeBatch(batch->gzip, 16 << 20);
+  ASSERT_FALSE(dec.ok());
+  EXPECT_EQ(dec.error().code, Errc::kLimit);
+  EXPECT_NE(dec.error().message.find("deeper than 64"), std::string::npos) << dec.error().message;
+}
+
 // Validation with the real JSON Schema, through python3-jsonschema.
 class BatchSchema : public ::testing::Test {
  protected:
