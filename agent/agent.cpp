@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -13,6 +14,7 @@
 #include "agent/queue/event_queue.h"
 #include "agent/rules/rule_set.h"
 #include "agent/shipper/batch_encoder.h"
+#include "agent/shipper/credentials.h"
 #include "agent/shipper/shipper.h"
 #include "agent/shipper/transport_factory.h"
 #include "collectors/eventlog/evt_api.h"
@@ -62,6 +64,7 @@ struct Agent::Running {
   AgentMetrics metrics;
   std::unique_ptr<RuleSet> rules;
   std::unique_ptr<Transport> transport;
+  std::unique_ptr<Credentials> credentials;
   std::unique_ptr<BatchEncoder> encoder;
   std::unique_ptr<Shipper> shipper;
   std::unique_ptr<Pipeline> pipeline;
@@ -115,6 +118,14 @@ Status Agent::start() {
   auto token = resolveToken(c);
   if (!token) return fail(token.error());
 
+  // With a configured agent.id nothing else creates the state directory before the queue.
+  std::error_code dir_error;
+  std::filesystem::create_directories(c.state_dir, dir_error);
+  if (dir_error) {
+    return fail(makeError(
+        Errc::kIo,
+        c.state_dir.string() + ": cannot create the state directory: " + dir_error.message()));
+  }
   QueueOptions qo;
   qo.path = c.queuePath();
   qo.max_bytes = static_cast<uint64_t>(c.queue_max_bytes);
@@ -153,7 +164,14 @@ Status Agent::start() {
   so.max_delay = milliseconds(c.batch_max_delay_ms);
   so.request_timeout = milliseconds(c.request_timeout_ms);
   so.lease_duration = std::max(milliseconds(60'000), 4 * so.request_timeout);
-  so.bearer_token = *token;
+  // A site enrolment secret is exchanged for the agent's own credential at the first upload.
+  CredentialOptions co;
+  co.configured = *token;
+  co.credential_file = c.state_dir / "agent.credential";
+  co.agent = AgentIdentity{r->agent_id, hostName(), T0W_VERSION};
+  co.timeout = so.request_timeout;
+  r->credentials = std::make_unique<Credentials>(std::move(co), *r->transport);
+  so.credentials = r->credentials.get();
   so.retry_budget = c.retry_budget;
   so.backoff.base = milliseconds(c.backoff_base_ms);
   so.backoff.cap = milliseconds(c.backoff_cap_ms);

@@ -160,6 +160,25 @@ std::optional<milliseconds> parseRetryAfter(std::string_view value, system_clock
   return std::chrono::duration_cast<milliseconds>(*when - now);
 }
 
+namespace {
+
+// The collector's refusal code ({"error": "revoked", ...}) for logs: a fixed word of lower-case
+// letters and '_', never free text (a body could carry anything).
+std::string errorCode(const std::string& body) {
+  constexpr std::string_view kKey = "\"error\":\"";
+  const size_t at = body.find(kKey);
+  if (at == std::string::npos) return {};
+  std::string code;
+  for (size_t i = at + kKey.size(); i < body.size() && body[i] != '"'; ++i) {
+    const char c = body[i];
+    if (!((c >= 'a' && c <= 'z') || c == '_') || code.size() >= 40) return {};
+    code += c;
+  }
+  return code;
+}
+
+}  // namespace
+
 Outcome classifyOutcome(const TransportResult& result, system_clock::time_point now) {
   Outcome out;
   if (!result.isResponse()) {
@@ -172,6 +191,9 @@ Outcome classifyOutcome(const TransportResult& result, system_clock::time_point 
   const int status = response.status;
   out.status = status;
   out.detail = "HTTP " + std::to_string(status);
+  if (status >= 400) {
+    if (const std::string code = errorCode(response.body); !code.empty()) out.detail += " " + code;
+  }
   if (status >= 200 && status <= 299) {
     out.kind = OutcomeKind::kAck;
   } else if (isRetryableStatus(status)) {

@@ -48,7 +48,8 @@ void Shipper::recordStatus(const Outcome& outcome, const std::string& batch_id, 
 
 TransportResult Shipper::sendRecords(int64_t sequence, std::span<const QueueRecord> records,
                                      std::optional<std::chrono::steady_clock::time_point> deadline,
-                                     std::string& batch_id, Status& encode_status) {
+                                     const std::string& bearer, std::string& batch_id,
+                                     Status& encode_status) {
   auto batch = encoder_.encode(sequence, records);
   if (!batch) {
     encode_status = batch.error();
@@ -57,7 +58,7 @@ TransportResult Shipper::sendRecords(int64_t sequence, std::span<const QueueReco
   batch_id = batch->batch_id;
   HttpRequest request;
   request.path = options_.path;
-  request.bearer_token = options_.bearer_token;
+  request.bearer_token = bearer;
   request.headers = {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}};
   request.body = std::move(batch->gzip);
   request.timeout = options_.request_timeout;
@@ -114,8 +115,32 @@ Shipper::Step Shipper::failure(const Lease& lease, const Outcome& outcome, uint6
   return step;
 }
 
+Shipper::Step Shipper::credentialFailure(const Outcome& outcome) {
+  ++counters_.enrolment_failures;
+  Step step;
+  if (outcome.kind == OutcomeKind::kRetry) {
+    step.kind = Kind::kBackoff;
+    step.delay = backoff_.next(outcome.retry_after);
+    spdlog::warn("shipper: {}; next attempt in {} ms", outcome.detail, step.delay.count());
+  } else {
+    ++counters_.auth_pauses;
+    step.kind = Kind::kPaused;
+    step.delay = options_.auth_pause;
+    spdlog::error("shipper: {}; pausing uploads for {} s (events stay queued)", outcome.detail,
+                  options_.auth_pause.count() / 1000);
+  }
+  recordStatus(outcome, "", 0);
+  return step;
+}
+
 Result<Shipper::Step> Shipper::shipOnce(
     std::optional<std::chrono::steady_clock::time_point> deadline) {
+  std::string bearer = options_.bearer_token;
+  if (options_.credentials != nullptr) {
+    auto token = options_.credentials->token(clock_.now());
+    if (const auto* outcome = std::get_if<Outcome>(&token)) return credentialFailure(*outcome);
+    bearer = std::move(std::get<std::string>(token));
+  }
   auto reserved = queue_.reserve(limit_, options_.max_bytes, options_.lease_duration);
   if (!reserved) {
     ++counters_.queue_errors;
@@ -150,7 +175,7 @@ Result<Shipper::Step> Shipper::shipOnce(
     std::string batch_id;
     Status encoded;
     const TransportResult result =
-        sendRecords(sequence, all.subspan(r.begin, r.size()), deadline, batch_id, encoded);
+        sendRecords(sequence, all.subspan(r.begin, r.size()), deadline, bearer, batch_id, encoded);
     if (!encoded) {
       // A record the encoder cannot write will never ship: keep it for inspection.
       (void)queue_.deadLetter(lease, "cannot encode: " + encoded.error().message);

@@ -24,6 +24,7 @@
 #include "agent/queue/event_queue.h"
 #include "agent/shipper/backoff.h"
 #include "agent/shipper/batch_encoder.h"
+#include "agent/shipper/credentials.h"
 #include "agent/shipper/outcome.h"
 #include "agent/shipper/transport.h"
 
@@ -37,6 +38,9 @@ struct ShipperOptions {
   std::chrono::milliseconds lease_duration{300'000};
   std::string path = "/api/v1/batches";
   std::string bearer_token;  // never logged
+  // When set, the token comes from here (a site secret is exchanged for the agent's own
+  // credential at the first upload); bearer_token is then unused.
+  Credentials* credentials = nullptr;
   int64_t retry_budget = 0;
   BackoffPolicy backoff;
   std::chrono::milliseconds auth_pause{600'000};
@@ -56,6 +60,7 @@ struct ShipperCounters {
   std::atomic<uint64_t> dead_lettered_batches{0};
   std::atomic<uint64_t> dead_lettered_records{0};
   std::atomic<uint64_t> auth_pauses{0};
+  std::atomic<uint64_t> enrolment_failures{0};
   std::atomic<uint64_t> queue_errors{0};
 };
 
@@ -96,10 +101,13 @@ class Shipper {
 
  private:
   Step failure(const Lease& lease, const Outcome& outcome, uint64_t sent_records);
+  // No token (enrolment failed): nothing was leased; back off or pause.
+  Step credentialFailure(const Outcome& outcome);
   void recordStatus(const Outcome& outcome, const std::string& batch_id, size_t records);
   TransportResult sendRecords(int64_t sequence, std::span<const QueueRecord> records,
                               std::optional<std::chrono::steady_clock::time_point> deadline,
-                              std::string& batch_id, Status& encode_status);
+                              const std::string& bearer, std::string& batch_id,
+                              Status& encode_status);
   void wait(std::chrono::milliseconds delay);
 
   EventQueue& queue_;

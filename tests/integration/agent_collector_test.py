@@ -6,7 +6,7 @@ collector counted them.
 
 usage: agent_collector_test.py TIER0WATCH COLLECTOR SCENARIO
 SCENARIO: baseline | queue_deleted | queue_quarantined | snapshot_rollback | agent_sigkill |
-          collector_sigkill | deep_body
+          collector_sigkill | deep_body | site_enrolment
 Each scenario prints one line "FAULT-MATRIX {json}" (scenario, events in, stored once, reported
 lost, duplicates, conflicts) for the table in the report.
 """
@@ -268,9 +268,116 @@ def deep_body(work):
     s.close()
 
 
+def site_enrolment(work):
+    """Issue 10, failure 3: one enrolment secret per site. Three agents enrol with it, each gets a
+    credential of its own and delivers; a fourth is refused (use limit) and keeps its events
+    queued; a revoked agent gets 401 and is shown as revoked; after `agents rotate` its new
+    credential, written to its state directory, delivers what its queue held. No secret or
+    credential appears in any log."""
+    collector = RealCollector(COLLECTOR, os.path.join(work, "collector"))
+    secret = collector.admin("sites", "add", "dc-site", "--max-uses", "3",
+                             "--expires-in-hours", "2")
+    assert secret.startswith("t0wsite_"), secret
+    secret_file = os.path.join(work, "site.secret")
+    with open(secret_file, "w") as f:
+        f.write(secret + "\n")
+    collector.start()
+    extra = "batch: {max_events: 200, max_delay_ms: 50}\n"
+    agents = []
+    for i in range(4):
+        state = os.path.join(work, "agent%d" % i)
+        xml = os.path.join(work, "events%d.xml" % i)
+        write_events(xml, 500, 1, domain="SITE%d" % i)
+        cfg = os.path.join(work, "agent%d.yaml" % i)
+        write_agent_config(cfg, state, collector, secret_file, [("xml", xml)], extra,
+                           agent_id="site-agent-%d" % i, auth_pause_ms=300)
+        agents.append((Agent(T0W, cfg, os.path.join(work, "agent%d.log" % i)), state, xml, cfg))
+
+    def drained(state, xml):
+        st = status(T0W, state)
+        return (st and st["queue"]["events"] == 0 and
+                st["checkpoints"].get(xml, {}).get("position") == "complete")
+
+    for agent, _, _, _ in agents[:3]:
+        agent.start()
+    for agent, state, xml, _ in agents[:3]:
+        wait_until(lambda: drained(state, xml) or not agent.alive(), 300, "agent delivered")
+        assert agent.terminate() == 0, agent.log_text()[-2000:]
+    fleet = {a["agent_id"]: a for a in collector.api("/api/v1/agents")["agents"]}
+    assert sorted(fleet) == ["site-agent-0", "site-agent-1", "site-agent-2"], sorted(fleet)
+    for a in fleet.values():
+        assert a["events"] == 500 and a["enrolled_via"] == "dc-site", a
+        assert a["health"] == "ok", a
+    assert len({a["name"] for a in fleet.values()}) == 3
+
+    # The fourth: the secret is used up. Refused, paused, nothing lost.
+    fourth, state4, xml4, _ = agents[3]
+    fourth.start()
+    wait_until(lambda: "secret_exhausted" in fourth.log_text(), 120, "the refusal")
+    st = wait_until(lambda: (status(T0W, state4) or {}).get("queue", {}).get("events") == 500 and
+                    status(T0W, state4), 120, "events queued")
+    assert fourth.alive()
+    assert fourth.terminate() == 0
+    assert "site-agent-3" not in {a["agent_id"] for a in collector.api("/api/v1/agents")["agents"]}
+
+    # Revoke agent 0: its next batch gets 401; shown as revoked; its events wait in its queue.
+    agent0, state0, xml0, cfg0 = agents[0]
+    name0 = fleet["site-agent-0"]["name"]
+    with open(os.path.join(state0, "agent.credential")) as f:
+        old_credential = f.read().strip()
+    collector.admin("agents", "revoke", name0)
+    code, answer = collector.request("POST", "/api/v1/batches", b"{}",
+                                     {"Authorization": "Bearer " + old_credential,
+                                      "Content-Type": "application/json"})
+    assert code == 401 and answer["error"] == "revoked", (code, answer)
+    detail = collector.agent(name0)
+    assert detail["revoked"] and detail["health"] == "revoked", detail
+    epoch = status(T0W, state0)["queue"]["epoch"]
+    xml0b = os.path.join(work, "events0b.xml")  # 300 more events (a file read to its end
+    write_events(xml0b, 300, 501, domain="SITE0")  # is not read again)
+    write_agent_config(cfg0, state0, collector, secret_file, [("xml", xml0), ("xml", xml0b)],
+                       extra, agent_id="site-agent-0", auth_pause_ms=300)
+    agent0.start()
+    wait_until(lambda: "revoked" in agent0.log_text(), 120, "the 401")
+    wait_until(lambda: (status(T0W, state0) or {}).get("queue", {}).get("events") == 300, 120,
+               "the new events queued")
+    # Rotate: a new credential, written where the agent reads it; the queue is kept.
+    new_credential = collector.admin("agents", "rotate", name0)
+    with open(os.path.join(state0, "agent.credential"), "w") as f:
+        f.write(new_credential + "\n")
+    wait_until(lambda: drained(state0, xml0b), 300, "the queue drained with the new credential")
+    assert agent0.terminate() == 0
+    assert status(T0W, state0)["queue"]["epoch"] == epoch, "the same queue file"
+    detail = collector.agent(name0)
+    assert detail["events"] == 800 and not detail["revoked"], detail
+    assert detail["credential_rotated_at"], detail
+    code, _ = collector.request("POST", "/api/v1/batches", b"{}",
+                                {"Authorization": "Bearer " + old_credential,
+                                 "Content-Type": "application/json"})
+    assert code == 401, code
+
+    # No secret in any log.
+    credentials = [new_credential, old_credential]
+    for _, state, _, _ in agents[1:3]:
+        with open(os.path.join(state, "agent.credential")) as f:
+            credentials.append(f.read().strip())
+    logs = collector.log_text() + "".join(a.log_text() for a, _, _, _ in agents)
+    for s in [secret] + credentials:
+        assert s not in logs, "a secret is in a log"
+    stored = collector.events()
+    print("FAULT-MATRIX " + json.dumps({
+        "scenario": "site_enrolment (3 agents, 1 refused, revoke+rotate)", "events_in": 4 * 500 + 300,
+        "stored_once": len(stored), "reported_lost": 0,
+        "duplicates": collector.metrics().get("t0w_collector_dedup_hits_total", 0),
+        "conflicts": 0, "note": "4th agent refused (secret_exhausted): its 500 events stay in its "
+                                "queue, not lost; agent 0's 300 waited through revoke+rotate"}))
+    assert len(stored) == 1800, len(stored)
+    collector.stop()
+
+
 SCENARIOS = {f.__name__: f for f in (baseline, queue_deleted, queue_quarantined,
                                       snapshot_rollback, agent_sigkill, collector_sigkill,
-                                      deep_body)}
+                                      deep_body, site_enrolment)}
 
 if __name__ == "__main__":
     with Workdir("collector-" + SCENARIO) as work:

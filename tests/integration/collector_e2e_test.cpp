@@ -393,6 +393,60 @@ TEST_F(CollectorE2eTest, AgentCredentialCannotClaimAnotherAgentsKeySpaceOrHost) 
   EXPECT_EQ(alerts["alerts"][0]["key"], "srv9-agent|alert|dcsync-rule|1");
 }
 
+// Issue 10, failure 3: a site secret enrols many agents, each with its own credential bound to
+// its agent id; the same id cannot enrol twice; revoked credentials get 401, rotated ones work.
+TEST_F(CollectorE2eTest, SiteSecretEnrolsAgentsWithCredentialsOfTheirOwn) {
+  client_ = client();
+  EnrollmentSecret site;
+  site.name = "dc-site";
+  site.secret_hash = sha256Hex("t0wsite_secret");
+  site.created = systemNowMicros();
+  site.max_uses = 2;
+  ASSERT_TRUE(service_->storage().addEnrollmentSecret(site));
+  auto enrol = [&](const std::string& secret, const std::string& id) {
+    HttpRequest req;
+    req.path = "/api/v1/enroll";
+    req.bearer_token = secret;
+    req.headers = {{"Content-Type", "application/json"}};
+    req.body = Json{{"agent_id", id}, {"hostname", "DC-" + id}, {"version", "0.1.0"}}.dump();
+    auto r = client_->send(req);
+    EXPECT_TRUE(r.isResponse());
+    return r.isResponse() ? r.response() : HttpResponse{};
+  };
+  HttpResponse a = enrol("t0wsite_secret", "dc02-agent");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(json(a)["agent"], "dc-dc02-agent");
+  const std::string cred_a = json(a)["credential"];
+  // The secret is checked first (no oracle for enrolled ids without it); a refusal spends no use.
+  EXPECT_EQ(enrol("t0wsite_secret", "dc02-agent").status, 409) << "an enrolled id";
+  HttpResponse b = enrol("t0wsite_secret", "dc03-agent");
+  ASSERT_EQ(b.status, 200) << b.body;
+  EXPECT_NE(json(b)["credential"], cred_a);
+  EXPECT_EQ(json(enrol("t0wsite_secret", "dc04-agent"))["error"], "secret_exhausted");
+  EXPECT_EQ(enrol("wrong", "dc05-agent").status, 401);
+  EXPECT_EQ(enrol("t0wsite_secret", "bad|id").status, 400);
+
+  // The credential is bound to its agent id from the start.
+  EXPECT_EQ(postBatch("dc02-agent", 1, {eventRecord(1, 4624, "x")}, cred_a).status, 200);
+  EXPECT_EQ(postBatch("dc03-agent", 2, {eventRecord(2, 4624, "x")}, cred_a).status, 403);
+
+  // Revoked: 401 and shown; rotated: the new credential works, the old one does not.
+  ASSERT_TRUE(*service_->storage().revokeAgent("dc-dc02-agent", systemNowMicros()));
+  HttpResponse r = postBatch("dc02-agent", 3, {eventRecord(3, 4624, "x")}, cred_a);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(json(r)["error"], "revoked");
+  login();
+  Json agent = json(api("GET", "/api/v1/agents/dc-dc02-agent"));
+  EXPECT_EQ(agent["revoked"], true);
+  EXPECT_EQ(agent["health"], "revoked");
+  EXPECT_EQ(agent["enrolled_via"], "dc-site");
+  auto rotated = newToken();
+  ASSERT_TRUE(*service_->storage().rotateAgentCredential("dc-dc02-agent", sha256Hex(*rotated),
+                                                         systemNowMicros()));
+  EXPECT_EQ(postBatch("dc02-agent", 4, {eventRecord(4, 4624, "x")}, *rotated).status, 200);
+  EXPECT_EQ(postBatch("dc02-agent", 5, {eventRecord(5, 4624, "x")}, cred_a).status, 401);
+}
+
 TEST_F(CollectorE2eTest, RateLimitsEachAgentWithRetryAfter) {
   client_ = client();
   const std::string flood = enroll("flood");

@@ -46,6 +46,10 @@ class RealCollector:
             raise AssertionError("tier0watch-collector %s: %s" % (" ".join(args), r.stderr))
         return r.stdout
 
+    def admin(self, *args, stdin=None):
+        """A command (agents ..., sites ...); its stdout (a secret it prints once)."""
+        return self._run(list(args), stdin=stdin).strip()
+
     def enroll(self, name):
         """A per-agent token (agents enroll NAME), written to a file for the agent's token_file."""
         token = self._run(["agents", "enroll", name]).strip()
@@ -167,14 +171,16 @@ class RealCollector:
         return self.api(path)["alerts"]
 
 
-def write_agent_config(path, state_dir, collector, token_file, sources, extra=""):
+def write_agent_config(path, state_dir, collector, token_file, sources, extra="", agent_id=None,
+                       auth_pause_ms=600000):
     """An agent configuration for `tier0watch run` against the real collector."""
     with open(path, "w", encoding="utf-8") as f:
-        f.write("agent: {state_dir: %s, log_level: info, shutdown_deadline_ms: 10000}\n" %
-                state_dir)
+        f.write("agent: {state_dir: %s, log_level: info, shutdown_deadline_ms: 10000%s}\n" %
+                (state_dir, ", id: " + agent_id if agent_id else ""))
         f.write("collector: {url: \"%s\", ca_bundle: %s, token_file: %s, "
                 "request_timeout_ms: 5000}\n" % (collector.url, collector.ca, token_file))
-        f.write("retry: {backoff_base_ms: 20, backoff_cap_ms: 500}\n")
+        f.write("retry: {backoff_base_ms: 20, backoff_cap_ms: 500, auth_pause_ms: %d}\n" %
+                auth_pause_ms)
         f.write("metrics: {listen: \"127.0.0.1:0\", log_interval_ms: 0}\n")
         f.write("sources:\n")
         for kind, p in sources:

@@ -134,6 +134,12 @@ Response BatchIngest::handle(const Request& req) {
                         "Bearer error=\"invalid_token\"");
   }
   const AgentRecord& enrolled = **agent;
+  if (enrolled.revoked_at) {
+    return unauthorized(req, "revoked",
+                        "the credential of agent " + enrolled.name +
+                            " was revoked (tier0watch-collector agents rotate issues a new one)",
+                        "Bearer error=\"invalid_token\"");
+  }
 
   if (auto wait = limiter_.acquire(enrolled.name, std::chrono::steady_clock::now())) {
     Response r = error(req, http::status::too_many_requests, "rate_limited",

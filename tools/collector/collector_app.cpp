@@ -113,6 +113,7 @@ CollectorApp::CollectorApp(const CollectorConfig& config, Storage& storage, Metr
       metrics_(metrics),
       now_(now),
       ingest_(config, storage, metrics, std::move(forward_outputs), now),
+      enroll_(storage, metrics, now),
       // Login attempts per client address: enough for people, too few for guessing.
       login_limiter_(0.2, 10) {}
 
@@ -135,6 +136,12 @@ Response CollectorApp::handle(const Request& req, const RequestContext& ctx) {
       return error(req, http::status::method_not_allowed, "method_not_allowed", "use POST");
     }
     return ingest_.handle(req);
+  }
+  if (route == "/api/v1/enroll") {
+    if (method != http::verb::post) {
+      return error(req, http::status::method_not_allowed, "method_not_allowed", "use POST");
+    }
+    return enroll_.handle(req, ctx);
   }
   if (route == "/healthz") return health(req);
   if (route == "/metrics") {
@@ -288,7 +295,9 @@ namespace {
 
 Json agentJson(const AgentRecord& a, int64_t now, int silent_after_seconds) {
   std::string health = "never_seen";
-  if (a.last_seen) {
+  if (a.revoked_at) {
+    health = "revoked";
+  } else if (a.last_seen) {
     const bool silent = now - *a.last_seen > int64_t{silent_after_seconds} * 1'000'000;
     health = silent ? "silent" : (a.drops > 0 || a.gaps > 0 || a.conflicts > 0) ? "degraded" : "ok";
   }
@@ -309,6 +318,10 @@ Json agentJson(const AgentRecord& a, int64_t now, int silent_after_seconds) {
       {"drops", a.drops},
       {"gaps", a.gaps},
       {"conflicts", a.conflicts},
+      {"enrolled_via", a.enrolled_via.empty() ? Json(nullptr) : Json(a.enrolled_via)},
+      {"revoked", a.revoked_at.has_value()},
+      {"revoked_at", isoTime(a.revoked_at)},
+      {"credential_rotated_at", isoTime(a.rotated_at)},
       {"queue_depth", status.contains("queue_depth") ? status["queue_depth"] : Json(nullptr)},
       {"status", status},
       {"health", health}};

@@ -10,6 +10,7 @@
 
 #include "tools/collector/batch_ingest.h"
 #include "tools/collector/config.h"
+#include "tools/collector/enrollment_endpoint.h"
 #include "tools/collector/http_server.h"
 #include "tools/collector/http_util.h"
 #include "tools/collector/metrics.h"
@@ -53,6 +54,7 @@ class CollectorApp {
   Metrics& metrics_;
   NowFn now_;
   BatchIngest ingest_;
+  EnrollmentEndpoint enroll_;
   RateLimiter login_limiter_;
 };
 

@@ -1,7 +1,9 @@
 // tier0watch-collector: the central HTTPS collector (see docs/collector.md).
 //   serve --config FILE           run until SIGTERM/SIGINT
 //   agents enroll NAME            create an agent token (printed once, stored as a hash)
-//   agents list
+//   agents list | revoke NAME | rotate NAME
+//   sites add NAME [--max-uses N] [--expires-in-hours H] | list | revoke NAME
+//                                 site enrolment secrets (printed once, stored as a hash)
 //   users add NAME                create a dashboard user (password from stdin, or generated)
 //   config defaults | check       print the embedded defaults / validate a file
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -12,6 +14,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "tools/collector/admin_commands.h"
 #include "tools/collector/collector_app.h"
 #include "tools/collector/config.h"
 #include "tools/collector/security.h"
@@ -37,14 +40,6 @@ t0w::Result<std::unique_ptr<Storage>> openFromConfig(const CollectorConfig& c) {
                      StorageOptions{c.sqlite_synchronous == "full"});
 }
 
-bool validName(const std::string& name) {
-  if (name.empty() || name.size() > 128) return false;
-  for (unsigned char ch : name) {
-    if (!(std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '@')) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -62,6 +57,26 @@ int main(int argc, char** argv) {
   auto* enroll = agents->add_subcommand("enroll", "Create an agent token (printed once)");
   enroll->add_option("NAME", agent_name, "Agent name (letters, digits, - _ . @)")->required();
   auto* list = agents->add_subcommand("list", "List enrolled agents");
+  auto* revoke = agents->add_subcommand("revoke", "Refuse an agent's credential from now on");
+  revoke->add_option("NAME", agent_name, "Agent name")->required();
+  auto* rotate =
+      agents->add_subcommand("rotate", "Issue a new credential for an agent (printed once)");
+  rotate->add_option("NAME", agent_name, "Agent name")->required();
+
+  auto* sites = app.add_subcommand("sites", "Manage site enrolment secrets");
+  sites->require_subcommand(1);
+  std::string site_name;
+  int64_t site_max_uses = 0;
+  int64_t site_expires_hours = 0;
+  auto* site_add = sites->add_subcommand(
+      "add", "Create a site enrolment secret that many agents exchange for their own credential");
+  site_add->add_option("NAME", site_name, "Site name (letters, digits, - _ . @)")->required();
+  site_add->add_option("--max-uses", site_max_uses, "Agents it may enrol (default: any)");
+  site_add->add_option("--expires-in-hours", site_expires_hours,
+                       "Hours until it expires (default: never)");
+  auto* site_list = sites->add_subcommand("list", "List site enrolment secrets");
+  auto* site_revoke = sites->add_subcommand("revoke", "Refuse a site enrolment secret");
+  site_revoke->add_option("NAME", site_name, "Site name")->required();
 
   auto* users = app.add_subcommand("users", "Manage dashboard users");
   users->require_subcommand(1);
@@ -78,8 +93,10 @@ int main(int argc, char** argv) {
   auto* defaults = config->add_subcommand("defaults", "Print the embedded default configuration");
   auto* check = config->add_subcommand("check", "Validate a configuration file");
   check->add_option("FILE", config_path)->required()->check(CLI::ExistingFile);
-  for (CLI::App* sub : {serve, agents, enroll, list, users, add, config, defaults})
+  for (CLI::App* sub : {serve, agents, enroll, list, revoke, rotate, sites, site_add, site_list,
+                        site_revoke, users, add, config, defaults}) {
     sub->fallthrough();
+  }
   CLI11_PARSE(app, argc, argv);
 
   if (defaults->parsed()) {
@@ -108,27 +125,19 @@ int main(int argc, char** argv) {
   }
   auto storage = openFromConfig(*cfg);
   if (!storage) return fail(storage.error().toString());
-  if (enroll->parsed()) {
-    if (!validName(agent_name)) return fail("agent name must be 1-128 of letters, digits, - _ . @");
-    auto token = newToken();
-    if (!token) return fail(token.error().toString());
-    if (auto s = (*storage)->enrollAgent(agent_name, sha256Hex(*token), systemNowMicros()); !s) {
-      return fail(s.error().message);
-    }
-    std::cerr << "Enrolled agent " << agent_name
-              << ". The token is shown only now; put it in the agent's configuration:\n";
-    std::cout << *token << std::endl;
-    return 0;
+  const AdminIo io{std::cout, std::cerr, systemNowMicros()};
+  if (enroll->parsed()) return enrollAgentCommand(**storage, agent_name, io);
+  if (list->parsed()) return listAgentsCommand(**storage, io);
+  if (revoke->parsed()) return revokeAgentCommand(**storage, agent_name, io);
+  if (rotate->parsed()) return rotateAgentCommand(**storage, agent_name, io);
+  if (site_add->parsed()) {
+    SiteOptions options;
+    if (site_add->count("--max-uses") > 0) options.max_uses = site_max_uses;
+    if (site_add->count("--expires-in-hours") > 0) options.expires_in_hours = site_expires_hours;
+    return addSiteCommand(**storage, site_name, options, io);
   }
-  if (list->parsed()) {
-    auto all = (*storage)->listAgents();
-    if (!all) return fail(all.error().toString());
-    for (const auto& a : *all) {
-      std::cout << a.name << "\t" << (a.agent_id.empty() ? "-" : a.agent_id) << "\t"
-                << (a.hostname.empty() ? "-" : a.hostname) << "\t" << a.events << " events\n";
-    }
-    return 0;
-  }
+  if (site_list->parsed()) return listSitesCommand(**storage, io);
+  if (site_revoke->parsed()) return revokeSiteCommand(**storage, site_name, io);
   if (add->parsed()) {
     if (!validName(user_name)) return fail("user name must be 1-128 of letters, digits, - _ . @");
     std::string password;

@@ -43,6 +43,11 @@ std::string Metrics::render() const {
           dedup_hits);
   counter(out, "t0w_collector_conflicts_total",
           "Batch ids and record keys re-sent with other content (kept and alerted).", conflicts);
+  counter(out, "t0w_collector_enrollments_total", "Agents enrolled with a site secret.",
+          enrollments);
+  counter(out, "t0w_collector_enrollment_refusals_total",
+          "Enrolments refused (unknown, revoked, expired or used-up secret; agent id taken).",
+          enrollment_refusals);
   counter(out, "t0w_collector_storage_errors_total", "Storage operations that failed.",
           storage_errors);
   counter(out, "t0w_collector_rejected_connections_total",

@@ -19,6 +19,8 @@ class Metrics {
   std::atomic<uint64_t> alerts{0};
   std::atomic<uint64_t> dedup_hits{0};
   std::atomic<uint64_t> conflicts{0};
+  std::atomic<uint64_t> enrollments{0};
+  std::atomic<uint64_t> enrollment_refusals{0};
   std::atomic<uint64_t> storage_errors{0};
   std::atomic<uint64_t> rejected_connections{0};
   std::atomic<uint64_t> tls_handshake_failures{0};

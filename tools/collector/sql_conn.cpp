@@ -10,6 +10,25 @@
 #include "agent/queue/sqlite_db.h"
 
 namespace t0w::collector {
+
+int64_t sqlInt(const std::optional<std::string>& v) {
+  if (!v) return 0;
+  try {
+    return std::stoll(*v);
+  } catch (...) {
+    return 0;
+  }
+}
+
+std::optional<int64_t> sqlOptInt(const std::optional<std::string>& v) {
+  if (!v) return std::nullopt;
+  return sqlInt(v);
+}
+
+SqlParam sqlOptParam(const std::optional<int64_t>& v) {
+  return v ? SqlParam(*v) : SqlParam(std::monostate{});
+}
+
 namespace {
 
 class SqliteConn final : public SqlConn {

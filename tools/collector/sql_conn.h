@@ -17,6 +17,12 @@ namespace t0w::collector {
 using SqlParam = std::variant<std::monostate, int64_t, std::string>;
 using SqlRow = std::vector<std::optional<std::string>>;
 
+// Columns read as numbers are integer columns; NULL (or, short of disk damage, never, text)
+// reads as 0.
+int64_t sqlInt(const std::optional<std::string>& v);
+std::optional<int64_t> sqlOptInt(const std::optional<std::string>& v);
+SqlParam sqlOptParam(const std::optional<int64_t>& v);
+
 class SqlConn {
  public:
   virtual ~SqlConn() = default;

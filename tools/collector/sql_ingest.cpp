@@ -10,10 +10,6 @@ namespace {
 
 using Rows = std::vector<SqlRow>;
 
-SqlParam optParam(const std::optional<int64_t>& v) {
-  return v ? SqlParam(*v) : SqlParam(std::monostate{});
-}
-
 std::string jsonString(const std::string& s) {
   return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -95,20 +91,20 @@ Status IngestWriter::storeRecord(const IngestRecord& r) {
     rows = c_.query(
         "INSERT INTO events(key, agent, host, channel, event_id, record_id, time, received, "
         "body) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING RETURNING id",
-        {r.key, b_.agent, r.host, r.channel, r.event_id, r.record_id, optParam(r.time), b_.received,
-         r.body});
+        {r.key, b_.agent, r.host, r.channel, r.event_id, r.record_id, sqlOptParam(r.time),
+         b_.received, r.body});
   } else if (r.kind == RecordKind::kAlert) {
     rows = c_.query(
         "INSERT INTO alerts(key, agent, host, rule_id, rule_title, level, time, received, "
         "event_key, body) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING "
         "RETURNING id",
-        {r.key, b_.agent, r.host, r.rule_id, r.rule_title, r.level, optParam(r.time), b_.received,
-         r.event_key, r.body});
+        {r.key, b_.agent, r.host, r.rule_id, r.rule_title, r.level, sqlOptParam(r.time),
+         b_.received, r.event_key, r.body});
   } else {
     rows = c_.query(
         "INSERT INTO statuses(key, agent, type, time, received, body) VALUES (?,?,?,?,?,?) "
         "ON CONFLICT (key) DO NOTHING RETURNING id",
-        {r.key, b_.agent, r.status_type, optParam(r.time), b_.received, r.body});
+        {r.key, b_.agent, r.status_type, sqlOptParam(r.time), b_.received, r.body});
   }
   if (!rows) return rows.error();
   if (rows->empty()) return keyTaken(r);

@@ -7,6 +7,7 @@
 
 #include "agent/queue/migrator.h"
 #include "tools/collector/sql_conn.h"
+#include "tools/collector/sql_enrollment.h"
 #include "tools/collector/sql_ingest.h"
 #include "tools/collector/storage.h"
 
@@ -20,18 +21,8 @@ constexpr Migration kPostgresMigrations[] = {
 #include "collector_postgres_migrations.inc"
 };
 
-int64_t num(const std::optional<std::string>& v) {
-  if (!v) return 0;
-  try {
-    return std::stoll(*v);
-  } catch (...) {
-    return 0;  // columns we read as numbers are integer columns; never reached in practice
-  }
-}
-std::optional<int64_t> optNum(const std::optional<std::string>& v) {
-  if (!v) return std::nullopt;
-  return num(v);
-}
+int64_t num(const std::optional<std::string>& v) { return sqlInt(v); }
+std::optional<int64_t> optNum(const std::optional<std::string>& v) { return sqlOptInt(v); }
 std::string str(const std::optional<std::string>& v) { return v.value_or(""); }
 
 std::string likePattern(const std::string& text) {
@@ -112,7 +103,7 @@ class SqlStorage final : public Storage {
 
   static constexpr const char* kAgentColumns =
       "name, agent_id, hostname, version, enrolled_at, last_seen, last_batch, batches, events, "
-      "alerts, drops, gaps, status, conflicts";
+      "alerts, drops, gaps, status, conflicts, enrolled_via, revoked_at, rotated_at";
 
   static AgentRecord agentFromRow(const SqlRow& r) {
     AgentRecord a;
@@ -130,6 +121,9 @@ class SqlStorage final : public Storage {
     a.gaps = num(r[11]);
     a.status = str(r[12]);
     a.conflicts = num(r[13]);
+    a.enrolled_via = str(r[14]);
+    a.revoked_at = optNum(r[15]);
+    a.rotated_at = optNum(r[16]);
     return a;
   }
 
@@ -140,6 +134,41 @@ class SqlStorage final : public Storage {
     if (!rows) return rows.error();
     if (rows->empty()) return std::optional<AgentRecord>();
     return std::optional<AgentRecord>(agentFromRow((*rows)[0]));
+  }
+
+  Result<EnrollmentResult> enrollWithSecret(const EnrollmentRequest& request) override {
+    Lease c(*this);
+    if (Status s = c->begin(); !s) return s.error();
+    auto result = SqlEnrollment(*c).enroll(request);
+    // Only an enrolment commits; a refusal takes back the use it may have counted.
+    const bool enrolled = result && result->outcome == EnrollmentResult::Outcome::kEnrolled;
+    if (Status s = c->script(enrolled ? "COMMIT" : "ROLLBACK"); !s) {
+      (void)c->script("ROLLBACK");
+      return s.error();
+    }
+    return result;
+  }
+
+  Status addEnrollmentSecret(const EnrollmentSecret& secret) override {
+    Lease c(*this);
+    return SqlEnrollment(*c).addSecret(secret);
+  }
+  Result<std::vector<EnrollmentSecret>> listEnrollmentSecrets() override {
+    Lease c(*this);
+    return SqlEnrollment(*c).listSecrets();
+  }
+  Result<bool> revokeEnrollmentSecret(const std::string& name, int64_t now) override {
+    Lease c(*this);
+    return SqlEnrollment(*c).revokeSecret(name, now);
+  }
+  Result<bool> revokeAgent(const std::string& name, int64_t now) override {
+    Lease c(*this);
+    return SqlEnrollment(*c).revokeAgent(name, now);
+  }
+  Result<bool> rotateAgentCredential(const std::string& name, const std::string& token_hash,
+                                     int64_t now) override {
+    Lease c(*this);
+    return SqlEnrollment(*c).rotateCredential(name, token_hash, now);
   }
 
   Result<bool> bindAgentId(const std::string& name, const std::string& agent_id) override {

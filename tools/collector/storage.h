@@ -29,6 +29,38 @@ struct AgentRecord {
   int64_t gaps = 0;
   int64_t conflicts = 0;      // batch ids and record keys re-sent with other content
   std::string status = "{}";  // latest agent_status report (JSON object)
+  std::string enrolled_via;   // the site secret it enrolled with; empty: `agents enroll`
+  std::optional<int64_t> revoked_at;
+  std::optional<int64_t> rotated_at;
+};
+
+// A site (or collection) enrolment secret: many agents exchange it, once each, for a
+// credential of their own.
+struct EnrollmentSecret {
+  std::string name;
+  std::string secret_hash;  // SHA-256 (hex); the secret itself is never stored
+  int64_t created = 0;
+  std::optional<int64_t> expires;
+  std::optional<int64_t> max_uses;
+  int64_t uses = 0;
+  std::optional<int64_t> revoked_at;
+};
+
+// What an agent presents when it enrols.
+struct EnrollmentRequest {
+  std::string secret_hash;
+  std::string agent_id;
+  std::string hostname;
+  std::string version;
+  std::string credential_hash;  // of the credential the collector made for it
+  int64_t now = 0;
+};
+
+struct EnrollmentResult {
+  enum class Outcome { kEnrolled, kUnknownSecret, kRevoked, kExpired, kExhausted, kAgentExists };
+  Outcome outcome = Outcome::kUnknownSecret;
+  std::string name;    // kEnrolled: the agent's name; kAgentExists: the holder of the id
+  std::string secret;  // the secret's name (kEnrolled and the secret's refusals)
 };
 
 // One record of a batch, with the columns the queries filter on pulled out of its body.
@@ -195,6 +227,21 @@ class Storage {
   virtual Status enrollAgent(const std::string& name, const std::string& token_hash,
                              int64_t now) = 0;
   virtual Result<std::optional<AgentRecord>> agentByTokenHash(const std::string& token_hash) = 0;
+  // Site enrolment (one transaction): checks the secret (known, not revoked, not expired, uses
+  // left), refuses an agent id that is enrolled already (a secret must not hand out another
+  // agent's identity), names the agent after its host name (made unique), stores it with its
+  // credential bound to its agent id, and counts the use.
+  virtual Result<EnrollmentResult> enrollWithSecret(const EnrollmentRequest& request) = 0;
+  virtual Status addEnrollmentSecret(
+      const EnrollmentSecret& secret) = 0;  // kInvalidArgument: name taken
+  virtual Result<std::vector<EnrollmentSecret>> listEnrollmentSecrets() = 0;
+  // false: no such secret.
+  virtual Result<bool> revokeEnrollmentSecret(const std::string& name, int64_t now) = 0;
+  // Revoked agents stay listed (and shown as revoked); their credential gets 401.
+  virtual Result<bool> revokeAgent(const std::string& name, int64_t now) = 0;
+  // A new credential for the agent (the old one stops working); clears a revocation.
+  virtual Result<bool> rotateAgentCredential(const std::string& name, const std::string& token_hash,
+                                             int64_t now) = 0;
   // Binds an enrolled agent (by name) to the agent id its first batch names. false when another
   // agent holds that id: an id, and so its record-key space, belongs to one credential.
   virtual Result<bool> bindAgentId(const std::string& name, const std::string& agent_id) = 0;

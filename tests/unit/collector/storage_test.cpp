@@ -170,6 +170,90 @@ TYPED_TEST(StorageTest, AnAgentIdBelongsToOneAgent) {
   EXPECT_EQ((*found)->agent_id, "srv9-agent");
 }
 
+// Enrolment per site: one secret, many agents, each with its own credential bound to its id;
+// expiry, use limit and revocation of the secret; per-agent revocation and rotation.
+TYPED_TEST(StorageTest, SiteSecretEnrolsManyAgentsWithinItsLimits) {
+  using Outcome = EnrollmentResult::Outcome;
+  Storage& st = *this->storage_;
+  EnrollmentSecret site;
+  site.name = "dc-site";
+  site.secret_hash = sha256Hex("site-secret");
+  site.created = 1000;
+  site.expires = 100000;
+  site.max_uses = 2;
+  ASSERT_TRUE(st.addEnrollmentSecret(site));
+  EXPECT_FALSE(st.addEnrollmentSecret(site)) << "the name is taken";
+  auto request = [](const std::string& secret, const std::string& id, const std::string& host,
+                    const std::string& credential, int64_t now) {
+    return EnrollmentRequest{sha256Hex(secret), id, host, "0.1.0", sha256Hex(credential), now};
+  };
+  auto r = st.enrollWithSecret(request("site-secret", "a1", "DC01.corp", "c1", 2000));
+  ASSERT_TRUE(r) << r.error().toString();
+  EXPECT_EQ(r->outcome, Outcome::kEnrolled);
+  EXPECT_EQ(r->name, "dc01.corp");
+  EXPECT_EQ(r->secret, "dc-site");
+  // An enrolled id cannot be taken over with the secret (and the use is not spent).
+  r = st.enrollWithSecret(request("site-secret", "a1", "EVIL", "c3", 2000));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, Outcome::kAgentExists);
+  EXPECT_EQ(r->name, "dc01.corp");
+  // A clone with the same host name gets a name of its own.
+  r = st.enrollWithSecret(request("site-secret", "a2abcdefabcdef99", "DC01.corp", "c2", 2000));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, Outcome::kEnrolled);
+  EXPECT_EQ(r->name, "dc01.corp-a2abcdefabcd");
+  r = st.enrollWithSecret(request("site-secret", "a4", "DC04", "c4", 2000));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, Outcome::kExhausted);
+  r = st.enrollWithSecret(request("guessed", "a5", "DC05", "c5", 2000));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, Outcome::kUnknownSecret);
+
+  EnrollmentSecret old = site;
+  old.name = "old-site";
+  old.secret_hash = sha256Hex("old-secret");
+  old.expires = 1500;
+  old.max_uses.reset();
+  ASSERT_TRUE(st.addEnrollmentSecret(old));
+  r = st.enrollWithSecret(request("old-secret", "a6", "DC06", "c6", 2000));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, Outcome::kExpired);
+  ASSERT_TRUE(*st.revokeEnrollmentSecret("dc-site", 3000));
+  EXPECT_FALSE(*st.revokeEnrollmentSecret("nope", 3000));
+  r = st.enrollWithSecret(request("site-secret", "a7", "DC07", "c7", 3001));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->outcome, Outcome::kRevoked);
+  auto secrets = st.listEnrollmentSecrets();
+  ASSERT_TRUE(secrets);
+  ASSERT_EQ(secrets->size(), 2u);
+  EXPECT_EQ((*secrets)[0].name, "dc-site");
+  EXPECT_EQ((*secrets)[0].uses, 2);
+  EXPECT_EQ((*secrets)[0].revoked_at, 3000);
+  EXPECT_EQ((*secrets)[1].uses, 0);
+
+  auto a1 = st.agentByTokenHash(sha256Hex("c1"));
+  ASSERT_TRUE(a1 && a1->has_value());
+  EXPECT_EQ((*a1)->agent_id, "a1");
+  EXPECT_EQ((*a1)->hostname, "DC01.corp");
+  EXPECT_EQ((*a1)->enrolled_via, "dc-site");
+  EXPECT_FALSE((*a1)->revoked_at.has_value());
+
+  ASSERT_TRUE(*st.revokeAgent("dc01.corp", 4000));
+  EXPECT_FALSE(*st.revokeAgent("nobody", 4000));
+  a1 = st.agentByTokenHash(sha256Hex("c1"));
+  ASSERT_TRUE(a1 && a1->has_value());
+  EXPECT_EQ((*a1)->revoked_at, 4000);
+  ASSERT_TRUE(*st.rotateAgentCredential("dc01.corp", sha256Hex("c9"), 5000));
+  a1 = st.agentByTokenHash(sha256Hex("c1"));
+  ASSERT_TRUE(a1);
+  EXPECT_FALSE(a1->has_value()) << "the old credential is gone";
+  auto rotated = st.agentByTokenHash(sha256Hex("c9"));
+  ASSERT_TRUE(rotated && rotated->has_value());
+  EXPECT_EQ((*rotated)->agent_id, "a1");
+  EXPECT_FALSE((*rotated)->revoked_at.has_value());
+  EXPECT_EQ((*rotated)->rotated_at, 5000);
+}
+
 TYPED_TEST(StorageTest, IngestDeduplicatesByBatchIdAndRecordKey) {
   this->enroll("dc01");
   auto first =

@@ -161,5 +161,18 @@ TEST(RetryAfterTest, SurroundingWhitespaceIsAccepted) {
   EXPECT_EQ(parseRetryAfter("0", fixedNow()), std::optional<milliseconds>(milliseconds(0)));
 }
 
+// The collector's refusal code reaches the log ("HTTP 401 revoked"), free text does not.
+TEST(ClassifyOutcome, DetailNamesTheCollectorsErrorCode) {
+  const auto now = std::chrono::system_clock::now();
+  auto with = [&](int status, std::string body) {
+    return classifyOutcome(TransportResult(HttpResponse{status, {}, std::move(body)}), now).detail;
+  };
+  EXPECT_EQ(with(401, R"({"error":"revoked","detail":"x"})"), "HTTP 401 revoked");
+  EXPECT_EQ(with(403, R"({"error":"secret_exhausted"})"), "HTTP 403 secret_exhausted");
+  EXPECT_EQ(with(401, R"({"error":"Bearer abc123"})"), "HTTP 401");
+  EXPECT_EQ(with(500, "<html>oops</html>"), "HTTP 500");
+  EXPECT_EQ(with(200, R"({"error":"none"})"), "HTTP 200");
+}
+
 }  // namespace
 }  // namespace t0w

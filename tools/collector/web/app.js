@@ -68,9 +68,9 @@ async function loadFleet() {
   tbody.replaceChildren();
   let silent = 0, degraded = 0;
   for (const a of data.agents) {
-    if (a.health === "silent" || a.health === "never_seen") silent++;
+    if (a.health === "silent" || a.health === "never_seen" || a.health === "revoked") silent++;
     if (a.health === "degraded") degraded++;
-    const row = el("tr", { class: a.health === "never_seen" ? "silent" : a.health, "data-agent": a.name,
+    const row = el("tr", { class: a.health === "never_seen" || a.health === "revoked" ? "silent" : a.health, "data-agent": a.name,
                            onclick: () => showAgent(a.name) },
       el("td", {}, a.name), el("td", {}, a.hostname || "—"), el("td", {}, a.version || "—"),
       el("td", {}, ago(a.seconds_since_seen)), el("td", {}, a.events), el("td", {}, a.alerts),
@@ -95,7 +95,10 @@ async function showAgent(name) {
     el("td", {}, c.lag_seconds === null ? "—" : c.lag_seconds.toFixed(1) + " s")));
   box.replaceChildren(el("h3", {}, "Agent " + a.name),
     el("dl", {}, el("dt", {}, "Agent id"), el("dd", {}, a.agent_id || "—"),
-       el("dt", {}, "Enrolled"), el("dd", {}, shortTime(a.enrolled_at)),
+       el("dt", {}, "Enrolled"), el("dd", {}, shortTime(a.enrolled_at) +
+         (a.enrolled_via ? " with site secret " + a.enrolled_via : "")),
+       el("dt", {}, "Credential"), el("dd", {}, a.revoked ? "revoked " + shortTime(a.revoked_at)
+         : a.credential_rotated_at ? "rotated " + shortTime(a.credential_rotated_at) : "as enrolled"),
        el("dt", {}, "Last batch"), el("dd", {}, a.last_batch || "—"),
        el("dt", {}, "Status report"), el("dd", {}, JSON.stringify(a.status))),
     el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Channel"), el("th", {}, "Newest event"),
