@@ -10,7 +10,7 @@
 #include "agent/platform/windows/error_text.h"
 #include "agent/platform/windows/handle.h"
 #include "agent/platform/windows/utf.h"
-#include "agent/service/windows_service.get()"
+#include "agent/service/windows_service.h"
 
 namespace t0w::win {
 namespace {
