@@ -88,8 +88,8 @@ void registerServiceCommand(CLI::App& app, CliContext& ctx) {
       ctx.exit_code = kExitInputErrors;
       return;
     }
-    ctx.io.out << "tier0watch service stop: service " << r->service_state << "; "
-               << r->processes << " process(es) of this executable waited for, " << r->terminated
+    ctx.io.out << "tier0watch service stop: service " << r->service_state << "; " << r->processes
+               << " process(es) of this executable waited for, " << r->terminated
                << " ended at the timeout\n";
     if (r->still_running > 0) {
       ctx.io.err << "tier0watch service stop: " << r->still_running

@@ -110,14 +110,15 @@ Status installService(const ServiceSpec& spec) {
   if (!name || !display || !image || !acct) {
     return makeError(Errc::kInvalidArgument, "service install: a name or path is not UTF-8");
   }
-  ServiceHandle scm(OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE));
+  ServiceHandle scm(
+      OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE));
   if (!scm) return win32Error(Errc::kIo, "OpenSCManager", GetLastError());
   // The Event Log service must run before the agent subscribes to it.
   static const wchar_t kDependencies[] = L"EventLog\0";
-  ServiceHandle service(CreateServiceW(scm.get(), name->c_str(), display->c_str(), SERVICE_ALL_ACCESS,
-                             SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START, SERVICE_ERROR_NORMAL,
-                             image->c_str(), nullptr, nullptr, kDependencies,
-                             acct->empty() ? nullptr : acct->c_str(), nullptr);
+  ServiceHandle service(CreateServiceW(
+      scm.get(), name->c_str(), display->c_str(), SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS,
+      SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, image->c_str(), nullptr, nullptr, kDependencies,
+      acct->empty() ? nullptr : acct->c_str(), nullptr));
   if (!service) {
     const DWORD e = GetLastError();
     if (e == ERROR_SERVICE_EXISTS) {
@@ -140,7 +141,8 @@ Status configureService(const ServiceSpec& spec) {
   }
   ServiceHandle scm(OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT));
   if (!scm) return win32Error(Errc::kIo, "OpenSCManager", GetLastError());
-  ServiceHandle service(OpenServiceW(scm.get(), name->c_str(), SERVICE_CHANGE_CONFIG | SERVICE_START));
+  ServiceHandle service(
+      OpenServiceW(scm.get(), name->c_str(), SERVICE_CHANGE_CONFIG | SERVICE_START));
   if (!service) {
     return win32Error(Errc::kNotFound, "OpenService(" + spec.name + ")", GetLastError());
   }

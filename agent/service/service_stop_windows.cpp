@@ -3,8 +3,9 @@
 // SERVICE_STOPPED at most (Wine's does not wait at all), a service process still maps its image
 // for a moment after reporting STOPPED, and a mapped tier0watch.exe cannot be deleted, so
 // RemoveFiles would leave it for a reboot.
-#include <tlhelp32.h>
 #include <windows.h>
+// (after windows.h, whose types it uses)
+#include <tlhelp32.h>
 
 #include <algorithm>
 #include <cwctype>
@@ -56,9 +57,9 @@ std::vector<KernelHandle> processesRunning(const std::wstring& image) {
   for (BOOL more = Process32FirstW(snapshot.get(), &entry); more;
        more = Process32NextW(snapshot.get(), &entry)) {
     if (entry.th32ProcessID == self || entry.th32ProcessID == 0) continue;
-    KernelHandle process(OpenProcess(
-        SYNCHRONIZE | PROCESS_TERMINATE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
-        entry.th32ProcessID));
+    KernelHandle process(
+        OpenProcess(SYNCHRONIZE | PROCESS_TERMINATE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
+                    entry.th32ProcessID));
     if (!process.valid()) continue;  // gone, or not ours to see
     std::wstring path(32768, L'\0');
     DWORD size = static_cast<DWORD>(path.size());
@@ -75,7 +76,8 @@ Result<std::string> stopService(const std::string& name_utf8, Clock::time_point 
   if (!name) return name.error();
   ServiceHandle scm(OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT));
   if (!scm) return win32Error(Errc::kIo, "OpenSCManager", GetLastError());
-  ServiceHandle service(OpenServiceW(scm.get(), name->c_str(), SERVICE_STOP | SERVICE_QUERY_STATUS));
+  ServiceHandle service(
+      OpenServiceW(scm.get(), name->c_str(), SERVICE_STOP | SERVICE_QUERY_STATUS));
   if (!service) {
     const DWORD e = GetLastError();
     if (e == ERROR_SERVICE_DOES_NOT_EXIST) return std::string("not installed");
