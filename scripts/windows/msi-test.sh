@@ -280,7 +280,7 @@ check "msiexec /x $code exited 0" test "$rc" -eq 0
 # Wine's StopServices returns at once: without this action the service process still mapped
 # tier0watch.exe when RemoveFiles ran, and the file stayed (installer/wix/tier0watch.wxs).
 check "uninstall waited for the service process (T0WStopServiceProcess ran)" \
-  grep -a -q 'Doing action: T0WStopServiceProcess' "$work/msiexec-uninstall.log"
+  grep -a -q -E 'Action start [0-9:]+: T0WStopServiceProcess\.' "$work/msiexec-uninstall.log"
 # (Wine processes carry their Windows command line, visible to pgrep.)
 check "no tier0watch.exe service process left" bash -c "! pgrep -f -i 'tier0watch.exe.? service run'"
 check "service deleted (sc query fails)" bash -c "! wine sc query Tier0Watch </dev/null >/dev/null 2>&1 8>&-"

@@ -88,6 +88,7 @@ out=$(w "$EXE" service stop --timeout 30) || fail "service stop: $out"
 # (0 or 1 process: the service process may be gone already when STOPPED is seen.)
 grep -Eqx 'tier0watch service stop: service STOPPED; [01] process\(es\) of this executable waited for, 0 ended at the timeout' <<<"$out" ||
   fail "service stop: $out"
+say "  $out"
 state=$(w "$EXE" service status)
 [ "$state" = STOPPED ] || fail "state after service stop: $state"
 # (Wine processes carry their Windows command line, visible to pgrep.)
