@@ -290,13 +290,31 @@ build_boost_headers() {
   ln -s /usr/include/boost "$PREFIX/include/boost"
 }
 
+# Runs `$1 PKG VERSION` (probeSource or fetch) for the versions $3... in order until one
+# succeeds, logging each failure with its output (apt's reason). Sets FIRST_VERSION (empty when
+# none succeeded) and FIRST_OUTPUT.
+firstDownloadable() {
+  local step=$1 pkg=$2 v out
+  shift 2
+  FIRST_VERSION="" FIRST_OUTPUT=""
+  for v in "$@"; do
+    [ "$step" != fetch ] || log "$pkg $v: fetching"
+    if out=$("$step" "$pkg" "$v"); then
+      FIRST_VERSION=$v FIRST_OUTPUT=$out
+      return 0
+    fi
+    log "$pkg $v: cannot be downloaded: $out"
+  done
+  return 1
+}
+
 # The stamp of a package holds "<version built>|mingw <compiler>|recipe <rev>".
 stampVersion() { [ -f "$STAMPS/$1" ] && cut -d'|' -f1 "$STAMPS/$1"; }
 
 # --check-sources: every package this script would fetch has a source version the archive serves
 # now (newest first, as a build would choose). Fails naming each package that has none.
 checkSources() {
-  local pkg fn local_var versions v why chosen failed=() all=()
+  local pkg fn local_var versions v chosen failed=() all=()
   for pkg in $DEPS; do
     while IFS= read -r v; do all+=("$pkg=$v"); done < <(srcVersions "$pkg")
   done
@@ -313,14 +331,8 @@ checkSources() {
       failed+=("$pkg: the package index lists no source version (deb-src entry? apt-get update?)")
       continue
     fi
-    chosen=""
-    for v in "${versions[@]}"; do
-      if why=$(probeSource "$pkg" "$v"); then
-        chosen=$v
-        break
-      fi
-      log "$pkg $v: cannot be downloaded: $why"
-    done
+    firstDownloadable probeSource "$pkg" "${versions[@]}" || true
+    chosen=$FIRST_VERSION
     if [ -z "$chosen" ]; then
       failed+=("$pkg: none of its source versions can be downloaded (${versions[*]})")
     elif [ "$chosen" != "${versions[0]}" ]; then
@@ -391,15 +403,8 @@ for pkg in $DEPS; do
     continue
   fi
   # Newest first; a version the archive lists but does not serve is skipped, and said so.
-  ver="" src=""
-  for v in "${versions[@]}"; do
-    log "$pkg $v: fetching"
-    if src=$(fetch "$pkg" "$v"); then
-      ver=$v
-      break
-    fi
-    log "$pkg $v: cannot be downloaded: $src"
-  done
+  firstDownloadable fetch "$pkg" "${versions[@]}" || true
+  ver=$FIRST_VERSION src=$FIRST_OUTPUT
   if [ -z "$ver" ]; then
     echo "build-deps: no source version of '$pkg' can be downloaded (tried ${versions[*]})" >&2
     exit 1
