@@ -180,6 +180,10 @@ if [ -f installer/admx/Tier0Watch.admx ]; then
   check "program files: admx/Tier0Watch.admx, admx/en-US/Tier0Watch.adml" \
     test -f "$PF/admx/Tier0Watch.admx" -a -f "$PF/admx/en-US/Tier0Watch.adml"
 fi
+if [ -d packs ]; then
+  check "program files: every rule pack file under packs/ ($(find packs -type f | wc -l))" \
+    test "$(cd "$PF" && find packs -type f 2>/dev/null | wc -l)" -eq "$(find packs -type f | wc -l)"
+fi
 check "data dir: state/, logs/install.log" test -d "$DATA/state" -a -f "$DATA/logs/install.log"
 check "config created with collector.url $url" grep -qx "  url: \"$url\"" "$DATA/tier0watch.yaml"
 check "token file holds ENROLL_TOKEN" test "$(tr -d '\r\n' <"$DATA/collector.token")" = "$TOKEN"

@@ -45,9 +45,23 @@ if [ -f installer/admx/Tier0Watch.admx ] && [ -f installer/admx/en-US/Tier0Watch
   defines+=(-D HaveAdmx=1)
 fi
 
+# Rule packs (packs/<name>/...): data installed beside the executable, where `rules.packs` and
+# `--pack` look first (<exe dir>/packs). wixl-heat writes one component per file (its GUID derived
+# from the path, so an upgrade keeps the component) into a fragment.
+sources=("$ROOT/installer/wix/tier0watch.wxs")
+if [ -d packs ] && [ -n "$(find packs -type f -print -quit)" ]; then
+  command -v wixl-heat >/dev/null || fail "wixl-heat not found (msitools)"
+  cp -r packs "$stage/packs"
+  (cd "$stage" && find packs -type f | LC_ALL=C sort |
+    wixl-heat --directory-ref INSTALLDIR --component-group RulePacks --var var.PackSource \
+      -p "" --win64) >"$stage/packs.wxs"
+  defines+=(-D HavePacks=1 -D PackSource=. -D Win64=yes)
+  sources+=("$stage/packs.wxs")
+fi
+
 log "wixl $version -> $OUT"
 tmp=$stage/tier0watch.msi
-if ! (cd "$stage" && wixl -a x64 "${defines[@]}" -o "$tmp" "$ROOT/installer/wix/tier0watch.wxs") \
+if ! (cd "$stage" && wixl -a x64 "${defines[@]}" -o "$tmp" "${sources[@]}") \
   2>"$stage/wixl.log"; then
   cat "$stage/wixl.log" >&2
   fail "wixl failed"
@@ -125,5 +139,10 @@ inOrder InstallValidate RemoveExistingProducts InstallInitialize InstallFiles T0
 inOrder InstallValidate StopServices T0WStopServiceProcess DeleteServices RemoveFiles
 grep -q $'^T0WStopServiceProcess\tREMOVE~="ALL"\t' <<<"$seq" || fail "T0WStopServiceProcess does not run on uninstall only: $seq"
 
+if [ -f "$stage/packs.wxs" ]; then
+  want=$(find "$stage/packs" -type f | wc -l)
+  have=$(rows File | awk -F'\t' '$3 ~ /\.ya?ml$/ && $3 !~ /tier0watch\.default\.yaml$/' | wc -l)
+  [ "$have" -eq "$want" ] || fail "File table holds $have pack files, packs/ has $want"
+fi
 mv "$tmp" "$OUT"
 log "$OUT: $(stat -c %s "$OUT") bytes, ProductVersion $version, tables ok (ServiceInstall, ServiceControl, CustomAction, Upgrade)"
