@@ -84,7 +84,7 @@ void RuleSet::finalize(RuleLoadReport& report) {
     return false;
   };
   std::vector<CorrelationRule> ok;
-  for (auto& c : all) {
+  for (const auto& c : all) {
     std::string missing;
     for (const auto& ref : c.rules)
       if (!known(ref)) missing += (missing.empty() ? "" : ", ") + ref;
@@ -93,7 +93,7 @@ void RuleSet::finalize(RuleLoadReport& report) {
                                  "references rules that are not loaded: " + missing});
       continue;
     }
-    ok.push_back(std::move(c));
+    ok.push_back(c);  // a copy: `known` still looks the later correlations up in `all`
   }
   engine_rules_ = ok;
   if (!ok.empty()) {
