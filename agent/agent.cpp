@@ -123,6 +123,7 @@ Status Agent::start() {
                                                     : OverflowPolicy::kDropOldest;
   qo.sync = c.queue_synchronous == "full" ? SyncMode::kFull : SyncMode::kNormal;
   qo.max_chunk_records = static_cast<size_t>(c.queue_chunk_records);
+  qo.random = &r->random;
   auto opened = EventQueue::open(qo, r->clock);
   if (!opened) return fail(opened.error());
   r->queue = std::move(*opened);
@@ -163,7 +164,9 @@ Status Agent::start() {
   auto transport = makeTransport(c, std::string("Tier0Watch/") + T0W_VERSION);
   if (!transport) return fail(transport.error());
   r->transport = std::move(*transport);
-  r->encoder = std::make_unique<BatchEncoder>(AgentIdentity{r->agent_id, hostName(), T0W_VERSION});
+  // The queue's epoch makes batch ids of this queue file unlike those of any earlier one.
+  r->encoder = std::make_unique<BatchEncoder>(AgentIdentity{r->agent_id, hostName(), T0W_VERSION},
+                                              queue.epoch());
   ShipperOptions so;
   so.max_events = static_cast<size_t>(c.batch_max_events);
   so.max_bytes = static_cast<size_t>(c.batch_max_bytes);
@@ -225,8 +228,8 @@ Status Agent::start() {
     run.shipper_cv.notify_all();
   });
   r->pipeline->start();
-  spdlog::info("agent {} running on {}: {} source(s), queue {}", r->agent_id, hostName(),
-               r->sources.size(), c.queuePath().string());
+  spdlog::info("agent {} running on {}: {} source(s), queue {} (epoch {})", r->agent_id, hostName(),
+               r->sources.size(), c.queuePath().string(), queue.epoch());
   if (options_.exit_when_drained && hasLiveSource(r->sources)) {
     spdlog::warn("--exit-when-drained: event log subscriptions never end; running until stopped");
   }

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 
@@ -95,6 +96,7 @@ void printHuman(const Json& st, std::ostream& out) {
   out << "agent id:        " << st["agent_id"].get<std::string>() << "\n";
   out << "queue:           " << st["queue"]["path"].get<std::string>() << "\n";
   const Json& q = st["queue"];
+  if (q.contains("epoch")) out << "  epoch:         " << q["epoch"].get<std::string>() << "\n";
   out << "  depth:         " << q["events"].get<uint64_t>() << " records ("
       << q["priority_events"].get<uint64_t>() << " priority, " << q["leased_events"].get<uint64_t>()
       << " in upload), " << humanBytes(q["stored_bytes"].get<uint64_t>()) << " stored, "
@@ -189,15 +191,21 @@ Result<Json> readAgentStatus(const std::filesystem::path& state_dir, int64_t now
   }
   s = (*db)->query(
       "SELECT name, value FROM meta WHERE name IN ('dead_letter_pruned_chunks', "
-      "'dead_letter_pruned_events', 'corrupt_chunks')",
+      "'dead_letter_pruned_events', 'corrupt_chunks', 'queue_epoch')",
       [&](sqlite3_stmt* r) {
         const std::string name = text(r, 0);
         const int64_t v = sqlite3_column_int64(r, 1);
+        if (name == "queue_epoch") {
+          char hex[17];
+          std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(v));
+          q["epoch"] = hex;
+        }
         if (name == "dead_letter_pruned_chunks") dl["pruned_chunks"] = v;
         if (name == "dead_letter_pruned_events") dl["pruned_events"] = v;
         if (name == "corrupt_chunks") dl["corrupt_chunks"] = v;
       });
   if (!s) return s.error();
+  st["queue"] = q;
   st["dead_letter"] = dl;
   Json cps = Json::object();
   s = (*db)->query(

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 
 #include "agent/core/time.h"
@@ -39,7 +40,32 @@ QueueRecord dropReport(const std::string& source, const DropInfo& info, std::str
   return r;
 }
 
-std::string dropReportKey(int64_t seq) { return "queue|drop|" + std::to_string(seq); }
+// The epoch keeps the report of a new queue file from taking the key of an old file's report.
+std::string dropReportKey(const std::string& epoch, int64_t seq) {
+  return "queue|drop|" + epoch + "|" + std::to_string(seq);
+}
+
+// A nonzero 63-bit value (SQLite integers are signed 64-bit).
+int64_t drawEpoch(Random* random) {
+  uint64_t v = 0;
+  while (v == 0) {
+    if (random != nullptr) {
+      v = random->uniform(uint64_t{1} << 63);
+    } else {
+      std::random_device rd;
+      v = ((uint64_t{rd()} << 32) | rd()) >> 1;
+    }
+  }
+  return static_cast<int64_t>(v);
+}
+
+std::string hex16(int64_t v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  auto u = static_cast<uint64_t>(v);
+  for (int i = 15; i >= 0; --i, u >>= 4) out[static_cast<size_t>(i)] = kHex[u & 15];
+  return out;
+}
 
 }  // namespace
 
@@ -85,7 +111,22 @@ Result<std::unique_ptr<EventQueue>> EventQueue::open(QueueOptions options, const
   if (!bytes) return bytes.error();
   q->stored_bytes_ = *bytes;
   if (Status s = q->prepareStatements(); !s) return s.error();
+  if (Status s = q->loadEpoch(); !s) return s.error();
   return q;
+}
+
+Status EventQueue::loadEpoch() {
+  auto epoch = stmts_->counters->get("queue_epoch");
+  if (!epoch) return epoch.error();
+  if (*epoch == 0) {
+    // A new file (or one written before epochs existed): either way its batch ids so far had
+    // no epoch, so a fresh one cannot collide with them.
+    auto set = stmts_->counters->add("queue_epoch", drawEpoch(options_.random));
+    if (!set) return set.error();
+    epoch = set;
+  }
+  epoch_ = hex16(*epoch);
+  return {};
 }
 
 EventQueue::EventQueue(QueueOptions options, const Clock& clock, SqliteDb db,
@@ -285,7 +326,7 @@ Result<bool> EventQueue::makeRoom(uint64_t needed, int64_t now_ms, uint64_t& dro
       report_bytes = 0;
       for (const auto& [source, info] : drops) {
         // The sequence is not allocated yet; the largest one sizes the report conservatively.
-        const QueueRecord r = dropReport(source, info, dropReportKey(INT64_MAX), now_ms);
+        const QueueRecord r = dropReport(source, info, dropReportKey(epoch_, INT64_MAX), now_ms);
         auto enc = encodeChunk(std::span<const QueueRecord>(&r, 1), options_.compression_level);
         if (!enc) return enc.error();
         report_bytes += static_cast<int64_t>(enc->payload.size());
@@ -325,7 +366,7 @@ Result<bool> EventQueue::makeRoom(uint64_t needed, int64_t now_ms, uint64_t& dro
     freed += *merged;
     auto seq = stmts_->counters->add("drop_report_seq", 1);
     if (!seq) return seq.error();
-    const QueueRecord r = dropReport(source, report, dropReportKey(*seq), now_ms);
+    const QueueRecord r = dropReport(source, report, dropReportKey(epoch_, *seq), now_ms);
     auto enc = encodeChunk(std::span<const QueueRecord>(&r, 1), options_.compression_level);
     if (!enc) return enc.error();
     report_stored += static_cast<int64_t>(enc->payload.size());

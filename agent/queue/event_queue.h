@@ -44,6 +44,8 @@ struct QueueOptions {
   size_t max_chunk_bytes = 1 << 20;
   int compression_level = 1;        // zlib 1..9: chunks are re-compressed for the wire anyway
   int64_t max_dead_letters = 1000;  // chunks kept in the dead-letter table
+  // Draws the queue epoch of a new file; nullptr: std::random_device.
+  Random* random = nullptr;
 };
 
 // Where a source has read up to, stored with the records it covers.
@@ -107,6 +109,11 @@ class EventQueue {
   // Set when the database file was unusable at open and replaced (report it as an event).
   const std::optional<QueueIncident>& incident() const { return incident_; }
 
+  // 16 hex digits drawn at random when this queue file was created (stored in its meta table):
+  // part of every batch id and drop-report key, so that a new file (deleted, quarantined) never
+  // reuses the ids of an old one even though its lease sequence starts again at 1.
+  const std::string& epoch() const { return epoch_; }
+
   // Stores the records and the checkpoint atomically. Records of kind alert/status go to the
   // priority lane. An empty batch only advances the checkpoint. A batch larger than the whole
   // cap is refused with Errc::kLimit.
@@ -145,6 +152,7 @@ class EventQueue {
   EventQueue(QueueOptions options, const Clock& clock, SqliteDb db,
              std::optional<QueueIncident> incident);
   Status prepareStatements();
+  Status loadEpoch();
   int64_t nowMs() const;
   struct PendingChunk;
   Result<std::vector<PendingChunk>> buildChunks(const std::vector<QueueRecord>& records,
@@ -159,6 +167,7 @@ class EventQueue {
   const Clock& clock_;
   SqliteDb db_;
   std::optional<QueueIncident> incident_;
+  std::string epoch_;
   std::unique_ptr<Prepared> stmts_;
   std::mutex mu_;
   int64_t stored_bytes_ = 0;  // sum of payload sizes in chunks, kept in step with commits

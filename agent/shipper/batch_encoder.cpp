@@ -24,6 +24,14 @@ std::optional<RecordKind> kindByName(std::string_view name) {
   return std::nullopt;
 }
 
+bool isQueueEpoch(const std::string& s) {
+  if (s.size() != 16) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 const Json* member(const Json& obj, const char* name, Json::value_t type) {
   auto it = obj.find(name);
   if (it == obj.end()) return nullptr;
@@ -34,7 +42,10 @@ const Json* member(const Json& obj, const char* name, Json::value_t type) {
 }  // namespace
 
 BatchEncoder::BatchEncoder(AgentIdentity agent, int gzip_level)
-    : agent_(std::move(agent)), gzip_level_(gzip_level) {
+    : BatchEncoder(std::move(agent), std::string(), gzip_level) {}
+
+BatchEncoder::BatchEncoder(AgentIdentity agent, std::string queue_epoch, int gzip_level)
+    : agent_(std::move(agent)), queue_epoch_(std::move(queue_epoch)), gzip_level_(gzip_level) {
   agent_json_ = "{\"id\":";
   appendString(agent_json_, agent_.id);
   agent_json_ += ",\"hostname\":";
@@ -44,8 +55,19 @@ BatchEncoder::BatchEncoder(AgentIdentity agent, int gzip_level)
   agent_json_ += "}";
 }
 
-std::string BatchEncoder::batchId(std::string_view agent_id, int64_t sequence) {
-  return std::string(agent_id) + ":" + std::to_string(sequence);
+std::string BatchEncoder::batchId(std::string_view agent_id, std::string_view queue_epoch,
+                                  int64_t sequence) {
+  std::string id(agent_id);
+  id += ':';
+  if (!queue_epoch.empty()) {
+    id += queue_epoch;
+    id += ':';
+  }
+  return id + std::to_string(sequence);
+}
+
+std::string BatchEncoder::batchId(int64_t sequence) const {
+  return batchId(agent_.id, queue_epoch_, sequence);
 }
 
 Result<std::string> BatchEncoder::toJson(int64_t sequence,
@@ -55,11 +77,15 @@ Result<std::string> BatchEncoder::toJson(int64_t sequence,
   std::string out;
   out.reserve(estimate);
   out += "{\"schema\":\"";
-  out += kBatchSchema;
+  out += queue_epoch_.empty() ? kBatchSchemaV1 : kBatchSchemaV2;
   out += "\",\"agent\":";
   out += agent_json_;
+  if (!queue_epoch_.empty()) {
+    out += ",\"queue_epoch\":";
+    appendString(out, queue_epoch_);
+  }
   out += ",\"batch_id\":";
-  appendString(out, batchId(agent_.id, sequence));
+  appendString(out, batchId(sequence));
   out += ",\"sequence\":";
   out += std::to_string(sequence);
   out += ",\"records\":[";
@@ -96,19 +122,28 @@ Result<EncodedBatch> BatchEncoder::encode(int64_t sequence,
   if (!json) return json.error();
   auto gz = zCompress(*json, ZFormat::kGzip, gzip_level_);
   if (!gz) return gz.error();
-  return EncodedBatch{batchId(agent_.id, sequence), sequence, records.size(), json->size(),
-                      std::move(*gz)};
+  return EncodedBatch{batchId(sequence), sequence, records.size(), json->size(), std::move(*gz)};
 }
 
-Result<DecodedBatch> parseBatchJson(std::string_view text) {
-  Json doc = Json::parse(text.begin(), text.end(), nullptr, false);
-  if (doc.is_discarded()) return batchError("not valid JSON");
+Result<DecodedBatch> parseBatchJson(std::string_view text, const JsonLimits& limits) {
+  // Bounded while parsing: nothing below may recurse over a tree deeper than the limit.
+  auto parsed = parseBoundedJson(text, limits);
+  if (!parsed) {
+    if (parsed.error().code == Errc::kLimit) {
+      return makeError(Errc::kLimit, "batch: " + parsed.error().message);
+    }
+    return batchError("not valid JSON: " + parsed.error().message);
+  }
+  Json& doc = *parsed;
   if (!doc.is_object()) return batchError("document is not an object");
   const Json* schema = member(doc, "schema", Json::value_t::string);
-  if (schema == nullptr || schema->get<std::string>() != kBatchSchema) {
-    return batchError("schema is not \"" + std::string(kBatchSchema) + "\"");
-  }
   DecodedBatch out;
+  if (schema != nullptr && schema->get<std::string>() == kBatchSchemaV2) {
+    out.version = 2;
+  } else if (schema == nullptr || schema->get<std::string>() != kBatchSchemaV1) {
+    return batchError("schema is not \"" + std::string(kBatchSchemaV2) + "\" or \"" +
+                      std::string(kBatchSchemaV1) + "\"");
+  }
   const Json* agent = member(doc, "agent", Json::value_t::object);
   if (agent == nullptr) return batchError("missing agent");
   const Json* id = member(*agent, "id", Json::value_t::string);
@@ -118,21 +153,30 @@ Result<DecodedBatch> parseBatchJson(std::string_view text) {
     return batchError("agent needs id, hostname and version strings");
   }
   out.agent = {id->get<std::string>(), host->get<std::string>(), version->get<std::string>()};
+  if (out.version == 2) {
+    const Json* epoch = member(doc, "queue_epoch", Json::value_t::string);
+    if (epoch == nullptr || !isQueueEpoch(epoch->get<std::string>())) {
+      return batchError("queue_epoch must be 16 lower-case hex digits");
+    }
+    out.queue_epoch = epoch->get<std::string>();
+  }
   const Json* batch_id = member(doc, "batch_id", Json::value_t::string);
   if (batch_id == nullptr) return batchError("missing batch_id");
   out.batch_id = batch_id->get<std::string>();
   auto seq = doc.find("sequence");
   if (seq == doc.end() || !seq->is_number_integer()) return batchError("missing sequence");
   out.sequence = seq->get<int64_t>();
-  if (out.batch_id != BatchEncoder::batchId(out.agent.id, out.sequence)) {
-    return batchError("batch_id " + out.batch_id + " does not match agent id and sequence");
+  if (out.batch_id != BatchEncoder::batchId(out.agent.id, out.queue_epoch, out.sequence)) {
+    return batchError("batch_id " + out.batch_id +
+                      " does not match agent id, queue epoch and sequence");
   }
-  const Json* records = member(doc, "records", Json::value_t::array);
+  auto records_it = doc.find("records");
+  Json* records = records_it != doc.end() && records_it->is_array() ? &*records_it : nullptr;
   if (records == nullptr) return batchError("missing records");
   const std::string prefix = out.agent.id + "|";
   out.records.reserve(records->size());
   for (size_t i = 0; i < records->size(); ++i) {
-    const Json& r = (*records)[i];
+    Json& r = (*records)[i];
     const std::string where = "record " + std::to_string(i) + ": ";
     if (!r.is_object()) return batchError(where + "not an object");
     const Json* kind = member(r, "kind", Json::value_t::string);
@@ -143,9 +187,10 @@ Result<DecodedBatch> parseBatchJson(std::string_view text) {
         key->get<std::string>().size() == prefix.size()) {
       return batchError(where + "key must start with the agent id and '|'");
     }
-    const Json* body = member(r, "body", Json::value_t::object);
-    if (body == nullptr) return batchError(where + "body must be an object");
-    DecodedRecord d{*k, key->get<std::string>(), std::nullopt, *body};
+    auto body = r.find("body");
+    if (body == r.end() || !body->is_object()) return batchError(where + "body must be an object");
+    // Moved, not copied: the document is ours and bodies are most of it.
+    DecodedRecord d{*k, key->get<std::string>(), std::nullopt, std::move(*body)};
     if (auto t = r.find("time"); t != r.end()) {
       if (!t->is_string() || !parseFiletime(t->get<std::string>())) {
         return batchError(where + "time must be an ISO 8601 UTC string");
@@ -157,10 +202,11 @@ Result<DecodedBatch> parseBatchJson(std::string_view text) {
   return out;
 }
 
-Result<DecodedBatch> decodeBatch(std::string_view gzip, size_t max_decompressed) {
+Result<DecodedBatch> decodeBatch(std::string_view gzip, size_t max_decompressed,
+                                 const JsonLimits& limits) {
   auto json = zDecompress(gzip, ZFormat::kGzip, max_decompressed);
   if (!json) return makeError(json.error().code, "batch: " + json.error().message);
-  return parseBatchJson(*json);
+  return parseBatchJson(*json, limits);
 }
 
 }  // namespace t0w

@@ -1,6 +1,6 @@
-// Wire batch format tier0watch.batch/1 (schemas/wire-batch.v1.schema.json): the JSON document
+// Wire batch format (schemas/wire-batch.v2.schema.json; v1 is still decoded): the JSON document
 // for a lease's records, gzip-compressed for upload, and the bounded decoder the collector (and
-// the tests) use.
+// the tests) use. v2 adds the queue epoch, so that batch ids stay unique across queue files.
 #pragma once
 
 #include <cstdint>
@@ -13,10 +13,13 @@
 
 #include "agent/core/result.h"
 #include "agent/queue/queue_record.h"
+#include "agent/shipper/bounded_json.h"
 
 namespace t0w {
 
-inline constexpr std::string_view kBatchSchema = "tier0watch.batch/1";
+inline constexpr std::string_view kBatchSchemaV1 = "tier0watch.batch/1";
+inline constexpr std::string_view kBatchSchemaV2 = "tier0watch.batch/2";
+inline constexpr std::string_view kBatchSchema = kBatchSchemaV2;
 
 struct AgentIdentity {
   std::string id;  // stable per installation; prefixes every record key
@@ -25,7 +28,7 @@ struct AgentIdentity {
 };
 
 struct EncodedBatch {
-  std::string batch_id;  // "<agent id>:<sequence>"
+  std::string batch_id;  // "<agent id>:<queue epoch>:<sequence>" (v1: "<agent id>:<sequence>")
   int64_t sequence = 0;
   size_t record_count = 0;
   size_t json_bytes = 0;  // before compression
@@ -34,9 +37,15 @@ struct EncodedBatch {
 
 class BatchEncoder {
  public:
+  // Writes v1 documents (no epoch): the format of tools that have no queue.
   explicit BatchEncoder(AgentIdentity agent, int gzip_level = 6);
+  // Writes v2 documents carrying `queue_epoch` (EventQueue::epoch()).
+  BatchEncoder(AgentIdentity agent, std::string queue_epoch, int gzip_level = 6);
 
-  static std::string batchId(std::string_view agent_id, int64_t sequence);
+  // v1 batch id when `queue_epoch` is empty.
+  static std::string batchId(std::string_view agent_id, std::string_view queue_epoch,
+                             int64_t sequence);
+  std::string batchId(int64_t sequence) const;
 
   // The uncompressed JSON document. Record bodies are spliced in as stored (they are JSON
   // objects already: re-parsing them would cost more than the rest of the encoding).
@@ -46,6 +55,7 @@ class BatchEncoder {
 
  private:
   AgentIdentity agent_;
+  std::string queue_epoch_;
   std::string agent_json_;  // the "agent" member, escaped once
   int gzip_level_;
 };
@@ -58,15 +68,20 @@ struct DecodedRecord {
 };
 
 struct DecodedBatch {
+  int version = 1;  // 1 or 2 (tier0watch.batch/N)
   AgentIdentity agent;
+  std::string queue_epoch;  // v2 only
   std::string batch_id;
   int64_t sequence = 0;
   std::vector<DecodedRecord> records;
 };
 
 // Parses and checks a batch document (schema string, required members, kinds, key prefix).
-Result<DecodedBatch> parseBatchJson(std::string_view json);
+// A document beyond `limits` (depth, values, string size) fails with Errc::kLimit before
+// anything recurses over it.
+Result<DecodedBatch> parseBatchJson(std::string_view json, const JsonLimits& limits = {});
 // Gunzips (refusing more than max_decompressed bytes: zip bombs) and parses.
-Result<DecodedBatch> decodeBatch(std::string_view gzip, size_t max_decompressed);
+Result<DecodedBatch> decodeBatch(std::string_view gzip, size_t max_decompressed,
+                                 const JsonLimits& limits = {});
 
 }  // namespace t0w

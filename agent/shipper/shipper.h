@@ -1,5 +1,5 @@
-// Shipper: the upload loop. reserve → encode (batch id = agent id + sequence) → Transport::send →
-// act on the outcome class (outcome.h):
+// Shipper: the upload loop. reserve → encode (batch id = agent id + queue epoch + sequence) →
+// Transport::send → act on the outcome class (outcome.h):
 //   2xx          ack the lease
 //   408/429/5xx  release(count_retry) and back off (Retry-After as a floor); after
 //                `retry_budget` failures of the same batch, dead-letter it (0: never)

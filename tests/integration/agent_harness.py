@@ -22,20 +22,21 @@ EVENT_TEMPLATE = (
     "<EventRecordID>{rid}</EventRecordID><Correlation/><Execution ProcessID='696' ThreadID='{tid}'/>"
     "<Channel>Security</Channel><Computer>DC01.corp.contoso.com</Computer><Security/></System>"
     "<EventData><Data Name='SubjectUserSid'>S-1-5-18</Data><Data Name='TargetUserName'>user{u}</Data>"
-    "<Data Name='TargetDomainName'>CORP</Data><Data Name='LogonType'>3</Data>"
+    "<Data Name='TargetDomainName'>{domain}</Data><Data Name='LogonType'>3</Data>"
     "<Data Name='IpAddress'>10.0.{a}.{b}</Data><Data Name='WorkstationName'>WS{u}</Data>"
     "<Data Name='TargetLogonId'>0x{rid:x}</Data></EventData></Event>\n")
 
 
-def write_events(path, count, first_record_id=1):
-    """Rendered-XML events with distinct EventRecordIDs (keys Security|<id>)."""
+def write_events(path, count, first_record_id=1, domain="CORP"):
+    """Rendered-XML events with distinct EventRecordIDs (keys Security|<id>); `domain` changes
+    their content without changing their record ids."""
     with open(path, "w", encoding="utf-8") as out:
         out.write("<Events>\n")
         for i in range(count):
             rid = first_record_id + i
             out.write(EVENT_TEMPLATE.format(m=(i // 60) % 60, s=i % 60, f=i % 10000000, rid=rid,
                                             tid=1000 + i % 97, u=i % 5000, a=(i // 250) % 250,
-                                            b=i % 250))
+                                            b=i % 250, domain=domain))
         out.write("</Events>\n")
     return {"Security|%d" % (first_record_id + i) for i in range(count)}
 

@@ -303,6 +303,58 @@ TEST_F(CollectorE2eTest, IngestsQueriesDeduplicatesAndRefusesBadRequests) {
   EXPECT_NE(metrics.find("t0w_collector_duplicate_batches_total 1"), std::string::npos);
 }
 
+// Issue 10: a new queue file starts its lease sequence at 1 again. The queue epoch in the batch
+// id keeps the collector from taking its batches for re-sends (before: acknowledged, not
+// stored), and a batch id or record key re-sent with other content (a snapshot rollback) is
+// kept as a conflict, counted on the agent, shown by the API and raised as an alert.
+TEST_F(CollectorE2eTest, NewQueueEpochIsStoredAndConflictsAreKeptAndShown) {
+  client_ = client();
+  auto send = [&](const BatchEncoder& enc, int64_t seq, const std::vector<QueueRecord>& records) {
+    auto batch = enc.encode(seq, records);
+    EXPECT_TRUE(batch);
+    return json(post(batch->gzip, token_));
+  };
+  const BatchEncoder old_queue({"agent-1", "DC01", "0.1.0"}, "00000000000000aa");
+  const BatchEncoder new_queue({"agent-1", "DC01", "0.1.0"}, "00000000000000bb");
+  Json r = send(old_queue, 1, {eventRecord(1, 4624, "a")});
+  EXPECT_EQ(r["batch_id"], "agent-1:00000000000000aa:1");
+  EXPECT_EQ(r["stored"], 1);
+
+  r = send(new_queue, 1, {eventRecord(1, 4624, "a"), eventRecord(2, 4624, "b")});
+  EXPECT_EQ(r["status"], "stored") << r.dump();
+  EXPECT_EQ(r["stored"], 1);
+  EXPECT_EQ(r["duplicates"], 1);
+  EXPECT_EQ(send(new_queue, 1, {eventRecord(1, 4624, "a"), eventRecord(2, 4624, "b")})["status"],
+            "duplicate")
+      << "a true re-send";
+
+  // The queue went back to a snapshot: batch 1 again, record 2 with other content, 3 new.
+  r = send(new_queue, 1, {eventRecord(2, 4624, "rolled back"), eventRecord(3, 4624, "c")});
+  EXPECT_EQ(r["status"], "conflict") << r.dump();
+  EXPECT_EQ(r["stored"], 1);
+  EXPECT_EQ(r["conflicts"], 2);
+
+  login();
+  Json agents = json(api("GET", "/api/v1/agents"));
+  ASSERT_EQ(agents["agents"].size(), 1u);
+  EXPECT_EQ(agents["agents"][0]["events"], 3);
+  EXPECT_EQ(agents["agents"][0]["conflicts"], 2);
+  EXPECT_EQ(agents["agents"][0]["health"], "degraded");
+  Json agent = json(api("GET", "/api/v1/agents/dc01"));
+  ASSERT_EQ(agent["recent_conflicts"].size(), 2u) << agent.dump();
+  EXPECT_EQ(agent["recent_conflicts"][0]["kind"], "event");
+  EXPECT_EQ(agent["recent_conflicts"][0]["key"], "agent-1|Security|2");
+  EXPECT_EQ(agent["recent_conflicts"][0]["content"]["EventData"]["TargetUserName"], "rolled back");
+  EXPECT_EQ(agent["recent_conflicts"][1]["kind"], "batch");
+  Json stored = json(api("GET", "/api/v1/events?q=rolled"));
+  EXPECT_TRUE(stored["events"].empty()) << "the first content stays stored";
+  Json alerts = json(api("GET", "/api/v1/alerts?rule=tier0watch.collector.conflict"));
+  ASSERT_EQ(alerts["alerts"].size(), 1u);
+  EXPECT_EQ(alerts["alerts"][0]["level"], "high");
+  const std::string metrics = api("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("t0w_collector_conflicts_total 2"), std::string::npos) << metrics;
+}
+
 TEST_F(CollectorE2eTest, RateLimitsEachAgentWithRetryAfter) {
   client_ = client();
   const std::string flood = enroll("flood");

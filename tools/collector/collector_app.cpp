@@ -3,21 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <chrono>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "agent/core/time.h"
-#include "agent/shipper/batch_encoder.h"
+#include "agent/shipper/bounded_json.h"
+#include "tools/collector/http_util.h"
 #include "tools/collector/security.h"
 
 namespace t0w::collector {
 namespace {
-
-using Json = nlohmann::json;
 
 struct WebAsset {
   std::string_view path;
@@ -31,104 +27,10 @@ constexpr WebAsset kWebAssets[] = {
 constexpr const char* kSessionCookie = "t0w_session";
 constexpr int kMaxPage = 500;
 
-// Boost 1.74's Beast has its own string_view.
-std::string_view sv(boost::beast::string_view v) { return {v.data(), v.size()}; }
-
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
-Response jsonResponse(const Request& req, http::status status, const Json& body) {
-  Response res{status, req.version()};
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::cache_control, "no-store");
-  res.body() = dump(body);
-  res.prepare_payload();
-  return res;
-}
-
-Response error(const Request& req, http::status status, const std::string& err,
-               const std::string& detail) {
-  return jsonError(req.version(), status, err, detail);
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string percentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> parseQuery(std::string_view q) {
-  std::map<std::string, std::string> out;
-  while (!q.empty()) {
-    const size_t amp = q.find('&');
-    std::string_view part = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-    const size_t eq = part.find('=');
-    if (eq == std::string_view::npos) {
-      out[percentDecode(part)] = "";
-    } else {
-      out[percentDecode(part.substr(0, eq))] = percentDecode(part.substr(eq + 1));
-    }
-  }
-  return out;
-}
-
-std::optional<int64_t> parseInt(std::string_view s) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
 // A time filter: Unix seconds or ISO 8601 (as the API returns it).
 std::optional<int64_t> parseTimeParam(const std::string& s) {
   if (auto n = parseInt(s)) return *n * 1'000'000;
   if (auto ft = parseFiletime(s)) return filetimeToUnixMicros(*ft);
-  return std::nullopt;
-}
-
-Json isoTime(const std::optional<int64_t>& micros) {
-  if (!micros) return nullptr;
-  return formatFiletime(unixMicrosToFiletime(*micros));
-}
-
-Json parsedBody(const std::string& body) {
-  Json j = Json::parse(body, nullptr, false);
-  return j.is_discarded() ? Json(body) : j;
-}
-
-std::optional<std::string> cookie(const Request& req, std::string_view name) {
-  for (auto it = req.find(http::field::cookie);
-       it != req.end() && it->name() == http::field::cookie; ++it) {
-    std::string_view v = sv(it->value());
-    while (!v.empty()) {
-      const size_t semi = v.find(';');
-      std::string_view part = v.substr(0, semi);
-      v = semi == std::string_view::npos ? std::string_view{} : v.substr(semi + 1);
-      while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-      if (part.size() > name.size() && part.substr(0, name.size()) == name &&
-          part[name.size()] == '=') {
-        return std::string(part.substr(name.size() + 1));
-      }
-    }
-  }
   return std::nullopt;
 }
 
@@ -172,30 +74,6 @@ std::optional<std::string> take(std::map<std::string, std::string>& q, const cha
   return v;
 }
 
-const Json* path(const Json& j, std::initializer_list<const char*> keys) {
-  const Json* cur = &j;
-  for (const char* k : keys) {
-    if (!cur->is_object()) return nullptr;
-    auto it = cur->find(k);
-    if (it == cur->end()) return nullptr;
-    cur = &*it;
-  }
-  return cur;
-}
-
-std::string stringAt(const Json& j, std::initializer_list<const char*> keys) {
-  const Json* v = path(j, keys);
-  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
-}
-
-int64_t intAt(const Json& j, std::initializer_list<const char*> keys) {
-  const Json* v = path(j, keys);
-  if (v == nullptr) return 0;
-  if (v->is_number_integer()) return v->get<int64_t>();
-  if (v->is_string()) return parseInt(v->get<std::string>()).value_or(0);
-  return 0;
-}
-
 Json eventJson(const StoredEvent& e) {
   return Json{{"id", e.id},
               {"key", e.key},
@@ -228,20 +106,13 @@ Json alertJson(const StoredAlert& a, bool with_body) {
 
 }  // namespace
 
-int64_t systemNowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 CollectorApp::CollectorApp(const CollectorConfig& config, Storage& storage, Metrics& metrics,
                            std::vector<std::string> forward_outputs, NowFn now)
     : config_(config),
       storage_(storage),
       metrics_(metrics),
-      forward_outputs_(std::move(forward_outputs)),
-      now_(std::move(now)),
-      agent_limiter_(config.agent_requests_per_second, config.agent_burst),
+      now_(now),
+      ingest_(config, storage, metrics, std::move(forward_outputs), now),
       // Login attempts per client address: enough for people, too few for guessing.
       login_limiter_(0.2, 10) {}
 
@@ -263,7 +134,7 @@ Response CollectorApp::handle(const Request& req, const RequestContext& ctx) {
     if (method != http::verb::post) {
       return error(req, http::status::method_not_allowed, "method_not_allowed", "use POST");
     }
-    return ingest(req);
+    return ingest_.handle(req);
   }
   if (route == "/healthz") return health(req);
   if (route == "/metrics") {
@@ -336,145 +207,6 @@ Response CollectorApp::health(const Request& req) {
                       Json{{"status", "ok"}, {"storage", storage_.driver()}});
 }
 
-Response CollectorApp::ingest(const Request& req) {
-  // Who: the bearer token, compared by its SHA-256 (the only form stored).
-  auto auth = req.find(http::field::authorization);
-  if (auth == req.end()) {
-    Response r = error(req, http::status::unauthorized, "missing_token",
-                       "send the agent's enrolment token as Authorization: Bearer <token>");
-    r.set(http::field::www_authenticate, "Bearer");
-    return r;
-  }
-  std::string_view value = sv(auth->value());
-  if (value.size() < 8 || lower(value.substr(0, 7)) != "bearer ") {
-    Response r = error(req, http::status::unauthorized, "missing_token",
-                       "the Authorization header must use the Bearer scheme");
-    r.set(http::field::www_authenticate, "Bearer");
-    return r;
-  }
-  const std::string hash = sha256Hex(value.substr(7));
-  auto agent = storage_.agentByTokenHash(hash);
-  if (!agent) return storageFailure(req, agent.error());
-  if (!*agent) {
-    Response r = error(req, http::status::unauthorized, "unknown_token",
-                       "the token is not enrolled (tier0watch-collector agents enroll NAME)");
-    r.set(http::field::www_authenticate, "Bearer error=\"invalid_token\"");
-    return r;
-  }
-  const AgentRecord& enrolled = **agent;
-
-  if (auto wait = agent_limiter_.acquire(enrolled.name, std::chrono::steady_clock::now())) {
-    Response r = error(req, http::status::too_many_requests, "rate_limited",
-                       "agent " + enrolled.name + " sends faster than allowed");
-    r.set(http::field::retry_after,
-          std::to_string(std::max<int64_t>(1, (wait->count() + 999) / 1000)));
-    return r;
-  }
-
-  auto ct = req.find(http::field::content_type);
-  if (ct == req.end() || lower(sv(ct->value())).rfind("application/json", 0) != 0) {
-    return error(req, http::status::unsupported_media_type, "unsupported_content_type",
-                 "Content-Type must be application/json (tier0watch.batch/1)");
-  }
-  std::string encoding = "identity";
-  if (auto ce = req.find(http::field::content_encoding); ce != req.end())
-    encoding = lower(sv(ce->value()));
-  Result<DecodedBatch> decoded = makeError(Errc::kInternal, "unset");
-  const auto max_decompressed = static_cast<size_t>(config_.max_decompressed_bytes);
-  if (encoding == "gzip") {
-    decoded = decodeBatch(req.body(), max_decompressed);
-  } else if (encoding == "identity") {
-    decoded = parseBatchJson(req.body());
-  } else {
-    return error(req, http::status::unsupported_media_type, "unsupported_content_encoding",
-                 "Content-Encoding must be gzip or identity, not " + encoding);
-  }
-  if (!decoded) {
-    if (decoded.error().code == Errc::kLimit) {
-      return error(
-          req, http::status::payload_too_large, "decompressed_too_large",
-          "the batch decompresses to more than " + std::to_string(max_decompressed) + " bytes");
-    }
-    return error(req, http::status::bad_request, "malformed_batch", decoded.error().message);
-  }
-  DecodedBatch& batch = *decoded;
-  if (static_cast<int64_t>(batch.records.size()) > config_.max_records_per_batch) {
-    return error(req, http::status::payload_too_large, "too_many_records",
-                 "the batch has " + std::to_string(batch.records.size()) +
-                     " records; the limit is " + std::to_string(config_.max_records_per_batch));
-  }
-  // A token belongs to one agent installation: the first batch binds its agent id.
-  if (!enrolled.agent_id.empty() && enrolled.agent_id != batch.agent.id) {
-    return error(req, http::status::forbidden, "agent_mismatch",
-                 "this token is bound to another agent id than " + batch.agent.id);
-  }
-
-  IngestBatch in;
-  in.agent = enrolled.name;
-  in.agent_id = batch.agent.id;
-  in.hostname = batch.agent.hostname;
-  in.version = batch.agent.version;
-  in.batch_id = batch.batch_id;
-  in.received = now_();
-  in.forward_outputs = forward_outputs_;
-  in.records.reserve(batch.records.size());
-  for (DecodedRecord& d : batch.records) {
-    IngestRecord r;
-    r.kind = d.kind;
-    r.key = std::move(d.key);
-    if (d.time) {
-      if (auto ft = parseFiletime(*d.time)) r.time = filetimeToUnixMicros(*ft);
-    }
-    if (d.kind == RecordKind::kEvent) {
-      r.host = stringAt(d.body, {"System", "Computer"});
-      r.channel = stringAt(d.body, {"System", "Channel"});
-      r.event_id = intAt(d.body, {"System", "EventID"});
-      r.record_id = intAt(d.body, {"System", "EventRecordID"});
-    } else if (d.kind == RecordKind::kAlert) {
-      r.rule_id = stringAt(d.body, {"rule_id"});
-      r.rule_title = stringAt(d.body, {"rule_title"});
-      r.level = stringAt(d.body, {"level"});
-      r.host = stringAt(d.body, {"event", "System", "Computer"});
-      const std::string channel = stringAt(d.body, {"event", "System", "Channel"});
-      if (!channel.empty()) {
-        // The stored key of the event that matched (agent id | channel | EventRecordID).
-        r.event_key = batch.agent.id + "|" + channel + "|" +
-                      std::to_string(intAt(d.body, {"event", "System", "EventRecordID"}));
-      }
-      if (!r.time) {
-        if (auto ft = parseFiletime(stringAt(d.body, {"time"}))) r.time = filetimeToUnixMicros(*ft);
-      }
-    } else {
-      r.status_type = stringAt(d.body, {"type"});
-      if (r.status_type == "queue_drop")
-        in.drops += std::max<int64_t>(1, intAt(d.body, {"dropped_events"}));
-      if (r.status_type.find("gap") != std::string::npos) ++in.gaps;
-      if (r.status_type == "agent_status") in.status = dump(d.body);
-    }
-    if (r.host.empty()) r.host = batch.agent.hostname;
-    r.body = dump(d.body);
-    in.records.push_back(std::move(r));
-  }
-  auto stored = storage_.ingest(in);
-  if (!stored) return storageFailure(req, stored.error());
-  if (stored->duplicate_batch) {
-    ++metrics_.duplicate_batches;
-    metrics_.dedup_hits += in.records.size();
-  } else {
-    ++metrics_.batches;
-    metrics_.dedup_hits += static_cast<uint64_t>(stored->duplicates);
-    metrics_.events += static_cast<uint64_t>(stored->stored_events);
-    metrics_.alerts += static_cast<uint64_t>(stored->stored_alerts);
-  }
-  return jsonResponse(
-      req, http::status::ok,
-      Json{{"batch_id", in.batch_id},
-           {"status", stored->duplicate_batch ? "duplicate" : "stored"},
-           {"stored", stored->stored},
-           {"duplicates", stored->duplicate_batch ? static_cast<int64_t>(in.records.size())
-                                                  : stored->duplicates}});
-}
-
 std::optional<CollectorApp::Session> CollectorApp::session(const Request& req) {
   auto token = cookie(req, kSessionCookie);
   if (!token || token->size() != 64) return std::nullopt;
@@ -496,9 +228,11 @@ Response CollectorApp::login(const Request& req, const RequestContext& ctx) {
     r.set(http::field::retry_after, std::to_string(std::max<int64_t>(1, wait->count() / 1000)));
     return r;
   }
-  Json body = Json::parse(req.body(), nullptr, false);
-  if (body.is_discarded() || !body.is_object() || !body.contains("user") ||
-      !body.contains("password") || !body["user"].is_string() || !body["password"].is_string()) {
+  // Small limits: a login needs two strings.
+  auto parsed = parseBoundedJson(req.body(), JsonLimits{4, 16, 4096});
+  const Json body = parsed ? std::move(*parsed) : Json();
+  if (!body.is_object() || !body.contains("user") || !body.contains("password") ||
+      !body["user"].is_string() || !body["password"].is_string()) {
     return error(req, http::status::bad_request, "malformed_request",
                  "send {\"user\": \"...\", \"password\": \"...\"}");
   }
@@ -556,7 +290,7 @@ Json agentJson(const AgentRecord& a, int64_t now, int silent_after_seconds) {
   std::string health = "never_seen";
   if (a.last_seen) {
     const bool silent = now - *a.last_seen > int64_t{silent_after_seconds} * 1'000'000;
-    health = silent ? "silent" : (a.drops > 0 || a.gaps > 0) ? "degraded" : "ok";
+    health = silent ? "silent" : (a.drops > 0 || a.gaps > 0 || a.conflicts > 0) ? "degraded" : "ok";
   }
   Json status = Json::parse(a.status, nullptr, false);
   if (status.is_discarded()) status = Json::object();
@@ -574,6 +308,7 @@ Json agentJson(const AgentRecord& a, int64_t now, int silent_after_seconds) {
       {"alerts", a.alerts},
       {"drops", a.drops},
       {"gaps", a.gaps},
+      {"conflicts", a.conflicts},
       {"queue_depth", status.contains("queue_depth") ? status["queue_depth"] : Json(nullptr)},
       {"status", status},
       {"health", health}};
@@ -614,6 +349,35 @@ Response CollectorApp::agentDetail(const Request& req, const std::string& name) 
                             : Json(nullptr)}});
   }
   j["channels"] = channels;
+  // What the agent reported about itself (drops, quarantined queue files, gaps) and what it
+  // re-sent with other content: both are what an owner of the agent must see.
+  constexpr int kRecent = 20;
+  auto statuses = storage_.recentStatuses(name, kRecent);
+  if (!statuses) return storageFailure(req, statuses.error());
+  Json reports = Json::array();
+  for (const auto& s : *statuses) {
+    reports.push_back(Json{{"id", s.id},
+                           {"key", s.key},
+                           {"type", s.type},
+                           {"time", isoTime(s.time)},
+                           {"received", isoTime(s.received)},
+                           {"report", parsedBody(s.body)}});
+  }
+  j["recent_status_reports"] = reports;
+  auto conflicts = storage_.recentConflicts(name, kRecent);
+  if (!conflicts) return storageFailure(req, conflicts.error());
+  Json conflict_list = Json::array();
+  for (const auto& c : *conflicts) {
+    conflict_list.push_back(Json{{"id", c.id},
+                                 {"kind", c.kind},
+                                 {"key", c.key},
+                                 {"batch_id", c.batch_id},
+                                 {"received", isoTime(c.received)},
+                                 {"stored_hash", c.stored_hash},
+                                 {"new_hash", c.new_hash},
+                                 {"content", parsedBody(c.body)}});
+  }
+  j["recent_conflicts"] = conflict_list;
   return jsonResponse(req, http::status::ok, j);
 }
 

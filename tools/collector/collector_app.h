@@ -8,17 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "tools/collector/batch_ingest.h"
 #include "tools/collector/config.h"
 #include "tools/collector/http_server.h"
+#include "tools/collector/http_util.h"
 #include "tools/collector/metrics.h"
 #include "tools/collector/rate_limiter.h"
 #include "tools/collector/storage.h"
 
 namespace t0w::collector {
-
-// Unix microseconds now; injected so tests control time.
-using NowFn = std::function<int64_t()>;
-int64_t systemNowMicros();
 
 class CollectorApp {
  public:
@@ -33,7 +31,6 @@ class CollectorApp {
     SessionRecord record;
   };
 
-  Response ingest(const Request& req);
   Response login(const Request& req, const RequestContext& ctx);
   Response logout(const Request& req);
   Response sessionInfo(const Request& req, const Session& s);
@@ -54,9 +51,8 @@ class CollectorApp {
   const CollectorConfig& config_;
   Storage& storage_;
   Metrics& metrics_;
-  std::vector<std::string> forward_outputs_;
   NowFn now_;
-  RateLimiter agent_limiter_;
+  BatchIngest ingest_;
   RateLimiter login_limiter_;
 };
 

@@ -14,7 +14,8 @@ listen:
   address: 127.0.0.1
   port: 8443
 state_dir: /var/lib/tier0watch-collector
-threads: 4
+threads: 4             # network threads (TLS, HTTP)
+worker_threads: 4      # request handlers (decoding, storage, password hashing, search)
 tls:
   cert_file: ""        # empty: self-signed certificate generated into state_dir
   key_file: ""
@@ -23,14 +24,20 @@ storage:
   driver: sqlite       # sqlite | postgres
   sqlite_path: ""      # default: state_dir/collector.db
   postgres_url: ""     # libpq connection string
+  sqlite_synchronous: full  # full: acknowledged batches survive power loss | normal: a crash only
 limits:
-  max_body_bytes: 16777216
+  max_body_bytes: 16777216         # a batch upload (gzip-compressed)
   max_decompressed_bytes: 134217728
   max_records_per_batch: 20000
+  max_json_depth: 64               # nesting of a batch document, checked while parsing
+  max_json_values: 4000000         # values in a batch document: bounds its memory
+  max_api_body_bytes: 65536        # any other request (login, API)
   max_header_bytes: 16384
-  idle_timeout_seconds: 30
+  idle_timeout_seconds: 30         # until a request's headers are in
+  request_timeout_seconds: 60      # reading its body; writing the answer
   handshake_timeout_seconds: 10
   max_connections: 512
+  max_connections_per_ip: 64
   agent_requests_per_second: 20
   agent_burst: 40
 retention:
@@ -127,19 +134,26 @@ Result<CollectorConfig> parseConfig(const std::string& yaml, const std::string& 
     r.push_back(read(base, "listen.port", c.listen_port, where));
     r.push_back(read(base, "state_dir", c.state_dir, where));
     r.push_back(read(base, "threads", c.threads, where));
+    r.push_back(read(base, "worker_threads", c.worker_threads, where));
     r.push_back(read(base, "tls.cert_file", c.tls_cert_file, where));
     r.push_back(read(base, "tls.key_file", c.tls_key_file, where));
     r.push_back(read(base, "tls.client_ca_file", c.tls_client_ca_file, where));
     r.push_back(read(base, "storage.driver", c.storage_driver, where));
     r.push_back(read(base, "storage.sqlite_path", c.sqlite_path, where));
     r.push_back(read(base, "storage.postgres_url", c.postgres_url, where));
+    r.push_back(read(base, "storage.sqlite_synchronous", c.sqlite_synchronous, where));
     r.push_back(read(base, "limits.max_body_bytes", c.max_body_bytes, where));
     r.push_back(read(base, "limits.max_decompressed_bytes", c.max_decompressed_bytes, where));
     r.push_back(read(base, "limits.max_records_per_batch", c.max_records_per_batch, where));
     r.push_back(read(base, "limits.max_header_bytes", c.max_header_bytes, where));
+    r.push_back(read(base, "limits.max_api_body_bytes", c.max_api_body_bytes, where));
+    r.push_back(read(base, "limits.max_json_depth", c.max_json_depth, where));
+    r.push_back(read(base, "limits.max_json_values", c.max_json_values, where));
     r.push_back(read(base, "limits.idle_timeout_seconds", c.idle_timeout_seconds, where));
+    r.push_back(read(base, "limits.request_timeout_seconds", c.request_timeout_seconds, where));
     r.push_back(read(base, "limits.handshake_timeout_seconds", c.handshake_timeout_seconds, where));
     r.push_back(read(base, "limits.max_connections", c.max_connections, where));
+    r.push_back(read(base, "limits.max_connections_per_ip", c.max_connections_per_ip, where));
     r.push_back(read(base, "limits.agent_requests_per_second", c.agent_requests_per_second, where));
     r.push_back(read(base, "limits.agent_burst", c.agent_burst, where));
     r.push_back(read(base, "retention.max_age_days", c.retention_max_age_days, where));
@@ -169,6 +183,10 @@ Result<CollectorConfig> parseConfig(const std::string& yaml, const std::string& 
   const std::vector<Status> checks = {
       check(c.listen_port >= 0 && c.listen_port <= 65535, where, "listen.port must be 0..65535"),
       check(c.threads >= 1 && c.threads <= 64, where, "threads must be 1..64"),
+      check(c.worker_threads >= 1 && c.worker_threads <= 256, where,
+            "worker_threads must be 1..256"),
+      check(c.sqlite_synchronous == "full" || c.sqlite_synchronous == "normal", where,
+            "storage.sqlite_synchronous must be full or normal"),
       check(c.storage_driver == "sqlite" || c.storage_driver == "postgres", where,
             "storage.driver must be sqlite or postgres"),
       check(c.storage_driver != "postgres" || !c.postgres_url.empty(), where,
@@ -180,7 +198,13 @@ Result<CollectorConfig> parseConfig(const std::string& yaml, const std::string& 
             "limits.max_decompressed_bytes must be at least limits.max_body_bytes"),
       check(c.max_records_per_batch >= 1, where, "limits.max_records_per_batch must be positive"),
       check(c.max_header_bytes >= 1024, where, "limits.max_header_bytes must be at least 1024"),
-      check(c.idle_timeout_seconds >= 1, where, "limits.idle_timeout_seconds must be positive"),
+      check(c.idle_timeout_seconds >= 1 && c.request_timeout_seconds >= 1, where,
+            "limits.idle_timeout_seconds and request_timeout_seconds must be positive"),
+      check(c.max_api_body_bytes >= 1024, where, "limits.max_api_body_bytes must be at least 1024"),
+      check(c.max_json_depth >= 8 && c.max_json_depth <= 10000, where,
+            "limits.max_json_depth must be 8..10000"),
+      check(c.max_json_values >= 1000, where, "limits.max_json_values must be at least 1000"),
+      check(c.max_connections_per_ip >= 1, where, "limits.max_connections_per_ip must be positive"),
       check(c.handshake_timeout_seconds >= 1, where,
             "limits.handshake_timeout_seconds must be positive"),
       check(c.max_connections >= 1, where, "limits.max_connections must be positive"),

@@ -32,7 +32,8 @@ struct CollectorConfig {
   std::string listen_address = "127.0.0.1";
   int listen_port = 8443;
   std::string state_dir = "/var/lib/tier0watch-collector";
-  int threads = 4;
+  int threads = 4;         // network threads: TLS and HTTP only
+  int worker_threads = 4;  // request handlers: decoding, storage, PBKDF2, search
   // TLS: empty cert_file means a self-signed certificate generated into state_dir.
   std::string tls_cert_file;
   std::string tls_key_file;
@@ -41,14 +42,20 @@ struct CollectorConfig {
   std::string storage_driver = "sqlite";
   std::string sqlite_path;  // default state_dir/collector.db
   std::string postgres_url;
+  std::string sqlite_synchronous = "full";  // full: an acknowledged batch survives power loss
   // Limits.
   int64_t max_body_bytes = 16 << 20;
   int64_t max_decompressed_bytes = 128 << 20;
   int64_t max_records_per_batch = 20000;
   int64_t max_header_bytes = 16 << 10;
+  int64_t max_api_body_bytes = 64 << 10;
+  int64_t max_json_depth = 64;
+  int64_t max_json_values = 4'000'000;
   int idle_timeout_seconds = 30;
+  int request_timeout_seconds = 60;
   int handshake_timeout_seconds = 10;
   int max_connections = 512;
+  int max_connections_per_ip = 64;
   double agent_requests_per_second = 20;
   double agent_burst = 40;
   // Retention.

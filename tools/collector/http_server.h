@@ -1,6 +1,8 @@
 // HttpsServer: the collector's listener (Boost.Beast over Asio + OpenSSL). It owns the limits
-// that keep hostile clients from exhausting it (connections, handshake and idle timeouts, header
-// and body sizes) and hands each complete request to one Handler.
+// that keep hostile clients from exhausting it (connections in all and per address, deadlines
+// set once per phase so that a slow client cannot stretch them, header and body sizes) and hands
+// each complete request to one Handler, which runs on a worker pool: the network threads only
+// do TLS and HTTP, so storage, decoding and PBKDF2 never stall other connections.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -11,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "agent/core/result.h"
 #include "tools/collector/metrics.h"
@@ -23,11 +26,20 @@ using Response = http::response<http::string_body>;
 
 struct ServerLimits {
   size_t max_header_bytes = 16 << 10;
-  size_t max_body_bytes = 16 << 20;
+  size_t max_body_bytes = 16 << 20;      // batch uploads (kLargeBodyPath)
+  size_t max_api_body_bytes = 64 << 10;  // every other request
+  // Until a request's headers are in (from the handshake or the previous answer).
   std::chrono::seconds idle_timeout{30};
+  // Reading the body, and writing the answer: each a deadline set once, not per read.
+  std::chrono::seconds request_timeout{60};
   std::chrono::seconds handshake_timeout{10};
   size_t max_connections = 512;
+  size_t max_connections_per_ip = 64;
+  size_t worker_threads = 4;
 };
+
+// The one route that accepts large bodies.
+inline constexpr std::string_view kLargeBodyPath = "/api/v1/batches";
 
 struct RequestContext {
   std::string remote;  // "ip:port"
@@ -51,6 +63,8 @@ class HttpsServer {
   void stopAccepting();
   // Requests being handled now.
   int64_t inFlight() const;
+  // Waits for the handlers queued or running on the worker pool (after stopAccepting()).
+  void joinWorkers();
 
  private:
   class Impl;

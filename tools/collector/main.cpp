@@ -32,9 +32,9 @@ t0w::Result<CollectorConfig> loadConfig(const std::string& path) {
 }
 
 t0w::Result<std::unique_ptr<Storage>> openFromConfig(const CollectorConfig& c) {
-  std::error_code ec;
-  std::filesystem::create_directories(c.state_dir, ec);
-  return openStorage(c.storage_driver, c.storageTarget());
+  if (auto s = createPrivateDirectory(c.state_dir); !s) return s.error();
+  return openStorage(c.storage_driver, c.storageTarget(),
+                     StorageOptions{c.sqlite_synchronous == "full"});
 }
 
 bool validName(const std::string& name) {

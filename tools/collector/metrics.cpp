@@ -41,6 +41,8 @@ std::string Metrics::render() const {
   counter(out, "t0w_collector_alerts_total", "Alerts stored.", alerts);
   counter(out, "t0w_collector_dedup_hits_total", "Records not stored again (key seen before).",
           dedup_hits);
+  counter(out, "t0w_collector_conflicts_total",
+          "Batch ids and record keys re-sent with other content (kept and alerted).", conflicts);
   counter(out, "t0w_collector_storage_errors_total", "Storage operations that failed.",
           storage_errors);
   counter(out, "t0w_collector_rejected_connections_total",

@@ -18,6 +18,7 @@ class Metrics {
   std::atomic<uint64_t> events{0};
   std::atomic<uint64_t> alerts{0};
   std::atomic<uint64_t> dedup_hits{0};
+  std::atomic<uint64_t> conflicts{0};
   std::atomic<uint64_t> storage_errors{0};
   std::atomic<uint64_t> rejected_connections{0};
   std::atomic<uint64_t> tls_handshake_failures{0};

@@ -20,6 +20,21 @@ Result<std::string> randomHex(size_t bytes);
 // A 256-bit agent token or session id.
 Result<std::string> newToken();
 std::string sha256Hex(std::string_view data);
+
+// SHA-256 over pieces fed one by one (a batch's records, without joining them first).
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  Sha256& update(std::string_view data);
+  // Ends the hash; lower-case hex.
+  std::string hexDigest();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
 bool constantTimeEquals(std::string_view a, std::string_view b);
 
 // A user record for `password` with a fresh 128-bit salt.

@@ -12,10 +12,9 @@ namespace t0w::collector {
 
 Result<std::unique_ptr<CollectorService>> CollectorService::create(const CollectorConfig& config) {
   std::unique_ptr<CollectorService> s(new CollectorService(config));
-  std::error_code ec;
-  std::filesystem::create_directories(config.state_dir, ec);
-  if (ec) return makeError(Errc::kIo, config.state_dir + ": " + ec.message());
-  auto storage = openStorage(config.storage_driver, config.storageTarget());
+  if (Status st = createPrivateDirectory(config.state_dir); !st) return st.error();
+  auto storage = openStorage(config.storage_driver, config.storageTarget(),
+                             StorageOptions{config.sqlite_synchronous == "full"});
   if (!storage) return storage.error();
   s->storage_ = std::move(*storage);
   auto tls = makeServerTls(config);
@@ -49,9 +48,13 @@ Result<std::unique_ptr<CollectorService>> CollectorService::create(const Collect
   ServerLimits limits;
   limits.max_header_bytes = static_cast<size_t>(config.max_header_bytes);
   limits.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
+  limits.max_api_body_bytes = static_cast<size_t>(config.max_api_body_bytes);
   limits.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
+  limits.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
   limits.handshake_timeout = std::chrono::seconds(config.handshake_timeout_seconds);
   limits.max_connections = static_cast<size_t>(config.max_connections);
+  limits.max_connections_per_ip = static_cast<size_t>(config.max_connections_per_ip);
+  limits.worker_threads = static_cast<size_t>(config.worker_threads);
   CollectorApp* app = s->app_.get();
   s->server_ = std::make_unique<HttpsServer>(
       s->ioc_, *s->tls_, limits,
@@ -115,6 +118,7 @@ void CollectorService::stop() {
   ioc_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  server_->joinWorkers();
   spdlog::info("tier0watch-collector stopped");
 }
 

@@ -1,7 +1,9 @@
 #include "tools/collector/sql_conn.h"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <map>
 
@@ -167,16 +169,17 @@ class PostgresConn final : public SqlConn {
 
 }  // namespace
 
-Result<std::unique_ptr<SqlConn>> openSqliteConn(const std::string& path) {
+Result<std::unique_ptr<SqlConn>> openSqliteConn(const std::string& path, bool full_sync) {
+  // Created here, not by SQLite, so that it never exists with the umask's wider mode.
+  if (const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600); fd >= 0) {
+    ::close(fd);
+  }
   auto db = SqliteDb::open(path);
   if (!db) return db.error();
   sqlite3_busy_timeout(db->handle(), 5000);
-  if (Status s =
-          db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-                   "configure");
-      !s) {
-    return s.error();
-  }
+  const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
+                              (full_sync ? "FULL" : "NORMAL") + "; PRAGMA foreign_keys=ON;";
+  if (Status s = db->exec(pragmas, "configure"); !s) return s.error();
   return std::unique_ptr<SqlConn>(new SqliteConn(std::move(*db)));
 }
 

@@ -30,8 +30,10 @@ class SqlConn {
   virtual bool postgres() const = 0;
 };
 
-// SQLite: WAL, synchronous=NORMAL, foreign keys on, busy timeout.
-Result<std::unique_ptr<SqlConn>> openSqliteConn(const std::string& path);
+// SQLite: WAL, synchronous FULL (or NORMAL), foreign keys on, busy timeout. A new file is
+// created readable and writable by its owner only (SQLite gives its -wal and -shm files the
+// same mode).
+Result<std::unique_ptr<SqlConn>> openSqliteConn(const std::string& path, bool full_sync = true);
 // PostgreSQL through libpq.
 Result<std::unique_ptr<SqlConn>> openPostgresConn(const std::string& conninfo);
 

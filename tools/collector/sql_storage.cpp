@@ -1,11 +1,13 @@
 // Storage implemented once over SqlConn for both SQLite and PostgreSQL; the SQL is the subset
 // both understand (ON CONFLICT DO NOTHING, RETURNING), with LIKE vs ILIKE the one difference.
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "agent/queue/migrator.h"
 #include "tools/collector/sql_conn.h"
+#include "tools/collector/sql_ingest.h"
 #include "tools/collector/storage.h"
 
 namespace t0w::collector {
@@ -17,8 +19,6 @@ constexpr Migration kSqliteMigrations[] = {
 constexpr Migration kPostgresMigrations[] = {
 #include "collector_postgres_migrations.inc"
 };
-
-using Rows = std::vector<SqlRow>;
 
 int64_t num(const std::optional<std::string>& v) {
   if (!v) return 0;
@@ -34,10 +34,6 @@ std::optional<int64_t> optNum(const std::optional<std::string>& v) {
 }
 std::string str(const std::optional<std::string>& v) { return v.value_or(""); }
 
-SqlParam optParam(const std::optional<int64_t>& v) {
-  return v ? SqlParam(*v) : SqlParam(std::monostate{});
-}
-
 std::string likePattern(const std::string& text) {
   std::string out = "%";
   for (char c : text) {
@@ -45,22 +41,6 @@ std::string likePattern(const std::string& text) {
     out += c;
   }
   return out + "%";
-}
-
-std::string jsonString(const std::string& s) {
-  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// The copy of a record a SIEM output receives.
-std::string forwardPayload(const IngestBatch& batch, const IngestRecord& r) {
-  std::string out = "{\"kind\":\"";
-  out += recordKindName(r.kind);
-  out += "\",\"key\":" + jsonString(r.key);
-  out += ",\"agent\":" + jsonString(batch.agent);
-  out += ",\"host\":" + jsonString(r.host);
-  if (r.time) out += ",\"time\":" + std::to_string(*r.time);
-  out += ",\"body\":" + r.body + "}";
-  return out;
 }
 
 class SqlStorage final : public Storage {
@@ -132,7 +112,7 @@ class SqlStorage final : public Storage {
 
   static constexpr const char* kAgentColumns =
       "name, agent_id, hostname, version, enrolled_at, last_seen, last_batch, batches, events, "
-      "alerts, drops, gaps, status";
+      "alerts, drops, gaps, status, conflicts";
 
   static AgentRecord agentFromRow(const SqlRow& r) {
     AgentRecord a;
@@ -149,6 +129,7 @@ class SqlStorage final : public Storage {
     a.drops = num(r[10]);
     a.gaps = num(r[11]);
     a.status = str(r[12]);
+    a.conflicts = num(r[13]);
     return a;
   }
 
@@ -185,7 +166,7 @@ class SqlStorage final : public Storage {
   Result<IngestResult> ingest(const IngestBatch& b) override {
     Lease c(*this);
     if (Status s = c->begin(); !s) return s.error();
-    auto result = ingestLocked(*c, b);
+    auto result = IngestWriter(*c, b).write();
     if (!result) {
       (void)c->script("ROLLBACK");
       return result.error();
@@ -195,6 +176,37 @@ class SqlStorage final : public Storage {
       return s.error();
     }
     return result;
+  }
+
+  Result<std::vector<ConflictRecord>> recentConflicts(const std::string& agent,
+                                                      int limit) override {
+    Lease c(*this);
+    auto rows = c->query(
+        "SELECT id, agent, kind, key, batch_id, received, stored_hash, new_hash, body FROM "
+        "conflicts WHERE agent = ? ORDER BY id DESC LIMIT ?",
+        {agent, int64_t{limit}});
+    if (!rows) return rows.error();
+    std::vector<ConflictRecord> out;
+    for (const auto& r : *rows) {
+      out.push_back(ConflictRecord{num(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), num(r[5]),
+                                   str(r[6]), str(r[7]), str(r[8])});
+    }
+    return out;
+  }
+
+  Result<std::vector<StatusReport>> recentStatuses(const std::string& agent, int limit) override {
+    Lease c(*this);
+    auto rows = c->query(
+        "SELECT id, key, type, time, received, body FROM statuses WHERE agent = ? "
+        "ORDER BY id DESC LIMIT ?",
+        {agent, int64_t{limit}});
+    if (!rows) return rows.error();
+    std::vector<StatusReport> out;
+    for (const auto& r : *rows) {
+      out.push_back(
+          StatusReport{num(r[0]), str(r[1]), str(r[2]), optNum(r[3]), num(r[4]), str(r[5])});
+    }
+    return out;
   }
 
   Result<std::vector<StoredEvent>> queryEvents(const EventQuery& q) override {
@@ -366,8 +378,12 @@ class SqlStorage final : public Storage {
         if (!rows) return rows.error();
         out.deleted += static_cast<int64_t>(rows->size());
       }
-      if (auto r = c->query("DELETE FROM batches WHERE received < ?", {*older_than}); !r) {
-        return r.error();
+      for (const char* table : {"batches", "conflicts"}) {
+        if (auto r = c->query(std::string("DELETE FROM ") + table + " WHERE received < ?",
+                              {*older_than});
+            !r) {
+          return r.error();
+        }
       }
     }
     if (max_bytes > 0) {
@@ -471,77 +487,12 @@ class SqlStorage final : public Storage {
     Lease c(*this);
     if (Status s = c->begin(); !s) return s;
     for (int64_t id : ids) {
-      std::vector<SqlParam> p;
-      if (first) p.push_back(*first);
-      p.push_back(id);
+      // Built whole: GCC 12 -O2 reports a false -Wmaybe-uninitialized on push_back of a variant.
+      const std::vector<SqlParam> p = first ? std::vector<SqlParam>{SqlParam(*first), SqlParam(id)}
+                                            : std::vector<SqlParam>{SqlParam(id)};
       if (auto r = c->query(sql, p); !r) return rollback(*c, r.error());
     }
     return c->script("COMMIT");
-  }
-
-  Result<IngestResult> ingestLocked(SqlConn& c, const IngestBatch& b) {
-    IngestResult out;
-    auto batch = c.query(
-        "INSERT INTO batches(batch_id, agent, received, records) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id",
-        {b.batch_id, b.agent, b.received, static_cast<int64_t>(b.records.size())});
-    if (!batch) return batch.error();
-    int64_t events = 0;
-    int64_t alerts = 0;
-    if (batch->empty()) {
-      out.duplicate_batch = true;
-    } else {
-      for (const IngestRecord& r : b.records) {
-        Result<Rows> rows = Rows{};
-        if (r.kind == RecordKind::kEvent) {
-          rows = c.query(
-              "INSERT INTO events(key, agent, host, channel, event_id, record_id, time, received, "
-              "body) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING RETURNING id",
-              {r.key, b.agent, r.host, r.channel, r.event_id, r.record_id, optParam(r.time),
-               b.received, r.body});
-        } else if (r.kind == RecordKind::kAlert) {
-          rows = c.query(
-              "INSERT INTO alerts(key, agent, host, rule_id, rule_title, level, time, received, "
-              "event_key, body) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING "
-              "RETURNING id",
-              {r.key, b.agent, r.host, r.rule_id, r.rule_title, r.level, optParam(r.time),
-               b.received, r.event_key, r.body});
-        } else {
-          rows = c.query(
-              "INSERT INTO statuses(key, agent, type, time, received, body) VALUES (?,?,?,?,?,?) "
-              "ON CONFLICT (key) DO NOTHING RETURNING id",
-              {r.key, b.agent, r.status_type, optParam(r.time), b.received, r.body});
-        }
-        if (!rows) return rows.error();
-        if (rows->empty()) {
-          ++out.duplicates;
-          continue;
-        }
-        ++out.stored;
-        if (r.kind == RecordKind::kEvent) ++events;
-        if (r.kind == RecordKind::kAlert) ++alerts;
-        if (r.kind == RecordKind::kStatus) continue;
-        for (const std::string& output : b.forward_outputs) {
-          auto f = c.query(
-              "INSERT INTO forward_queue(output, payload, created, next_attempt) VALUES (?,?,?,0)",
-              {output, forwardPayload(b, r), b.received});
-          if (!f) return f.error();
-        }
-      }
-    }
-    SqlParam status = b.status ? SqlParam(*b.status) : SqlParam(std::monostate{});
-    auto agent = c.query(
-        "UPDATE agents SET agent_id = ?, hostname = ?, version = ?, last_seen = ?, last_batch = ?, "
-        "batches = batches + 1, events = events + ?, alerts = alerts + ?, drops = drops + ?, "
-        "gaps = gaps + ?, status = COALESCE(?, status) WHERE name = ? RETURNING name",
-        {b.agent_id, b.hostname, b.version, b.received, b.batch_id, events, alerts,
-         out.duplicate_batch ? int64_t{0} : b.drops, out.duplicate_batch ? int64_t{0} : b.gaps,
-         status, b.agent});
-    if (!agent) return agent.error();
-    if (agent->empty()) return makeError(Errc::kNotFound, "agent " + b.agent + " is not enrolled");
-    out.stored_events = events;
-    out.stored_alerts = alerts;
-    return out;
   }
 
   std::vector<std::unique_ptr<SqlConn>> all_;
@@ -553,13 +504,24 @@ class SqlStorage final : public Storage {
 
 }  // namespace
 
-Result<std::unique_ptr<Storage>> openStorage(const std::string& driver, const std::string& target) {
+Status createPrivateDirectory(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return makeError(Errc::kIo, dir + ": " + ec.message());
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+  if (ec) return makeError(Errc::kIo, dir + ": cannot restrict to its owner: " + ec.message());
+  return {};
+}
+
+Result<std::unique_ptr<Storage>> openStorage(const std::string& driver, const std::string& target,
+                                             const StorageOptions& options) {
   std::vector<std::unique_ptr<SqlConn>> conns;
   bool postgres = false;
   if (driver == "sqlite") {
     // One writer connection: SQLite serialises writers anyway, and one connection keeps the
     // prepared statements hot.
-    auto c = openSqliteConn(target);
+    auto c = openSqliteConn(target, options.sqlite_full_sync);
     if (!c) return c.error();
     conns.push_back(std::move(*c));
   } else if (driver == "postgres") {

@@ -27,6 +27,7 @@ struct AgentRecord {
   int64_t alerts = 0;
   int64_t drops = 0;
   int64_t gaps = 0;
+  int64_t conflicts = 0;      // batch ids and record keys re-sent with other content
   std::string status = "{}";  // latest agent_status report (JSON object)
 };
 
@@ -46,8 +47,10 @@ struct IngestRecord {
   std::string rule_title;
   std::string level;
   std::string event_key;
-  // Status reports.
+  // Status reports. Drops and gaps count on the agent only when the report is new, so a report
+  // re-sent after a crash (in another batch) is not counted twice.
   std::string status_type;
+  int64_t dropped_events = 0;  // queue_drop reports
 };
 
 struct IngestBatch {
@@ -56,22 +59,46 @@ struct IngestBatch {
   std::string hostname;
   std::string version;
   std::string batch_id;
+  std::string content_hash;  // SHA-256 (hex) of the records: tells a re-send from a reused id
   int64_t received = 0;
   std::vector<IngestRecord> records;
-  // Agent counters reported in this batch (status records).
-  int64_t drops = 0;
-  int64_t gaps = 0;
   std::optional<std::string> status;  // newest agent_status body, replaces the stored one
   // SIEM outputs that get a copy of each newly stored event and alert (durable queue rows).
   std::vector<std::string> forward_outputs;
 };
 
 struct IngestResult {
-  bool duplicate_batch = false;  // the batch id was stored before: nothing was written
+  bool duplicate_batch = false;  // the same batch (id and content) was stored before: no writes
+  bool conflict_batch = false;   // the batch id was stored before with other content
   int64_t stored = 0;
-  int64_t duplicates = 0;  // records whose key was already stored
+  int64_t duplicates = 0;  // records whose key was already stored with the same content
+  int64_t conflicts = 0;   // batch id and record keys stored before with other content
   int64_t stored_events = 0;
   int64_t stored_alerts = 0;
+  int64_t raised_alerts = 0;  // alerts the collector raised itself (conflicts)
+};
+
+// A batch id or record key that came back with other content than was stored under it.
+struct ConflictRecord {
+  int64_t id = 0;
+  std::string agent;
+  std::string kind;  // batch | event | alert | status
+  std::string key;
+  std::string batch_id;
+  int64_t received = 0;
+  std::string stored_hash;
+  std::string new_hash;
+  std::string body;
+};
+
+// A status report of an agent (queue drops, quarantined queue file, event log gaps, ...).
+struct StatusReport {
+  int64_t id = 0;
+  std::string key;
+  std::string type;
+  std::optional<int64_t> time;
+  int64_t received = 0;
+  std::string body;
 };
 
 struct StoredEvent {
@@ -172,8 +199,14 @@ class Storage {
   virtual Result<std::vector<ChannelLag>> channelLag(const std::string& agent) = 0;
 
   // Ingest: one transaction stores the batch id, the new records, their forward-queue rows and
-  // the agent's last-seen state. A batch id seen before writes nothing.
+  // the agent's last-seen state. A batch seen before (same id, same content hash) writes
+  // nothing. A batch id or record key seen before with other content is a conflict: kept in the
+  // conflicts table, counted on the agent, and raised as one alert per batch (conflict_alert.h).
   virtual Result<IngestResult> ingest(const IngestBatch& batch) = 0;
+  // Newest first.
+  virtual Result<std::vector<ConflictRecord>> recentConflicts(const std::string& agent,
+                                                              int limit) = 0;
+  virtual Result<std::vector<StatusReport>> recentStatuses(const std::string& agent, int limit) = 0;
 
   // Queries.
   virtual Result<std::vector<StoredEvent>> queryEvents(const EventQuery& query) = 0;
@@ -209,8 +242,19 @@ class Storage {
   virtual Result<int64_t> storedBytes() = 0;
 };
 
-// Opens the storage named by `driver` ("sqlite": `target` is a file path; "postgres": a libpq
-// connection string) and brings its schema up to date.
-Result<std::unique_ptr<Storage>> openStorage(const std::string& driver, const std::string& target);
+struct StorageOptions {
+  // SQLite (WAL): FULL syncs the log at every commit, so an acknowledged batch survives a power
+  // loss; NORMAL survives a crash of the process only. PostgreSQL: its synchronous_commit.
+  bool sqlite_full_sync = true;
+};
+
+// Opens the storage named by `driver` ("sqlite": `target` is a file path, created readable by
+// its owner only; "postgres": a libpq connection string) and brings its schema up to date.
+Result<std::unique_ptr<Storage>> openStorage(const std::string& driver, const std::string& target,
+                                             const StorageOptions& options = {});
+
+// Creates `dir` (and parents) and restricts it to its owner (0700): it holds the database, the
+// TLS key and the certificates.
+Status createPrivateDirectory(const std::string& dir);
 
 }  // namespace t0w::collector

@@ -47,6 +47,21 @@ TEST(CollectorConfigTest, RejectsBadValues) {
   EXPECT_FALSE(parseConfig("- a\n- b\n", "c"));
   EXPECT_FALSE(parseConfig("listen: {port: 1\n", "c"));  // YAML syntax error, no throw
   EXPECT_FALSE(parseConfig("tls: {cert_file: a.pem}", "c"));
+  EXPECT_FALSE(parseConfig("worker_threads: 0", "c"));
+  EXPECT_FALSE(parseConfig("storage: {sqlite_synchronous: off}", "c"));
+  EXPECT_FALSE(parseConfig("limits: {max_json_depth: 2}", "c"));
+  EXPECT_FALSE(parseConfig("limits: {max_connections_per_ip: 0}", "c"));
+  EXPECT_FALSE(parseConfig("limits: {request_timeout_seconds: 0}", "c"));
+}
+
+TEST(CollectorConfigTest, HardeningDefaults) {
+  auto c = parseConfig("", "defaults");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->sqlite_synchronous, "full");
+  EXPECT_EQ(c->max_json_depth, 64);
+  EXPECT_EQ(c->max_api_body_bytes, 65536);
+  EXPECT_EQ(c->max_connections_per_ip, 64);
+  EXPECT_EQ(c->worker_threads, 4);
 }
 
 TEST(CollectorSecurityTest, TokensAreRandomAndHashed) {

@@ -192,6 +192,116 @@ TYPED_TEST(StorageTest, IngestDeduplicatesByBatchIdAndRecordKey) {
   EXPECT_EQ((*agents)[0].last_seen, 5000);
 }
 
+// A batch id re-sent with the same content is a duplicate; with other content (a queue rolled
+// back to a snapshot) it is a conflict, and so is a record key that comes back with another
+// body: kept, counted on the agent and raised as one alert per batch, never dropped silently.
+TYPED_TEST(StorageTest, TellsDuplicatesFromConflictsAndKeepsConflicts) {
+  this->enroll("dc01");
+  IngestBatch first =
+      this->batch("a1:e1:1", {this->event("a1|Security|1", "DC01", 4624, 100, "a"),
+                              this->event("a1|Security|2", "DC01", 4624, 200, "b")});
+  first.content_hash = "hash-1";
+  ASSERT_TRUE(this->storage_->ingest(first));
+
+  auto again = this->storage_->ingest(first);
+  ASSERT_TRUE(again) << again.error().toString();
+  EXPECT_TRUE(again->duplicate_batch);
+  EXPECT_FALSE(again->conflict_batch);
+  EXPECT_EQ(again->conflicts, 0);
+
+  // The same batch id with other records: record 2 comes back changed, record 3 is new.
+  IngestBatch rolled = this->batch("a1:e1:1",
+                                   {this->event("a1|Security|2", "DC01", 4624, 200, "B"),
+                                    this->event("a1|Security|3", "DC01", 4624, 300)},
+                                   6000);
+  rolled.content_hash = "hash-2";
+  auto r = this->storage_->ingest(rolled);
+  ASSERT_TRUE(r) << r.error().toString();
+  EXPECT_FALSE(r->duplicate_batch);
+  EXPECT_TRUE(r->conflict_batch);
+  EXPECT_EQ(r->conflicts, 2);  // the batch id and record 2
+  EXPECT_EQ(r->stored, 1);     // record 3
+  EXPECT_EQ(r->stored_events, 1);
+  EXPECT_EQ(r->stored_alerts, 0);  // the conflict alert is the collector's, not the agent's
+  EXPECT_EQ(r->raised_alerts, 1);
+
+  // A new batch id with a record key whose content differs, and one that is a plain duplicate.
+  IngestBatch later = this->batch("a1:e2:1",
+                                  {this->event("a1|Security|1", "DC01", 4624, 100, "X"),
+                                   this->event("a1|Security|3", "DC01", 4624, 300)},
+                                  7000);
+  later.content_hash = "hash-3";
+  r = this->storage_->ingest(later);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->conflict_batch);
+  EXPECT_EQ(r->conflicts, 1);
+  EXPECT_EQ(r->duplicates, 1);
+
+  // The first content stays where it was; the other content is kept as a conflict.
+  auto stored = this->storage_->eventByKey("a1|Security|2");
+  ASSERT_TRUE(stored);
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_NE((*stored)->body.find("\"b\""), std::string::npos);
+  auto conflicts = this->storage_->recentConflicts("dc01", 10);
+  ASSERT_TRUE(conflicts) << conflicts.error().toString();
+  ASSERT_EQ(conflicts->size(), 3u);
+  EXPECT_EQ((*conflicts)[0].key, "a1|Security|1");  // newest first
+  EXPECT_EQ((*conflicts)[0].batch_id, "a1:e2:1");
+  EXPECT_NE((*conflicts)[0].body.find("\"X\""), std::string::npos);
+  EXPECT_NE((*conflicts)[0].stored_hash, (*conflicts)[0].new_hash);
+  EXPECT_EQ((*conflicts)[1].kind, "event");
+  EXPECT_EQ((*conflicts)[1].key, "a1|Security|2");
+  EXPECT_EQ((*conflicts)[2].kind, "batch");
+  EXPECT_EQ((*conflicts)[2].stored_hash, "hash-1");
+  EXPECT_EQ((*conflicts)[2].new_hash, "hash-2");
+
+  auto agents = this->storage_->listAgents();
+  ASSERT_TRUE(agents);
+  EXPECT_EQ((*agents)[0].conflicts, 3);
+  EXPECT_EQ((*agents)[0].events, 3);
+  EXPECT_EQ((*agents)[0].alerts, 0);
+
+  AlertQuery aq;
+  aq.rule_id = "tier0watch.collector.conflict";
+  auto alerts = this->storage_->queryAlerts(aq);
+  ASSERT_TRUE(alerts);
+  ASSERT_EQ(alerts->size(), 2u);  // one per batch that brought conflicts
+  EXPECT_EQ((*alerts)[0].level, "high");
+  EXPECT_EQ((*alerts)[0].host, "dc01");
+  EXPECT_NE((*alerts)[0].body.find("a1|Security|1"), std::string::npos);
+  EXPECT_NE((*alerts)[1].body.find("a1:e1:1"), std::string::npos);
+}
+
+// Drop and gap reports count once, even when a crash makes the agent send them again under
+// another batch id.
+TYPED_TEST(StorageTest, CountsStatusReportsOnceAndListsThem) {
+  this->enroll("dc01");
+  IngestRecord drop;
+  drop.kind = RecordKind::kStatus;
+  drop.key = "a1|queue|drop|e1|1";
+  drop.status_type = "queue_drop";
+  drop.dropped_events = 7;
+  drop.time = 50;
+  drop.body = R"({"type":"queue_drop","dropped_events":7,"message":"dropped 7"})";
+  IngestRecord gap = drop;
+  gap.key = "a1|status|gap|1";
+  gap.status_type = "eventlog_gap";
+  gap.dropped_events = 0;
+  gap.body = R"({"type":"eventlog_gap","message":"gap"})";
+  ASSERT_TRUE(this->storage_->ingest(this->batch("a1:e1:1", {drop, gap})));
+  ASSERT_TRUE(this->storage_->ingest(this->batch("a1:e1:2", {drop, gap})));
+  auto agents = this->storage_->listAgents();
+  ASSERT_TRUE(agents);
+  EXPECT_EQ((*agents)[0].drops, 7);
+  EXPECT_EQ((*agents)[0].gaps, 1);
+  auto reports = this->storage_->recentStatuses("dc01", 10);
+  ASSERT_TRUE(reports) << reports.error().toString();
+  ASSERT_EQ(reports->size(), 2u);
+  EXPECT_EQ((*reports)[0].type, "eventlog_gap");
+  EXPECT_EQ((*reports)[1].key, "a1|queue|drop|e1|1");
+  EXPECT_EQ((*reports)[1].time, 50);
+}
+
 TYPED_TEST(StorageTest, IngestForUnknownAgentFailsAndStoresNothing) {
   auto r =
       this->storage_->ingest(this->batch("a1:1", {this->event("a1|Security|1", "DC01", 1, 1)}));

@@ -308,6 +308,8 @@ TEST_F(EventQueueTest, DropOldestCountsExactlyWhatIsMissing) {
     if (r.kind == RecordKind::kStatus) {
       auto body = nlohmann::json::parse(r.body);
       EXPECT_EQ(body["type"], "queue_drop");
+      // The key names this queue file's epoch: a new file's report #1 is not the old one's.
+      EXPECT_EQ(r.key.rfind("queue|drop|" + q->epoch() + "|", 0), 0u) << r.key;
       reported[body["source"]] += body["dropped_events"].get<uint64_t>();
       ranges.emplace_back(body["first_key"], body["last_key"]);
       EXPECT_NE(body["message"].get<std::string>().find("dropped "), std::string::npos);
@@ -602,6 +604,55 @@ TEST_F(EventQueueTest, FullSyncModeIsAccepted) {
   ASSERT_TRUE(q);
   ASSERT_TRUE(q->enqueue(eventBatch("Security", 1, 2), {"Security", "p"}).ok());
   EXPECT_EQ(drain(*q).size(), 2u);
+}
+
+// A random epoch is drawn when the file is created and kept with it; a new file gets another
+// one, so the lease sequence restarting at 1 never repeats a batch id of the old file.
+class CountingRandom final : public Random {
+ public:
+  uint64_t uniform(uint64_t bound) override { return (next_++) % bound; }
+  uint64_t next_ = 0xabc;
+};
+
+TEST_F(EventQueueTest, EpochIsDrawnWithTheFileAndKeptAcrossReopens) {
+  CountingRandom random;
+  QueueOptions o = options();
+  o.random = &random;
+  std::string first;
+  {
+    auto q = open(o);
+    ASSERT_TRUE(q);
+    first = q->epoch();
+    EXPECT_EQ(first, "0000000000000abc");
+    ASSERT_TRUE(q->enqueue(eventBatch("Security", 1, 2), {"Security", "p"}).ok());
+    auto lease = q->reserve(10, 1 << 20, 60s);
+    ASSERT_TRUE(lease.ok());
+    EXPECT_EQ(lease->id, 1);
+  }
+  {
+    auto q = open(o);
+    ASSERT_TRUE(q);
+    EXPECT_EQ(q->epoch(), first) << "reopening keeps the epoch";
+    EXPECT_EQ(random.next_, 0xabdu) << "no new draw";
+  }
+  std::filesystem::remove(o.path);
+  std::filesystem::remove(o.path.string() + "-wal");
+  std::filesystem::remove(o.path.string() + "-shm");
+  auto q = open(o);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->epoch(), "0000000000000abd");
+  ASSERT_TRUE(q->enqueue(eventBatch("Security", 1, 2), {"Security", "p"}).ok());
+  auto lease = q->reserve(10, 1 << 20, 60s);
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ(lease->id, 1) << "the sequence starts again: only the epoch tells the files apart";
+}
+
+TEST_F(EventQueueTest, EpochWithoutInjectedRandomIsSixteenHexDigits) {
+  auto q = open();
+  ASSERT_TRUE(q);
+  ASSERT_EQ(q->epoch().size(), 16u);
+  EXPECT_EQ(q->epoch().find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(q->epoch(), std::string(16, '0'));
 }
 
 }  // namespace

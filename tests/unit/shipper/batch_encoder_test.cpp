@@ -93,6 +93,44 @@ TEST(BatchEncoder, RoundTripsThroughGzip) {
   EXPECT_EQ(dec->records[2].body["System"]["EventRecordID"], 101);
 }
 
+// v2: the queue epoch is in the document and in the batch id, so that a new queue file (whose
+// lease sequence starts again at 1) never sends a batch id the collector has seen.
+TEST(BatchEncoder, V2CarriesTheQueueEpochInTheBatchId) {
+  const BatchEncoder enc(kAgent, "00c0ffee00c0ffee");
+  EXPECT_EQ(enc.batchId(42), "agent-7f3a:00c0ffee00c0ffee:42");
+  auto batch = enc.encode(42, sampleRecords());
+  ASSERT_TRUE(batch.ok()) << batch.error().toString();
+  EXPECT_EQ(batch->batch_id, "agent-7f3a:00c0ffee00c0ffee:42");
+  auto dec = decodeBatch(batch->gzip, 1 << 20);
+  ASSERT_TRUE(dec.ok()) << dec.error().toString();
+  EXPECT_EQ(dec->version, 2);
+  EXPECT_EQ(dec->queue_epoch, "00c0ffee00c0ffee");
+  EXPECT_EQ(dec->batch_id, "agent-7f3a:00c0ffee00c0ffee:42");
+  EXPECT_EQ(dec->sequence, 42);
+  EXPECT_NE(BatchEncoder(kAgent, "00000000000000aa").batchId(42),
+            BatchEncoder(kAgent, "00000000000000bb").batchId(42));
+
+  const Json doc = Json::parse(*enc.toJson(7, sampleRecords()));
+  EXPECT_EQ(doc["schema"], "tier0watch.batch/2");
+  Json d = doc;
+  d["queue_epoch"] = "00C0FFEE00C0FFEE";
+  EXPECT_FALSE(parseBatchJson(d.dump()).ok()) << "upper case";
+  d = doc;
+  d["queue_epoch"] = "00c0ffee";
+  EXPECT_FALSE(parseBatchJson(d.dump()).ok()) << "short";
+  d = doc;
+  d["batch_id"] = "agent-7f3a:7";
+  auto r = parseBatchJson(d.dump());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("does not match"), std::string::npos);
+  // v1 documents (older agents) still decode.
+  auto v1 = parseBatchJson(*BatchEncoder(kAgent).toJson(7, sampleRecords()));
+  ASSERT_TRUE(v1.ok()) << v1.error().toString();
+  EXPECT_EQ(v1->version, 1);
+  EXPECT_EQ(v1->batch_id, "agent-7f3a:7");
+  EXPECT_TRUE(v1->queue_epoch.empty());
+}
+
 TEST(BatchEncoder, EscapesIdentityAndKeysAndReplacesInvalidUtf8) {
   const BatchEncoder enc({"a\"b", "host\\name\n\xff", "1.0"});
   QueueRecord r = sampleRecords()[1];
@@ -138,8 +176,11 @@ TEST(BatchDecoder, RejectsMalformedBatchesWithReasons) {
     EXPECT_NE(r.error().message.find(reason), std::string::npos) << r.error().message;
   };
   Json d = doc;
-  d["schema"] = "tier0watch.batch/2";
+  d["schema"] = "tier0watch.batch/3";
   expectBad(d, "schema");
+  d = doc;
+  d["schema"] = "tier0watch.batch/2";  // v2 needs the queue epoch
+  expectBad(d, "queue_epoch");
   d = doc;
   d.erase("agent");
   expectBad(d, "agent");
@@ -162,6 +203,55 @@ TEST(BatchDecoder, RejectsMalformedBatchesWithReasons) {
   EXPECT_FALSE(decodeBatch("not gzip at all", 1 << 20).ok());
   auto gz = zCompress(*good, ZFormat::kGzip, 6);
   EXPECT_FALSE(decodeBatch(gz->substr(0, gz->size() / 2), 1 << 20).ok());
+}
+
+// Issue 10: limits are checked while parsing, so a deep or wide document never reaches code
+// that recurses over it (nlohmann's copy and dump()).
+TEST(BoundedJson, EnforcesDepthValuesAndStringSizeWhileParsing) {
+  const JsonLimits limits{8, 100, 16};
+  auto ok = parseBoundedJson(
+      R"({"a":[1,2,{"b":"text"}],"c":null,"d":true,"e":-1.5,"f":18446744073709551615})", limits);
+  ASSERT_TRUE(ok.ok()) << ok.error().toString();
+  EXPECT_EQ(*ok,
+            Json::parse(
+                R"({"a":[1,2,{"b":"text"}],"c":null,"d":true,"e":-1.5,"f":18446744073709551615})"));
+  auto deep = parseBoundedJson(std::string(100000, '[') + std::string(100000, ']'), limits);
+  ASSERT_FALSE(deep.ok());
+  EXPECT_EQ(deep.error().code, Errc::kLimit);
+  EXPECT_NE(deep.error().message.find("deeper than 8"), std::string::npos);
+  std::string wide = "[";
+  for (int i = 0; i < 200; ++i) wide += (i ? ",0" : "0");
+  auto many = parseBoundedJson(wide + "]", limits);
+  ASSERT_FALSE(many.ok());
+  EXPECT_NE(many.error().message.find("more than 100 JSON values"), std::string::npos);
+  auto long_string = parseBoundedJson(R"({"k":"0123456789abcdefX"})", limits);
+  ASSERT_FALSE(long_string.ok());
+  EXPECT_EQ(long_string.error().code, Errc::kLimit);
+  auto long_key = parseBoundedJson(R"({"0123456789abcdefX":1})", limits);
+  EXPECT_FALSE(long_key.ok());
+  auto bad = parseBoundedJson("{\"a\":", limits);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, Errc::kParse);
+  EXPECT_FALSE(parseBoundedJson("[1] trailing", limits).ok());
+  EXPECT_FALSE(parseBoundedJson("\"\xff\"", limits).ok()) << "invalid UTF-8";
+}
+
+TEST(BatchDecoder, RefusesADeepRecordBodyWithoutRecursing) {
+  std::string body = "{\"x\":";
+  for (int i = 0; i < 100000; ++i) body += "{\"a\":";
+  body += "1" + std::string(100000, '}') + "}";
+  QueueRecord r;
+  r.kind = RecordKind::kEvent;
+  r.key = "Security|1";
+  r.body = body;
+  auto batch =
+      BatchEncoder(kAgent, "00c0ffee00c0ffee").encode(1, std::span<const QueueRecord>(&r, 1));
+  ASSERT_TRUE(batch.ok());
+  EXPECT_LT(batch->gzip.size(), 4096u);
+  auto dec = decodeBatch(batch->gzip, 16 << 20);
+  ASSERT_FALSE(dec.ok());
+  EXPECT_EQ(dec.error().code, Errc::kLimit);
+  EXPECT_NE(dec.error().message.find("deeper than 64"), std::string::npos) << dec.error().message;
 }
 
 // Validation with the real JSON Schema, through python3-jsonschema.
@@ -213,6 +303,15 @@ TEST_F(BatchSchema, EncodedBatchValidatesAndBrokenOnesDoNot) {
   bad["extra"] = 1;
   EXPECT_EQ(validate(bad.dump()), 1) << "unknown member";
   EXPECT_EQ(validate(enc.toJson(8, {}).value()), 0) << last_error_;
+
+  const BatchEncoder v2(kAgent, "00c0ffee00c0ffee");
+  EXPECT_EQ(validate(*v2.toJson(9, sampleRecords())), 0) << last_error_;
+  bad = Json::parse(*v2.toJson(9, sampleRecords()));
+  bad.erase("queue_epoch");
+  EXPECT_EQ(validate(bad.dump()), 1) << "v2 without epoch";
+  bad = Json::parse(*v2.toJson(9, sampleRecords()));
+  bad["batch_id"] = "agent-7f3a:9";
+  EXPECT_EQ(validate(bad.dump()), 1) << "v2 batch id without epoch";
 }
 
 // The full path without network: queue lease -> batch -> collector-side decode.

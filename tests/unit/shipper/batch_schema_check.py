@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Validates a wire batch document against schemas/wire-batch.v1.schema.json.
+"""Validates a wire batch document against schemas/wire-batch.v<N>.schema.json, N from its
+"schema" member (tier0watch.batch/N; v1 when absent or unknown).
 
 Usage: batch_schema_check.py <schemas dir> <batch.json>
 Exit status: 0 valid, 1 invalid (errors on stderr), 2 jsonschema unavailable.
@@ -18,9 +19,12 @@ except ImportError:
 
 def main():
     schemas = pathlib.Path(sys.argv[1])
-    batch_schema = json.loads((schemas / "wire-batch.v1.schema.json").read_text())
-    event_schema = json.loads((schemas / "event.schema.json").read_text())
     instance = json.loads(pathlib.Path(sys.argv[2]).read_text())
+    version = "1"
+    if isinstance(instance, dict) and instance.get("schema") == "tier0watch.batch/2":
+        version = "2"
+    batch_schema = json.loads((schemas / ("wire-batch.v%s.schema.json" % version)).read_text())
+    event_schema = json.loads((schemas / "event.schema.json").read_text())
     cls = jsonschema.validators.validator_for(batch_schema)
     cls.check_schema(batch_schema)
     try:

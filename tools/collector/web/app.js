@@ -75,6 +75,7 @@ async function loadFleet() {
       el("td", {}, a.name), el("td", {}, a.hostname || "—"), el("td", {}, a.version || "—"),
       el("td", {}, ago(a.seconds_since_seen)), el("td", {}, a.events), el("td", {}, a.alerts),
       el("td", {}, a.queue_depth ?? "—"), el("td", {}, a.drops), el("td", {}, a.gaps),
+      el("td", { class: a.conflicts ? "bad" : "" }, a.conflicts),
       el("td", {}, el("span", { class: "badge " + a.health }, a.health.replace("_", " "))));
     tbody.append(row);
   }
@@ -99,6 +100,22 @@ async function showAgent(name) {
        el("dt", {}, "Status report"), el("dd", {}, JSON.stringify(a.status))),
     el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Channel"), el("th", {}, "Newest event"),
        el("th", {}, "Received"), el("th", {}, "Lag"))), el("tbody", {}, ...rows)));
+  // Ids re-sent with other content (queue or log rollback, or tampering): both versions are kept.
+  if (a.recent_conflicts.length) {
+    box.append(el("h4", { class: "bad" }, a.conflicts + " conflicts (newest " + a.recent_conflicts.length + ")"),
+      el("table", { id: "agent-conflicts" }, el("thead", {}, el("tr", {}, el("th", {}, "Received"),
+        el("th", {}, "Kind"), el("th", {}, "Key"), el("th", {}, "Batch"))),
+        el("tbody", {}, ...a.recent_conflicts.map((c) => el("tr", {}, el("td", {}, shortTime(c.received)),
+          el("td", {}, c.kind), el("td", {}, c.key), el("td", {}, c.batch_id))))));
+  }
+  if (a.recent_status_reports.length) {
+    box.append(el("h4", {}, "Status reports of the agent"),
+      el("table", { id: "agent-reports" }, el("thead", {}, el("tr", {}, el("th", {}, "Time"),
+        el("th", {}, "Type"), el("th", {}, "Message"))),
+        el("tbody", {}, ...a.recent_status_reports.map((r) => el("tr", {},
+          el("td", {}, shortTime(r.time || r.received)), el("td", {}, r.type),
+          el("td", {}, (r.report && r.report.message) || ""))))));
+  }
   box.hidden = false;
 }
 

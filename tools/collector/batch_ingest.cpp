@@ -1,0 +1,235 @@
+#include "tools/collector/batch_ingest.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "agent/core/time.h"
+#include "agent/shipper/batch_encoder.h"
+#include "tools/collector/security.h"
+
+namespace t0w::collector {
+namespace {
+
+const Json* path(const Json& j, std::initializer_list<const char*> keys) {
+  const Json* cur = &j;
+  for (const char* k : keys) {
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(k);
+    if (it == cur->end()) return nullptr;
+    cur = &*it;
+  }
+  return cur;
+}
+
+std::string stringAt(const Json& j, std::initializer_list<const char*> keys) {
+  const Json* v = path(j, keys);
+  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
+}
+
+int64_t intAt(const Json& j, std::initializer_list<const char*> keys) {
+  const Json* v = path(j, keys);
+  if (v == nullptr) return 0;
+  if (v->is_number_integer()) return v->get<int64_t>();
+  if (v->is_string()) return parseInt(v->get<std::string>()).value_or(0);
+  return 0;
+}
+
+Response unauthorized(const Request& req, const std::string& err, const std::string& detail,
+                      const char* challenge) {
+  Response r = error(req, http::status::unauthorized, err, detail);
+  r.set(http::field::www_authenticate, challenge);
+  return r;
+}
+
+// The columns the queries filter on, pulled out of a decoded record's body.
+IngestRecord toIngestRecord(DecodedRecord& d, const std::string& agent_id, IngestBatch& in) {
+  IngestRecord r;
+  r.kind = d.kind;
+  r.key = std::move(d.key);
+  if (d.time) {
+    if (auto ft = parseFiletime(*d.time)) r.time = filetimeToUnixMicros(*ft);
+  }
+  if (d.kind == RecordKind::kEvent) {
+    r.host = stringAt(d.body, {"System", "Computer"});
+    r.channel = stringAt(d.body, {"System", "Channel"});
+    r.event_id = intAt(d.body, {"System", "EventID"});
+    r.record_id = intAt(d.body, {"System", "EventRecordID"});
+  } else if (d.kind == RecordKind::kAlert) {
+    r.rule_id = stringAt(d.body, {"rule_id"});
+    r.rule_title = stringAt(d.body, {"rule_title"});
+    r.level = stringAt(d.body, {"level"});
+    r.host = stringAt(d.body, {"event", "System", "Computer"});
+    const std::string channel = stringAt(d.body, {"event", "System", "Channel"});
+    if (!channel.empty()) {
+      // The stored key of the event that matched (agent id | channel | EventRecordID).
+      r.event_key = agent_id + "|" + channel + "|" +
+                    std::to_string(intAt(d.body, {"event", "System", "EventRecordID"}));
+    }
+    if (!r.time) {
+      if (auto ft = parseFiletime(stringAt(d.body, {"time"}))) r.time = filetimeToUnixMicros(*ft);
+    }
+  } else {
+    r.status_type = stringAt(d.body, {"type"});
+    if (r.status_type == "queue_drop") {
+      r.dropped_events = std::max<int64_t>(1, intAt(d.body, {"dropped_events"}));
+    }
+    if (r.status_type == "agent_status") in.status = dump(d.body);
+  }
+  if (r.host.empty()) r.host = in.hostname;
+  r.body = dump(d.body);
+  return r;
+}
+
+// SHA-256 over the records as stored (kind, key, time, canonical body): the same records give
+// the same hash however often they are encoded; the agent member (version, host name) is left
+// out, since a retry after an upgrade or rename is still the same batch.
+std::string contentHash(const std::vector<IngestRecord>& records) {
+  Sha256 h;
+  for (const IngestRecord& r : records) {
+    h.update(recordKindName(r.kind)).update("\n").update(r.key).update("\n");
+    h.update(r.time ? std::to_string(*r.time) : std::string()).update("\n");
+    h.update(r.body).update("\n");
+  }
+  return h.hexDigest();
+}
+
+}  // namespace
+
+BatchIngest::BatchIngest(const CollectorConfig& config, Storage& storage, Metrics& metrics,
+                         std::vector<std::string> forward_outputs, NowFn now)
+    : config_(config),
+      storage_(storage),
+      metrics_(metrics),
+      forward_outputs_(std::move(forward_outputs)),
+      now_(std::move(now)),
+      limiter_(config.agent_requests_per_second, config.agent_burst) {}
+
+Response BatchIngest::storageFailure(const Request& req, const Error& e) {
+  ++metrics_.storage_errors;
+  spdlog::error("storage ({}): {}", storage_.driver(), e.toString());
+  return error(req, http::status::service_unavailable, "storage_unavailable",
+               "the collector could not reach its storage; retry later");
+}
+
+Response BatchIngest::handle(const Request& req) {
+  // Who: the bearer token, compared by its SHA-256 (the only form stored).
+  if (req.find(http::field::authorization) == req.end()) {
+    return unauthorized(req, "missing_token",
+                        "send the agent's enrolment token as Authorization: Bearer <token>",
+                        "Bearer");
+  }
+  auto token = bearerToken(req);
+  if (!token) {
+    return unauthorized(req, "missing_token", "the Authorization header must use the Bearer scheme",
+                        "Bearer");
+  }
+  auto agent = storage_.agentByTokenHash(sha256Hex(*token));
+  if (!agent) return storageFailure(req, agent.error());
+  if (!*agent) {
+    return unauthorized(req, "unknown_token",
+                        "the token is not enrolled (tier0watch-collector agents enroll NAME)",
+                        "Bearer error=\"invalid_token\"");
+  }
+  const AgentRecord& enrolled = **agent;
+
+  if (auto wait = limiter_.acquire(enrolled.name, std::chrono::steady_clock::now())) {
+    Response r = error(req, http::status::too_many_requests, "rate_limited",
+                       "agent " + enrolled.name + " sends faster than allowed");
+    r.set(http::field::retry_after,
+          std::to_string(std::max<int64_t>(1, (wait->count() + 999) / 1000)));
+    return r;
+  }
+
+  auto ct = req.find(http::field::content_type);
+  if (ct == req.end() || lower(sv(ct->value())).rfind("application/json", 0) != 0) {
+    return error(req, http::status::unsupported_media_type, "unsupported_content_type",
+                 "Content-Type must be application/json (tier0watch.batch/2)");
+  }
+  std::string encoding = "identity";
+  if (auto ce = req.find(http::field::content_encoding); ce != req.end())
+    encoding = lower(sv(ce->value()));
+  Result<DecodedBatch> decoded = makeError(Errc::kInternal, "unset");
+  const auto max_decompressed = static_cast<size_t>(config_.max_decompressed_bytes);
+  // Depth and size are checked while the document is parsed: nothing recurses over a body
+  // nested deeper than max_json_depth, and max_json_values bounds its memory.
+  JsonLimits limits;
+  limits.max_depth = static_cast<size_t>(config_.max_json_depth);
+  limits.max_values = static_cast<size_t>(config_.max_json_values);
+  if (encoding == "gzip") {
+    decoded = decodeBatch(req.body(), max_decompressed, limits);
+  } else if (encoding == "identity") {
+    decoded = parseBatchJson(req.body(), limits);
+  } else {
+    return error(req, http::status::unsupported_media_type, "unsupported_content_encoding",
+                 "Content-Encoding must be gzip or identity, not " + encoding);
+  }
+  if (!decoded) {
+    if (decoded.error().code == Errc::kLimit &&
+        decoded.error().message.find("JSON") != std::string::npos) {
+      return error(req, http::status::payload_too_large, "json_too_complex",
+                   decoded.error().message);
+    }
+    if (decoded.error().code == Errc::kLimit) {
+      return error(
+          req, http::status::payload_too_large, "decompressed_too_large",
+          "the batch decompresses to more than " + std::to_string(max_decompressed) + " bytes");
+    }
+    return error(req, http::status::bad_request, "malformed_batch", decoded.error().message);
+  }
+  DecodedBatch& batch = *decoded;
+  if (static_cast<int64_t>(batch.records.size()) > config_.max_records_per_batch) {
+    return error(req, http::status::payload_too_large, "too_many_records",
+                 "the batch has " + std::to_string(batch.records.size()) +
+                     " records; the limit is " + std::to_string(config_.max_records_per_batch));
+  }
+  // A token belongs to one agent installation: the first batch binds its agent id.
+  if (!enrolled.agent_id.empty() && enrolled.agent_id != batch.agent.id) {
+    return error(req, http::status::forbidden, "agent_mismatch",
+                 "this token is bound to another agent id than " + batch.agent.id);
+  }
+
+  IngestBatch in;
+  in.agent = enrolled.name;
+  in.agent_id = batch.agent.id;
+  in.hostname = batch.agent.hostname;
+  in.version = batch.agent.version;
+  in.batch_id = batch.batch_id;
+  in.received = now_();
+  in.forward_outputs = forward_outputs_;
+  in.records.reserve(batch.records.size());
+  for (DecodedRecord& d : batch.records) {
+    in.records.push_back(toIngestRecord(d, in.agent_id, in));
+  }
+  in.content_hash = contentHash(in.records);
+  auto stored = storage_.ingest(in);
+  if (!stored) return storageFailure(req, stored.error());
+  if (stored->duplicate_batch) {
+    ++metrics_.duplicate_batches;
+    metrics_.dedup_hits += in.records.size();
+  } else {
+    ++metrics_.batches;
+    metrics_.dedup_hits += static_cast<uint64_t>(stored->duplicates);
+    metrics_.events += static_cast<uint64_t>(stored->stored_events);
+    metrics_.alerts += static_cast<uint64_t>(stored->stored_alerts + stored->raised_alerts);
+    metrics_.conflicts += static_cast<uint64_t>(stored->conflicts);
+  }
+  if (stored->conflicts > 0) {
+    spdlog::warn("agent {}: batch {} re-sent {} id(s) with other content; kept as conflicts",
+                 in.agent, in.batch_id, stored->conflicts);
+  }
+  const char* status = stored->duplicate_batch ? "duplicate"
+                       : stored->conflicts > 0 ? "conflict"
+                                               : "stored";
+  return jsonResponse(
+      req, http::status::ok,
+      Json{{"batch_id", in.batch_id},
+           {"status", status},
+           {"stored", stored->stored},
+           {"duplicates",
+            stored->duplicate_batch ? static_cast<int64_t>(in.records.size()) : stored->duplicates},
+           {"conflicts", stored->conflicts}});
+}
+
+}  // namespace t0w::collector

@@ -1,0 +1,177 @@
+#include "tools/collector/sql_ingest.h"
+
+#include <nlohmann/json.hpp>
+
+#include "tools/collector/conflict_alert.h"
+#include "tools/collector/security.h"
+
+namespace t0w::collector {
+namespace {
+
+using Rows = std::vector<SqlRow>;
+
+SqlParam optParam(const std::optional<int64_t>& v) {
+  return v ? SqlParam(*v) : SqlParam(std::monostate{});
+}
+
+std::string jsonString(const std::string& s) {
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The copy of a record a SIEM output receives.
+std::string forwardPayload(const IngestBatch& batch, const IngestRecord& r) {
+  std::string out = "{\"kind\":\"";
+  out += recordKindName(r.kind);
+  out += "\",\"key\":" + jsonString(r.key);
+  out += ",\"agent\":" + jsonString(batch.agent);
+  out += ",\"host\":" + jsonString(r.host);
+  if (r.time) out += ",\"time\":" + std::to_string(*r.time);
+  out += ",\"body\":" + r.body + "}";
+  return out;
+}
+
+const char* tableOf(RecordKind kind) {
+  switch (kind) {
+    case RecordKind::kEvent:
+      return "events";
+    case RecordKind::kAlert:
+      return "alerts";
+    default:
+      return "statuses";
+  }
+}
+
+}  // namespace
+
+Result<IngestResult> IngestWriter::write() {
+  if (Status s = recordBatch(); !s) return s.error();
+  if (!out_.duplicate_batch) {
+    for (const IngestRecord& r : b_.records) {
+      if (Status s = storeRecord(r); !s) return s.error();
+    }
+    if (!conflicts_.empty()) {
+      // Raised by the collector: not counted among the agent's own alerts.
+      const IngestRecord alert = conflictAlert(b_, conflicts_);
+      if (Status s = storeRecord(alert); !s) return s.error();
+      --out_.stored;
+      --out_.stored_alerts;
+      ++out_.raised_alerts;
+    }
+  }
+  if (Status s = updateAgent(); !s) return s.error();
+  return out_;
+}
+
+Status IngestWriter::recordBatch() {
+  auto batch = c_.query(
+      "INSERT INTO batches(batch_id, agent, received, records, content_hash) "
+      "VALUES (?, ?, ?, ?, ?) ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id",
+      {b_.batch_id, b_.agent, b_.received, static_cast<int64_t>(b_.records.size()),
+       b_.content_hash});
+  if (!batch) return batch.error();
+  if (!batch->empty()) return {};
+  auto stored = c_.query("SELECT content_hash FROM batches WHERE batch_id = ?", {b_.batch_id});
+  if (!stored) return stored.error();
+  const std::string hash = stored->empty() ? "" : (*stored)[0][0].value_or("");
+  // Rows written before content hashes existed have none: a known id counts as a re-send.
+  if (hash.empty() || hash == b_.content_hash) {
+    out_.duplicate_batch = true;
+    return {};
+  }
+  out_.conflict_batch = true;
+  nlohmann::json summary{{"type", "batch_conflict"},
+                         {"records", b_.records.size()},
+                         {"message", "batch id " + b_.batch_id +
+                                         " was sent again with other records; each record is "
+                                         "stored or compared on its own"}};
+  return addConflict(ConflictRecord{
+      0, b_.agent, "batch", b_.batch_id, b_.batch_id, b_.received, hash, b_.content_hash,
+      summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+}
+
+Status IngestWriter::storeRecord(const IngestRecord& r) {
+  Result<Rows> rows = Rows{};
+  if (r.kind == RecordKind::kEvent) {
+    rows = c_.query(
+        "INSERT INTO events(key, agent, host, channel, event_id, record_id, time, received, "
+        "body) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING RETURNING id",
+        {r.key, b_.agent, r.host, r.channel, r.event_id, r.record_id, optParam(r.time), b_.received,
+         r.body});
+  } else if (r.kind == RecordKind::kAlert) {
+    rows = c_.query(
+        "INSERT INTO alerts(key, agent, host, rule_id, rule_title, level, time, received, "
+        "event_key, body) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING "
+        "RETURNING id",
+        {r.key, b_.agent, r.host, r.rule_id, r.rule_title, r.level, optParam(r.time), b_.received,
+         r.event_key, r.body});
+  } else {
+    rows = c_.query(
+        "INSERT INTO statuses(key, agent, type, time, received, body) VALUES (?,?,?,?,?,?) "
+        "ON CONFLICT (key) DO NOTHING RETURNING id",
+        {r.key, b_.agent, r.status_type, optParam(r.time), b_.received, r.body});
+  }
+  if (!rows) return rows.error();
+  if (rows->empty()) return keyTaken(r);
+  ++out_.stored;
+  if (r.kind == RecordKind::kEvent) ++out_.stored_events;
+  if (r.kind == RecordKind::kAlert) ++out_.stored_alerts;
+  if (r.kind == RecordKind::kStatus) {
+    drops_ += r.dropped_events;
+    if (r.status_type.find("gap") != std::string::npos) ++gaps_;
+    return {};
+  }
+  return storeForwards(r);
+}
+
+Status IngestWriter::storeForwards(const IngestRecord& r) {
+  for (const std::string& output : b_.forward_outputs) {
+    auto f = c_.query(
+        "INSERT INTO forward_queue(output, payload, created, next_attempt) VALUES (?,?,?,0)",
+        {output, forwardPayload(b_, r), b_.received});
+    if (!f) return f.error();
+  }
+  return {};
+}
+
+Status IngestWriter::keyTaken(const IngestRecord& r) {
+  // Bodies are stored as the collector serialised them (one canonical form), so equal content
+  // means equal text.
+  auto stored =
+      c_.query(std::string("SELECT body FROM ") + tableOf(r.kind) + " WHERE key = ?", {r.key});
+  if (!stored) return stored.error();
+  const std::string body = stored->empty() ? "" : (*stored)[0][0].value_or("");
+  if (body == r.body) {
+    ++out_.duplicates;
+    return {};
+  }
+  return addConflict(ConflictRecord{0, b_.agent, recordKindName(r.kind), r.key, b_.batch_id,
+                                    b_.received, sha256Hex(body), sha256Hex(r.body), r.body});
+}
+
+Status IngestWriter::addConflict(ConflictRecord c) {
+  auto rows = c_.query(
+      "INSERT INTO conflicts(agent, kind, key, batch_id, received, stored_hash, new_hash, body) "
+      "VALUES (?,?,?,?,?,?,?,?)",
+      {c.agent, c.kind, c.key, c.batch_id, c.received, c.stored_hash, c.new_hash, c.body});
+  if (!rows) return rows.error();
+  ++out_.conflicts;
+  conflicts_.push_back(std::move(c));
+  return {};
+}
+
+Status IngestWriter::updateAgent() {
+  SqlParam status =
+      b_.status && !out_.duplicate_batch ? SqlParam(*b_.status) : SqlParam(std::monostate{});
+  auto agent = c_.query(
+      "UPDATE agents SET agent_id = ?, hostname = ?, version = ?, last_seen = ?, last_batch = ?, "
+      "batches = batches + 1, events = events + ?, alerts = alerts + ?, drops = drops + ?, "
+      "gaps = gaps + ?, conflicts = conflicts + ?, status = COALESCE(?, status) WHERE name = ? "
+      "RETURNING name",
+      {b_.agent_id, b_.hostname, b_.version, b_.received, b_.batch_id, out_.stored_events,
+       out_.stored_alerts, drops_, gaps_, out_.conflicts, status, b_.agent});
+  if (!agent) return agent.error();
+  if (agent->empty()) return makeError(Errc::kNotFound, "agent " + b_.agent + " is not enrolled");
+  return {};
+}
+
+}  // namespace t0w::collector

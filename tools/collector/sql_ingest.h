@@ -1,0 +1,37 @@
+// IngestWriter: the statements of one ingest transaction (Storage::ingest) on a connection the
+// caller has begun a transaction on: the batch id, each record, its forward-queue rows, the
+// conflicts and their alert, the agent's counters. Shared by SQLite and PostgreSQL.
+#pragma once
+
+#include <vector>
+
+#include "agent/core/result.h"
+#include "tools/collector/sql_conn.h"
+#include "tools/collector/storage.h"
+
+namespace t0w::collector {
+
+class IngestWriter {
+ public:
+  IngestWriter(SqlConn& conn, const IngestBatch& batch) : c_(conn), b_(batch) {}
+  Result<IngestResult> write();
+
+ private:
+  // The batch id: new, re-sent with the same content, or reused with other content.
+  Status recordBatch();
+  Status storeRecord(const IngestRecord& r);
+  Status storeForwards(const IngestRecord& r);
+  // Compares with what is stored under the key: a duplicate, or a conflict (kept).
+  Status keyTaken(const IngestRecord& r);
+  Status addConflict(ConflictRecord c);
+  Status updateAgent();
+
+  SqlConn& c_;
+  const IngestBatch& b_;
+  IngestResult out_;
+  std::vector<ConflictRecord> conflicts_;
+  int64_t drops_ = 0;
+  int64_t gaps_ = 0;
+};
+
+}  // namespace t0w::collector
