@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "agent/config/schema_validator.h"
+#include "agent/core/agent_id.h"
 
 namespace t0w {
 namespace {
@@ -42,9 +43,9 @@ Result<AgentConfig> extract(const YAML::Node& root, const std::string& name,
     if (a["state_dir"]) c.state_dir = resolvePath(base, text(a["state_dir"]));
     if (a["log_level"]) c.log_level = text(a["log_level"]);
     if (a["shutdown_deadline_ms"]) c.shutdown_deadline_ms = integer(a["shutdown_deadline_ms"]);
-    if (c.agent_id.find('|') != std::string::npos || c.agent_id.find(':') != std::string::npos) {
+    if (a["id"] && !isValidAgentId(c.agent_id)) {
       return makeError(Errc::kInvalidArgument,
-                       where(name, a["id"]) + ": agent.id must not contain '|' or ':'");
+                       where(name, a["id"]) + ": agent.id must be " + std::string(kAgentIdRule));
     }
   }
   const YAML::Node col = root["collector"];
@@ -365,9 +366,7 @@ Result<std::string> resolveAgentId(const AgentConfig& config) {
     std::string id;
     std::getline(in, id);
     while (!id.empty() && std::isspace(static_cast<unsigned char>(id.back()))) id.pop_back();
-    if (!id.empty() && id.find('|') == std::string::npos && id.find(':') == std::string::npos) {
-      return id;
-    }
+    if (isValidAgentId(id)) return id;
     return makeError(Errc::kCorrupt, file.string() + ": not a valid agent id; fix or delete it");
   }
   std::random_device rd;

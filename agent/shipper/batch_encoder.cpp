@@ -1,5 +1,6 @@
 #include "agent/shipper/batch_encoder.h"
 
+#include "agent/core/agent_id.h"
 #include "agent/core/time.h"
 #include "agent/queue/zlib_codec.h"
 
@@ -149,8 +150,11 @@ Result<DecodedBatch> parseBatchJson(std::string_view text, const JsonLimits& lim
   const Json* id = member(*agent, "id", Json::value_t::string);
   const Json* host = member(*agent, "hostname", Json::value_t::string);
   const Json* version = member(*agent, "version", Json::value_t::string);
-  if (id == nullptr || host == nullptr || version == nullptr || id->get<std::string>().empty()) {
+  if (id == nullptr || host == nullptr || version == nullptr) {
     return batchError("agent needs id, hostname and version strings");
+  }
+  if (!isValidAgentId(id->get<std::string>())) {
+    return batchError("agent id must be " + std::string(kAgentIdRule));
   }
   out.agent = {id->get<std::string>(), host->get<std::string>(), version->get<std::string>()};
   if (out.version == 2) {

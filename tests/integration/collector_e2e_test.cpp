@@ -203,7 +203,7 @@ TEST_F(CollectorE2eTest, IngestsQueriesDeduplicatesAndRefusesBadRequests) {
   Json filtered = json(api("GET", "/api/v1/events?event_id=4624&q=USER2"));
   ASSERT_EQ(filtered["events"].size(), 1u) << filtered.dump();
   EXPECT_EQ(filtered["events"][0]["record_id"], 2);
-  EXPECT_EQ(filtered["events"][0]["host"], "DC01.corp.example");
+  EXPECT_EQ(filtered["events"][0]["host"], "dc01") << "the authenticated agent, not the event";
   EXPECT_EQ(api("GET", "/api/v1/events?bogus=1").status, 400);
   EXPECT_EQ(api("GET", "/api/v1/events?limit=100000").status, 400);
 
@@ -353,6 +353,44 @@ TEST_F(CollectorE2eTest, NewQueueEpochIsStoredAndConflictsAreKeptAndShown) {
   EXPECT_EQ(alerts["alerts"][0]["level"], "high");
   const std::string metrics = api("GET", "/metrics").body;
   EXPECT_NE(metrics.find("t0w_collector_conflicts_total 2"), std::string::npos) << metrics;
+}
+
+// Issue 10: agents are not trusted for what they say about themselves. A credential cannot
+// claim another agent's id (and with it its record-key space), ids cannot hold separators or
+// control characters, and the host of every stored record is the authenticated agent's.
+TEST_F(CollectorE2eTest, AgentCredentialCannotClaimAnotherAgentsKeySpaceOrHost) {
+  client_ = client();
+  ASSERT_EQ(postBatch("dc01-agent", 1, {eventRecord(1, 4624, "real")}, token_).status, 200);
+  const std::string low = enroll("srv9");
+  HttpResponse r = postBatch("dc01-agent", 2, {eventRecord(2, 4624, "forged")}, low);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(json(r)["error"], "agent_id_taken");
+  for (const std::string& id :
+       std::vector<std::string>{"srv9|dc01-agent", "srv9:1", "srv9\tx", "srv9 x", "srv\xc3\xa9",
+                                std::string(129, 'a')}) {
+    r = postBatch(id, 3, {eventRecord(3, 4624, "x")}, low);
+    EXPECT_EQ(r.status, 400) << id << ": " << r.body;
+  }
+  // Its own id: events that claim to come from DC01 are stored as srv9's, under srv9's keys.
+  r = postBatch("srv9-agent", 1, {eventRecord(1, 4624, "x"), alertRecord(1)}, low);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json(r)["stored"], 2) << "srv9-agent|Security|1 is not dc01-agent|Security|1";
+  EXPECT_EQ(postBatch("dc01-agent", 4, {eventRecord(4, 4624, "x")}, low).status, 403)
+      << "bound to srv9-agent now";
+
+  login();
+  Json forged = json(api("GET", "/api/v1/events?host=DC01.corp.example"));
+  EXPECT_TRUE(forged["events"].empty()) << forged.dump();
+  Json srv9 = json(api("GET", "/api/v1/events?host=srv9"));
+  ASSERT_EQ(srv9["events"].size(), 1u) << srv9.dump();
+  EXPECT_EQ(srv9["events"][0]["key"], "srv9-agent|Security|1");
+  EXPECT_EQ(srv9["events"][0]["event"]["System"]["Computer"], "DC01.corp.example");
+  Json dc01 = json(api("GET", "/api/v1/events?host=dc01"));
+  ASSERT_EQ(dc01["events"].size(), 1u);
+  EXPECT_EQ(dc01["events"][0]["event"]["EventData"]["TargetUserName"], "real");
+  Json alerts = json(api("GET", "/api/v1/alerts?host=srv9"));
+  ASSERT_EQ(alerts["alerts"].size(), 1u);
+  EXPECT_EQ(alerts["alerts"][0]["key"], "srv9-agent|alert|dcsync-rule|1");
 }
 
 TEST_F(CollectorE2eTest, RateLimitsEachAgentWithRetryAfter) {

@@ -177,7 +177,9 @@ TEST(CollectorForwardTest, SplunkAndSyslogReceiveEveryRecordDespiteAnOutage) {
   auto port = (*service)->start();
   ASSERT_TRUE(port);
   auto token = newToken();
-  ASSERT_TRUE((*service)->storage().enrollAgent("dc01", sha256Hex(*token), 1));
+  // A low-tier server whose events claim to come from DC01 (issue 10): the SIEM gets the host
+  // the credential belongs to.
+  ASSERT_TRUE((*service)->storage().enrollAgent("srv9", sha256Hex(*token), 1));
 
   BeastTransportOptions o;
   o.url = "https://127.0.0.1:" + std::to_string(*port);
@@ -207,15 +209,17 @@ TEST(CollectorForwardTest, SplunkAndSyslogReceiveEveryRecordDespiteAnOutage) {
     EXPECT_GE(hec_requests, 2);
     for (const auto& a : hec_auth) EXPECT_EQ(a, "Splunk hec-secret");
     ASSERT_EQ(hec_events.size(), 4u);
-    EXPECT_EQ(hec_events[0]["host"], "DC01.corp.example");
+    EXPECT_EQ(hec_events[0]["host"], "srv9");
+    EXPECT_EQ(hec_events[0]["event"]["body"]["event"]["System"]["Computer"], "DC01.corp.example")
+        << "what the event says stays in its body";
     EXPECT_EQ(hec_events[0]["sourcetype"], "tier0watch:alert");
     EXPECT_EQ(hec_events[0]["event"]["key"], "agent-1|alert|1");
     EXPECT_EQ(hec_events[3]["event"]["body"]["System"]["EventRecordID"], 3);
     ASSERT_EQ(syslog.messages.size(), 4u);
     // critical alert: facility 13, severity 2 -> <106>; events severity 6 -> <110>.
     EXPECT_EQ(syslog.messages[0].rfind("<106>1 ", 0), 0u) << syslog.messages[0];
-    EXPECT_NE(syslog.messages[0].find(" DC01.corp.example tier0watch - alert - {"),
-              std::string::npos);
+    EXPECT_NE(syslog.messages[0].find(" srv9 tier0watch - alert - {"), std::string::npos)
+        << syslog.messages[0];
     EXPECT_EQ(syslog.messages[1].rfind("<110>1 ", 0), 0u) << syslog.messages[1];
   }
   // Delivered rows leave the durable queues.

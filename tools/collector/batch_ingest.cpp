@@ -43,16 +43,19 @@ Response unauthorized(const Request& req, const std::string& err, const std::str
   return r;
 }
 
-// The columns the queries filter on, pulled out of a decoded record's body.
-IngestRecord toIngestRecord(DecodedRecord& d, const std::string& agent_id, IngestBatch& in) {
+// The columns the queries filter on, pulled out of a decoded record's body. The key's agent
+// prefix and the host are the authenticated agent's (`in`), never what the batch says: a
+// low-tier server must not file records under a DC's key space or host name. What the event
+// says about its computer stays in its body.
+IngestRecord toIngestRecord(DecodedRecord& d, size_t wire_prefix, IngestBatch& in) {
   IngestRecord r;
   r.kind = d.kind;
-  r.key = std::move(d.key);
+  r.key = in.agent_id + d.key.substr(wire_prefix);
+  r.host = in.agent;
   if (d.time) {
     if (auto ft = parseFiletime(*d.time)) r.time = filetimeToUnixMicros(*ft);
   }
   if (d.kind == RecordKind::kEvent) {
-    r.host = stringAt(d.body, {"System", "Computer"});
     r.channel = stringAt(d.body, {"System", "Channel"});
     r.event_id = intAt(d.body, {"System", "EventID"});
     r.record_id = intAt(d.body, {"System", "EventRecordID"});
@@ -60,11 +63,10 @@ IngestRecord toIngestRecord(DecodedRecord& d, const std::string& agent_id, Inges
     r.rule_id = stringAt(d.body, {"rule_id"});
     r.rule_title = stringAt(d.body, {"rule_title"});
     r.level = stringAt(d.body, {"level"});
-    r.host = stringAt(d.body, {"event", "System", "Computer"});
     const std::string channel = stringAt(d.body, {"event", "System", "Channel"});
     if (!channel.empty()) {
       // The stored key of the event that matched (agent id | channel | EventRecordID).
-      r.event_key = agent_id + "|" + channel + "|" +
+      r.event_key = in.agent_id + "|" + channel + "|" +
                     std::to_string(intAt(d.body, {"event", "System", "EventRecordID"}));
     }
     if (!r.time) {
@@ -77,7 +79,6 @@ IngestRecord toIngestRecord(DecodedRecord& d, const std::string& agent_id, Inges
     }
     if (r.status_type == "agent_status") in.status = dump(d.body);
   }
-  if (r.host.empty()) r.host = in.hostname;
   r.body = dump(d.body);
   return r;
 }
@@ -184,23 +185,38 @@ Response BatchIngest::handle(const Request& req) {
                  "the batch has " + std::to_string(batch.records.size()) +
                      " records; the limit is " + std::to_string(config_.max_records_per_batch));
   }
-  // A token belongs to one agent installation: the first batch binds its agent id.
-  if (!enrolled.agent_id.empty() && enrolled.agent_id != batch.agent.id) {
+  // A credential belongs to one agent installation: bound to its agent id at enrolment, or for
+  // a token made by `agents enroll` by the first batch; an id belongs to one credential.
+  std::string agent_id = enrolled.agent_id;
+  if (agent_id.empty()) {
+    auto bound = storage_.bindAgentId(enrolled.name, batch.agent.id);
+    if (!bound) return storageFailure(req, bound.error());
+    if (!*bound) {
+      spdlog::warn("agent {} claimed agent id {}, which belongs to another agent", enrolled.name,
+                   batch.agent.id);
+      return error(req, http::status::forbidden, "agent_id_taken",
+                   "agent id " + batch.agent.id + " belongs to another agent");
+    }
+    agent_id = batch.agent.id;
+  }
+  if (agent_id != batch.agent.id) {
     return error(req, http::status::forbidden, "agent_mismatch",
                  "this token is bound to another agent id than " + batch.agent.id);
   }
 
   IngestBatch in;
   in.agent = enrolled.name;
-  in.agent_id = batch.agent.id;
+  in.agent_id = agent_id;
   in.hostname = batch.agent.hostname;
   in.version = batch.agent.version;
   in.batch_id = batch.batch_id;
   in.received = now_();
   in.forward_outputs = forward_outputs_;
   in.records.reserve(batch.records.size());
+  // The decoder checked that every key starts with the batch's agent id and '|'.
+  const size_t wire_prefix = batch.agent.id.size();
   for (DecodedRecord& d : batch.records) {
-    in.records.push_back(toIngestRecord(d, in.agent_id, in));
+    in.records.push_back(toIngestRecord(d, wire_prefix, in));
   }
   in.content_hash = contentHash(in.records);
   auto stored = storage_.ingest(in);

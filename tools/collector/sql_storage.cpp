@@ -142,6 +142,22 @@ class SqlStorage final : public Storage {
     return std::optional<AgentRecord>(agentFromRow((*rows)[0]));
   }
 
+  Result<bool> bindAgentId(const std::string& name, const std::string& agent_id) override {
+    Lease c(*this);
+    auto holder = c->query("SELECT name FROM agents WHERE agent_id = ?", {agent_id});
+    if (!holder) return holder.error();
+    if (!holder->empty()) return (*holder)[0][0].value_or("") == name;
+    auto rows = c->query(
+        "UPDATE agents SET agent_id = ? WHERE name = ? AND agent_id IS NULL RETURNING name",
+        {agent_id, name});
+    if (!rows) {
+      // Another agent bound the id between the two statements (UNIQUE).
+      if (rows.error().code == Errc::kInvalidArgument) return false;
+      return rows.error();
+    }
+    return !rows->empty();
+  }
+
   Result<std::vector<AgentRecord>> listAgents() override {
     Lease c(*this);
     auto rows = c->query(std::string("SELECT ") + kAgentColumns + " FROM agents ORDER BY name", {});

@@ -195,6 +195,9 @@ class Storage {
   virtual Status enrollAgent(const std::string& name, const std::string& token_hash,
                              int64_t now) = 0;
   virtual Result<std::optional<AgentRecord>> agentByTokenHash(const std::string& token_hash) = 0;
+  // Binds an enrolled agent (by name) to the agent id its first batch names. false when another
+  // agent holds that id: an id, and so its record-key space, belongs to one credential.
+  virtual Result<bool> bindAgentId(const std::string& name, const std::string& agent_id) = 0;
   virtual Result<std::vector<AgentRecord>> listAgents() = 0;
   virtual Result<std::vector<ChannelLag>> channelLag(const std::string& agent) = 0;
 

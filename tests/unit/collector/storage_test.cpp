@@ -156,6 +156,20 @@ TYPED_TEST(StorageTest, EnrolsAgentsAndFindsThemByTokenHash) {
   EXPECT_EQ(again.error().code, Errc::kInvalidArgument);
 }
 
+// An agent id, and with it the record-key space it prefixes, belongs to one credential.
+TYPED_TEST(StorageTest, AnAgentIdBelongsToOneAgent) {
+  this->enroll("dc01");
+  this->enroll("srv9");
+  EXPECT_TRUE(*this->storage_->bindAgentId("dc01", "dc01-agent"));
+  EXPECT_TRUE(*this->storage_->bindAgentId("dc01", "dc01-agent")) << "idempotent";
+  EXPECT_FALSE(*this->storage_->bindAgentId("srv9", "dc01-agent"));
+  EXPECT_TRUE(*this->storage_->bindAgentId("srv9", "srv9-agent"));
+  EXPECT_FALSE(*this->storage_->bindAgentId("srv9", "other-agent")) << "bound already";
+  auto found = this->storage_->agentByTokenHash(sha256Hex("token-srv9"));
+  ASSERT_TRUE(found && found->has_value());
+  EXPECT_EQ((*found)->agent_id, "srv9-agent");
+}
+
 TYPED_TEST(StorageTest, IngestDeduplicatesByBatchIdAndRecordKey) {
   this->enroll("dc01");
   auto first =

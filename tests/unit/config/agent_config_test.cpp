@@ -136,6 +136,13 @@ TEST(AgentConfigTest, SemanticErrors) {
   EXPECT_FALSE(
       parse("collector: {url: https://c}\nretry: {backoff_base_ms: 10, backoff_cap_ms: 5}\n"));
   EXPECT_FALSE(parse("collector: {url: https://c}\nagent: {id: \"a|b\"}\n"));
+  // Agent ids: letters, digits, '.', '_' and '-' only, 1-128 (issue 10).
+  for (const char* id : {"\"a:b\"", "\"a b\"", "\"a\\tb\"", "\"caf\u00e9\"", "\"\""}) {
+    auto bad = parse(std::string("collector: {url: https://c}\nagent: {id: ") + id + "}\n");
+    EXPECT_FALSE(bad) << id;
+  }
+  EXPECT_FALSE(parse("collector: {url: https://c}\nagent: {id: " + std::string(129, 'a') + "}\n"));
+  EXPECT_TRUE(parse("collector: {url: https://c}\nagent: {id: DC01.corp_x-1}\n"));
   auto c = parse("collector: {url: https://c}\nsources: [{tracefile: {path: x}}]\n");
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code, Errc::kUnsupported);
@@ -207,6 +214,10 @@ TEST(AgentConfigTest, AgentIdIsGeneratedOnceAndKept) {
   ASSERT_TRUE(second);
   EXPECT_EQ(*first, *second);
   EXPECT_EQ(first->find('|'), std::string::npos);
+  // A stored id that breaks the rule is an error, not used.
+  { std::ofstream(c.state_dir / "agent-id") << "dc01|x\n"; }
+  EXPECT_FALSE(resolveAgentId(c));
+  { std::ofstream(c.state_dir / "agent-id") << *first << "\n"; }
   c.agent_id = "configured";
   EXPECT_EQ(*resolveAgentId(c), "configured");
   // Token file: first line, trailing whitespace removed; an empty file is an error.
