@@ -671,6 +671,7 @@ class DetectionCompiler {
     std::vector<uint32_t> sel_cost;
     for (auto& sel : d.selections) sel_cost.push_back(optimizeSelection(sel));
     optimizeExpr(d.root, sel_cost);
+    d.placeholders.assign(used_placeholders_.begin(), used_placeholders_.end());
     return d;
   }
 
@@ -891,6 +892,12 @@ class DetectionCompiler {
                     bool keywords, std::vector<ValueMatcher>& out) {
     std::vector<SigmaString> vals{SigmaString::parse(raw)};
     if (m.expand) {
+      for (size_t p = raw.find('%'); p != std::string::npos;) {
+        const size_t q = raw.find('%', p + 1);
+        if (q == std::string::npos) break;
+        used_placeholders_.insert(raw.substr(p + 1, q - p - 1));
+        p = raw.find('%', q + 1);
+      }
       Error err;
       bool empty_list = false;
       vals = expandPlaceholders(vals[0], opt_, err, empty_list);
@@ -951,6 +958,7 @@ class DetectionCompiler {
   const FieldMapping* fields_;
   const RuleCompileOptions& opt_;
   size_t total_values_ = 0;
+  std::set<std::string> used_placeholders_;
 };
 
 std::vector<std::string> stringList(const YAML::Node& n) {

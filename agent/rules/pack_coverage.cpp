@@ -1,7 +1,6 @@
 #include "agent/rules/pack_coverage.h"
 
 #include <algorithm>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -16,13 +15,6 @@ constexpr std::string_view kPrereqTag = "tier0watch.prereq.";
 
 void addUnique(std::vector<std::string>& v, const std::string& s) {
   if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
-}
-
-std::string readText(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // Sorts the tags of one rule into rows, prerequisites, ATT&CK and unknown tier0watch tags.
@@ -105,13 +97,12 @@ PackCoverage computeCoverage(const LoadedRuleSet& loaded,
   const RuleSet& rules = *loaded.rules;
   const CorrelationEngine* engine = rules.correlations();
   std::map<std::string, const CoverageRule*> by_id;
-  std::vector<std::string> placeholder_names;
-  for (const auto& [name, values] : loaded.placeholders) placeholder_names.push_back(name);
 
   for (size_t i = 0; i < rules.size(); ++i) {
     const CompiledRule& cr = rules.rule(i);
     CoverageRule r;
     r.id = cr.info.id;
+    r.name = cr.info.name;
     r.title = cr.info.title;
     r.level = cr.info.level;
     r.kind = "rule";
@@ -121,10 +112,10 @@ PackCoverage computeCoverage(const LoadedRuleSet& loaded,
     for (const auto& v : cr.variants) {
       for (const auto& ch : v.target.channels) addUnique(r.channels, ch);
       for (const auto& p : v.target.providers) addUnique(r.channels, "provider " + p);
+      if (v.target.channels.empty() && v.target.providers.empty()) addUnique(r.channels, "any log");
     }
-    const std::string text = readText(cr.info.file);
-    for (const auto& name : placeholder_names)
-      if (text.find("%" + name + "%") != std::string::npos) addUnique(r.placeholders, name);
+    for (const auto& v : cr.variants)
+      for (const auto& name : v.detection.placeholders) addUnique(r.placeholders, name);
     r.alerts = !(engine && engine->suppressesStandalone(cr.info.id, cr.info.name));
     classifyTags(cr.info.tags, row_by_tag, loaded.packs, r, cov.unknown_tags);
     cov.rules.push_back(std::move(r));
@@ -133,6 +124,7 @@ PackCoverage computeCoverage(const LoadedRuleSet& loaded,
     for (const auto& c : engine->rules()) {
       CoverageRule r;
       r.id = c.alertId();
+      r.name = c.name;
       r.title = c.title;
       r.level = c.level;
       r.kind = correlationTypeName(c.type);
@@ -140,15 +132,26 @@ PackCoverage computeCoverage(const LoadedRuleSet& loaded,
       // An inner correlation alerts only through the correlation that names it.
       r.alerts = !engine->suppressesStandalone(c.id, c.name);
       classifyTags(c.tags, row_by_tag, loaded.packs, r, cov.unknown_tags);
-      // What the counted rules need, the correlation needs.
-      for (const auto& ref : c.rules)
-        for (const auto& base : cov.rules)
-          if (base.id == ref) {
+      cov.rules.push_back(std::move(r));
+    }
+    // What the counted rules need, the correlation needs; chains name inner correlations, so
+    // repeat until nothing is added (the engine has rejected cycles).
+    for (bool grew = true; grew;) {
+      grew = false;
+      size_t i = rules.size();
+      for (const auto& c : engine->rules()) {
+        CoverageRule& r = cov.rules[i++];
+        for (const auto& ref : c.rules)
+          for (const auto& base : cov.rules) {
+            if (&base == &r || (base.id != ref && (base.name.empty() || base.name != ref)))
+              continue;
+            const size_t before = r.prereqs.size() + r.channels.size() + r.placeholders.size();
             for (const auto& p : base.prereqs) addUnique(r.prereqs, p);
             for (const auto& ch : base.channels) addUnique(r.channels, ch);
             for (const auto& ph : base.placeholders) addUnique(r.placeholders, ph);
+            grew = grew || r.prereqs.size() + r.channels.size() + r.placeholders.size() != before;
           }
-      cov.rules.push_back(std::move(r));
+      }
     }
   }
   for (auto& r : cov.rules) {
@@ -217,7 +220,7 @@ std::string renderCoverageMarkdown(const PackCoverage& cov, bool with_tests,
       size_t pos = 0, neg = 0;
       for (const auto& id : row.rule_ids) {
         const CoverageRule* r = rule_by_id[id];
-        ids.push_back("`" + id + "`");
+        ids.push_back(cell(r->title) + " `" + id + "`");
         for (const auto& p : r->prereqs) addUnique(prereqs, p);
         pos += r->tests.positive_passed;
         neg += r->tests.negative_passed;

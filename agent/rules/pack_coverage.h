@@ -19,14 +19,14 @@ struct RuleTestCounts {
 };
 
 struct CoverageRule {
-  std::string id, title, level;
+  std::string id, name, title, level;
   std::string kind;                       // "rule" or the correlation type
   std::string source;                     // "windows/security", "correlation of <ids>"
   std::vector<std::string> rows;          // catalog ids from the tags
   std::vector<std::string> prereqs;       // prerequisite keys (own tags and, for correlations,
                                           // those of the rules they count)
   std::vector<std::string> channels;      // channels (or providers) the rule reads
-  std::vector<std::string> placeholders;  // placeholder names its file uses
+  std::vector<std::string> placeholders;  // placeholder names its detection expands
   std::vector<std::string> attack;        // attack.* tags
   bool alerts = true;                     // false: only feeds correlations (generate: false)
   bool has_tests = false;
