@@ -13,6 +13,7 @@
 #include "agent/platform/host_info.h"
 #include "agent/queue/event_queue.h"
 #include "agent/rules/rule_set.h"
+#include "agent/rules/rule_sources.h"
 #include "agent/shipper/batch_encoder.h"
 #include "agent/shipper/credentials.h"
 #include "agent/shipper/shipper.h"
@@ -139,16 +140,35 @@ Status Agent::start() {
   r->queue = std::move(*opened);
   EventQueue& queue = *r->queue;
 
-  if (const auto paths = c.rulePathsToLoad(); !paths.empty()) {
-    r->rules = std::make_unique<RuleSet>();
-    RuleLoadReport report;
-    for (const auto& p : paths) r->rules->loadPath(p, report);
-    r->rules->finalize(report);
+  RuleSources rule_sources;
+  rule_sources.paths = c.rule_paths;
+  rule_sources.placeholders = c.rule_placeholders;
+  std::vector<std::filesystem::path> pack_dirs;
+  if (!c.rule_pack_dir.empty()) pack_dirs.push_back(c.rule_pack_dir);
+  for (auto& d : packSearchDirs(executablePath())) pack_dirs.push_back(std::move(d));
+  for (const auto& name : c.enabledRulePacks()) {
+    auto dir = locatePack(name, pack_dirs);
+    if (dir) {
+      rule_sources.packs.push_back(*dir);
+    } else if (c.isDefaultRulePack(name)) {
+      // Only a build without its packs gets here (the MSI installs them): say so, run on.
+      spdlog::warn("{}; running without it", dir.error().message);
+    } else {
+      return fail(dir.error());
+    }
+  }
+  if (!rule_sources.paths.empty() || !rule_sources.packs.empty()) {
+    LoadedRuleSet loaded = loadRuleSources(rule_sources);
+    const RuleLoadReport& report = loaded.report;
     for (const auto& issue : report.rejected) {
       spdlog::warn("rule rejected: {}: {}", issue.file, issue.message);
     }
+    for (const auto& pack : loaded.packs) {
+      spdlog::info("rule pack {}: {}", pack.name, pack.dir.string());
+    }
     spdlog::info("rules: {} loaded from {} files ({} rejected, {} for other log sources)",
                  report.loaded, report.files, report.rejected.size(), report.out_of_scope);
+    r->rules = std::move(loaded.rules);
   }
 
   // Upload stack: the platform's transport (transport_factory.h).

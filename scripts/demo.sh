@@ -3,8 +3,8 @@
 # domain controller's events (password spray, DCSync, delegation change, RC4 tickets, DSRM
 # password set, Password Protection rejections, PTA agent failures, log cleared) and scans it.
 # Then it starts the central collector (self-signed certificate, agent enrolment, admin login)
-# and the real agent, `tier0watch run`, replaying the sample with the demo Sigma rules and
-# shipping events and alerts over HTTPS (trusting the collector's certificate, nothing
+# and the real agent, `tier0watch run`, replaying the sample with the built-in detection pack
+# (packs/tier0, docs/detections.md) and shipping events and alerts over HTTPS (trusting the collector's certificate, nothing
 # insecure). Once the collector's API shows every event and alert, it prints the dashboard URL
 # and the login and keeps the collector in the foreground until Ctrl+C.
 #
@@ -30,7 +30,8 @@ DEMO_DIR=$(cd "$DEMO_DIR" && pwd)
 TIMEOUT=${DEMO_TIMEOUT:-300}
 TIER0WATCH="$BUILD_DIR/agent/tier0watch"
 COLLECTOR="$BUILD_DIR/tools/collector/tier0watch-collector"
-RULES="$ROOT/tools/collector/demo-rules"
+# The built-in pack of this source tree (what the MSI installs beside tier0watch.exe).
+PACK_DIR="$ROOT/packs"
 
 SAMPLE="$DEMO_DIR/dc01-sample.xml"
 echo "== Generating $SAMPLE (seed 42)"
@@ -39,8 +40,8 @@ echo "== Generating $SAMPLE (seed 42)"
 echo "== tier0watch scan --events --format table $SAMPLE"
 "$TIER0WATCH" scan --events --format table --output "$DEMO_DIR/events.txt" "$SAMPLE"
 "$TIER0WATCH" scan --events --output "$DEMO_DIR/events.jsonl" "$SAMPLE" 2>/dev/null
-# What the agent must deliver: every event, and the alerts the same rules raise offline.
-"$TIER0WATCH" scan --rules "$RULES" --output "$DEMO_DIR/alerts.jsonl" "$SAMPLE" 2>/dev/null
+# What the agent must deliver: every event, and the alerts the same pack raises offline.
+"$TIER0WATCH" scan --pack "$PACK_DIR/tier0" --output "$DEMO_DIR/alerts.jsonl" "$SAMPLE" 2>/dev/null
 EXPECTED_EVENTS=$(wc -l < "$DEMO_DIR/events.jsonl")
 EXPECTED_ALERTS=$(wc -l < "$DEMO_DIR/alerts.jsonl")
 
@@ -59,7 +60,7 @@ echo "Output:"
 echo "  sample (rendered event XML): $SAMPLE"
 echo "  events as a table:           $DEMO_DIR/events.txt"
 echo "  events as JSON lines:        $DEMO_DIR/events.jsonl (schemas/event.schema.json)"
-echo "  alerts of scan --rules:      $DEMO_DIR/alerts.jsonl (schemas/alert.schema.json)"
+echo "  alerts of scan --pack tier0: $DEMO_DIR/alerts.jsonl (schemas/alert.schema.json)"
 
 # ---- the central collector ----------------------------------------------------------------
 STATE="$DEMO_DIR/collector"
@@ -127,7 +128,8 @@ metrics: {log_interval_ms: 0}
 sources:
   - xml: {path: "$SAMPLE"}
 rules:
-  paths: ["$RULES"]
+  pack_dir: "$PACK_DIR"
+  packs: {tier0: true}
 YAML
 echo
 echo "== tier0watch run: replaying the sample to the collector at $URL"

@@ -19,6 +19,7 @@ struct RunArgs {
   std::string config;
   bool exit_when_drained = false;
   bool check = false;
+  std::vector<std::string> packs;  // --pack: switched on over the configuration
 };
 
 int runAgent(const RunArgs& args, CliIo io) {
@@ -27,6 +28,7 @@ int runAgent(const RunArgs& args, CliIo io) {
     io.err << "tier0watch run: " << config.error().message << "\n";
     return kExitUsage;
   }
+  for (const auto& pack : args.packs) config->rule_packs[pack] = true;
   if (args.check) {
     // What start() would refuse on this platform is a configuration error too.
     Status ok = checkSources(agentSources(*config));
@@ -90,6 +92,9 @@ void registerRunCommand(CLI::App& app, CliContext& ctx) {
   cmd->add_flag("--exit-when-drained", args->exit_when_drained,
                 "Exit once every file source is read and the queue is empty (one-shot replays)");
   cmd->add_flag("--check-config", args->check, "Validate the configuration, print it, exit");
+  cmd->add_option("--pack", args->packs,
+                  "Rule pack to switch on over the configuration, by name (found where tier0watch "
+                  "is installed or built, or in rules.pack_dir) or directory (repeatable)");
   cmd->callback([args, &ctx] { ctx.exit_code = runAgent(*args, ctx.io); });
 }
 

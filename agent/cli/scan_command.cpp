@@ -3,12 +3,14 @@
 #include <map>
 #include <memory>
 
+#include "agent/cli/rule_options.h"
 #include "agent/cli/scan_pipeline.h"
 
 namespace t0w::cli {
 
 void registerScanCommand(CLI::App& app, CliContext& ctx) {
   auto options = std::make_shared<ScanOptions>();
+  auto rule_options = std::make_shared<RuleOptions>();
   CLI::App* scan = app.add_subcommand(
       "scan", "Read .evtx files, rendered-XML event files or directories of them");
   scan->add_flag("--events", options->print_events, "Print every event (see --format)");
@@ -21,14 +23,22 @@ void registerScanCommand(CLI::App& app, CliContext& ctx) {
   scan->add_option("-o,--output", options->output_path, "Write to FILE instead of stdout");
   scan->add_flag("--recovered", options->include_recovered,
                  "Also read records libevtx recovers from unallocated EVTX space");
-  scan->add_option("--rules", options->rule_paths,
-                   "Sigma rule file or directory (repeatable); prints alerts as JSON lines")
-      ->check(CLI::ExistingPath);
+  // With rules, alerts are printed as JSON lines.
+  addRuleOptions(*scan, *rule_options);
   scan->add_option("PATH", options->paths,
                    ".evtx file, XML file of <Event> elements, or directory (recursive)")
       ->required()
       ->check(CLI::ExistingPath);
-  scan->callback([options, &ctx] { ctx.exit_code = runScan(*options, ctx.io); });
+  scan->callback([options, rule_options, &ctx] {
+    auto rules = resolveRuleOptions(*rule_options);
+    if (!rules) {
+      ctx.io.err << "error: " << rules.error().message << '\n';
+      ctx.exit_code = kExitUsage;
+      return;
+    }
+    options->rules = std::move(*rules);
+    ctx.exit_code = runScan(*options, ctx.io);
+  });
 }
 
 }  // namespace t0w::cli

@@ -122,11 +122,10 @@ int runScan(const ScanOptions& options, CliIo io, ScanReport* report) {
   std::unique_ptr<RuleSet> rules;
   std::unique_ptr<JsonlAlertWriter> alert_writer;
   std::unique_ptr<RuleStage> rule_stage;
-  if (!options.rule_paths.empty()) {
-    rules = std::make_unique<RuleSet>();
-    RuleLoadReport load;
-    for (const auto& p : options.rule_paths) rules->loadPath(p, load);
-    rules->finalize(load);
+  if (!options.rules.paths.empty() || !options.rules.packs.empty()) {
+    LoadedRuleSet loaded = loadRuleSources(options.rules);
+    rules = std::move(loaded.rules);
+    const RuleLoadReport& load = loaded.report;
     for (const auto& r : load.rejected)
       io.err << "warning: rule rejected: " << r.toString() << '\n';
     printRuleLoadReport(load, io.err, false);

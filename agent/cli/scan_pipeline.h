@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "agent/cli/cli_context.h"
+#include "agent/rules/rule_sources.h"
 
 namespace t0w::cli {
 
@@ -18,9 +19,9 @@ struct ScanOptions {
   OutputFormat format = OutputFormat::kJsonl;
   std::string output_path;  // empty: stdout
   bool include_recovered = false;
-  // Sigma rule files or directories (--rules): alerts are printed as JSON lines
-  // (schemas/alert.schema.json); events only with --events.
-  std::vector<std::filesystem::path> rule_paths;
+  // Sigma rule files or directories (--rules) and packs (--pack): alerts are printed as JSON
+  // lines (schemas/alert.schema.json); events only with --events.
+  RuleSources rules;
 };
 
 struct ScanReport {

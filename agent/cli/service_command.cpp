@@ -14,6 +14,7 @@ namespace {
 struct ServiceArgs {
   std::string config;
   std::string name = "Tier0Watch";
+  unsigned timeout_s = 60;
 };
 
 Result<ServiceSpec> spec(const ServiceArgs& args) {
@@ -70,6 +71,31 @@ void registerServiceCommand(CLI::App& app, CliContext& ctx) {
   uninstall->add_option("--name", args->name, "Service name")->capture_default_str();
   uninstall->callback([args, &ctx] {
     ctx.exit_code = report("uninstall", win::uninstallService(args->name), ctx.io);
+  });
+
+  // The MSI runs this on uninstall before it removes the files (installer/wix/tier0watch.wxs).
+  CLI::App* stop = cmd->add_subcommand(
+      "stop",
+      "Stop the service and wait until no process runs this tier0watch.exe (ended at the timeout)");
+  stop->add_option("--name", args->name, "Service name")->capture_default_str();
+  stop->add_option("--timeout", args->timeout_s, "Seconds to wait before ending the process")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 3600u));
+  stop->callback([args, &ctx] {
+    auto r = win::stopServiceAndWaitForExit(args->name, std::chrono::seconds(args->timeout_s));
+    if (!r) {
+      ctx.io.err << "tier0watch service stop: " << r.error().message << "\n";
+      ctx.exit_code = kExitInputErrors;
+      return;
+    }
+    ctx.io.out << "tier0watch service stop: service " << r->service_state << "; " << r->processes
+               << " process(es) of this executable waited for, " << r->terminated
+               << " ended at the timeout\n";
+    if (r->still_running > 0) {
+      ctx.io.err << "tier0watch service stop: " << r->still_running
+                 << " process(es) still running after TerminateProcess\n";
+      ctx.exit_code = kExitInputErrors;
+    }
   });
 
   CLI::App* status =

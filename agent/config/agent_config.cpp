@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -154,11 +155,12 @@ Result<AgentConfig> extract(const YAML::Node& root, const std::string& name,
         }
         c.rule_packs[pack] = boolean(kv.second);
       }
-      bool any = false;
-      for (const auto& [pack, on] : c.rule_packs) any = any || on;
-      if (any && c.rule_pack_dir.empty()) {
-        return makeError(Errc::kInvalidArgument,
-                         where(name, r["packs"]) + ": rules.packs needs rules.pack_dir");
+    }
+    if (const YAML::Node ph = r["placeholders"]) {
+      for (const auto& kv : ph) {
+        std::vector<std::string> values;  // the schema allows a list of strings only
+        for (const auto& v : kv.second) values.push_back(text(v));
+        c.rule_placeholders[kv.first.Scalar()] = std::move(values);
       }
     }
   }
@@ -206,12 +208,21 @@ const char* eventlogStartName(EventlogStart start) {
 
 const char* configSchemaText() { return kConfigSchema; }
 
-std::vector<std::filesystem::path> AgentConfig::rulePathsToLoad() const {
-  std::vector<std::filesystem::path> out = rule_paths;
+std::vector<std::string> AgentConfig::enabledRulePacks() const {
+  std::vector<std::string> out;
+  for (const auto& name : kDefaultRulePacks) {
+    if (isDefaultRulePack(name) || rule_packs.at(name)) out.push_back(name);
+  }
   for (const auto& [pack, on] : rule_packs) {
-    if (on) out.push_back(rule_pack_dir / pack);
+    if (on && std::find(out.begin(), out.end(), pack) == out.end()) out.push_back(pack);
   }
   return out;
+}
+
+bool AgentConfig::isDefaultRulePack(const std::string& name) const {
+  return rule_packs.count(name) == 0 &&
+         std::find(kDefaultRulePacks.begin(), kDefaultRulePacks.end(), name) !=
+             kDefaultRulePacks.end();
 }
 
 std::vector<ChannelSubscription> AgentConfig::channelSubscriptions() const {
@@ -243,8 +254,11 @@ std::string AgentConfig::describe() const {
     << ", proxy " << (proxy.empty() ? "<none>" : "<set>") << ", batch " << batch_max_events
     << " events / " << batch_max_bytes << " bytes / " << batch_max_delay_ms << " ms, queue cap "
     << queue_max_bytes << " bytes (" << queue_overflow << ", synchronous " << queue_synchronous
-    << "), " << sources.size() << " source(s), " << rulePathsToLoad().size()
-    << " rule path(s), metrics "
+    << "), " << sources.size() << " source(s), " << rule_paths.size() << " rule path(s), packs ";
+  const auto packs = enabledRulePacks();
+  for (size_t i = 0; i < packs.size(); ++i) o << (i ? "," : "") << packs[i];
+  if (packs.empty()) o << "<none>";
+  o << ", metrics "
     << (metrics_listen ? metrics_listen->host + ":" + std::to_string(metrics_listen->port)
                        : std::string("off"));
   return o.str();

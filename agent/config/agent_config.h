@@ -91,8 +91,12 @@ struct AgentConfig {
 
   // rules
   std::vector<std::filesystem::path> rule_paths;
+  // Where packs are looked for first; empty: only the built-in locations (rule_pack.h).
   std::filesystem::path rule_pack_dir;
+  // Packs switched on or off by the file or Group Policy; kDefaultRulePacks are on unless set off.
   std::map<std::string, bool> rule_packs;
+  // Sigma placeholder values (%name% with |expand); a name set here replaces the pack's default.
+  std::map<std::string, std::vector<std::string>> rule_placeholders;
 
   // windows: the built-in channels of a Tier 0 server (one switch each) and extra channels.
   bool security_channel = true;
@@ -108,13 +112,18 @@ struct AgentConfig {
   int64_t metrics_log_interval_ms = 60'000;
 
   std::filesystem::path queuePath() const { return state_dir / "queue.db"; }
-  // Rule files and directories to load: `paths` plus every enabled pack.
-  std::vector<std::filesystem::path> rulePathsToLoad() const;
+  // The packs to load, by name: kDefaultRulePacks unless switched off, plus every pack switched on.
+  std::vector<std::string> enabledRulePacks() const;
+  // True when the pack is on only because it is a default (nobody configured it).
+  bool isDefaultRulePack(const std::string& name) const;
   // The channels to subscribe to: the enabled built-in ones, then extra_channels.
   std::vector<ChannelSubscription> channelSubscriptions() const;
   // One line per setting for the start-up log; secrets are redacted.
   std::string describe() const;
 };
+
+// The built-in detection content, on unless rules.packs switches it off.
+inline const std::vector<std::string> kDefaultRulePacks = {"tier0"};
 
 // The embedded schemas/config.schema.json.
 const char* configSchemaText();

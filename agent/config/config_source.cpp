@@ -131,7 +131,15 @@ std::vector<EffectiveSetting> effectiveSettings(const AgentConfig& c) {
   for (const auto& p : c.rule_paths) paths.push_back(p.generic_string());
   add("rules.paths", paths);
   add("rules.pack_dir", pathJson(c.rule_pack_dir));
+  for (const auto& name : kDefaultRulePacks) {
+    if (c.isDefaultRulePack(name)) add("rules.packs." + name, true);
+  }
   for (const auto& [pack, on] : c.rule_packs) add("rules.packs." + pack, on);
+  for (const auto& [name, values] : c.rule_placeholders) {
+    Json list = Json::array();
+    for (const auto& v : values) list.push_back(v);
+    add("rules.placeholders." + name, list);
+  }
   add("metrics.listen",
       c.metrics_listen ? Json(c.metrics_listen->host + ":" + std::to_string(c.metrics_listen->port))
                        : Json(nullptr));
@@ -191,6 +199,7 @@ AgentConfig mergeLive(const AgentConfig& before, const AgentConfig& after) {
   m.rule_paths = after.rule_paths;
   m.rule_pack_dir = after.rule_pack_dir;
   m.rule_packs = after.rule_packs;
+  m.rule_placeholders = after.rule_placeholders;
   m.queue_max_bytes = after.queue_max_bytes;
   m.queue_overflow = after.queue_overflow;
   m.metrics_log_interval_ms = after.metrics_log_interval_ms;

@@ -65,6 +65,7 @@ class Overlay {
     channels();
     extraChannels();
     rulePacks();
+    rulePlaceholders();
     unknownValues();
     return std::move(out_);
   }
@@ -244,12 +245,43 @@ class Overlay {
         issue("RulePacks", name, "bad pack name");
         continue;
       }
-      if (on && out_.config.rule_pack_dir.empty()) {
-        issue("RulePacks", name, "rules.pack_dir is not set in the configuration file");
-        continue;
-      }
       out_.config.rule_packs[name] = on;
       took("rules.packs." + name, "RulePacks", name);
+    }
+  }
+
+  // RulePlaceholders\<name> = "v1;v2" (REG_SZ; account and group names cannot hold ';') or one
+  // value per line (REG_MULTI_SZ). An empty value is an empty list: it silences the rules that
+  // need the placeholder.
+  void rulePlaceholders() {
+    const PolicyValues* values = policy_.values("RulePlaceholders");
+    if (values == nullptr) return;
+    for (const auto& [name, v] : *values) {
+      std::vector<std::string> list;
+      if (v.type == Type::kString) {
+        std::string item;
+        for (char ch : v.text + ";") {
+          if (ch != ';') {
+            item.push_back(ch);
+            continue;
+          }
+          if (!trim(item).empty()) list.push_back(trim(item));
+          item.clear();
+        }
+      } else if (v.type == Type::kMultiString) {
+        for (const auto& item : v.items)
+          if (!trim(item).empty()) list.push_back(trim(item));
+      } else {
+        issue("RulePlaceholders", name,
+              std::string("expected REG_SZ (values separated by ;), found ") + typeName(v.type));
+        continue;
+      }
+      if (trim(name).empty() || name.find('%') != std::string::npos) {
+        issue("RulePlaceholders", name, "bad placeholder name");
+        continue;
+      }
+      out_.config.rule_placeholders[trim(name)] = std::move(list);
+      took("rules.placeholders." + trim(name), "RulePlaceholders", name);
     }
   }
 
@@ -293,6 +325,7 @@ const std::vector<PolicyValueInfo>& policyValueInfos() {
       {"", "UseExtraChannels", "windows.extra_channels", Type::kDword},
       {"ExtraChannels", "*", "windows.extra_channels", Type::kString},
       {"RulePacks", "*", "rules.packs", Type::kString},
+      {"RulePlaceholders", "*", "rules.placeholders", Type::kString},
   };
   return kInfos;
 }

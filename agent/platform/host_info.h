@@ -3,6 +3,7 @@
 // have no OS headers.
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 namespace t0w {
@@ -26,5 +27,9 @@ std::string hostName();
 // stubs (EvtCreateBookmark, ...) that abort the process when called, so the agent does not
 // start event log subscriptions there. Always false on Linux.
 bool runningUnderWine();
+
+// The running executable's full path (Linux: /proc/self/exe; Windows: GetModuleFileNameW); empty
+// when the system cannot tell. Rule packs are found relative to it (rule_pack.h).
+std::filesystem::path executablePath();
 
 }  // namespace t0w

@@ -12,4 +12,10 @@ std::string hostName() {
 
 bool runningUnderWine() { return false; }
 
+std::filesystem::path executablePath() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path() : p;
+}
+
 }  // namespace t0w

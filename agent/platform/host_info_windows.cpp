@@ -26,6 +26,21 @@ std::string hostName() {
   return "unknown";
 }
 
+std::filesystem::path executablePath() {
+  // Long paths: grow the buffer while the name is truncated (the call returns the buffer size).
+  std::wstring buf(MAX_PATH, L'\0');
+  while (true) {
+    const DWORD n = GetModuleFileNameW(nullptr, buf.data(), static_cast<DWORD>(buf.size()));
+    if (n == 0) return {};
+    if (n < buf.size()) {
+      buf.resize(n);
+      return std::filesystem::path(buf);
+    }
+    if (buf.size() >= 32768) return {};
+    buf.resize(buf.size() * 2);
+  }
+}
+
 bool runningUnderWine() {
   const HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
   return ntdll != nullptr && GetProcAddress(ntdll, "wine_get_version") != nullptr;

@@ -433,7 +433,7 @@ namespace {
 struct Modifiers {
   bool contains = false, startswith = false, endswith = false, all = false, re = false,
        re_i = false, re_m = false, re_s = false, cidr = false, exists = false, cased = false,
-       fieldref = false, expand = false;
+       fieldref = false, expand = false, bit_and = false;
   std::optional<ValueMatcher::Kind> numeric;
   std::vector<std::string> transforms;  // base64, base64offset, utf16*, wide, windash: in order
 };
@@ -467,6 +467,8 @@ Result<Modifiers> parseModifiers(const std::vector<std::string>& mods) {
       m.fieldref = true;
     } else if (mod == "expand") {
       m.expand = true;
+    } else if (mod == "bitand") {
+      m.bit_and = true;
     } else if (mod == "lt") {
       m.numeric = ValueMatcher::Kind::kLt;
     } else if (mod == "lte") {
@@ -487,22 +489,22 @@ Result<Modifiers> parseModifiers(const std::vector<std::string>& mods) {
     return fail(Errc::kParse, "conflicting modifiers", "only one of contains/startswith/endswith");
   if ((m.re_i || m.re_m || m.re_s) && !m.re)
     return fail(Errc::kParse, "conflicting modifiers", "i/m/s need the re modifier");
-  const int kinds =
-      int{m.re} + int{m.cidr} + int{m.exists} + int{m.fieldref} + int{m.numeric.has_value()};
+  const int kinds = int{m.re} + int{m.cidr} + int{m.exists} + int{m.fieldref} +
+                    int{m.numeric.has_value()} + int{m.bit_and};
   if (kinds > 1)
     return fail(Errc::kParse, "conflicting modifiers",
-                "re, cidr, exists, fieldref and lt/lte/gt/gte exclude each other");
+                "re, cidr, exists, fieldref, bitand and lt/lte/gt/gte exclude each other");
   if (kinds == 1 && !m.transforms.empty())
     return fail(Errc::kParse, "conflicting modifiers",
                 "encoding modifiers apply to plain string values only");
-  if ((m.re || m.cidr || m.exists || m.numeric) && anchors > 0)
+  if ((m.re || m.cidr || m.exists || m.numeric || m.bit_and) && anchors > 0)
     return fail(Errc::kParse, "conflicting modifiers",
                 "contains/startswith/endswith apply to string values only");
   return m;
 }
 
 std::vector<SigmaString> expandPlaceholders(const SigmaString& s, const RuleCompileOptions& opt,
-                                            Error& err) {
+                                            Error& err, bool& empty_list) {
   // Splits on %name% and substitutes every configured value (cartesian product).
   std::vector<SigmaString> out{SigmaString{}};
   size_t i = 0;
@@ -515,6 +517,10 @@ std::vector<SigmaString> expandPlaceholders(const SigmaString& s, const RuleComp
         if (it == opt.placeholders.end()) {
           err = fail(Errc::kNotFound, "unknown placeholder",
                      "'%" + name + "%' is not defined in the placeholder configuration");
+          return {};
+        }
+        if (it->second.empty()) {
+          empty_list = true;
           return {};
         }
         std::vector<SigmaString> next;
@@ -561,6 +567,7 @@ uint32_t matcherCost(const ValueMatcher& m) {
     case ValueMatcher::Kind::kLte:
     case ValueMatcher::Kind::kGt:
     case ValueMatcher::Kind::kGte:
+    case ValueMatcher::Kind::kBitAnd:
       return 8;
     case ValueMatcher::Kind::kRegex:
       return 40;
@@ -664,6 +671,7 @@ class DetectionCompiler {
     std::vector<uint32_t> sel_cost;
     for (auto& sel : d.selections) sel_cost.push_back(optimizeSelection(sel));
     optimizeExpr(d.root, sel_cost);
+    d.placeholders.assign(used_placeholders_.begin(), used_placeholders_.end());
     return d;
   }
 
@@ -832,7 +840,7 @@ class DetectionCompiler {
     for (const auto& v : values) {
       const uint32_t before = static_cast<uint32_t>(c.matchers.size());
       if (v.IsNull()) {
-        if (m.re || m.cidr || m.numeric || !m.transforms.empty())
+        if (m.re || m.cidr || m.numeric || m.bit_and || !m.transforms.empty())
           return fail(Errc::kParse, "invalid value", ctx + ": null with a value modifier");
         c.matchers.push_back(ValueMatcher::null());
       } else if (!v.IsScalar()) {
@@ -850,6 +858,14 @@ class DetectionCompiler {
         auto r = parseCidr(v.Scalar());
         if (!r.ok()) return fail(Errc::kParse, "invalid value", ctx + ": " + r.error().message);
         c.matchers.push_back(ValueMatcher::cidr(*r));
+      } else if (m.bit_and) {
+        // Flags as Windows renders them: decimal (5136 AttributeValue) or 0x-hex (4742
+        // NewUacValue); the mask may be written either way too.
+        const auto mask = parseFlagValue(v.Scalar());
+        if (!mask || *mask == 0)
+          return fail(Errc::kParse, "invalid value",
+                      ctx + ": bitand takes a non-zero integer mask, not '" + v.Scalar() + "'");
+        c.matchers.push_back(ValueMatcher::bitAnd(*mask));
       } else if (m.numeric) {
         double d = 0;
         const std::string& t = v.Scalar();
@@ -876,9 +892,18 @@ class DetectionCompiler {
                     bool keywords, std::vector<ValueMatcher>& out) {
     std::vector<SigmaString> vals{SigmaString::parse(raw)};
     if (m.expand) {
+      for (size_t p = raw.find('%'); p != std::string::npos;) {
+        const size_t q = raw.find('%', p + 1);
+        if (q == std::string::npos) break;
+        used_placeholders_.insert(raw.substr(p + 1, q - p - 1));
+        p = raw.find('%', q + 1);
+      }
       Error err;
-      vals = expandPlaceholders(vals[0], opt_, err);
-      if (vals.empty()) return makeError(err.code, err.message + " (" + ctx + ")");
+      bool empty_list = false;
+      vals = expandPlaceholders(vals[0], opt_, err, empty_list);
+      // A placeholder configured with no values adds no value: the condition cannot match
+      // through it (and a filter built on it excludes nothing).
+      if (vals.empty() && !empty_list) return makeError(err.code, err.message + " (" + ctx + ")");
     }
     for (const auto& t : m.transforms) {
       std::vector<SigmaString> next;
@@ -933,6 +958,7 @@ class DetectionCompiler {
   const FieldMapping* fields_;
   const RuleCompileOptions& opt_;
   size_t total_values_ = 0;
+  std::set<std::string> used_placeholders_;
 };
 
 std::vector<std::string> stringList(const YAML::Node& n) {

@@ -90,6 +90,7 @@ class Detection {
  public:
   std::vector<Selection> selections;
   CondExpr root;
+  std::vector<std::string> placeholders;  // names of the %placeholders% it expanded (sorted)
   bool evaluate(const Event& event, EvalContext& ctx) const;
   // EventIDs the detection requires when it is a conjunction containing a plain EventID
   // selection; empty when any EventID could match.

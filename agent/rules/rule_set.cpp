@@ -84,7 +84,7 @@ void RuleSet::finalize(RuleLoadReport& report) {
     return false;
   };
   std::vector<CorrelationRule> ok;
-  for (auto& c : all) {
+  for (const auto& c : all) {
     std::string missing;
     for (const auto& ref : c.rules)
       if (!known(ref)) missing += (missing.empty() ? "" : ", ") + ref;
@@ -93,7 +93,7 @@ void RuleSet::finalize(RuleLoadReport& report) {
                                  "references rules that are not loaded: " + missing});
       continue;
     }
-    ok.push_back(std::move(c));
+    ok.push_back(c);  // a copy: `known` still looks the later correlations up in `all`
   }
   engine_rules_ = ok;
   if (!ok.empty()) {
@@ -156,6 +156,8 @@ void RuleSet::loadPath(const std::filesystem::path& path, RuleLoadReport& report
 void RuleSet::buildIndex() {
   by_channel_.clear();
   by_provider_.clear();
+  channel_memo_ = {};
+  provider_memo_ = {};
   global_ = Bucket{};
   auto add = [](Bucket& b, const Candidate& c, const std::vector<uint32_t>& ids) {
     if (ids.empty()) {
@@ -192,6 +194,10 @@ void RuleSet::buildIndex() {
   };
   for (auto& [name, b] : by_channel_) gateBucket(b);
   for (auto& [name, b] : by_provider_) gateBucket(b);
+  for (const auto& [name, b] : by_channel_)
+    channel_memo_.lengths |= uint64_t{1} << std::min<size_t>(name.size(), 63);
+  for (const auto& [name, b] : by_provider_)
+    provider_memo_.lengths |= uint64_t{1} << std::min<size_t>(name.size(), 63);
   gateBucket(global_);
   last_hit_.assign(rules_.size(), 0);
   index_ready_ = true;
@@ -214,6 +220,16 @@ RuleSet::IndexStats RuleSet::indexStats() {
     for (const auto& v : r->variants)
       if (!v.event_ids.empty()) ++s.indexed_by_event_id;
   return s;
+}
+
+RuleSet::Bucket* RuleSet::findBucket(BucketMap& map, const std::string& key, LookupMemo& memo) {
+  if ((memo.lengths & (uint64_t{1} << std::min<size_t>(key.size(), 63))) == 0) return nullptr;
+  if (memo.valid && memo.key == key) return memo.bucket;
+  auto it = map.find(std::string_view(key));
+  memo.key = key;
+  memo.bucket = it == map.end() ? nullptr : &it->second;
+  memo.valid = true;
+  return memo.bucket;
 }
 
 template <typename Fn>
@@ -239,12 +255,10 @@ void RuleSet::forEachCandidate(const Event& event, Fn&& fn) {
     visitList(b.any_id);
   };
   if (!event.system.channel.empty()) {
-    auto it = by_channel_.find(std::string_view(event.system.channel));
-    if (it != by_channel_.end()) visit(it->second);
+    if (Bucket* b = findBucket(by_channel_, event.system.channel, channel_memo_)) visit(*b);
   }
   if (!by_provider_.empty() && !event.system.provider_name.empty()) {
-    auto it = by_provider_.find(std::string_view(event.system.provider_name));
-    if (it != by_provider_.end()) visit(it->second);
+    if (Bucket* b = findBucket(by_provider_, event.system.provider_name, provider_memo_)) visit(*b);
   }
   visit(global_);
 }

@@ -94,6 +94,17 @@ class RuleSet {
     bool operator()(std::string_view a, std::string_view b) const;
   };
   using BucketMap = std::unordered_map<std::string, Bucket, CiHash, CiEq>;
+  // The last key looked up in a BucketMap and its bucket (nullptr: none). Events come in runs of
+  // one channel and provider, so comparing with the last key spares hashing it per event; and a
+  // key whose length no indexed name has (bit min(length, 63) of `lengths`) is skipped at once
+  // (e.g. every Security event against an index of trace-file providers).
+  struct LookupMemo {
+    std::string key;
+    Bucket* bucket = nullptr;
+    bool valid = false;
+    uint64_t lengths = 0;
+  };
+  static Bucket* findBucket(BucketMap& map, const std::string& key, LookupMemo& memo);
 
   void addRule(CompiledRule rule);
   void buildIndex();
@@ -113,6 +124,7 @@ class RuleSet {
   bool index_ready_ = false;
   BucketMap by_channel_;
   BucketMap by_provider_;
+  LookupMemo channel_memo_, provider_memo_;
   Bucket global_;
   std::vector<uint64_t> last_hit_;  // per rule: serial of the last event it fired on
   uint64_t serial_ = 0;

@@ -199,6 +199,28 @@ ValueMatcher ValueMatcher::numeric(Kind op, double value) {
   return m;
 }
 
+ValueMatcher ValueMatcher::bitAnd(uint64_t mask) {
+  ValueMatcher m;
+  m.kind_ = Kind::kBitAnd;
+  m.mask_ = mask;
+  return m;
+}
+
+std::optional<uint64_t> parseFlagValue(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  int base = 10;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    base = 16;
+    text.remove_prefix(2);
+  }
+  if (text.empty()) return std::nullopt;
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v, base);
+  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
 ValueMatcher ValueMatcher::null() {
   ValueMatcher m;
   m.kind_ = Kind::kNull;
@@ -394,6 +416,10 @@ bool ValueMatcher::match(std::string_view v) const {
         default:
           return d >= number_;
       }
+    }
+    case Kind::kBitAnd: {
+      const auto flags = parseFlagValue(v);
+      return flags && (*flags & mask_) == mask_;
     }
     case Kind::kNull:
       return v.empty();

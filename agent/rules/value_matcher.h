@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,7 +58,8 @@ class ValueMatcher {
     kLte,
     kGt,
     kGte,
-    kNull,  // field absent or empty
+    kBitAnd,  // Tier0Watch extension `bitand`: (value & mask) == mask
+    kNull,    // field absent or empty
   };
 
   static ValueMatcher fromString(const SigmaString& s, bool cased);
@@ -65,6 +67,7 @@ class ValueMatcher {
                                     bool dotall, int64_t max_mem, int max_program_size);
   static ValueMatcher cidr(const Cidr& c);
   static ValueMatcher numeric(Kind op, double value);
+  static ValueMatcher bitAnd(uint64_t mask);
   static ValueMatcher null();
 
   bool match(std::string_view value) const;
@@ -84,7 +87,12 @@ class ValueMatcher {
   std::shared_ptr<const re2::RE2> regex_;
   Cidr cidr_;
   double number_ = 0;
+  uint64_t mask_ = 0;
 };
+
+// An unsigned integer as Windows renders flags: decimal ("528384") or hex with 0x ("0x2080"),
+// optional surrounding spaces. nullopt for anything else ("-", "", "12a").
+std::optional<uint64_t> parseFlagValue(std::string_view text);
 
 // ASCII case folding helpers (Windows event text is mostly ASCII; Sigma specifies
 // case-insensitive matching without locale rules).

@@ -4,23 +4,16 @@
 #include <spdlog/spdlog.h>
 #include <windows.h>
 
-#include <thread>
 #include <vector>
 
 #include "agent/platform/host_info.h"
 #include "agent/platform/windows/error_text.h"
+#include "agent/platform/windows/handle.h"
 #include "agent/platform/windows/utf.h"
 #include "agent/service/windows_service.h"
 
 namespace t0w::win {
 namespace {
-
-struct ScHandle {
-  SC_HANDLE h = nullptr;
-  ~ScHandle() {
-    if (h != nullptr) CloseServiceHandle(h);
-  }
-};
 
 // The source's messages: EventLogMessages.dll of the .NET Framework 4 (in-box on Windows Server
 // 2016 and later) formats every event id as "%1", so the text we write is shown as it is.
@@ -117,17 +110,16 @@ Status installService(const ServiceSpec& spec) {
   if (!name || !display || !image || !acct) {
     return makeError(Errc::kInvalidArgument, "service install: a name or path is not UTF-8");
   }
-  ScHandle scm;
-  scm.h = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE);
-  if (scm.h == nullptr) return win32Error(Errc::kIo, "OpenSCManager", GetLastError());
+  ServiceHandle scm(
+      OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE));
+  if (!scm) return win32Error(Errc::kIo, "OpenSCManager", GetLastError());
   // The Event Log service must run before the agent subscribes to it.
   static const wchar_t kDependencies[] = L"EventLog\0";
-  ScHandle service;
-  service.h = CreateServiceW(scm.h, name->c_str(), display->c_str(), SERVICE_ALL_ACCESS,
-                             SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START, SERVICE_ERROR_NORMAL,
-                             image->c_str(), nullptr, nullptr, kDependencies,
-                             acct->empty() ? nullptr : acct->c_str(), nullptr);
-  if (service.h == nullptr) {
+  ServiceHandle service(CreateServiceW(
+      scm.get(), name->c_str(), display->c_str(), SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS,
+      SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, image->c_str(), nullptr, nullptr, kDependencies,
+      acct->empty() ? nullptr : acct->c_str(), nullptr));
+  if (!service) {
     const DWORD e = GetLastError();
     if (e == ERROR_SERVICE_EXISTS) {
       return makeError(Errc::kInvalidArgument,
@@ -137,7 +129,7 @@ Status installService(const ServiceSpec& spec) {
     }
     return win32Error(Errc::kIo, "CreateService(" + spec.name + ")", e);
   }
-  return applySettings(service.h, spec);
+  return applySettings(service.get(), spec);
 }
 
 Status configureService(const ServiceSpec& spec) {
@@ -147,49 +139,36 @@ Status configureService(const ServiceSpec& spec) {
   if (!name || !display || !image) {
     return makeError(Errc::kInvalidArgument, "service configure: a name or path is not UTF-8");
   }
-  ScHandle scm;
-  scm.h = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT);
-  if (scm.h == nullptr) return win32Error(Errc::kIo, "OpenSCManager", GetLastError());
-  ScHandle service;
-  service.h = OpenServiceW(scm.h, name->c_str(), SERVICE_CHANGE_CONFIG | SERVICE_START);
-  if (service.h == nullptr) {
+  ServiceHandle scm(OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT));
+  if (!scm) return win32Error(Errc::kIo, "OpenSCManager", GetLastError());
+  ServiceHandle service(
+      OpenServiceW(scm.get(), name->c_str(), SERVICE_CHANGE_CONFIG | SERVICE_START));
+  if (!service) {
     return win32Error(Errc::kNotFound, "OpenService(" + spec.name + ")", GetLastError());
   }
   // The MSI installs the service itself; the image path and start type are re-applied too so
   // that `configure` repairs a service changed by hand.
-  if (!ChangeServiceConfigW(service.h, SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
+  if (!ChangeServiceConfigW(service.get(), SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
                             SERVICE_ERROR_NORMAL, image->c_str(), nullptr, nullptr, nullptr,
                             nullptr, nullptr, display->c_str())) {
     return win32Error(Errc::kIo, "ChangeServiceConfig(" + spec.name + ")", GetLastError());
   }
-  return applySettings(service.h, spec);
+  return applySettings(service.get(), spec);
 }
 
 Status uninstallService(const std::string& name_utf8) {
   auto name = toWide(name_utf8);
   if (!name) return name.error();
-  ScHandle scm;
-  scm.h = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT);
-  if (scm.h == nullptr) return win32Error(Errc::kIo, "OpenSCManager", GetLastError());
-  ScHandle service;
-  service.h = OpenServiceW(scm.h, name->c_str(), SERVICE_STOP | SERVICE_QUERY_STATUS | DELETE);
-  if (service.h == nullptr) {
+  // Stopped, and its process gone, before the service is deleted (at most 2 minutes).
+  auto stopped = stopServiceAndWaitForExit(name_utf8, std::chrono::minutes(2));
+  if (!stopped) return stopped.error();
+  ServiceHandle scm(OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT));
+  if (!scm) return win32Error(Errc::kIo, "OpenSCManager", GetLastError());
+  ServiceHandle service(OpenServiceW(scm.get(), name->c_str(), DELETE));
+  if (!service) {
     return win32Error(Errc::kNotFound, "OpenService(" + name_utf8 + ")", GetLastError());
   }
-  SERVICE_STATUS status{};
-  if (ControlService(service.h, SERVICE_CONTROL_STOP, &status)) {
-    // Wait for STOPPED while the service makes progress (its wait hints), at most 2 minutes.
-    SERVICE_STATUS_PROCESS sp{};
-    DWORD needed = 0;
-    const auto end = std::chrono::steady_clock::now() + std::chrono::minutes(2);
-    while (QueryServiceStatusEx(service.h, SC_STATUS_PROCESS_INFO, reinterpret_cast<BYTE*>(&sp),
-                                sizeof(sp), &needed) &&
-           sp.dwCurrentState != SERVICE_STOPPED && std::chrono::steady_clock::now() < end) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(
-          std::clamp<DWORD>(sp.dwWaitHint / 10, 250, 5'000)));  // as Microsoft's sample does
-    }
-  }
-  if (!DeleteService(service.h)) {
+  if (!DeleteService(service.get())) {
     const DWORD e = GetLastError();
     if (e != ERROR_SERVICE_MARKED_FOR_DELETE) {
       return win32Error(Errc::kIo, "DeleteService(" + name_utf8 + ")", e);
@@ -202,17 +181,15 @@ Status uninstallService(const std::string& name_utf8) {
 Result<std::string> queryServiceState(const std::string& name_utf8) {
   auto name = toWide(name_utf8);
   if (!name) return name.error();
-  ScHandle scm;
-  scm.h = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT);
-  if (scm.h == nullptr) return win32Error(Errc::kIo, "OpenSCManager", GetLastError());
-  ScHandle service;
-  service.h = OpenServiceW(scm.h, name->c_str(), SERVICE_QUERY_STATUS);
-  if (service.h == nullptr) {
+  ServiceHandle scm(OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT));
+  if (!scm) return win32Error(Errc::kIo, "OpenSCManager", GetLastError());
+  ServiceHandle service(OpenServiceW(scm.get(), name->c_str(), SERVICE_QUERY_STATUS));
+  if (!service) {
     return win32Error(Errc::kNotFound, "OpenService(" + name_utf8 + ")", GetLastError());
   }
   SERVICE_STATUS_PROCESS sp{};
   DWORD needed = 0;
-  if (!QueryServiceStatusEx(service.h, SC_STATUS_PROCESS_INFO, reinterpret_cast<BYTE*>(&sp),
+  if (!QueryServiceStatusEx(service.get(), SC_STATUS_PROCESS_INFO, reinterpret_cast<BYTE*>(&sp),
                             sizeof(sp), &needed)) {
     return win32Error(Errc::kIo, "QueryServiceStatusEx(" + name_utf8 + ")", GetLastError());
   }

@@ -2,6 +2,7 @@
 // Application event log source, and install / configure / uninstall with the ServiceSpec.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -35,6 +36,18 @@ Result<std::filesystem::path> serviceLogDirectory();
 Status installService(const ServiceSpec& spec);    // CreateServiceW + configureService
 Status configureService(const ServiceSpec& spec);  // re-applies every setting of the spec
 Status uninstallService(const std::string& name);  // stops it (bounded) and deletes it
+// What stopServiceAndWaitForExit saw and did.
+struct StopReport {
+  std::string service_state;  // "STOPPED", "still stopping" or "not installed"
+  int processes = 0;          // other processes running this executable, waited for
+  int terminated = 0;         // of those, ended after the deadline
+  int still_running = 0;      // of those, alive even after TerminateProcess
+};
+// Stops the service (unless stopped) and waits, until `timeout`, for it to report STOPPED and for
+// every other process running this executable to exit; ends those left at the deadline. For the
+// MSI's uninstall (a running tier0watch.exe cannot be deleted) and `service uninstall`.
+Result<StopReport> stopServiceAndWaitForExit(const std::string& name,
+                                             std::chrono::milliseconds timeout);
 // QueryServiceStatusEx: "RUNNING", "STOPPED", ... (the states of ServiceState, plus the others).
 Result<std::string> queryServiceState(const std::string& name);
 

@@ -1,50 +1,126 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2034  # REV_<pkg> are read indirectly
 # Builds Windows (x64, mingw-w64 posix, static) versions of the libraries the Windows build needs,
-# from Debian 12 source packages, into a cached prefix. A package is rebuilt only when its source
-# version, the mingw compiler or its recipe below changes (stamp files in $PREFIX/.stamps).
+# from Debian 12 source packages, into a cached prefix. A package is rebuilt only when the version
+# a fresh machine would build, the mingw compiler or its recipe below changes (stamp files in
+# $PREFIX/.stamps hold the version actually built).
+#
+# Sources: each package's versions that `apt-cache showsrc` lists are tried newest first; one the
+# archive lists but does not serve (a 404) is skipped with the reason, and the next is used.
+#
+#   build-deps.sh                  build what is missing or out of date
+#   build-deps.sh --check-sources  download each package's chosen .dsc (one small request each)
+#                                  and fail, naming the package, when none of its versions can
+#                                  be fetched; builds nothing, needs no compiler (CI runs it every
+#                                  time, so an archive change fails on the day it happens)
 #
 #   T0W_WIN64_PREFIX   install prefix (default /var/cache/tier0watch/win64-prefix)
 #   T0W_WIN64_WORK     sources and build trees (default: win64-src beside the prefix)
 #   T0W_WIN64_DEPS     space-separated subset to build (default: all, in dependency order)
+#   T0W_APT_HELPER     apt's downloader for the probes (default /usr/lib/apt/apt-helper)
 #
 # Needs scripts/windows/install-deps.sh first (mingw-w64, dpkg-dev, tcl, unicode-data, deb-src,
 # libboost1.74-dev).
 set -euo pipefail
 shopt -s inherit_errexit
+MODE=build
+case "${1:-}" in
+  "") ;;
+  --check-sources) MODE=check ;;
+  *) echo "usage: build-deps.sh [--check-sources]" >&2; exit 2 ;;
+esac
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PREFIX=${T0W_WIN64_PREFIX:-/var/cache/tier0watch/win64-prefix}
 WORK=${T0W_WIN64_WORK:-$(dirname "$PREFIX")/win64-src}
 DEPS=${T0W_WIN64_DEPS:-pugixml googletest nlohmann-json3 yaml-cpp sqlite3 re2 fmtlib spdlog cli11 zlib boost-headers}
+APT_HELPER=${T0W_APT_HELPER:-/usr/lib/apt/apt-helper}
 TOOLCHAIN=$ROOT/cmake/mingw-w64.cmake
 JOBS=${JOBS:-$(nproc)}
 TRIPLE=x86_64-w64-mingw32
 export T0W_WIN64_PREFIX=$PREFIX
 STAMPS=$PREFIX/.stamps
-mkdir -p "$PREFIX" "$WORK" "$STAMPS"
-
-# Two CI runs or a developer and CI on one machine must not build into the prefix at once.
-exec 9>"$PREFIX/.lock"
-flock 9
-
-COMPILER_VERSION=$(dpkg-query -W -f='${Version}' g++-mingw-w64-x86-64-posix)
+if [ "$MODE" = check ]; then
+  WORK=$(mktemp -d /tmp/t0w-check-sources.XXXXXX)  # probes only; the prefix is not touched
+  trap 'rm -rf "$WORK"' EXIT
+else
+  mkdir -p "$PREFIX" "$WORK" "$STAMPS"
+fi
 
 log() { printf '[build-deps %(%H:%M:%S)T] %s\n' -1 "$*"; }
 
-# The version `apt-get source` would fetch, read from the .dsc name it prints (no download).
-srcVersion() {
-  apt-get source --print-uris -qq "$1" 2>/dev/null |
-    awk -v p="$1_" '$2 ~ /\.dsc$/ { v = $2; sub(/\.dsc$/, "", v); sub(p, "", v); print v; exit }'
+# Every source version of $1 that the package index lists, newest first by Debian's ordering
+# (epochs included: `apt-get source pkg=EPOCH:VERSION` takes them as listed). An archive can list
+# a version it does not serve (seen: zlib's security update, 404 on a mirror), so callers try them
+# in this order.
+srcVersions() {
+  local pkg=$1 v i sorted=()
+  while IFS= read -r v; do
+    i=${#sorted[@]}
+    while ((i > 0)) && dpkg --compare-versions "${sorted[i - 1]}" lt "$v"; do
+      sorted[i]=${sorted[i - 1]}
+      i=$((i - 1))
+    done
+    sorted[i]=$v
+  done < <(apt-cache showsrc "$pkg" 2>/dev/null |
+    awk -v p="$pkg" '/^Package: / { cur = $2 } /^Version: / && cur == p { print $2 }' | sort -u)
+  ((${#sorted[@]} == 0)) || printf '%s\n' "${sorted[@]}"
 }
 
-# Unpacks (with Debian's patches applied) into $WORK/<pkg>-<version>; prints that directory.
+# apt's reason in the log file $1, for "why" messages: the failed fetch (it names the URL and
+# the HTTP status) or else the last error line.
+aptError() {
+  local why
+  why=$(grep -a -m1 -E '^E: Failed to fetch' "$1" || true)
+  [ -n "$why" ] || why=$(grep -a -m1 -E 'Not Found|Unable to' "$1" || true)
+  [ -n "$why" ] || why=$(grep -a -E '^E:' "$1" | tail -n 1 || true)
+  [ -n "$why" ] || why=$(tail -n 1 "$1")
+  tr -s ' \n' ' ' <<<"$why" | sed 's/ $//'
+}
+
+# `apt-get source --print-uris` lines of the .dsc files of "pkg=version" arguments, cached in
+# $URIS (each call costs seconds of index reading, so --check-sources asks once for all).
+URIS=$WORK/.dsc-uris
+printDscUris() {
+  apt-get source --print-uris -qq "$@" 2>/dev/null | awk '$2 ~ /\.dsc$/' >>"$URIS" || true
+}
+
+# Downloads the .dsc of $1 version $2 (hash checked against the index) into a scratch folder and
+# deletes it: proof that the archive serves that version now, at the cost of one small request.
+# On failure prints apt's reason.
+probeSource() {
+  local pkg=$1 ver=$2 name line uri hash dir rc=0
+  name=${pkg}_${ver#*:}.dsc
+  line=$(awk -v n="$name" '$2 == n { print; exit }' "$URIS" 2>/dev/null) || true
+  if [ -z "$line" ]; then
+    printDscUris "$pkg=$ver"
+    line=$(awk -v n="$name" '$2 == n { print; exit }' "$URIS") || true
+  fi
+  if [ -z "$line" ]; then
+    echo "apt-get source --print-uris gives no $name"
+    return 1
+  fi
+  read -r uri _ _ hash <<<"$line"
+  uri=${uri//\'/}
+  dir=$(mktemp -d "$WORK/probe-$pkg.XXXXXX")
+  chmod 755 "$dir"  # apt downloads as its sandbox user
+  "$APT_HELPER" download-file "$uri" "$dir/$name" "$hash" >"$dir/log" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] || aptError "$dir/log"
+  rm -rf "$dir"
+  return "$rc"
+}
+
+# Unpacks $1 version $2 (with Debian's patches applied) into $WORK/<pkg>-<version>; prints that
+# directory. On failure prints apt's reason and leaves nothing behind.
 fetch() {
-  local pkg=$1 ver=$2 dest="$WORK/$1-$2"
+  local pkg=$1 ver=$2 dest="$WORK/$1-${2//:/_}" log="$WORK/$1-source.log"
   if [ ! -f "$dest/.unpacked" ]; then
     rm -rf "$dest" "$dest.tmp"
     mkdir -p "$dest.tmp"
-    (cd "$dest.tmp" && apt-get source -qq "$pkg" >"$WORK/$pkg-source.log" 2>&1) ||
-      { cat "$WORK/$pkg-source.log" >&2; return 1; }
+    if ! (cd "$dest.tmp" && apt-get source -qq "$pkg=$ver" >"$log" 2>&1); then
+      aptError "$log"
+      rm -rf "$dest.tmp"
+      return 1
+    fi
     local tree
     tree=$(find "$dest.tmp" -mindepth 1 -maxdepth 1 -type d | head -n1)
     mv "$tree" "$dest"
@@ -214,37 +290,132 @@ build_boost_headers() {
   ln -s /usr/include/boost "$PREFIX/include/boost"
 }
 
+# Runs `$1 PKG VERSION` (probeSource or fetch) for the versions $3... in order until one
+# succeeds, logging each failure with its output (apt's reason). Sets FIRST_VERSION (empty when
+# none succeeded) and FIRST_OUTPUT.
+firstDownloadable() {
+  local step=$1 pkg=$2 v out
+  shift 2
+  FIRST_VERSION="" FIRST_OUTPUT=""
+  for v in "$@"; do
+    [ "$step" != fetch ] || log "$pkg $v: fetching"
+    if out=$("$step" "$pkg" "$v"); then
+      FIRST_VERSION=$v FIRST_OUTPUT=$out
+      return 0
+    fi
+    log "$pkg $v: cannot be downloaded: $out"
+  done
+  return 1
+}
+
+# The stamp of a package holds "<version built>|mingw <compiler>|recipe <rev>".
+stampVersion() { [ -f "$STAMPS/$1" ] && cut -d'|' -f1 "$STAMPS/$1"; }
+
+# --check-sources: every package this script would fetch has a source version the archive serves
+# now (newest first, as a build would choose). Fails naming each package that has none.
+checkSources() {
+  local pkg fn local_var versions v chosen failed=() all=()
+  for pkg in $DEPS; do
+    while IFS= read -r v; do all+=("$pkg=$v"); done < <(srcVersions "$pkg")
+  done
+  ((${#all[@]} == 0)) || printDscUris "${all[@]}"
+  for pkg in $DEPS; do
+    fn=${pkg//-/_}
+    local_var="LOCAL_$fn"
+    if [ -n "${!local_var:-}" ]; then
+      log "$pkg: taken from the build machine ($BOOST_DEV_PACKAGE), nothing to download"
+      continue
+    fi
+    mapfile -t versions < <(srcVersions "$pkg")
+    if ((${#versions[@]} == 0)); then
+      failed+=("$pkg: the package index lists no source version (deb-src entry? apt-get update?)")
+      continue
+    fi
+    firstDownloadable probeSource "$pkg" "${versions[@]}" || true
+    chosen=$FIRST_VERSION
+    if [ -z "$chosen" ]; then
+      failed+=("$pkg: none of its source versions can be downloaded (${versions[*]})")
+    elif [ "$chosen" != "${versions[0]}" ]; then
+      log "$pkg $chosen: downloadable (a build uses it: the newer ${versions[0]} is not)"
+    else
+      log "$pkg $chosen: downloadable"
+    fi
+  done
+  if ((${#failed[@]} > 0)); then
+    printf 'build-deps: a Windows dependency cannot be fetched from the archive now:\n' >&2
+    printf '  %s\n' "${failed[@]}" >&2
+    return 1
+  fi
+  log "all sources downloadable ($((SECONDS - total_start)) s)"
+}
+
+# Whether the cached build of $1 (version $2, listed among $3...) is still what a fresh machine
+# would build: no newer listed version, or none of the newer ones can be downloaded.
+cacheCurrent() {
+  local pkg=$1 have=$2 v why
+  shift 2
+  for v in "$@"; do
+    [ "$v" != "$have" ] || return 0
+    if why=$(probeSource "$pkg" "$v"); then
+      log "$pkg: newer source $v is available (cached build: $have)"
+      return 1
+    fi
+    log "$pkg: newer source $v cannot be downloaded ($why): keeping the cached $have"
+  done
+  return 1  # the cached version is no longer listed
+}
+
 total_start=$SECONDS
+if [ "$MODE" = check ]; then
+  checkSources
+  exit
+fi
+
+exec 9>"$PREFIX/.lock"  # two runs (CI, a developer) must not build into the prefix at once
+flock 9
+COMPILER_VERSION=$(dpkg-query -W -f='${Version}' g++-mingw-w64-x86-64-posix)
 for pkg in $DEPS; do
   fn=${pkg//-/_}
-  declare -F "build_$fn" >/dev/null || { echo "build-deps: no recipe for '$pkg'" >&2; exit 2; }
   local_var="LOCAL_$fn"
+  rev_var="REV_$fn"
+  suffix="|mingw $COMPILER_VERSION|recipe ${!rev_var}"
+  start=$SECONDS
   if [ -n "${!local_var:-}" ]; then
     ver=$("version_$fn")
     [ -n "$ver" ] || { echo "build-deps: no version for '$pkg' (package installed?)" >&2; exit 1; }
-  else
-    ver=$(srcVersion "$pkg")
-    [ -n "$ver" ] || { echo "build-deps: apt-get source knows no '$pkg' (deb-src entry?)" >&2; exit 1; }
-  fi
-  rev_var="REV_$fn"
-  key="$ver|mingw $COMPILER_VERSION|recipe ${!rev_var}"
-  if [ -f "$STAMPS/$pkg" ] && [ "$(cat "$STAMPS/$pkg")" = "$key" ]; then
-    log "$pkg $ver: cached"
-    continue
-  fi
-  start=$SECONDS
-  if [ -n "${!local_var:-}" ]; then
+    if [ -f "$STAMPS/$pkg" ] && [ "$(cat "$STAMPS/$pkg")" = "$ver$suffix" ]; then
+      log "$pkg $ver: cached"
+      continue
+    fi
     log "$pkg $ver: installing from the build machine"
     "build_$fn" "" "$ver"
-  else
-    log "$pkg $ver: fetching"
-    src=$(fetch "$pkg" "$ver")
-    log "$pkg $ver: building"
-    "build_$fn" "$src" "$ver"
+    echo "$ver$suffix" >"$STAMPS/$pkg"
+    log "$pkg $ver: done in $((SECONDS - start)) s"
+    continue
   fi
-  echo "$key" >"$STAMPS/$pkg"
+
+  mapfile -t versions < <(srcVersions "$pkg")
+  ((${#versions[@]} > 0)) ||
+    { echo "build-deps: apt-cache showsrc lists no source of '$pkg' (deb-src entry? apt-get update?)" >&2; exit 1; }
+  have=$(stampVersion "$pkg" || true)
+  if [ -n "$have" ] && [ "$(cat "$STAMPS/$pkg")" = "$have$suffix" ] && cacheCurrent "$pkg" "$have" "${versions[@]}"; then
+    log "$pkg $have: cached"
+    continue
+  fi
+  # Newest first; a version the archive lists but does not serve is skipped, and said so.
+  firstDownloadable fetch "$pkg" "${versions[@]}" || true
+  ver=$FIRST_VERSION src=$FIRST_OUTPUT
+  if [ -z "$ver" ]; then
+    echo "build-deps: no source version of '$pkg' can be downloaded (tried ${versions[*]})" >&2
+    exit 1
+  fi
+  [ "$ver" = "${versions[0]}" ] ||
+    log "$pkg $ver: using this older version, the newest downloadable (${versions[0]} is listed but not served)"
+  log "$pkg $ver: building"
+  "build_$fn" "$src" "${ver#*:}"  # recipes write the upstream part into .pc files
+  echo "$ver$suffix" >"$STAMPS/$pkg"
   # Only the installed result is cached; sources are fetched again if a rebuild is ever needed.
-  [ -n "${!local_var:-}" ] || rm -rf "$src" "$WORK/$pkg"-*.log "$WORK/$pkg"_*
+  rm -rf "$src" "$WORK/$pkg"-*.log "$WORK/$pkg"_*
   log "$pkg $ver: done in $((SECONDS - start)) s"
 done
 log "all dependencies ready in $PREFIX ($((SECONDS - total_start)) s)"

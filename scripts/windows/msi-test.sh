@@ -180,6 +180,10 @@ if [ -f installer/admx/Tier0Watch.admx ]; then
   check "program files: admx/Tier0Watch.admx, admx/en-US/Tier0Watch.adml" \
     test -f "$PF/admx/Tier0Watch.admx" -a -f "$PF/admx/en-US/Tier0Watch.adml"
 fi
+if [ -d packs ]; then
+  check "program files: every rule pack file under packs/ ($(find packs -type f | wc -l))" \
+    test "$(cd "$PF" && find packs -type f 2>/dev/null | wc -l)" -eq "$(find packs -type f | wc -l)"
+fi
 check "data dir: state/, logs/install.log" test -d "$DATA/state" -a -f "$DATA/logs/install.log"
 check "config created with collector.url $url" grep -qx "  url: \"$url\"" "$DATA/tier0watch.yaml"
 check "token file holds ENROLL_TOKEN" test "$(tr -d '\r\n' <"$DATA/collector.token")" = "$TOKEN"
@@ -277,6 +281,12 @@ log "msiexec /x $code"
 rc=0
 w msiexec /x "$code" /qn /l*v "$(dos "$work")\\msiexec-uninstall.log" >"$work/msiexec.out" || rc=$?
 check "msiexec /x $code exited 0" test "$rc" -eq 0
+# Wine's StopServices returns at once: without this action the service process still mapped
+# tier0watch.exe when RemoveFiles ran, and the file stayed (installer/wix/tier0watch.wxs).
+check "uninstall waited for the service process (T0WStopServiceProcess ran)" \
+  grep -a -q -E 'Action start [0-9:]+: T0WStopServiceProcess\.' "$work/msiexec-uninstall.log"
+# (Wine processes carry their Windows command line, visible to pgrep.)
+check "no tier0watch.exe service process left" bash -c "! pgrep -f -i 'tier0watch.exe.? service run'"
 check "service deleted (sc query fails)" bash -c "! wine sc query Tier0Watch </dev/null >/dev/null 2>&1 8>&-"
 check "program files removed" test ! -e "$PF"
 check "HKLM\\SOFTWARE\\Tier0Watch removed" \

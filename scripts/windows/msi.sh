@@ -45,9 +45,23 @@ if [ -f installer/admx/Tier0Watch.admx ] && [ -f installer/admx/en-US/Tier0Watch
   defines+=(-D HaveAdmx=1)
 fi
 
+# Rule packs (packs/<name>/...): data installed beside the executable, where `rules.packs` and
+# `--pack` look first (<exe dir>/packs). wixl-heat writes one component per file (its GUID derived
+# from the path, so an upgrade keeps the component) into a fragment.
+sources=("$ROOT/installer/wix/tier0watch.wxs")
+if [ -d packs ] && [ -n "$(find packs -type f -print -quit)" ]; then
+  command -v wixl-heat >/dev/null || fail "wixl-heat not found (msitools)"
+  cp -r packs "$stage/packs"
+  (cd "$stage" && find packs -type f | LC_ALL=C sort |
+    wixl-heat --directory-ref INSTALLDIR --component-group RulePacks --var var.PackSource \
+      -p "" --win64) >"$stage/packs.wxs"
+  defines+=(-D HavePacks=1 -D PackSource=. -D Win64=yes)
+  sources+=("$stage/packs.wxs")
+fi
+
 log "wixl $version -> $OUT"
 tmp=$stage/tier0watch.msi
-if ! (cd "$stage" && wixl -a x64 "${defines[@]}" -o "$tmp" "$ROOT/installer/wix/tier0watch.wxs") \
+if ! (cd "$stage" && wixl -a x64 "${defines[@]}" -o "$tmp" "${sources[@]}") \
   2>"$stage/wixl.log"; then
   cat "$stage/wixl.log" >&2
   fail "wixl failed"
@@ -80,6 +94,7 @@ sql "UPDATE \`CustomAction\` SET \`Type\` = 11282 WHERE \`Action\` = 'T0WPrepare
 sql "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 1401 WHERE \`Action\` = 'RemoveExistingProducts'"
 sql "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 4001 WHERE \`Action\` = 'T0WPrepareDataDir'"
 sql "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 5850 WHERE \`Action\` = 'T0WConfigureService'"
+sql "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 1950 WHERE \`Action\` = 'T0WStopServiceProcess'"
 
 # Checks of the built database: what the installation depends on.
 tables=$(msiinfo tables "$tmp")
@@ -100,23 +115,34 @@ grep -q $'^T0WPrepareDataDir\t11282\ttier0watch.exe\tinstall prepare ' <<<"$acti
   fail "T0WPrepareDataDir is not deferred/no-impersonate/hidden (11282): $actions"
 grep -q $'^T0WConfigureService\t3090\ttier0watch.exe\tservice configure' <<<"$actions" ||
   fail "T0WConfigureService is not deferred/no-impersonate (3090): $actions"
+grep -q $'^T0WStopServiceProcess\t3154\ttier0watch.exe\tservice stop ' <<<"$actions" ||
+  fail "T0WStopServiceProcess is not deferred/no-impersonate/return-ignored (3154): $actions"
 props=$(rows Property)
 grep -q $'^SecureCustomProperties\t.*COLLECTOR_URL;ENROLL_TOKEN' <<<"$props" || fail "SecureCustomProperties"
 grep -q $'^UpgradeCode\t{5E7B2C41-93A8-4F0D-B6C2-7D1E8A4F3B90}$' <<<"$props" || fail "UpgradeCode changed"
 grep -q $'^ProductVersion\t'"$version"'$' <<<"$props" || fail "ProductVersion is not $version"
 msiinfo suminfo "$tmp" | grep -qx 'Template: x64;1033' || fail "package platform is not x64"
-# The execute sequence, in the order the installation depends on.
-order=(InstallValidate RemoveExistingProducts InstallInitialize InstallFiles T0WPrepareDataDir
-  InstallServices T0WConfigureService StartServices InstallFinalize)
+# The execute sequence, in the order the installation and the removal depend on.
 seq=$(rows InstallExecuteSequence)
-prev=0
-for a in "${order[@]}"; do
-  n=$(awk -F'\t' -v a="$a" '$1 == a {print $3}' <<<"$seq")
-  if [ -z "$n" ] || [ "$n" -le "$prev" ]; then
-    fail "InstallExecuteSequence: $a ($n) not after $prev: $seq"
-  fi
-  prev=$n
-done
+inOrder() {
+  local a n prev=0
+  for a in "$@"; do
+    n=$(awk -F'\t' -v a="$a" '$1 == a {print $3}' <<<"$seq")
+    if [ -z "$n" ] || [ "$n" -le "$prev" ]; then
+      fail "InstallExecuteSequence: $a ($n) not after $prev: $seq"
+    fi
+    prev=$n
+  done
+}
+inOrder InstallValidate RemoveExistingProducts InstallInitialize InstallFiles T0WPrepareDataDir \
+  InstallServices T0WConfigureService StartServices InstallFinalize
+inOrder InstallValidate StopServices T0WStopServiceProcess DeleteServices RemoveFiles
+grep -q $'^T0WStopServiceProcess\tREMOVE~="ALL"\t' <<<"$seq" || fail "T0WStopServiceProcess does not run on uninstall only: $seq"
 
+if [ -f "$stage/packs.wxs" ]; then
+  want=$(find "$stage/packs" -type f | wc -l)
+  have=$(rows File | awk -F'\t' '$3 ~ /\.ya?ml$/ && $3 !~ /tier0watch\.default\.yaml$/' | wc -l)
+  [ "$have" -eq "$want" ] || fail "File table holds $have pack files, packs/ has $want"
+fi
 mv "$tmp" "$OUT"
 log "$OUT: $(stat -c %s "$OUT") bytes, ProductVersion $version, tables ok (ServiceInstall, ServiceControl, CustomAction, Upgrade)"

@@ -14,6 +14,12 @@ start=$SECONDS
 
 scripts/windows/install-deps.sh
 scripts/windows/build-deps.sh
+# The fallback to an older source version and the source check, with a test double of apt that
+# lists a version the archive does not serve (a real 404).
+log "build-deps fallback test"
+tests/scripts/windows/build_deps_test.sh >"${TMPDIR:-/tmp}/t0w-build-deps-test.log" 2>&1 ||
+  { cat "${TMPDIR:-/tmp}/t0w-build-deps-test.log"; exit 1; }
+tail -n 1 "${TMPDIR:-/tmp}/t0w-build-deps-test.log"
 
 log "configure + build $BUILD_DIR"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" \

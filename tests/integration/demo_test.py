@@ -3,8 +3,9 @@ the real collector (port 0, state in a temporary directory), the real agent repl
 generated sample over HTTPS, and the counts the collector's API reports.
 
 The expected counts are computed here, apart from the demo: the sample's events as
-`tier0watch scan` counts them and the alerts `tier0watch scan --rules` raises with the same
-rules. Only loopback networking is used.
+`tier0watch scan` counts them and the alerts `tier0watch scan --pack` raises with the same pack
+(the built-in tier0 pack of this tree, which the demo's agent runs). Only loopback networking is
+used.
 
 usage: demo_test.py BUILD_DIR
 """
@@ -18,7 +19,7 @@ import tempfile
 def main():
     build_dir = os.path.abspath(sys.argv[1])
     tier0watch = os.path.join(build_dir, "agent", "tier0watch")
-    rules = os.path.join("tools", "collector", "demo-rules")
+    pack = os.path.join("packs", "tier0")
     with tempfile.TemporaryDirectory(prefix="t0w-demo-test-") as work:
         env = dict(os.environ, BUILD_DIR=build_dir, DEMO_DIR=work, DEMO_EXIT="1",
                    DEMO_SKIP_BUILD="1", T0W_DEMO_PORT="0", DEMO_TIMEOUT="300")
@@ -36,7 +37,7 @@ def main():
         m = re.search(r"scan: 1 files, (\d+) records, 0 errors", scan.stderr)
         assert m, "unexpected scan summary: %r" % scan.stderr
         expected_events = int(m.group(1))
-        alerts = subprocess.run([tier0watch, "scan", "--rules", rules, sample],
+        alerts = subprocess.run([tier0watch, "scan", "--pack", pack, sample],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                 check=True)
         expected_alerts = len(alerts.stdout.splitlines())

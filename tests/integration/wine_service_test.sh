@@ -3,7 +3,8 @@
 # scripts/windows/test.sh with WINEPREFIX set and a persistent wineserver running):
 #   tier0watch.exe service install -> net start -> RUNNING (QueryServiceStatusEx) -> a Group
 #   Policy value added with `reg add` is applied live (service log) and shown by `config show`
-#   -> net stop -> STOPPED -> service uninstall.
+#   -> net stop -> STOPPED -> net start -> `service stop` (what the MSI runs before it removes
+#   the files) -> STOPPED and no process of tier0watch.exe left -> service uninstall.
 # What Wine's services.exe does not support is listed in docs/windows-verification.md.
 #
 #   wine_service_test.sh <build dir>
@@ -77,6 +78,21 @@ for _ in $(seq 1 60); do
   sleep 0.5  # poll interval, not a timing assumption
 done
 [ "$state" = STOPPED ] || fail "state after net stop: $state"
+wait_log "Tier0Watch stopped (stop control)"
+
+say "net start, then tier0watch.exe service stop"
+: >"$LOG"
+w net start Tier0Watch >/dev/null || fail "net start Tier0Watch (again)"
+wait_log "Tier0Watch started; config $config"
+out=$(w "$EXE" service stop --timeout 30) || fail "service stop: $out"
+# (0 or 1 process: the service process may be gone already when STOPPED is seen.)
+grep -Eqx 'tier0watch service stop: service STOPPED; [01] process\(es\) of this executable waited for, 0 ended at the timeout' <<<"$out" ||
+  fail "service stop: $out"
+say "  $out"
+state=$(w "$EXE" service status)
+[ "$state" = STOPPED ] || fail "state after service stop: $state"
+# (Wine processes carry their Windows command line, visible to pgrep.)
+if pgrep -f -i 'tier0watch.exe.? service run' >/dev/null; then fail "a service process outlived service stop"; fi
 wait_log "Tier0Watch stopped (stop control)"
 
 say "uninstall"

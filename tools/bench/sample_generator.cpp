@@ -143,6 +143,7 @@ class Builder {
 
   std::vector<SampleEvent> build() {
     background();
+    if (!options_.scenarios) return render();
     passwordSpray();
     dcsync();
     computerDelegationChange();

@@ -15,6 +15,7 @@ struct SampleOptions {
   // First event time, FILETIME ticks. Default 2024-05-14T08:00:00Z.
   int64_t start_ticks = 133'601'472'000'000'000;
   size_t background_events = 400;  // ordinary logons, logoffs, AES tickets
+  bool scenarios = true;           // false: the background traffic alone (false-positive tests)
   std::string computer = "DC01.corp.contoso.com";
 };
 

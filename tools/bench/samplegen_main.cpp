@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
                  "Ordinary events mixed with the scenarios")
       ->default_val(400);
   app.add_option("--computer", options.computer, "The DC's FQDN")->default_val(options.computer);
+  bool background_only = false;
+  app.add_flag("--background-only", background_only,
+               "Only the ordinary traffic, none of the attack and health scenarios");
   app.add_option("-o,--output", output, "Output file (default: stdout)");
   app.add_flag("--summary", list, "Print event counts per scenario on stderr");
   try {
@@ -26,6 +29,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
+  options.scenarios = !background_only;
   const std::vector<t0w::bench::SampleEvent> events = t0w::bench::generateDcSample(options);
   std::ofstream file;
   if (!output.empty()) {

@@ -53,4 +53,12 @@ struct FileHandleTraits {
 };
 using FileHandle = UniqueHandle<FileHandleTraits>;
 
+// Service control manager and service handles (OpenSCManagerW, OpenServiceW).
+struct ServiceHandleTraits {
+  using Type = SC_HANDLE;
+  static Type invalid() { return nullptr; }
+  static void close(Type h) { ::CloseServiceHandle(h); }
+};
+using ServiceHandle = UniqueHandle<ServiceHandleTraits>;
+
 }  // namespace t0w::win

@@ -117,3 +117,36 @@ TEST(Cli, ProgressOnlyOnATerminal) {
 
 }  // namespace
 }  // namespace t0w::cli
+
+namespace t0w::cli {
+namespace {
+
+// `--pack NAME` finds the built-in pack (here: the source tree's, as a build does) and raises
+// its alerts; the DSRM event above is one of them.
+TEST(CliPacks, ScanAndCheckWithTheBuiltInPack) {
+  TempDir dir;
+  const auto file = dir.write("dsrm.xml", kEventXml);
+  CliRun r = cli({"scan", "--pack", "tier0", file.string()});
+  EXPECT_EQ(r.exit_code, kExitOk) << r.err;
+  const auto alert = nlohmann::json::parse(r.out);
+  EXPECT_EQ(alert["rule_title"], "Directory Services Restore Mode password set");
+  EXPECT_NE(r.err.find(" 0 rejected"), std::string::npos) << r.err;
+  CliRun check = cli({"rules", "check", "--pack", "tier0"});
+  EXPECT_EQ(check.exit_code, kExitOk) << check.out;
+  EXPECT_NE(check.out.find("pack tier0: "), std::string::npos);
+}
+
+TEST(CliPacks, UnknownPackAndBadPlaceholderAreUsageErrors) {
+  TempDir dir;
+  const auto file = dir.write("dsrm.xml", kEventXml);
+  CliRun r = cli({"scan", "--pack", "no-such-pack", file.string()});
+  EXPECT_EQ(r.exit_code, kExitUsage);
+  EXPECT_NE(r.err.find("rule pack 'no-such-pack' not found"), std::string::npos) << r.err;
+  EXPECT_EQ(cli({"scan", "--pack", "tier0", "--placeholder", "x", file.string()}).exit_code,
+            kExitUsage);
+  EXPECT_EQ(cli({"rules", "check"}).exit_code, kExitUsage);
+  EXPECT_EQ(cli({"rules", "test", "--pack", "tier0", dir.path().string()}).exit_code, kExitUsage);
+}
+
+}  // namespace
+}  // namespace t0w::cli

@@ -29,6 +29,24 @@ TEST(AgentConfigTest, MinimalFileGetsDefaultsAndResolvesPaths) {
   EXPECT_EQ(c->queue_overflow, "drop_oldest");
   EXPECT_FALSE(c->metrics_listen);
   EXPECT_TRUE(c->sources.empty());
+  // The built-in detection pack is on by default; no pack directory needed.
+  EXPECT_EQ(c->enabledRulePacks(), (std::vector<std::string>{"tier0"}));
+  EXPECT_TRUE(c->isDefaultRulePack("tier0"));
+  EXPECT_TRUE(c->rule_pack_dir.empty());
+}
+
+TEST(AgentConfigTest, BuiltInPackOffAndPlaceholders) {
+  auto c = parse(
+      "collector: {url: https://c}\n"
+      "rules:\n  packs: {tier0: false}\n"
+      "  placeholders:\n    tier0_sync_accounts: [MSOL_1a2b3c4d5e6f]\n    tier0_ca_groups: []\n");
+  ASSERT_TRUE(c) << c.error().toString();
+  EXPECT_TRUE(c->enabledRulePacks().empty());
+  EXPECT_FALSE(c->isDefaultRulePack("tier0"));
+  EXPECT_EQ(c->rule_placeholders.at("tier0_sync_accounts"),
+            (std::vector<std::string>{"MSOL_1a2b3c4d5e6f"}));
+  EXPECT_TRUE(c->rule_placeholders.at("tier0_ca_groups").empty());
+  EXPECT_FALSE(parse("collector: {url: https://c}\nrules: {placeholders: {x: 1}}\n"));
 }
 
 // An agent: section that does not name state_dir keeps the default, resolved like the others.
@@ -67,9 +85,10 @@ metrics: {listen: "127.0.0.1:0", log_interval_ms: 0}
   EXPECT_EQ(c->sources[0].type, SourceType::kEvtxReplay);
   EXPECT_EQ(c->sources[0].path, std::filesystem::path("/etc/t0w/logs"));
   EXPECT_EQ(c->sources[1].type, SourceType::kXml);
-  const auto rules = c->rulePathsToLoad();
-  ASSERT_EQ(rules.size(), 2u);
-  EXPECT_EQ(rules[1], std::filesystem::path("/etc/t0w/packs/dc"));
+  ASSERT_EQ(c->rule_paths.size(), 1u);
+  EXPECT_EQ(c->rule_pack_dir, std::filesystem::path("/etc/t0w/packs"));
+  // The built-in pack stays on beside the configured ones.
+  EXPECT_EQ(c->enabledRulePacks(), (std::vector<std::string>{"tier0", "dc"}));
   ASSERT_TRUE(c->metrics_listen);
   EXPECT_EQ(c->metrics_listen->port, 0);
 }
@@ -124,7 +143,6 @@ TEST(AgentConfigTest, SemanticErrors) {
   }
   EXPECT_FALSE(parse("collector: {url: https://c}\nagent: {id: " + std::string(129, 'a') + "}\n"));
   EXPECT_TRUE(parse("collector: {url: https://c}\nagent: {id: DC01.corp_x-1}\n"));
-  EXPECT_FALSE(parse("collector: {url: https://c}\nrules: {packs: {dc: true}}\n"));
   auto c = parse("collector: {url: https://c}\nsources: [{tracefile: {path: x}}]\n");
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code, Errc::kUnsupported);

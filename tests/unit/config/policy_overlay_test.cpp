@@ -156,12 +156,37 @@ TEST(PolicyOverlay, BadValuesAreReportedAndIgnored) {
 TEST(PolicyOverlay, QueueCapOutOfRangeAndPackWithoutPackDir) {
   MemoryPolicySource p;
   p.set("", "QueueMaxMB", PolicyValue::dword(0));
+  // Packs are also found where tier0watch is installed: no rules.pack_dir needed.
   p.set("RulePacks", "core", PolicyValue::string("1"));
   auto r = overlay(p, "collector: {url: https://c}\n");
-  ASSERT_EQ(r.issues.size(), 2u);
+  ASSERT_EQ(r.issues.size(), 1u);
   EXPECT_NE(r.issues[0].find("0 MB is outside 1..1048576"), std::string::npos) << r.issues[0];
-  EXPECT_NE(r.issues[1].find("rules.pack_dir is not set"), std::string::npos) << r.issues[1];
-  EXPECT_TRUE(r.config.rule_packs.empty());
+  EXPECT_EQ(r.config.rule_packs.at("core"), true);
+  EXPECT_EQ(r.config.enabledRulePacks(), (std::vector<std::string>{"tier0", "core"}));
+}
+
+TEST(PolicyOverlay, RulePlaceholders) {
+  MemoryPolicySource p;
+  p.set("RulePlaceholders", "tier0_sync_accounts", PolicyValue::string(" MSOL_1a2b; MSOL_3c4d ;"));
+  p.set("RulePlaceholders", "tier0_ca_groups", PolicyValue::string(""));
+  PolicyValue multi;
+  multi.type = PolicyValue::Type::kMultiString;
+  multi.items = {"DC01$", "", "DC02$"};
+  p.set("RulePlaceholders", "tier0_domain_controllers", multi);
+  p.set("RulePlaceholders", "bad", PolicyValue::dword(1));
+  auto r = overlay(p,
+                   "collector: {url: https://c}\n"
+                   "rules: {placeholders: {tier0_sync_accounts: [MSOL_file], other: [x]}}\n");
+  ASSERT_EQ(r.issues.size(), 1u);
+  EXPECT_NE(r.issues[0].find("RulePlaceholders\\bad: expected REG_SZ"), std::string::npos)
+      << r.issues[0];
+  const auto& ph = r.config.rule_placeholders;
+  EXPECT_EQ(ph.at("tier0_sync_accounts"), (std::vector<std::string>{"MSOL_1a2b", "MSOL_3c4d"}));
+  EXPECT_TRUE(ph.at("tier0_ca_groups").empty());
+  EXPECT_EQ(ph.at("tier0_domain_controllers"), (std::vector<std::string>{"DC01$", "DC02$"}));
+  EXPECT_EQ(ph.at("other"), (std::vector<std::string>{"x"}));
+  EXPECT_EQ(originOf(r.provenance, "rules.placeholders.tier0_sync_accounts").toString(),
+            "policy:RulePlaceholders\\tier0_sync_accounts");
 }
 
 class TempFile {

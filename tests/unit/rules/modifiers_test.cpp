@@ -237,6 +237,48 @@ TEST(Modifiers, ExpandPlaceholders) {
   EXPECT_NE(unknown.report.rejected[0].message.find("%Nope%"), std::string::npos);
 }
 
+TEST(Modifiers, BitAndTestsFlagBits) {
+  // Tier0Watch extension (Sigma has no bitwise modifier): set -> cleared of one flag, the way
+  // the delegation rules test OldUacValue/NewUacValue.
+  auto r = load(
+      "title: t\nid: 1\nlogsource: {product: windows, service: security}\ndetection:\n"
+      "    new_set:\n      NewUacValue|bitand: 0x2000\n"
+      "    old_set:\n      OldUacValue|bitand: 0x2000\n"
+      "    condition: (new_set and not old_set) or (old_set and not new_set)\n");
+  ASSERT_EQ(r.set->size(), 1u) << r.rejection();
+  auto uac = [](const char* old_v, const char* new_v) {
+    return makeEvent("Security", 4742, {{"OldUacValue", old_v}, {"NewUacValue", new_v}});
+  };
+  EXPECT_EQ(r.matches(uac("0x80", "0x2080")), 1u);
+  EXPECT_EQ(r.matches(uac("0x2080", "0x80")), 1u);
+  EXPECT_EQ(r.matches(uac("0x2080", "0x2081")), 0u);
+  EXPECT_EQ(r.matches(uac("-", "-")), 0u);
+  auto all = rule("    sel:\n      Flags|bitand|all: [0x1, 16]\n    condition: sel\n");
+  EXPECT_EQ(all.matches(sysmon1({{"Flags", "17"}})), 1u);
+  EXPECT_EQ(all.matches(sysmon1({{"Flags", "16"}})), 0u);
+  for (const char* bad : {"'x'", "0", "-4", "null"}) {
+    auto b = load(
+        procRule(std::string("    sel:\n      Flags|bitand: ") + bad + "\n    condition: sel\n"));
+    EXPECT_EQ(b.set->size(), 0u) << bad;
+  }
+  auto conflict = load(procRule("    sel:\n      Flags|bitand|contains: 1\n    condition: sel\n"));
+  EXPECT_EQ(conflict.set->size(), 0u);
+}
+
+TEST(Modifiers, ExpandToAnEmptyListMatchesNothing) {
+  RuleCompileOptions opts;
+  opts.placeholders["Groups"] = {};
+  auto r = rule(
+      "    sel:\n      CommandLine|contains: 'net'\n"
+      "    groups:\n      User|expand: '%Groups%'\n"
+      "    condition: sel and not groups\n",
+      opts);
+  EXPECT_EQ(r.matches(sysmon1({{"CommandLine", "net"}, {"User", "x"}})), 1u);
+  auto only = rule("    groups:\n      User|expand: '%Groups%'\n    condition: groups\n", opts);
+  EXPECT_EQ(only.matches(sysmon1({{"User", ""}})), 0u);
+  EXPECT_EQ(only.matches(sysmon1({})), 0u);
+}
+
 TEST(Modifiers, UnknownModifierAndBadRegexAreRejected) {
   auto m = load(procRule("    sel:\n      Image|sometimes: 'x'\n    condition: sel\n"));
   ASSERT_EQ(m.report.rejected.size(), 1u);

@@ -205,6 +205,25 @@ TEST(RuleSetCorrelation, UpperBoundWindowStaysOpenWhileTimeIsInside) {
   EXPECT_TRUE(sink.alerts.empty());
 }
 
+// A chain whose inner correlation comes first in load order (same file, earlier document): the
+// reference check must still see the inner correlation after accepting it.
+TEST(RuleSetCorrelation, ChainAfterItsInnerCorrelationIsAccepted) {
+  std::string text = kCorrelated;
+  text.replace(text.find("id: corr-1\n"), 11, "id: corr-1\nname: inner\n");
+  text +=
+      "---\ntitle: Chain\nid: chain-1\ncorrelation:\n  type: temporal_ordered\n"
+      "  rules: [inner, failed_logon]\n  group-by: [TargetUserName]\n  timespan: 10m\n";
+  auto r = load(text);
+  EXPECT_TRUE(r.report.rejected.empty()) << r.rejection();
+  EXPECT_EQ(r.report.correlations, 2u);
+  CollectingSink sink;
+  for (int i = 0; i < 4; ++i)
+    r.set->evaluate(std::make_shared<const Event>(failedLogon(1000 + i)), sink);
+  r.set->flush(sink);
+  ASSERT_EQ(sink.alerts.size(), 1u);
+  EXPECT_EQ(sink.alerts[0].rule_id, "chain-1");
+}
+
 TEST(RuleSetCorrelation, UnknownReferenceIsRejected) {
   auto r = load(
       "title: c\nid: c\ncorrelation:\n  type: event_count\n  rules: [nosuch]\n"

@@ -122,6 +122,33 @@ TEST(ValueMatcher, Numeric) {
   EXPECT_FALSE(gte.match("2.99"));
 }
 
+TEST(ValueMatcher, BitAndNeedsEveryMaskBit) {
+  // 4742 NewUacValue is SAM flags in hex; 5136 userAccountControl is LDAP flags in decimal.
+  auto delegation = ValueMatcher::bitAnd(0x2000);
+  EXPECT_TRUE(delegation.match("0x2080"));
+  EXPECT_TRUE(delegation.match("0X2000"));
+  EXPECT_FALSE(delegation.match("0x80"));
+  EXPECT_TRUE(delegation.match("8320"));  // 0x2080 in decimal
+  EXPECT_FALSE(delegation.match("-"));
+  EXPECT_FALSE(delegation.match(""));
+  EXPECT_FALSE(delegation.match("0x"));
+  EXPECT_FALSE(delegation.match("12abc"));
+  EXPECT_TRUE(delegation.match(" 0x2000 "));
+  auto both = ValueMatcher::bitAnd(0x1000000 | 0x80000);
+  EXPECT_TRUE(both.match("17305600"));               // 0x1080000 plus WORKSTATION_TRUST 0x1000
+  EXPECT_FALSE(both.match("16781312"));              // 0x1001000: only one of the two bits
+  EXPECT_FALSE(both.match("18446744073709551616"));  // beyond 64 bits
+}
+
+TEST(ValueMatcher, ParseFlagValue) {
+  EXPECT_EQ(parseFlagValue("0x2080"), 0x2080u);
+  EXPECT_EQ(parseFlagValue("528384"), 528384u);
+  EXPECT_EQ(parseFlagValue("0xffffffffffffffff"), ~uint64_t{0});
+  EXPECT_FALSE(parseFlagValue("-1"));
+  EXPECT_FALSE(parseFlagValue("%%2093"));
+  EXPECT_FALSE(parseFlagValue("   "));
+}
+
 TEST(ValueMatcher, ContainsFoldFindsLaterOccurrences) {
   EXPECT_TRUE(containsFold("aaaB aab", "aab"));
   EXPECT_TRUE(containsFold("xxAbC", "abc"));

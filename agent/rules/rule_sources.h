@@ -1,0 +1,35 @@
+// The one way every command builds its RuleSet: Sigma files and directories, rule packs, and the
+// values of the Sigma placeholders their rules use (`|expand`: %name%). Packs bring defaults for
+// their placeholders (pack.yaml); the configuration (rules.placeholders, Group Policy
+// RulePlaceholders, `--placeholder`) replaces a default list as a whole.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/rules/rule_pack.h"
+#include "agent/rules/rule_set.h"
+
+namespace t0w {
+
+struct RuleSources {
+  std::vector<std::filesystem::path> paths;  // Sigma files or directories
+  std::vector<std::filesystem::path> packs;  // pack directories (see locatePack)
+  std::map<std::string, std::vector<std::string>> placeholders;
+};
+
+struct LoadedRuleSet {
+  std::unique_ptr<RuleSet> rules;
+  RuleLoadReport report;
+  std::vector<RulePack> packs;  // the packs' metadata, in load order
+  std::map<std::string, std::vector<std::string>> placeholders;  // the values compiled in
+};
+
+// Loads everything and finalizes the set. A pack whose pack.yaml or catalog.yaml is unreadable is
+// reported as a rejection ("invalid pack") and its rules are loaded all the same.
+LoadedRuleSet loadRuleSources(const RuleSources& sources, RuleCompileOptions options = {});
+
+}  // namespace t0w
