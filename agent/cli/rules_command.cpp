@@ -90,6 +90,7 @@ int runRulesCoverage(const RuleOptions& options, const std::vector<std::filesyst
     with_default.packs.push_back("tier0");
   auto sources = sourcesOrReport(with_default, io);
   if (!sources) return kExitUsage;
+  sources->read_catalogs = true;
   LoadedRuleSet loaded = loadRuleSources(*sources);
   std::map<std::string, RuleTestCounts> counts;
   int status = loaded.report.rejected.empty() ? kExitOk : kExitInputErrors;

@@ -587,13 +587,20 @@ class CorrelationEngine::Impl {
   void advanceTo(int64_t t, AlertSink& out) {
     if (watermark_ && t <= *watermark_) return;
     watermark_ = t;
+    // Called for every event: nothing can have ended before the earliest window end.
+    if (t <= next_expiry_) return;
+    // Recomputed exactly below; windows opened by alerts raised meanwhile lower it again.
+    next_expiry_ = std::numeric_limits<int64_t>::max();
+    int64_t next = std::numeric_limits<int64_t>::max();
     for (size_t i : order_) {
       RuleState& rs = states_[i];
       while (!rs.expiry.empty() && rs.expiry.begin()->first < t) {
         Group g = takeGroup(rs, rs.expiry.begin()->second);
         if (rs.tumbling) decideWindow(i, std::move(g), out, 0);
       }
+      if (!rs.expiry.empty()) next = std::min(next, rs.expiry.begin()->first);
     }
+    next_expiry_ = std::min(next_expiry_, next);
   }
 
   void flush(AlertSink& out) {
@@ -875,6 +882,7 @@ class CorrelationEngine::Impl {
       g.expiry = satAdd(t, span);
     }
     rs.expiry.emplace(g.expiry, key);
+    next_expiry_ = std::min(next_expiry_, g.expiry);
   }
 
   static int64_t satAdd(int64_t a, int64_t b) {
@@ -1025,6 +1033,8 @@ class CorrelationEngine::Impl {
   std::vector<std::vector<size_t>> edges_;  // edges_[outer] = inner correlations it lists
   std::vector<size_t> order_;               // inner correlations before outer ones
   std::optional<int64_t> watermark_;
+  // At most the earliest window end of all rules (a lower bound: removals do not raise it).
+  int64_t next_expiry_ = std::numeric_limits<int64_t>::max();
   uint64_t alerts_emitted_ = 0;
   uint64_t untimed_events_ = 0;
   uint64_t clamped_events_ = 0;

@@ -43,6 +43,10 @@ std::optional<std::string> literalOf(const ValueMatcher& m) {
 
 std::optional<Gate> conditionGate(const FieldCondition& c) {
   if (c.mode != FieldCondition::Mode::kValues || c.matchers.empty()) return std::nullopt;
+  // The index already splits candidates by EventID: within a list its literal is in every
+  // event, so it would never exclude a rule (and, being long, it would win over the literals
+  // that do).
+  if (c.field.system && *c.field.system == SystemField::kEventId) return std::nullopt;
   auto literalsOf = [&](uint32_t begin, uint32_t end) -> std::optional<Gate> {
     Gate g;
     for (uint32_t i = begin; i < end; ++i) {

@@ -96,7 +96,6 @@ PackCoverage computeCoverage(const LoadedRuleSet& loaded,
     }
   const RuleSet& rules = *loaded.rules;
   const CorrelationEngine* engine = rules.correlations();
-  std::map<std::string, const CoverageRule*> by_id;
 
   for (size_t i = 0; i < rules.size(); ++i) {
     const CompiledRule& cr = rules.rule(i);

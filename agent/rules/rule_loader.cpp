@@ -173,7 +173,8 @@ RuleFileContents parseRuleText(std::string_view text, const std::string& file,
                               where + ": unknown collection action '" + action + "'"});
         continue;
       } else {
-        merged.reset(global ? mergeInto(global, doc) : YAML::Clone(doc));
+        // Without a global part the document is used as parsed (nothing writes to it).
+        merged.reset(global ? mergeInto(global, doc) : doc);
       }
       previous.reset(merged);
       RuleDoc rd;

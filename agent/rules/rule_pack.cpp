@@ -110,7 +110,7 @@ const PackPrerequisite* RulePack::prerequisite(std::string_view key) const {
   return nullptr;
 }
 
-Result<RulePack> loadRulePack(const fs::path& dir) {
+Result<RulePack> loadRulePack(const fs::path& dir, bool read_catalog) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     return makeError(Errc::kNotFound, dir.string() + ": no such pack directory");
@@ -126,7 +126,7 @@ Result<RulePack> loadRulePack(const fs::path& dir) {
   pack.rules_dir = dir / "rules";
   if (auto st = readPackFile(meta, pack); !st) return st.error();
   const fs::path catalog = dir / "catalog.yaml";
-  if (fs::exists(catalog, ec)) {
+  if (read_catalog && fs::exists(catalog, ec)) {
     if (auto st = readCatalogFile(catalog, pack); !st) return st.error();
   }
   return pack;

@@ -56,8 +56,9 @@ struct RulePack {
   const PackPrerequisite* prerequisite(std::string_view key) const;
 };
 
-// Reads dir/pack.yaml and dir/catalog.yaml when present. Errors name the file and the key.
-Result<RulePack> loadRulePack(const std::filesystem::path& dir);
+// Reads dir/pack.yaml and, with `read_catalog`, dir/catalog.yaml when present (only coverage
+// needs the catalog; the agent and scans skip parsing it). Errors name the file and the key.
+Result<RulePack> loadRulePack(const std::filesystem::path& dir, bool read_catalog = true);
 
 // Where `--pack NAME` and `rules.packs` look for a pack, in order: beside the executable
 // (<exe dir>/packs: the MSI layout), the Unix install layout (<exe dir>/../share/tier0watch/packs),

@@ -179,7 +179,7 @@ void RuleSet::buildIndex() {
     }
   }
   // Gate lists long enough for the literal prefilter to pay off.
-  constexpr size_t kGateThreshold = 8;
+  constexpr size_t kGateThreshold = 3;
   auto gateList = [&](CandidateList& l) {
     l.gate.reset();
     if (!options_.prefilter || l.list.size() < kGateThreshold) return;

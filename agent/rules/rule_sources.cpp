@@ -6,7 +6,7 @@ LoadedRuleSet loadRuleSources(const RuleSources& sources, RuleCompileOptions opt
   LoadedRuleSet out;
   std::vector<std::filesystem::path> rule_dirs;
   for (const auto& dir : sources.packs) {
-    auto pack = loadRulePack(dir);
+    auto pack = loadRulePack(dir, sources.read_catalogs);
     if (!pack) {
       out.report.rejected.push_back(
           {(dir / "pack.yaml").string(), "", "invalid pack", pack.error().message});

@@ -19,6 +19,7 @@ struct RuleSources {
   std::vector<std::filesystem::path> paths;  // Sigma files or directories
   std::vector<std::filesystem::path> packs;  // pack directories (see locatePack)
   std::map<std::string, std::vector<std::string>> placeholders;
+  bool read_catalogs = false;  // the packs' catalog.yaml (coverage only)
 };
 
 struct LoadedRuleSet {

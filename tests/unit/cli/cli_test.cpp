@@ -136,6 +136,22 @@ TEST(CliPacks, ScanAndCheckWithTheBuiltInPack) {
   EXPECT_NE(check.out.find("pack tier0: "), std::string::npos);
 }
 
+// `run --pack` switches packs on over the configuration (here checked with --check-config, which
+// prints the configuration the agent would start with).
+TEST(CliPacks, RunPackSwitchesPacksOnOverTheConfiguration) {
+  TempDir dir;
+  const auto config = dir.write("agent.yaml",
+                                "collector: {url: \"https://collector.example/\"}\n"
+                                "rules: {packs: {tier0: false}}\n");
+  CliRun off = cli({"run", "--config", config.string(), "--check-config"});
+  EXPECT_EQ(off.exit_code, kExitOk) << off.err;
+  EXPECT_NE(off.out.find("packs <none>"), std::string::npos) << off.out;
+  CliRun on = cli(
+      {"run", "--config", config.string(), "--check-config", "--pack", "tier0", "--pack", "extra"});
+  EXPECT_EQ(on.exit_code, kExitOk) << on.err;
+  EXPECT_NE(on.out.find("packs tier0,extra"), std::string::npos) << on.out;
+}
+
 TEST(CliPacks, UnknownPackAndBadPlaceholderAreUsageErrors) {
   TempDir dir;
   const auto file = dir.write("dsrm.xml", kEventXml);

@@ -55,6 +55,7 @@ TEST(PackCoverage, RowsRulesPrerequisitesAndTests) {
   TempPack p;
   RuleSources s;
   s.packs.push_back(p.dir());
+  s.read_catalogs = true;
   LoadedRuleSet loaded = loadRuleSources(s);
   ASSERT_TRUE(loaded.report.rejected.empty());
   std::map<std::string, RuleTestCounts> tests;
@@ -94,6 +95,7 @@ TEST(PackCoverage, FailingTestsAreShownAndDoNotCover) {
   TempPack p;
   RuleSources s;
   s.packs.push_back(p.dir());
+  s.read_catalogs = true;
   LoadedRuleSet loaded = loadRuleSources(s);
   std::map<std::string, RuleTestCounts> tests;
   tests["corr-1"] = RuleTestCounts{1, 1, 1, 0};

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/rules/alert_json.h"
+#include "agent/rules/gate_index.h"
 #include "agent/rules/rule_stage.h"
 #include "collectors/evtx/evtx_file_collector.h"
 #include "tests/support/corpus.h"
@@ -244,6 +245,25 @@ TEST(RuleSetCorpus, LoadsTheWindowsRules) {
 }
 
 Event cmd_(const std::string& c) { return sysmon1({{"CommandLine", c}}); }
+
+// Candidates are indexed by EventID, so an EventID literal would pass every event of the list:
+// the gate takes the rule's other literals, however short.
+TEST(RuleSetPrefilter, GateIgnoresTheIndexedEventId) {
+  auto det = YAML::Load(
+      "sel:\n  EventID: 4624\n  LogonType: '8'\nsso:\n  ServiceName: x\n"
+      "condition: sel\n");
+  auto d = compileDetection(det, nullptr, RuleCompileOptions{});
+  ASSERT_TRUE(d.ok());
+  auto gate = detectionGate(*d);
+  ASSERT_TRUE(gate);
+  ASSERT_EQ(gate->size(), 1u);
+  EXPECT_EQ((*gate)[0].field.sigma_name, "LogonType");
+  EXPECT_EQ((*gate)[0].lower, "8");
+  auto only_id = compileDetection(YAML::Load("sel:\n  EventID: 4624\ncondition: sel\n"), nullptr,
+                                  RuleCompileOptions{});
+  ASSERT_TRUE(only_id.ok());
+  EXPECT_FALSE(detectionGate(*only_id));
+}
 
 TEST(RuleSetPrefilter, GateKeepsEveryMatch) {
   // Rules whose only literal is in one field, rules needing a regex or negation (ungated).
