@@ -12,21 +12,9 @@
 
 #include "agent/core/clock.h"
 #include "agent/queue/queue_record.h"
+#include "tests/support/fake_clock.h"
 
 namespace t0w::testing {
-
-class FakeClock final : public Clock {
- public:
-  std::chrono::system_clock::time_point now() const override { return now_; }
-  std::chrono::steady_clock::time_point monotonic() const override {
-    return std::chrono::steady_clock::time_point(now_.time_since_epoch());
-  }
-  void advance(std::chrono::milliseconds d) { now_ += d; }
-
- private:
-  // 2026-01-02T03:04:05Z: fixed, so file names and ages are reproducible.
-  std::chrono::system_clock::time_point now_{std::chrono::seconds(1767323045)};
-};
 
 // A fresh directory per test, removed afterwards.
 class TempDir {
