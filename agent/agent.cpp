@@ -63,6 +63,7 @@ struct Agent::Running {
   std::vector<SourceConfig> sources;
   std::unique_ptr<EventQueue> queue;
   AgentMetrics metrics;
+  SourceStatusBoard source_status{clock};
   std::unique_ptr<RuleSet> rules;
   std::unique_ptr<Transport> transport;
   std::unique_ptr<Credentials> credentials;
@@ -201,6 +202,7 @@ Status Agent::start() {
 
   PipelineOptions po;
   po.clock = &r->clock;
+  po.status_board = &r->source_status;
 #ifdef _WIN32
   if (runningUnderWine()) {
     // Without a factory each eventlog source reports that the API is unavailable and ends.

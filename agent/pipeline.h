@@ -32,6 +32,7 @@
 #include "agent/config/agent_config.h"
 #include "agent/core/clock.h"
 #include "agent/core/result.h"
+#include "agent/core/source_status.h"
 #include "agent/metrics/agent_metrics.h"
 #include "agent/platform/host_info.h"
 #include "agent/queue/event_queue.h"
@@ -50,7 +51,9 @@ struct PipelineOptions {
   std::chrono::milliseconds full_retry{200};  // pause_sources: wait before retrying
   // eventlog sources. No factory: they fail with an error (the agent refuses them on Linux).
   EvtApiFactory evt_api;
-  const Clock* clock = nullptr;                      // gap event times; null: system clock
+  const Clock* clock = nullptr;  // gap event times; null: system clock
+  // Where sources report their state, position and rate; null: not reported (scan, tests).
+  SourceStatusBoard* status_board = nullptr;
   uint32_t eventlog_batch = 256;                     // events per EvtNext
   std::chrono::milliseconds eventlog_wait{1000};     // signal wait / EvtNext timeout
   std::chrono::milliseconds eventlog_retry{30'000};  // missing channel, access denied, ...
