@@ -1,6 +1,7 @@
 // What every subcommand of the tier0watch executable shares: its streams and its exit status.
 #pragma once
 
+#include <istream>
 #include <ostream>
 
 namespace t0w::cli {
@@ -15,6 +16,7 @@ struct CliIo {
   std::ostream& out;
   std::ostream& err;
   bool err_is_terminal = false;  // progress output only goes to a terminal
+  std::istream* in = nullptr;    // standard input, for secrets that must not be arguments
 };
 
 // A subcommand's callback records its result here; runCli returns it.

@@ -370,8 +370,25 @@ namespace {
 
 struct InstallArgs {
   PrepareOptions prepare;
+  bool token_stdin = false;
   fs::path verify_dir;
 };
+
+// The token from the first line of `in` (CR LF or LF; at most 4 KiB: a bearer token, not a file).
+Result<std::string> readTokenLine(std::istream* in) {
+  constexpr size_t kMaxToken = 4096;
+  if (in == nullptr) return makeError(Errc::kInvalidArgument, "--token-stdin: no standard input");
+  std::string line;
+  char c = 0;
+  while (in->get(c) && c != '\n') {
+    if (line.size() == kMaxToken) {
+      return makeError(Errc::kLimit, "--token-stdin: token longer than 4096 bytes");
+    }
+    line.push_back(c);
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
 
 // Custom actions have no console: what happened goes to <data dir>\logs\install.log as well.
 void appendInstallLog(const fs::path& data_dir, std::string_view text) {
@@ -409,9 +426,23 @@ void registerInstallCommand(CLI::App& app, CliContext& ctx) {
       ->required();
   prepare->add_option("--collector-url", args->prepare.collector_url,
                       "Sets collector.url (empty: unchanged)");
-  prepare->add_option("--token", args->prepare.token,
-                      "Enrolment (bearer) token for the token file (empty: unchanged)");
+  // Never an argument: process-creation auditing (4688 with command lines, usual on DCs) would
+  // record it, and the agent would ship that event. The MSI's custom action writes it to stdin.
+  prepare->add_flag("--token-stdin", args->token_stdin,
+                    "Read the enrolment (bearer) token for the token file from the first line of "
+                    "standard input (empty: unchanged)");
   prepare->callback([args, &ctx] {
+    if (args->token_stdin) {
+      auto token = readTokenLine(ctx.io.in);
+      if (!token) {
+        std::string line = "tier0watch install prepare: " + token.error().message + "\n";
+        ctx.io.err << line;
+        appendInstallLog(args->prepare.data_dir, line);
+        ctx.exit_code = kExitInputErrors;
+        return;
+      }
+      args->prepare.token = std::move(*token);
+    }
     auto done = prepareDataDir(args->prepare);
     if (!done) {
       std::string line = "tier0watch install prepare: " + done.error().message + "\n";

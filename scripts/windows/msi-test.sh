@@ -188,9 +188,16 @@ check "data dir: state/, logs/install.log" test -d "$DATA/state" -a -f "$DATA/lo
 check "config created with collector.url $url" grep -qx "  url: \"$url\"" "$DATA/tier0watch.yaml"
 check "token file holds ENROLL_TOKEN" test "$(tr -d '\r\n' <"$DATA/collector.token")" = "$TOKEN"
 # Wine ignores MsiHiddenProperties in the property dump at the end of the log ("Property(S):
-# ENROLL_TOKEN = ..."; Windows writes "**********"): that line is the one allowed here.
+# ENROLL_TOKEN = ..." and the prepare action's data; Windows writes "**********"): those lines
+# are the ones allowed here.
 check "the token is in no installer log line but Wine's property dump" \
-  bash -c "! grep -a '$TOKEN' '$work/msiexec-install.log' | grep -a -v -q '^Property(S): ENROLL_TOKEN = '"
+  bash -c "! grep -a '$TOKEN' '$work/msiexec-install.log' | grep -a -v -q -E '^Property\\(S\\): (ENROLL_TOKEN|T0WPrepareDataDir) = '"
+# The prepare step is a DLL action that hands the token to tier0watch.exe on stdin (never on a
+# command line, which 4688 would record): its output reaches the log through the MSI handle.
+check "T0WPrepareDataDir (DLL) ran install prepare and wrote the token file" \
+  grep -a -q '^T0WPrepareDataDir: .*collector.token: enrolment token written' "$work/msiexec-install.log"
+check "no command line in the installer log carries the token (prepare reads it from stdin)" \
+  bash -c "! grep -a -E 'CommandLine|--token ' '$work/msiexec-install.log' | grep -a -q '$TOKEN'"
 check "registry HKLM\\SOFTWARE\\Tier0Watch Version $version" \
   bash -c "wine reg query 'HKLM\\SOFTWARE\\Tier0Watch' /v Version </dev/null 2>/dev/null 8>&- | grep -q '$version'"
 # Wine 8 keeps no file DACL (no security xattr; SetNamedSecurityInfoW succeeds, the DACL read

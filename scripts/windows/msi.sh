@@ -21,6 +21,20 @@ done
 exe=$BUILD_DIR/agent/tier0watch.exe
 [ -f "$exe" ] || fail "$exe not built (run scripts/windows/test.sh first)"
 file -b "$exe" | grep -q '^PE32+ executable' || fail "$exe is not PE32+: $(file -b "$exe")"
+ca=$BUILD_DIR/installer/ca/tier0watch-ca.dll
+[ -f "$ca" ] || fail "$ca not built (run scripts/windows/test.sh first)"
+file -b "$ca" | grep -q '^PE32+ executable (DLL)' || fail "$ca is not a PE32+ DLL: $(file -b "$ca")"
+# msiexec loads the custom action DLL from a temporary folder: it must export the entry point and
+# need nothing but system DLLs (no MinGW runtime beside it).
+dump=$(x86_64-w64-mingw32-objdump -p "$ca")
+grep -qE '\]\s+T0WPrepareDataDir$' <<<"$dump" || fail "$ca does not export T0WPrepareDataDir"
+deps=$(awk '/DLL Name:/ {print tolower($3)}' <<<"$dump" | sort -u | tr '\n' ' ')
+for dll in $deps; do
+  case $dll in
+  kernel32.dll | msi.dll | advapi32.dll | user32.dll | msvcrt.dll | api-ms-win-crt-*.dll) ;;
+  *) fail "$ca imports $dll, which is not on every Windows system (imports: $deps)" ;;
+  esac
+done
 
 version=${T0W_MSI_VERSION:-$(sed -n 's/^project(tier0watch VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)}
 # ProductVersion: major.minor.build, at most 255.255.65535; FindRelatedProducts ignores a fourth
@@ -36,6 +50,7 @@ rm -rf "$stage"
 mkdir -p "$stage"
 # The debug information (about 50 MB) stays in the build tree; the package ships the code only.
 x86_64-w64-mingw32-strip --strip-debug -o "$stage/tier0watch.exe" "$exe"
+x86_64-w64-mingw32-strip --strip-debug -o "$stage/tier0watch-ca.dll" "$ca"
 cp installer/config/tier0watch.yaml "$stage/tier0watch.default.yaml"
 defines=(-D "Version=$version")
 if [ -f installer/admx/Tier0Watch.admx ] && [ -f installer/admx/en-US/Tier0Watch.adml ]; then
@@ -77,8 +92,8 @@ grep -v -E "has no property named '(Platform|Schedule|Secure|Hidden|HideTarget)'
 #   listed in SecureCustomProperties (managed installs: GPO, ConfigMgr, Intune).
 # - Property/@Hidden: MsiHiddenProperties keeps the token out of verbose logs (with the action
 #   name: a deferred action's CustomActionData is the property of that name).
-# - CustomAction/@HideTarget: type bit 8192 (msidbCustomActionTypeHideTarget) on the prepare action,
-#   whose command line carries the token.
+# - CustomAction/@HideTarget: type bit 8192 (msidbCustomActionTypeHideTarget) on the prepare
+#   action and on the type-51 action that sets its CustomActionData, which carries the token.
 # - Sequence: wixl's placement of After/Before with MajorUpgrade is wrong (it put
 #   RemoveExistingProducts after InstallFiles); the numbers below are what WiX v3 computes for
 #   MajorUpgrade/@Schedule="afterInstallValidate", After="InstallFiles", Before="StartServices".
@@ -90,15 +105,17 @@ else
   sql "INSERT INTO \`Property\` (\`Property\`, \`Value\`) VALUES ('SecureCustomProperties', 'COLLECTOR_URL;ENROLL_TOKEN')"
 fi
 sql "INSERT INTO \`Property\` (\`Property\`, \`Value\`) VALUES ('MsiHiddenProperties', 'ENROLL_TOKEN;T0WPrepareDataDir')"
-sql "UPDATE \`CustomAction\` SET \`Type\` = 11282 WHERE \`Action\` = 'T0WPrepareDataDir'"
+sql "UPDATE \`CustomAction\` SET \`Type\` = 11265 WHERE \`Action\` = 'T0WPrepareDataDir'"
+sql "UPDATE \`CustomAction\` SET \`Type\` = 8243 WHERE \`Action\` = 'T0WPrepareDataDirData'"
 sql "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 1401 WHERE \`Action\` = 'RemoveExistingProducts'"
-sql "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 4001 WHERE \`Action\` = 'T0WPrepareDataDir'"
+sql "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 4001 WHERE \`Action\` = 'T0WPrepareDataDirData'"
+sql "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 4002 WHERE \`Action\` = 'T0WPrepareDataDir'"
 sql "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 5850 WHERE \`Action\` = 'T0WConfigureService'"
 sql "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 1950 WHERE \`Action\` = 'T0WStopServiceProcess'"
 
 # Checks of the built database: what the installation depends on.
 tables=$(msiinfo tables "$tmp")
-for t in ServiceInstall ServiceControl CustomAction Upgrade Registry; do
+for t in ServiceInstall ServiceControl CustomAction Upgrade Registry Binary; do
   grep -qx "$t" <<<"$tables" || fail "table $t missing from $tmp"
 done
 # (msiinfo writes IDT files: CRLF line ends.)
@@ -111,8 +128,17 @@ grep -q $'\t16\t2\t1\t' <<<"$svc" || fail "ServiceInstall is not an auto-start o
 rows ServiceControl | grep -qE $'^Tier0WatchServiceControl\tTier0Watch\t16[13]\t' ||
   fail "ServiceControl: $(rows ServiceControl)"
 actions=$(rows CustomAction)
-grep -q $'^T0WPrepareDataDir\t11282\ttier0watch.exe\tinstall prepare ' <<<"$actions" ||
-  fail "T0WPrepareDataDir is not deferred/no-impersonate/hidden (11282): $actions"
+grep -q $'^T0WPrepareDataDir\t11265\tT0WCustomActions\tT0WPrepareDataDir' <<<"$actions" ||
+  fail "T0WPrepareDataDir is not a deferred/no-impersonate/hidden DLL action (11265): $actions"
+grep -q $'^T0WPrepareDataDirData\t8243\tT0WPrepareDataDir\t\\[#tier0watch.exe\\]|.*|\\[ENROLL_TOKEN\\]\t' <<<"$actions" ||
+  fail "T0WPrepareDataDirData does not set the prepare action's hidden data (8243): $actions"
+# No secret on a command line: an EXE action (base type 2, e.g. 18, 34, 50 + flags) passes its
+# target to the process.
+awk -F'\t' '$2 % 8 == 2 && $4 ~ /ENROLL_TOKEN/' <<<"$actions" | grep -q . &&
+  fail "an EXE custom action passes ENROLL_TOKEN on a command line: $actions"
+# (Exporting the Binary table writes its streams to Binary/ in the working directory: the stage.)
+(cd "$stage" && msiinfo export "$tmp" Binary) | tr -d '\r' | grep -q $'^T0WCustomActions\t' ||
+  fail "Binary table has no T0WCustomActions"
 grep -q $'^T0WConfigureService\t3090\ttier0watch.exe\tservice configure' <<<"$actions" ||
   fail "T0WConfigureService is not deferred/no-impersonate (3090): $actions"
 grep -q $'^T0WStopServiceProcess\t3154\ttier0watch.exe\tservice stop ' <<<"$actions" ||
@@ -134,7 +160,8 @@ inOrder() {
     prev=$n
   done
 }
-inOrder InstallValidate RemoveExistingProducts InstallInitialize InstallFiles T0WPrepareDataDir \
+inOrder InstallValidate RemoveExistingProducts InstallInitialize InstallFiles T0WPrepareDataDirData \
+  T0WPrepareDataDir \
   InstallServices T0WConfigureService StartServices InstallFinalize
 inOrder InstallValidate StopServices T0WStopServiceProcess DeleteServices RemoveFiles
 grep -q $'^T0WStopServiceProcess\tREMOVE~="ALL"\t' <<<"$seq" || fail "T0WStopServiceProcess does not run on uninstall only: $seq"

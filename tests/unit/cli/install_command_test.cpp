@@ -189,16 +189,51 @@ TEST(PrepareDataDir, ReportsBadInputByName) {
   EXPECT_FALSE(fs::exists(tmp.path() / "d" / kTokenFileName));
 }
 
+TEST(InstallCommand, TheTokenIsNeverACommandLineArgument) {
+  TempDir tmp;
+  const fs::path data = tmp.path() / "Tier0Watch";
+  std::ostringstream out, err;
+  EXPECT_EQ(runCli({"install", "prepare", "--data-dir", data.string(), "--default-config",
+                    kDefaultConfig.string(), "--token", "t"},
+                   CliIo{out, err}),
+            kExitUsage);
+  EXPECT_FALSE(fs::exists(data / kTokenFileName));
+
+  std::istringstream huge(std::string(5000, 'x'));
+  std::ostringstream hout, herr;
+  EXPECT_EQ(runCli({"install", "prepare", "--data-dir", data.string(), "--default-config",
+                    kDefaultConfig.string(), "--token-stdin"},
+                   CliIo{hout, herr, false, &huge}),
+            kExitInputErrors);
+  EXPECT_NE(herr.str().find("longer than 4096"), std::string::npos) << herr.str();
+  EXPECT_FALSE(fs::exists(data / kTokenFileName));
+
+  // An empty first line leaves the token file as it is.
+  std::istringstream empty("\n");
+  std::ostringstream eout, eerr;
+  EXPECT_EQ(runCli({"install", "prepare", "--data-dir", data.string(), "--default-config",
+                    kDefaultConfig.string(), "--token-stdin"},
+                   CliIo{eout, eerr, false, &empty}),
+            kExitOk)
+      << eerr.str();
+  EXPECT_FALSE(fs::exists(data / kTokenFileName));
+}
+
 TEST(InstallCommand, PrepareAndVerifyFromTheCommandLineWriteTheInstallLog) {
   TempDir tmp;
   const fs::path data = tmp.path() / "Tier0Watch";
   std::ostringstream out, err;
+  std::istringstream in("s3cr3t-token\r\nignored\n");
   int rc = runCli({"install", "prepare", "--data-dir", data.string(), "--default-config",
-                   kDefaultConfig.string(), "--collector-url", "https://c:1/", "--token", "t"},
-                  CliIo{out, err});
+                   kDefaultConfig.string(), "--collector-url", "https://c:1/", "--token-stdin"},
+                  CliIo{out, err, false, &in});
   EXPECT_EQ(rc, kExitOk) << err.str();
   std::string log = slurp(data / "logs" / "install.log");
   EXPECT_NE(log.find("collector.url https://c:1/"), std::string::npos) << log;
+  EXPECT_EQ(slurp(data / kTokenFileName), "s3cr3t-token\n");
+  // The token is a secret: neither the output nor the install log repeat it.
+  EXPECT_EQ(out.str().find("s3cr3t"), std::string::npos) << out.str();
+  EXPECT_EQ(log.find("s3cr3t"), std::string::npos) << log;
 
   std::ostringstream vout, verr;
   EXPECT_EQ(runCli({"install", "verify", "--data-dir", data.string()}, CliIo{vout, verr}), kExitOk)

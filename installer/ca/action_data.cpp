@@ -1,0 +1,54 @@
+#include "installer/ca/action_data.h"
+
+#include <array>
+
+namespace t0w::installer {
+
+std::optional<PrepareActionData> parsePrepareActionData(std::string_view data) {
+  std::array<std::string_view, 4> fields;
+  for (auto& field : fields) {
+    const size_t bar = data.find('|');
+    if (bar == std::string_view::npos) return std::nullopt;
+    field = data.substr(0, bar);
+    data.remove_prefix(bar + 1);
+  }
+  PrepareActionData out{std::string(fields[0]), std::string(fields[1]), std::string(fields[2]),
+                        std::string(fields[3]), std::string(data)};
+  if (out.exe.empty() || out.data_dir.empty() || out.default_config.empty()) return std::nullopt;
+  return out;
+}
+
+std::string quoteWindowsArgument(std::string_view arg) {
+  if (!arg.empty() && arg.find_first_of(" \t\n\v\"") == std::string_view::npos) {
+    return std::string(arg);
+  }
+  std::string out = "\"";
+  size_t backslashes = 0;
+  for (char c : arg) {
+    if (c == '\\') {
+      ++backslashes;
+      continue;
+    }
+    // Backslashes before a quote are doubled, and the quote escaped; elsewhere they are literal.
+    out.append(c == '"' ? backslashes * 2 + 1 : backslashes, '\\');
+    backslashes = 0;
+    out.push_back(c);
+  }
+  // Before the closing quote every backslash is doubled, so that it does not escape it.
+  out.append(backslashes * 2, '\\');
+  out.push_back('"');
+  return out;
+}
+
+std::string prepareCommandLine(const PrepareActionData& data) {
+  std::string cmd = quoteWindowsArgument(data.exe) + " install prepare --data-dir " +
+                    quoteWindowsArgument(data.data_dir) + " --default-config " +
+                    quoteWindowsArgument(data.default_config);
+  if (!data.collector_url.empty()) {
+    cmd += " --collector-url " + quoteWindowsArgument(data.collector_url);
+  }
+  if (!data.token.empty()) cmd += " --token-stdin";
+  return cmd;
+}
+
+}  // namespace t0w::installer

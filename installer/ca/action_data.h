@@ -1,0 +1,35 @@
+// The prepare step's custom action data and the command line it runs, kept portable so that
+// Linux tests cover the parsing and quoting the Windows DLL relies on.
+//
+// The MSI hands a deferred custom action one string (CustomActionData). Ours is
+//   <tier0watch.exe>|<data dir>|<default config>|<collector URL>|<enrolment token>
+// '|' cannot occur in a Windows path; the URL is checked by `install prepare`, the token is the
+// rest of the string (it may contain anything but control characters).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace t0w::installer {
+
+struct PrepareActionData {
+  std::string exe;
+  std::string data_dir;
+  std::string default_config;
+  std::string collector_url;
+  std::string token;  // empty: the token file is left as it is
+};
+
+// nullopt when a field is missing or a path is empty.
+std::optional<PrepareActionData> parsePrepareActionData(std::string_view data);
+
+// One argument quoted for CommandLineToArgvW / the MSVC runtime: backslashes are literal except
+// before a double quote, where they and the quote are escaped.
+std::string quoteWindowsArgument(std::string_view arg);
+
+// `"<exe>" install prepare --data-dir ... --default-config ... [--collector-url ...]
+// [--token-stdin]`: the token itself never appears on the command line.
+std::string prepareCommandLine(const PrepareActionData& data);
+
+}  // namespace t0w::installer
