@@ -54,6 +54,26 @@ class ForwardingEvtApi final : public EvtApi {
   uint32_t queryFile(std::string_view path, std::string_view query, Handle& out) override {
     return t_.queryFile(path, query, out);
   }
+  uint32_t seekAfterBookmark(Handle results, Handle bookmark) override {
+    return t_.seekAfterBookmark(results, bookmark);
+  }
+  uint32_t queryHistory(std::string_view channel, std::string_view xpath,
+                        const EvtHistoryRange& range, Handle& out) override {
+    return t_.queryHistory(channel, xpath, range, out);
+  }
+  uint32_t logInfo(std::string_view channel, EvtLogInfo& out) override {
+    return t_.logInfo(channel, out);
+  }
+  uint32_t channelConfig(std::string_view channel, EvtChannelConfig& out) override {
+    return t_.channelConfig(channel, out);
+  }
+  uint32_t openPublisherMetadata(std::string_view publisher, uint32_t locale,
+                                 Handle& out) override {
+    return t_.openPublisherMetadata(publisher, locale, out);
+  }
+  uint32_t formatEventMessage(Handle metadata, Handle event, std::string& utf8) override {
+    return t_.formatEventMessage(metadata, event, utf8);
+  }
   void close(Handle h) override { t_.close(h); }
   std::string errorText(uint32_t code) const override { return t_.errorText(code); }
 
@@ -259,6 +279,58 @@ TEST(PipelineSourcesTest, EventlogIsRefusedOnLinuxWithAClearError) {
   EXPECT_TRUE(checkSources(sources, HostPlatform::kWindows));
 }
 
+TEST(PipelineSourcesTest, EveryMissionChannelIsOnByDefaultWithItsFilter) {
+  AgentConfig c;  // the defaults
+  std::map<std::string, std::string> query;
+  std::map<std::string, bool> formatted;
+  for (const SourceConfig& s : agentSources(c, HostPlatform::kWindows)) {
+    query[s.channel] = s.query;
+    formatted[s.channel] = s.format_messages;
+  }
+  for (const char* ch : {"Security", "Microsoft-AzureADConnect-AuthenticationAgent/Admin",
+                         "Microsoft-AadApplicationProxy-Connector/Admin",
+                         "Microsoft-Microsoft Entra private network-Connector/Admin",
+                         "Microsoft-AzureADPasswordProtection-DCAgent/Admin",
+                         "Microsoft-AzureADPasswordProtection-DCAgent/Operational", "Application",
+                         "Microsoft-Windows-PowerShell/Operational", "System"}) {
+    EXPECT_EQ(query.count(ch), 1u) << ch;
+  }
+  EXPECT_EQ(query["Security"], "*");
+  EXPECT_FALSE(formatted["Security"]);
+  EXPECT_TRUE(formatted["Microsoft-AzureADPasswordProtection-DCAgent/Admin"]);
+  EXPECT_EQ(query["Microsoft-Windows-PowerShell/Operational"], "*[System[EventID=4104]]");
+  for (const char* source :
+       {"'ADSync'", "'Directory Synchronization'", "'Azure AD Connect Upgrade'",
+        "'Microsoft Entra Connect Upgrade'", "'Entra Connect Admin Actions'"}) {
+    EXPECT_NE(query["Application"].find(source), std::string::npos) << source;
+  }
+  EXPECT_NE(query["System"].find("EventID=7045"), std::string::npos);
+  EXPECT_NE(query["System"].find("EventID=104"), std::string::npos);
+}
+
+TEST(PipelineSourcesTest, BackfillComesFromTheSourceItsStartOrTheWindowsSetting) {
+  AgentConfig c;
+  c.backfill = *parseBackfill("7d");
+  c.backfill_cpu_percent = 25;
+  SourceConfig future = eventlogSource("A");
+  future.start = EventlogStart::kFuture;
+  SourceConfig oldest = eventlogSource("B");
+  oldest.start = EventlogStart::kOldest;
+  SourceConfig own = eventlogSource("C");
+  own.backfill = *parseBackfill("90m");
+  c.sources = {future, oldest, own, eventlogSource("D")};
+  const auto s = agentSources(c, HostPlatform::kWindows);
+  EXPECT_EQ(s[0].backfill->kind, BackfillSetting::Kind::kNone);
+  EXPECT_EQ(s[1].backfill->kind, BackfillSetting::Kind::kAll);
+  EXPECT_EQ(s[2].backfill->seconds, 90 * 60);
+  EXPECT_EQ(s[3].backfill->seconds, 7 * 86400);
+  EXPECT_DOUBLE_EQ(s[3].backfill_cpu_share, 0.25);
+  EXPECT_FALSE(parseBackfill("24x"));
+  EXPECT_FALSE(parseBackfill("0h"));
+  EXPECT_FALSE(parseBackfill(""));
+  EXPECT_EQ(backfillName(*parseBackfill("none")), "none");
+}
+
 TEST(PipelineSourcesTest, OneSubscriptionPerChannel) {
   const Status s = checkSources({eventlogSource("Security"), eventlogSource("security")},
                                 HostPlatform::kWindows);
@@ -270,6 +342,9 @@ TEST(PipelineSourcesTest, WindowsAddsTheConfiguredChannelsNotListedAlready) {
   AgentConfig c;
   c.security_channel = true;
   c.password_protection_admin = true;
+  c.pta_agent_admin = c.private_network_connector_admin = false;
+  c.password_protection_operational = c.entra_connect_application = false;
+  c.powershell_script_block = c.system_service_and_clear = false;
   SourceConfig explicit_security = eventlogSource("SECURITY");
   explicit_security.query = "*[System[EventID=4624]]";
   c.sources = {explicit_security};
@@ -279,6 +354,11 @@ TEST(PipelineSourcesTest, WindowsAddsTheConfiguredChannelsNotListedAlready) {
   EXPECT_EQ(win[0].query, "*[System[EventID=4624]]");  // the explicit source wins
   EXPECT_EQ(win[1].type, SourceType::kEventlog);
   EXPECT_EQ(win[1].channel, "Microsoft-AzureADPasswordProtection-DCAgent/Admin");
+  EXPECT_TRUE(win[1].format_messages);   // an Entra channel: message text
+  EXPECT_FALSE(win[0].format_messages);  // never Security
+  ASSERT_TRUE(win[1].backfill.has_value());
+  EXPECT_EQ(*win[1].backfill, BackfillSetting{});  // the last 24 hours
+  EXPECT_DOUBLE_EQ(win[1].backfill_cpu_share, 0.1);
   EXPECT_TRUE(checkSources(win, HostPlatform::kWindows));
   // Linux runs what `sources` lists (the windows section is for Windows).
   EXPECT_EQ(agentSources(c, HostPlatform::kLinux).size(), 1u);
