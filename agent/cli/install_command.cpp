@@ -235,10 +235,11 @@ Result<std::string> withWindowsSwitch(std::string_view config_text, std::string_
       const std::string& line = lines[i];
       if (line.size() > indent && line.find_first_not_of(' ') == indent &&
           line.compare(indent, key.size() + 1, std::string(key) + ":") == 0) {
-        // Keeps a trailing comment.
-        const size_t hash = line.find(" #");
+        // Keeps what follows the value (alignment spaces and a comment).
+        const size_t v = line.find_first_not_of(' ', indent + key.size() + 1);
+        const size_t v_end = v == std::string::npos ? v : line.find_first_of(" #", v);
         lines[i] = std::string(indent, ' ') + value +
-                   (hash != std::string::npos ? line.substr(hash) : std::string());
+                   (v_end != std::string::npos ? line.substr(v_end) : std::string());
         replaced = true;
         break;
       }
