@@ -244,10 +244,7 @@ class EvtSubscriptionCollector::Reader {
         continue;
       }
       if (!sub_ && !open()) {
-        if (presence_ == Presence::kAbsent) {
-          next_probe_ = {};  // the absent branch above waits, then probes again
-          continue;
-        }
+        if (presence_ == Presence::kAbsent) continue;  // the absent branch above waits
         if (!waitRetry()) break;
         continue;
       }
@@ -420,12 +417,9 @@ class EvtSubscriptionCollector::Reader {
       serviceDown("EvtOpenChannelConfig", ce);
       return;
     }
-    if (presence_ == Presence::kAbsent) {
-      // Only a readable configuration proves the channel is there now.
-      if (ce != evt_errc::kOk) return;
-      notice("eventlog_present", "the channel exists now; subscribing");
-      last_failure_ = evt_errc::kOk;
-    }
+    // Only a readable configuration says an absent channel may be there now; the notice waits
+    // for a subscription that works (open()).
+    if (presence_ == Presence::kAbsent && ce != evt_errc::kOk) return;
     if (presence_ != Presence::kPresent) setState(SourceState::kStarting, "");
     presence_ = Presence::kPresent;
     if (ce == evt_errc::kOk) {
@@ -439,11 +433,13 @@ class EvtSubscriptionCollector::Reader {
     checkStall(info);
   }
 
+  // One notice per absence, however often the channel is probed or fails to open meanwhile.
   void markAbsent(uint32_t e) {
     sub_.reset();
     bf_query_.reset();
-    if (presence_ == Presence::kAbsent) return;
     presence_ = Presence::kAbsent;
+    if (absent_notified_) return;
+    absent_notified_ = true;
     setState(SourceState::kAbsent, "configured, absent: " + api_.errorText(e));
     notice("eventlog_absent",
            "configured, absent (the channel does not exist on this server; checked again every " +
@@ -619,6 +615,10 @@ class EvtSubscriptionCollector::Reader {
     if (e == evt_errc::kOk) {
       sub_ = EvtHandle(api_, h);
       last_failure_ = evt_errc::kOk;
+      if (absent_notified_) {
+        absent_notified_ = false;
+        notice("eventlog_present", "the channel exists now; subscribed");
+      }
       if (service_down_) {
         service_down_ = false;
         notice("eventlog_service_back", "the Event Log service is back; reading resumed");
@@ -1055,6 +1055,7 @@ class EvtSubscriptionCollector::Reader {
   int stale_streak_ = 0;
   int bf_stale_streak_ = 0;
   Presence presence_ = Presence::kUnknown;
+  bool absent_notified_ = false;
   bool disabled_ = false;
   bool service_down_ = false;
   bool wrap_warned_ = false;

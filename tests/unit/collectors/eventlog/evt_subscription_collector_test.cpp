@@ -353,6 +353,19 @@ TEST_F(EvtSubscriptionTest, MissingChannelIsConfiguredAbsentOnceAndPickedUpWhenI
   EXPECT_EQ(api.openHandles(), 0u);
 }
 
+TEST_F(EvtSubscriptionTest, ChannelThatExistsButCannotBeSubscribedYetIsOneAbsenceWithoutSpinning) {
+  fill(1, 1);
+  api.subscribe_errors = {evt_errc::kChannelNotFound, evt_errc::kChannelNotFound};
+  api.waits = {nullptr, nullptr, nullptr};
+  run();
+  EXPECT_EQ(countNotices("eventlog_absent"), 1u);
+  EXPECT_EQ(countNotices("eventlog_present"), 1u);
+  EXPECT_EQ(stats.subscribe_attempts, 3u);
+  EXPECT_EQ(api.wait_timeouts[0], std::chrono::milliseconds(30000));  // waited, no spin
+  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{1}));
+  EXPECT_TRUE(sink.errors.empty());
+}
+
 TEST_F(EvtSubscriptionTest, DifferentFailureAfterAnotherIsReportedAgain) {
   fill(1, 1);
   options.bookmark_xml = bookmarkXml("Security", 1);
