@@ -114,13 +114,16 @@ class PipelineEventlogTest : public ::testing::Test {
   // Runs one subscription until the double's scripted waits are used up (it then reports
   // kInterrupted, which ends the collector like stop() does).
   void runSubscription(const std::string& channel, EnqueueListener listener = nullptr,
-                       size_t batch_events = 1000) {
+                       size_t batch_events = 1000,
+                       std::optional<BackfillSetting> backfill = std::nullopt) {
     PipelineOptions o;
     o.batch_events = batch_events;
     o.clock = &clock_;
     o.eventlog_batch = 2;
     o.evt_api = [this] { return std::make_unique<ForwardingEvtApi>(*api_); };
-    Pipeline p({eventlogSource(channel)}, *queue_, nullptr, metrics_, std::move(listener), o);
+    SourceConfig source = eventlogSource(channel);
+    source.backfill = backfill;
+    Pipeline p({source}, *queue_, nullptr, metrics_, std::move(listener), o);
     p.start();
     p.join();
     gaps_ += p.gaps();
@@ -153,7 +156,8 @@ class PipelineEventlogTest : public ::testing::Test {
 };
 
 TEST_F(PipelineEventlogTest, EachBatchIsStoredWithItsBookmarkInOneEnqueue) {
-  fill(1, 5);
+  api_->channels["Security"];  // empty at the first start: everything that comes is read live
+  api_->waits.push_back([this] { fill(1, 5); });
   // Observed after every committed enqueue: the stored bookmark must name exactly the last
   // stored event (ids are 1..n), never one that is not stored yet, never lag behind.
   std::vector<std::pair<uint64_t, std::optional<uint64_t>>> commits;  // (events, bookmark id)
@@ -173,14 +177,15 @@ TEST_F(PipelineEventlogTest, EachBatchIsStoredWithItsBookmarkInOneEnqueue) {
   EXPECT_EQ(s.keys(), (std::set<std::string>{"Security|1", "Security|2", "Security|3", "Security|4",
                                              "Security|5"}));
   EXPECT_EQ(metrics_.source("eventlog:Security").enqueued, 5u);
-  // The first start had no bookmark: it read from the oldest record.
+  // The first start had no bookmark and an empty channel: it read from the oldest record.
   ASSERT_FALSE(api_->subscribe_calls.empty());
   EXPECT_EQ(api_->subscribe_calls.front().flags, uint32_t{EvtApi::kStartAtOldestRecord});
   EXPECT_EQ(api_->openHandles(), 0u);
 }
 
 TEST_F(PipelineEventlogTest, AnEarlyStoreKeepsThePreviousBookmark) {
-  fill(1, 5);
+  api_->channels["Security"];
+  api_->waits.push_back([this] { fill(1, 5); });
   // A store limit of one event: every event is stored on its own, before the collector hands
   // over the bookmark of its EvtNext batch (of 2).
   std::vector<std::pair<uint64_t, std::optional<uint64_t>>> commits;
@@ -202,7 +207,8 @@ TEST_F(PipelineEventlogTest, AnEarlyStoreKeepsThePreviousBookmark) {
 }
 
 TEST_F(PipelineEventlogTest, RestartResumesAfterTheStoredBookmark) {
-  fill(1, 3);
+  api_->channels["Security"];
+  api_->waits.push_back([this] { fill(1, 3); });
   runSubscription("Security");
   EXPECT_EQ(drain().keys().size(), 3u);
   EXPECT_EQ(storedBookmarkId(), std::optional<uint64_t>(3));
@@ -254,17 +260,56 @@ TEST_F(PipelineEventlogTest, StaleBookmarkStoresAGapEventAndAGapStatusRecord) {
   EXPECT_EQ(storedBookmarkId(), std::optional<uint64_t>(22));
 }
 
-TEST_F(PipelineEventlogTest, MissingChannelIsReportedOnceAndRetriedNotFatal) {
+TEST_F(PipelineEventlogTest, MissingChannelIsAStatusRecordNotAnErrorAndIsReadOnceInstalled) {
   const std::string channel = "Microsoft-AzureADPasswordProtection-DCAgent/Admin";
-  // Two retry waits without the channel, then the component gets installed.
+  // Two probes without the channel, then the DC agent gets installed.
   api_->waits.push_back(nullptr);
   api_->waits.push_back([this, channel] { fill(1, 2, channel); });
   api_->waits.push_back(nullptr);
-  runSubscription(channel);
+  runSubscription(channel, nullptr, 1000, BackfillSetting{BackfillSetting::Kind::kAll, 0});
 
-  EXPECT_EQ(metrics_.source("eventlog:" + channel).input_errors, 1u);  // reported once
-  EXPECT_EQ(api_->subscribe_calls.size(), 3u);                         // and retried
-  EXPECT_EQ(drain().keys(), (std::set<std::string>{channel + "|1", channel + "|2"}));
+  EXPECT_EQ(metrics_.source("eventlog:" + channel).input_errors, 0u);  // not an error
+  EXPECT_EQ(api_->subscribe_calls.size(), 1u);
+  const Stored s = drain();
+  std::vector<std::string> types;
+  std::set<std::string> events;
+  for (const auto& r : s.records) {
+    if (r.kind == RecordKind::kStatus) {
+      types.push_back(nlohmann::json::parse(r.body).at("type"));
+      EXPECT_EQ(r.key.rfind("status|notice:" + channel + "|", 0), 0u) << r.key;
+    } else {
+      events.insert(r.key);
+    }
+  }
+  // Once "configured, absent" although probed twice; "present" once subscribed; the agent's
+  // history is read by the backfill; the backfill's end is reported too.
+  EXPECT_EQ(types, (std::vector<std::string>{"eventlog_absent", "eventlog_present",
+                                             "eventlog_backfill_done"}));
+  EXPECT_EQ(events, (std::set<std::string>{channel + "|1", channel + "|2"}));
+}
+
+TEST_F(PipelineEventlogTest, FirstStartStoresTheBackfillProgressWithTheBookmark) {
+  fill(1, 5);
+  std::vector<std::string> checkpoints;
+  runSubscription(
+      "Security",
+      [&](size_t, size_t) { checkpoints.push_back(**queue_->checkpoint("eventlog:Security")); },
+      1000, BackfillSetting{BackfillSetting::Kind::kAll, 0});
+  ASSERT_GE(checkpoints.size(), 2u);
+  // Stored with the history batch: live after 5 (the newest record at the first start), the
+  // backfill's progress beside it; a restart here would resume both.
+  const EvtCheckpoint first = parseEvtCheckpoint(checkpoints.front());
+  ASSERT_TRUE(first.backfill.has_value()) << checkpoints.front();
+  EXPECT_EQ(first.backfill->next_record, 6u);
+  EXPECT_EQ(first.backfill->last_record, 5u);
+  EXPECT_EQ(bookmarkRecordId(first.bookmark_xml), 5u);
+  EXPECT_FALSE(parseEvtCheckpoint(**queue_->checkpoint("eventlog:Security")).backfill);
+  std::set<std::string> keys;
+  for (const auto& r : drain().records) {
+    if (r.kind == RecordKind::kEvent) keys.insert(r.key);
+  }
+  EXPECT_EQ(keys, (std::set<std::string>{"Security|1", "Security|2", "Security|3", "Security|4",
+                                         "Security|5"}));
 }
 
 TEST(PipelineSourcesTest, EventlogIsRefusedOnLinuxWithAClearError) {
