@@ -65,12 +65,35 @@ bool isGapEvent(const Event& e) {
          e.system.channel.empty() && e.origin.source.starts_with("gap:");
 }
 
+bool isNoticeEvent(const Event& e) {
+  return e.system.provider_name == kGapProvider && e.system.event_id == kNoticeEventId &&
+         e.system.channel.empty() && e.origin.source.starts_with("notice:");
+}
+
+// A subscription's state change (configured/absent, disabled, service restart, wrap risk, ...):
+// a status record only, stored at once with the checkpoint as it was.
+QueueRecord noticeStatus(const Event& notice) {
+  nlohmann::ordered_json body;
+  const std::string* type = notice.find("Type");
+  body["type"] = type ? *type : std::string("eventlog_notice");
+  if (const std::string* v = notice.find("Channel")) body["Channel"] = *v;
+  if (const std::string* v = notice.find("Message")) body["message"] = *v;
+  QueueRecord r;
+  r.kind = RecordKind::kStatus;
+  r.key = "status|" + notice.origin.source + "|" + body["type"].get<std::string>() + "|" +
+          std::to_string(notice.origin.position);
+  r.time = notice.system.time_created;
+  r.body = body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return r;
+}
+
 // The status record that makes the collector count the gap in the agent's health.
 QueueRecord gapStatus(const Event& gap, const std::string& event_key) {
   nlohmann::ordered_json body;
   body["type"] = "eventlog_gap";
-  for (const char* field : {"Channel", "Reason", "FirstMissingRecordId", "LastMissingRecordId",
-                            "MissingCount", "BookmarkRecordId", "OldestRecordId", "Detail"}) {
+  for (const char* field :
+       {"Channel", "Reason", "FirstMissingRecordId", "LastMissingRecordId", "MissingCount",
+        "BookmarkRecordId", "OldestRecordId", "ResumedAt", "Detail"}) {
     if (const std::string* v = gap.find(field)) body[field] = *v;
   }
   body["event_key"] = event_key;
@@ -104,7 +127,18 @@ std::vector<SourceConfig> agentSources(const AgentConfig& config, HostPlatform p
     s.type = SourceType::kEventlog;
     s.channel = sub.channel;
     s.query = sub.query;
+    s.format_messages = sub.format_messages;
     out.push_back(std::move(s));
+  }
+  // Backfill: the source's own setting, else its `start`, else windows.backfill.
+  for (SourceConfig& s : out) {
+    if (s.type != SourceType::kEventlog) continue;
+    s.backfill_cpu_share = static_cast<double>(config.backfill_cpu_percent) / 100.0;
+    if (s.backfill) continue;
+    BackfillSetting b = config.backfill;
+    if (s.start == EventlogStart::kFuture) b.kind = BackfillSetting::Kind::kNone;
+    if (s.start == EventlogStart::kOldest) b.kind = BackfillSetting::Kind::kAll;
+    s.backfill = b;
   }
   return out;
 }
@@ -179,6 +213,15 @@ class Pipeline::SourceSink final : public EventSink {
 
   void onEvent(Event&& event) override {
     if (stopped_) return;
+    if (bookmark_ && isNoticeEvent(event)) {
+      const std::string* m = event.find("Message");
+      spdlog::info("{}", m ? *m : source_);
+      QueueRecord status = noticeStatus(event);
+      bytes_ += status.body.size();
+      records_.push_back(std::move(status));
+      flush(false);
+      return;
+    }
     const uint64_t position = event.origin.position;
     if (resume_.last_stored && position <= *resume_.last_stored) {
       ++metrics_.skipped_resume;
@@ -412,7 +455,18 @@ void Pipeline::runSubscription(const SourceConfig& source) {
   o.channel = source.channel;
   o.query = source.query.empty() ? "*" : source.query;
   o.bookmark_xml = bookmark;
-  o.future_only_without_bookmark = source.start == EventlogStart::kFuture;
+  const BackfillSetting backfill = source.backfill.value_or(
+      source.start == EventlogStart::kFuture ? BackfillSetting{BackfillSetting::Kind::kNone, 0}
+                                             : BackfillSetting{});
+  o.backfill.kind = backfill.kind == BackfillSetting::Kind::kNone  ? EvtBackfill::Kind::kNone
+                    : backfill.kind == BackfillSetting::Kind::kAll ? EvtBackfill::Kind::kAll
+                                                                   : EvtBackfill::Kind::kWindow;
+  o.backfill.window = std::chrono::seconds(backfill.seconds);
+  o.backfill_cpu_share = source.backfill_cpu_share;
+  o.format_messages = source.format_messages;
+  o.board = options_.status_board;
+  o.board_name = source.channel;
+  o.probe_interval = options_.eventlog_probe;
   o.batch_size = options_.eventlog_batch;
   o.wait = options_.eventlog_wait;
   o.retry_interval = options_.eventlog_retry;
@@ -421,15 +475,17 @@ void Pipeline::runSubscription(const SourceConfig& source) {
       *api, options_.clock != nullptr ? *options_.clock : system_clock_, std::move(o));
   if (!activate(&collector)) return;
   spdlog::info("{}: subscribing (query {}, {})", name, source.query,
-               bookmark.empty()
-                   ? std::string("no bookmark yet: start ") + eventlogStartName(source.start)
-                   : std::string("after the stored bookmark"));
+               bookmark.empty() ? "first start: live from now, backfill " + backfillName(backfill)
+                                : std::string("after the stored bookmark"));
   const CollectorSummary summary = collector.run(sink);
   deactivate(&collector);
   sink.flush(false);  // what the last batch left (a gap without a following batch)
   const EvtSubscriptionStats& st = collector.stats();
-  spdlog::info("{}: stopped ({} records, {} errors, {} gaps, {} subscribe attempts)", name,
-               summary.records, summary.errors, st.gaps, st.subscribe_attempts);
+  spdlog::info(
+      "{}: stopped ({} records, {} from history, {} errors, {} gaps, {} subscribe attempts, "
+      "EvtNext batch {})",
+      name, summary.records, st.backfill_events, summary.errors, st.gaps, st.subscribe_attempts,
+      st.batch_size);
 }
 
 bool Pipeline::store(std::vector<QueueRecord> records, const Checkpoint& checkpoint,

@@ -15,8 +15,12 @@
 // (the collector deduplicates) and never skips. The stored bookmark is read back at start. A gap
 // event (stale bookmark, EventRecordID jump) is stored at once as the event itself AND a status
 // record {"type":"eventlog_gap",...} (the collector counts status types containing "gap" in the
-// agent's health). A subscription runs until stop(): finished() is never true while one is
-// configured. The Event Log API comes from PipelineOptions::evt_api (tests: a scripted double).
+// agent's health). A notice (configured/absent, disabled, service restart, wrap risk, ...) is a
+// status record {"type":"eventlog_absent",...} only. First start: live from now plus a bounded
+// backfill (SourceConfig::backfill, EvtSubscriptionCollector); the subscription reports its state,
+// position, rate, gaps and time to wrap on PipelineOptions::status_board. A subscription runs until
+// stop(): finished() is never true while one is configured. The Event Log API comes from
+// PipelineOptions::evt_api (tests: a scripted double).
 #pragma once
 
 #include <atomic>
@@ -57,6 +61,8 @@ struct PipelineOptions {
   uint32_t eventlog_batch = 256;                     // events per EvtNext
   std::chrono::milliseconds eventlog_wait{1000};     // signal wait / EvtNext timeout
   std::chrono::milliseconds eventlog_retry{30'000};  // missing channel, access denied, ...
+  // Channel config/log info: absent → present within this, time to wrap, stall check.
+  std::chrono::milliseconds eventlog_probe{60'000};
 };
 
 // The sources the agent runs: `config.sources`, then on Windows the channels of the `windows`

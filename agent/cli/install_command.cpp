@@ -176,6 +176,91 @@ Result<std::string> withCollectorUrl(std::string_view config_text, std::string_v
   return out;
 }
 
+const std::vector<SourceSwitch>& sourceSwitches() {
+  static const std::vector<SourceSwitch> kSwitches = {
+      {"SOURCE_SECURITY", "security"},
+      {"SOURCE_PTA_AGENT", "pta_agent_admin"},
+      {"SOURCE_PRIVATE_NETWORK_CONNECTOR", "private_network_connector_admin"},
+      {"SOURCE_PASSWORD_PROTECTION_ADMIN", "password_protection_admin"},
+      {"SOURCE_PASSWORD_PROTECTION_OPERATIONAL", "password_protection_operational"},
+      {"SOURCE_ENTRA_CONNECT_APPLICATION", "entra_connect_application"},
+      {"SOURCE_POWERSHELL", "powershell_script_block"},
+      {"SOURCE_SYSTEM", "system_service_and_clear"},
+      {"SOURCE_ENTRA_CONNECT_TRACE", "entra_connect_trace"},
+  };
+  return kSwitches;
+}
+
+Result<std::string> withWindowsSwitch(std::string_view config_text, std::string_view key, bool on,
+                                      const fs::path& base_dir) {
+  std::vector<std::string> lines;
+  std::string_view rest = config_text;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    lines.emplace_back(rest.substr(0, nl));
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+  }
+  bool crlf = !lines.empty() && !lines.front().empty() && lines.front().back() == '\r';
+  for (auto& line : lines) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+  }
+  const std::string value = std::string(key) + ": " + (on ? "true" : "false");
+  size_t section = lines.size();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].rfind("windows:", 0) == 0) {
+      section = i;
+      break;
+    }
+  }
+  if (section == lines.size()) {
+    if (!lines.empty() && lines.back().empty()) lines.pop_back();
+    lines.push_back("windows:");
+    lines.push_back("  " + value);
+    lines.push_back("");
+  } else {
+    // The section's children: the indented lines up to the next top-level key.
+    size_t end = section + 1;
+    size_t indent = 0;
+    while (end < lines.size() &&
+           (lines[end].empty() || lines[end][0] == ' ' || lines[end][0] == '#')) {
+      const size_t first = lines[end].find_first_not_of(' ');
+      if (indent == 0 && first != std::string::npos && first > 0 && lines[end][first] != '#') {
+        indent = first;
+      }
+      ++end;
+    }
+    if (indent == 0) indent = 2;
+    bool replaced = false;
+    for (size_t i = section + 1; i < end; ++i) {
+      const std::string& line = lines[i];
+      if (line.size() > indent && line.find_first_not_of(' ') == indent &&
+          line.compare(indent, key.size() + 1, std::string(key) + ":") == 0) {
+        // Keeps what follows the value (alignment spaces and a comment).
+        const size_t v = line.find_first_not_of(' ', indent + key.size() + 1);
+        const size_t v_end = v == std::string::npos ? v : line.find_first_of(" #", v);
+        lines[i] = std::string(indent, ' ') + value +
+                   (v_end != std::string::npos ? line.substr(v_end) : std::string());
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) {
+      lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(section) + 1,
+                   std::string(indent, ' ') + value);
+    }
+  }
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    out += lines[i];
+    if (i + 1 < lines.size() || config_text.ends_with('\n') || config_text.empty()) {
+      out += crlf ? "\r\n" : "\n";
+    }
+  }
+  auto check = parseConfig(out, "configuration with windows." + std::string(key), base_dir);
+  if (!check) return check.error();
+  return out;
+}
+
 Result<std::string> prepareDataDir(const PrepareOptions& options) {
   const fs::path& dir = options.data_dir;
   if (!dir.is_absolute()) {
@@ -217,13 +302,37 @@ Result<std::string> prepareDataDir(const PrepareOptions& options) {
       return makeError(with_url.error().code, config.string() + ": " + with_url.error().message);
     updated = std::move(*with_url);
   }
+  const std::string with_url = updated;
+  std::string switched;
+  for (const std::string& item : options.sources) {
+    const size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    const std::string value = eq == std::string::npos ? std::string() : item.substr(eq + 1);
+    bool known = false;
+    for (const SourceSwitch& s : sourceSwitches()) known = known || key == s.key;
+    if (!known || eq == std::string::npos) {
+      return makeError(Errc::kInvalidArgument, "--source " + item +
+                                                   ": expected <source>=0|1 with a source of " +
+                                                   "SOURCE_* (e.g. security=0)");
+    }
+    if (value.empty()) continue;  // the MSI property was not given
+    if (value != "0" && value != "1") {
+      return makeError(Errc::kInvalidArgument,
+                       "--source " + item + ": the value must be 0 (off) or 1 (on)");
+    }
+    auto next = withWindowsSwitch(updated, key, value == "1", dir);
+    if (!next) return makeError(next.error().code, config.string() + ": " + next.error().message);
+    updated = std::move(*next);
+    switched += " windows." + key + "=" + (value == "1" ? "true" : "false");
+  }
   if (!existed || updated != text) {
     if (Status s = writeFileAtomically(config, updated); !s) return s.error();
   }
   if (!existed)
     actions += config.string() + ": created from " + options.default_config.string() + "\n";
-  if (updated != text)
+  if (with_url != text)
     actions += config.string() + ": collector.url " + options.collector_url + "\n";
+  if (!switched.empty()) actions += config.string() + ":" + switched + "\n";
   if (existed && updated == text) actions += config.string() + ": kept as it is\n";
 
   if (!token.empty()) {
@@ -431,6 +540,8 @@ void registerInstallCommand(CLI::App& app, CliContext& ctx) {
   prepare->add_flag("--token-stdin", args->token_stdin,
                     "Read the enrolment (bearer) token for the token file from the first line of "
                     "standard input (empty: unchanged)");
+  prepare->add_option("--source", args->prepare.sources,
+                      "windows.<source>=0|1 (empty value: unchanged); repeatable");
   prepare->callback([args, &ctx] {
     if (args->token_stdin) {
       auto token = readTokenLine(ctx.io.in);

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/cli/cli_context.h"
 #include "agent/core/result.h"
@@ -25,7 +26,23 @@ struct PrepareOptions {
   std::filesystem::path default_config;  // C:\Program Files\Tier0Watch\tier0watch.default.yaml
   std::string collector_url;             // empty: keep what the configuration has
   std::string token;                     // empty: keep the token file as it is
+  // windows.<key> switches from the MSI properties SOURCE_*: "key=0" / "key=1"; "key=" (an
+  // unset property) leaves the configuration as it is.
+  std::vector<std::string> sources;
 };
+
+// The MSI property → windows.<key> switch of each built-in source (tier0watch.wxs passes them as
+// --source key=[PROPERTY]).
+struct SourceSwitch {
+  const char* property;
+  const char* key;
+};
+const std::vector<SourceSwitch>& sourceSwitches();
+
+// `config_text` with windows.<key> set to `on`, comments and the rest unchanged; the result must
+// still be a valid configuration.
+Result<std::string> withWindowsSwitch(std::string_view config_text, std::string_view key, bool on,
+                                      const std::filesystem::path& base_dir);
 
 inline constexpr const char* kConfigFileName = "tier0watch.yaml";
 inline constexpr const char* kTokenFileName = "collector.token";

@@ -81,6 +81,24 @@ Result<AgentConfig> extract(const YAML::Node& root, const std::string& name,
       c.password_protection_operational = boolean(w["password_protection_operational"]);
     }
     if (w["entra_connect_trace"]) c.entra_connect_trace = boolean(w["entra_connect_trace"]);
+    if (w["entra_connect_application"]) {
+      c.entra_connect_application = boolean(w["entra_connect_application"]);
+    }
+    if (w["powershell_script_block"]) {
+      c.powershell_script_block = boolean(w["powershell_script_block"]);
+    }
+    if (w["system_service_and_clear"]) {
+      c.system_service_and_clear = boolean(w["system_service_and_clear"]);
+    }
+    if (w["backfill"]) {
+      auto b = parseBackfill(text(w["backfill"]));
+      if (!b) {
+        return makeError(Errc::kInvalidArgument,
+                         where(name, w["backfill"]) + ": windows.backfill: " + b.error().message);
+      }
+      c.backfill = *b;
+    }
+    if (w["backfill_cpu_percent"]) c.backfill_cpu_percent = integer(w["backfill_cpu_percent"]);
     if (w["extra_channels"]) {
       for (const auto& ch : w["extra_channels"]) {
         ChannelSubscription sub;
@@ -129,6 +147,14 @@ Result<AgentConfig> extract(const YAML::Node& root, const std::string& name,
           src.start = st == "future"   ? EventlogStart::kFuture
                       : st == "oldest" ? EventlogStart::kOldest
                                        : EventlogStart::kAfterBookmark;
+        }
+        if (const YAML::Node backfill = kv->second["backfill"]) {
+          auto b = parseBackfill(text(backfill));
+          if (!b) {
+            return makeError(Errc::kInvalidArgument,
+                             where(name, backfill) + ": backfill: " + b.error().message);
+          }
+          src.backfill = *b;
         }
         c.sources.push_back(std::move(src));
         continue;
@@ -208,6 +234,55 @@ const char* eventlogStartName(EventlogStart start) {
 
 const char* configSchemaText() { return kConfigSchema; }
 
+const char* const kEntraConnectApplicationQuery =
+    "*[System[Provider[@Name='ADSync' or @Name='Directory Synchronization' or "
+    "@Name='Azure AD Connect Upgrade' or @Name='Microsoft Entra Connect Upgrade' or "
+    "@Name='Entra Connect Admin Actions'] or (Provider[@Name='ESENT'] and "
+    "(EventID=325 or EventID=326 or EventID=327))]]";
+const char* const kPowerShellScriptBlockQuery = "*[System[EventID=4104]]";
+const char* const kSystemServiceAndClearQuery =
+    "*[System[(Provider[@Name='Service Control Manager'] and EventID=7045) or "
+    "(Provider[@Name='Microsoft-Windows-Eventlog'] and EventID=104)]]";
+
+Result<BackfillSetting> parseBackfill(std::string_view text) {
+  BackfillSetting b;
+  if (text == "none") {
+    b.kind = BackfillSetting::Kind::kNone;
+    return b;
+  }
+  if (text == "all") {
+    b.kind = BackfillSetting::Kind::kAll;
+    return b;
+  }
+  int64_t n = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  auto [p, ec] = std::from_chars(first, last, n);
+  int64_t unit = 0;
+  if (ec == std::errc() && p != first && p + 1 == last) {
+    unit = *p == 's' ? 1 : *p == 'm' ? 60 : *p == 'h' ? 3600 : *p == 'd' ? 86400 : 0;
+  }
+  if (unit == 0 || n <= 0 || n > 3650 * 86400 / unit) {
+    return makeError(Errc::kInvalidArgument,
+                     """ + std::string(text) +
+                         "" is not none, all or a duration such as 24h, 90m, 7d");
+  }
+  b.seconds = n * unit;
+  return b;
+}
+
+std::string backfillName(const BackfillSetting& b) {
+  switch (b.kind) {
+    case BackfillSetting::Kind::kNone:
+      return "none";
+    case BackfillSetting::Kind::kAll:
+      return "all";
+    case BackfillSetting::Kind::kWindow:
+      break;
+  }
+  return std::to_string(b.seconds) + "s";
+}
+
 std::vector<std::string> AgentConfig::enabledRulePacks() const {
   std::vector<std::string> out;
   for (const auto& name : kDefaultRulePacks) {
@@ -228,18 +303,28 @@ bool AgentConfig::isDefaultRulePack(const std::string& name) const {
 std::vector<ChannelSubscription> AgentConfig::channelSubscriptions() const {
   std::vector<ChannelSubscription> out;
   if (security_channel) out.push_back({"Security", "*"});
-  if (pta_agent_admin) out.push_back({"Microsoft-AzureADConnect-AuthenticationAgent/Admin", "*"});
+  // The Entra agents' channels: their detections read the message text (EvtFormatMessage).
+  if (pta_agent_admin) {
+    out.push_back({"Microsoft-AzureADConnect-AuthenticationAgent/Admin", "*", true});
+  }
   if (private_network_connector_admin) {
     // The connector's log was renamed with the product; a server has one of the two.
-    out.push_back({"Microsoft-AadApplicationProxy-Connector/Admin", "*"});
-    out.push_back({"Microsoft-Microsoft Entra private network-Connector/Admin", "*"});
+    out.push_back({"Microsoft-AadApplicationProxy-Connector/Admin", "*", true});
+    out.push_back({"Microsoft-Microsoft Entra private network-Connector/Admin", "*", true});
   }
   if (password_protection_admin) {
-    out.push_back({"Microsoft-AzureADPasswordProtection-DCAgent/Admin", "*"});
+    out.push_back({"Microsoft-AzureADPasswordProtection-DCAgent/Admin", "*", true});
   }
   if (password_protection_operational) {
-    out.push_back({"Microsoft-AzureADPasswordProtection-DCAgent/Operational", "*"});
+    out.push_back({"Microsoft-AzureADPasswordProtection-DCAgent/Operational", "*", true});
   }
+  if (entra_connect_application) {
+    out.push_back({"Application", kEntraConnectApplicationQuery, true});
+  }
+  if (powershell_script_block) {
+    out.push_back({"Microsoft-Windows-PowerShell/Operational", kPowerShellScriptBlockQuery});
+  }
+  if (system_service_and_clear) out.push_back({"System", kSystemServiceAndClearQuery});
   out.insert(out.end(), extra_channels.begin(), extra_channels.end());
   return out;
 }

@@ -26,6 +26,17 @@ enum class EventlogStart {
 };
 const char* eventlogStartName(EventlogStart start);  // "after_bookmark" | "oldest" | "future"
 
+// eventlog: how much history the FIRST start reads (oldest first, at a bounded CPU share), beside
+// live reading. "none", "all", or a window "<n>s|m|h|d" (default the last 24 hours).
+struct BackfillSetting {
+  enum class Kind { kNone, kAll, kWindow };
+  Kind kind = Kind::kWindow;
+  int64_t seconds = 24 * 3600;
+  bool operator==(const BackfillSetting&) const = default;
+};
+Result<BackfillSetting> parseBackfill(std::string_view text);
+std::string backfillName(const BackfillSetting& backfill);  // "none", "all", "86400s"
+
 struct SourceConfig {
   SourceType type = SourceType::kXml;
   std::filesystem::path path;  // evtx_replay, xml
@@ -33,14 +44,27 @@ struct SourceConfig {
   std::string channel;
   std::string query = "*";  // XPath 1.0 filter
   EventlogStart start = EventlogStart::kAfterBookmark;
+  // Unset: start future → none, start oldest → all, otherwise windows.backfill.
+  std::optional<BackfillSetting> backfill;
+  double backfill_cpu_share = 0.1;  // of one core (windows.backfill_cpu_percent)
+  bool format_messages = false;     // EvtFormatMessage: the Entra channels only
 };
 
 // A Windows event log channel to subscribe to (EvtSubscribe) and its XPath filter.
 struct ChannelSubscription {
   std::string channel;
   std::string query = "*";
+  bool format_messages = false;  // their detections read the message text
   bool operator==(const ChannelSubscription&) const = default;
 };
+
+// The XPath filters of the built-in channels that would be too busy unfiltered.
+// Application: Entra Connect's sources (sync engine, upgrade under its old and new name, admin
+// audit) and ESENT 325-327 (ntds.dit copies); PowerShell: script blocks; System: service
+// installs (Service Control Manager 7045) and log clears (Eventlog 104).
+extern const char* const kEntraConnectApplicationQuery;
+extern const char* const kPowerShellScriptBlockQuery;
+extern const char* const kSystemServiceAndClearQuery;
 
 struct MetricsListen {
   std::string host;  // a loopback address: 127.x.x.x or ::1
@@ -99,12 +123,18 @@ struct AgentConfig {
   std::map<std::string, std::vector<std::string>> rule_placeholders;
 
   // windows: the built-in channels of a Tier 0 server (one switch each) and extra channels.
+  // All on: a channel that does not exist on this server is reported once as configured, absent.
   bool security_channel = true;
-  bool pta_agent_admin = false;                  // Pass-through Authentication agent
-  bool private_network_connector_admin = false;  // both names of the connector's Admin log
-  bool password_protection_admin = false;        // Entra Password Protection DC agent
-  bool password_protection_operational = false;
-  bool entra_connect_trace = false;  // Entra Connect trace-*.log files (tracefile source)
+  bool pta_agent_admin = true;                  // Pass-through Authentication agent
+  bool private_network_connector_admin = true;  // both names of the connector's Admin log
+  bool password_protection_admin = true;        // Entra Password Protection DC agent
+  bool password_protection_operational = true;
+  bool entra_connect_application = true;  // Application, Entra Connect sources (filtered)
+  bool powershell_script_block = true;    // PowerShell/Operational 4104
+  bool system_service_and_clear = true;   // System 7045 and 104
+  BackfillSetting backfill;               // first start of each channel
+  int64_t backfill_cpu_percent = 10;      // of one core, per channel's backfill
+  bool entra_connect_trace = false;       // Entra Connect trace-*.log files (tracefile source)
   std::vector<ChannelSubscription> extra_channels;
 
   // metrics

@@ -185,6 +185,12 @@ class Overlay {
         {"PasswordProtectionOperational", "windows.password_protection_operational",
          &AgentConfig::password_protection_operational},
         {"EntraConnectTrace", "windows.entra_connect_trace", &AgentConfig::entra_connect_trace},
+        {"EntraConnectApplication", "windows.entra_connect_application",
+         &AgentConfig::entra_connect_application},
+        {"PowerShellScriptBlock", "windows.powershell_script_block",
+         &AgentConfig::powershell_script_block},
+        {"SystemServiceAndClear", "windows.system_service_and_clear",
+         &AgentConfig::system_service_and_clear},
     };
     for (const auto& s : kSwitches) {
       if (const PolicyValue* v = get("Channels", s.name, Type::kDword)) {
@@ -322,6 +328,9 @@ const std::vector<PolicyValueInfo>& policyValueInfos() {
       {"Channels", "PasswordProtectionOperational", "windows.password_protection_operational",
        Type::kDword},
       {"Channels", "EntraConnectTrace", "windows.entra_connect_trace", Type::kDword},
+      {"Channels", "EntraConnectApplication", "windows.entra_connect_application", Type::kDword},
+      {"Channels", "PowerShellScriptBlock", "windows.powershell_script_block", Type::kDword},
+      {"Channels", "SystemServiceAndClear", "windows.system_service_and_clear", Type::kDword},
       {"", "UseExtraChannels", "windows.extra_channels", Type::kDword},
       {"ExtraChannels", "*", "windows.extra_channels", Type::kString},
       {"RulePacks", "*", "rules.packs", Type::kString},

@@ -3,6 +3,7 @@
 // windows.h first: winevt.h needs its types.
 #include <winevt.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -26,6 +27,18 @@ static_assert(evt_errc::kInvalidQuery == ERROR_EVT_INVALID_QUERY);
 static_assert(evt_errc::kChannelNotFound == ERROR_EVT_CHANNEL_NOT_FOUND);
 static_assert(evt_errc::kQueryResultStale == ERROR_EVT_QUERY_RESULT_STALE);
 static_assert(evt_errc::kQueryResultInvalidPosition == ERROR_EVT_QUERY_RESULT_INVALID_POSITION);
+static_assert(evt_errc::kInvalidHandle == ERROR_INVALID_HANDLE);
+static_assert(evt_errc::kInsufficientBuffer == ERROR_INSUFFICIENT_BUFFER);
+static_assert(evt_errc::kRpcServerUnavailable == RPC_S_SERVER_UNAVAILABLE);
+static_assert(evt_errc::kRpcCallFailed == RPC_S_CALL_FAILED);
+static_assert(evt_errc::kRpcInvalidBound == RPC_S_INVALID_BOUND);
+static_assert(evt_errc::kRpcEndpointNotRegistered == EPT_S_NOT_REGISTERED);
+static_assert(evt_errc::kPublisherMetadataNotFound == ERROR_EVT_PUBLISHER_METADATA_NOT_FOUND);
+static_assert(evt_errc::kMessageNotFound == ERROR_EVT_MESSAGE_NOT_FOUND);
+static_assert(evt_errc::kMessageIdNotFound == ERROR_EVT_MESSAGE_ID_NOT_FOUND);
+static_assert(evt_errc::kUnresolvedValueInsert == ERROR_EVT_UNRESOLVED_VALUE_INSERT);
+static_assert(evt_errc::kMessageLocaleNotFound == ERROR_EVT_MESSAGE_LOCALE_NOT_FOUND);
+static_assert(evt_errc::kPublisherDisabled == ERROR_EVT_PUBLISHER_DISABLED);
 static_assert(static_cast<uint32_t>(EvtApi::kToFutureEvents) ==
               static_cast<uint32_t>(EvtSubscribeToFutureEvents));
 static_assert(static_cast<uint32_t>(EvtApi::kStartAtOldestRecord) ==
@@ -153,6 +166,104 @@ class WindowsEvtApi final : public EvtApi {
     return ERROR_SUCCESS;
   }
 
+  uint32_t seekAfterBookmark(Handle results, Handle bookmark) override {
+    // Position 1 relative to the bookmark: the event after it; strict: fail if it is gone.
+    return ::EvtSeek(unwrap(results), 1, unwrap(bookmark), 0,
+                     EvtSeekRelativeToBookmark | EvtSeekStrict)
+               ? ERROR_SUCCESS
+               : lastError();
+  }
+
+  uint32_t queryHistory(std::string_view channel, std::string_view xpath,
+                        const EvtHistoryRange& range, Handle& out) override {
+    Result<std::wstring> w = win::toWide(historyQueryXml(channel, xpath, range));
+    if (!w.ok()) return ERROR_INVALID_PARAMETER;
+    // Path NULL: the structured XML query names the channel (EvtQuery documentation).
+    EVT_HANDLE h =
+        ::EvtQuery(nullptr, nullptr, w->c_str(), EvtQueryChannelPath | EvtQueryForwardDirection);
+    if (h == nullptr) return lastError();
+    out = wrap(h);
+    return ERROR_SUCCESS;
+  }
+
+  uint32_t logInfo(std::string_view channel, EvtLogInfo& out) override {
+    Result<std::wstring> w = win::toWide(channel);
+    if (!w.ok()) return ERROR_INVALID_PARAMETER;
+    UniqueEvt log(::EvtOpenLog(nullptr, w->c_str(), EvtOpenChannelPath));
+    if (!log) return lastError();
+    EvtLogInfo info;
+    EVT_VARIANT v{};
+    DWORD used = 0;
+    auto get = [&](EVT_LOG_PROPERTY_ID id) {
+      v = EVT_VARIANT{};
+      return ::EvtGetLogInfo(log.get(), id, sizeof(v), &v, &used) != FALSE;
+    };
+    if (!get(EvtLogOldestRecordNumber)) return lastError();
+    info.oldest_record = v.Type == EvtVarTypeUInt64 ? v.UInt64Val : 0;  // Null: empty log
+    if (!get(EvtLogNumberOfLogRecords)) return lastError();
+    info.record_count = v.Type == EvtVarTypeUInt64 ? v.UInt64Val : 0;
+    if (!get(EvtLogFileSize)) return lastError();
+    info.file_size = v.Type == EvtVarTypeUInt64 ? v.UInt64Val : 0;
+    if (get(EvtLogFull)) info.full = v.Type == EvtVarTypeBoolean && v.BooleanVal != FALSE;
+    out = info;
+    return ERROR_SUCCESS;
+  }
+
+  uint32_t channelConfig(std::string_view channel, EvtChannelConfig& out) override {
+    Result<std::wstring> w = win::toWide(channel);
+    if (!w.ok()) return ERROR_INVALID_PARAMETER;
+    UniqueEvt cfg(::EvtOpenChannelConfig(nullptr, w->c_str(), 0));
+    if (!cfg) return lastError();
+    EvtChannelConfig c;
+    EVT_VARIANT v{};
+    DWORD used = 0;
+    auto get = [&](EVT_CHANNEL_CONFIG_PROPERTY_ID id) {
+      v = EVT_VARIANT{};
+      return ::EvtGetChannelConfigProperty(cfg.get(), id, 0, sizeof(v), &v, &used) != FALSE;
+    };
+    // The four properties are fixed-size variants (EvtVarTypeBoolean / EvtVarTypeUInt64).
+    if (!get(EvtChannelConfigEnabled)) return lastError();
+    c.enabled = v.Type != EvtVarTypeBoolean || v.BooleanVal != FALSE;
+    if (!get(EvtChannelLoggingConfigRetention)) return lastError();
+    c.retention = v.Type == EvtVarTypeBoolean && v.BooleanVal != FALSE;
+    if (!get(EvtChannelLoggingConfigAutoBackup)) return lastError();
+    c.auto_backup = v.Type == EvtVarTypeBoolean && v.BooleanVal != FALSE;
+    if (!get(EvtChannelLoggingConfigMaxSize)) return lastError();
+    c.max_size = v.Type == EvtVarTypeUInt64 ? v.UInt64Val : 0;
+    out = c;
+    return ERROR_SUCCESS;
+  }
+
+  uint32_t openPublisherMetadata(std::string_view publisher, uint32_t locale,
+                                 Handle& out) override {
+    Result<std::wstring> w = win::toWide(publisher);
+    if (!w.ok()) return ERROR_INVALID_PARAMETER;
+    EVT_HANDLE h = ::EvtOpenPublisherMetadata(nullptr, w->c_str(), nullptr, locale, 0);
+    if (h == nullptr) return lastError();
+    out = wrap(h);
+    return ERROR_SUCCESS;
+  }
+
+  uint32_t formatEventMessage(Handle metadata, Handle event, std::string& utf8) override {
+    // BufferSize and BufferUsed count characters here (unlike EvtRender's bytes).
+    DWORD used = 0;
+    BOOL ok =
+        ::EvtFormatMessage(unwrap(metadata), unwrap(event), 0, 0, nullptr, EvtFormatMessageEvent,
+                           static_cast<DWORD>(message_.size()), message_.data(), &used);
+    uint32_t e = ok ? ERROR_SUCCESS : lastError();
+    if (e == ERROR_INSUFFICIENT_BUFFER) {
+      message_.resize(used + 1);
+      ok = ::EvtFormatMessage(unwrap(metadata), unwrap(event), 0, 0, nullptr, EvtFormatMessageEvent,
+                              static_cast<DWORD>(message_.size()), message_.data(), &used);
+      e = ok ? ERROR_SUCCESS : lastError();
+    }
+    if (e != ERROR_SUCCESS && e != ERROR_EVT_UNRESOLVED_VALUE_INSERT) return e;
+    size_t chars = std::min<size_t>(used, message_.size());
+    while (chars > 0 && message_[chars - 1] == L'\0') --chars;
+    utf8 = win::toUtf8(std::wstring_view(message_.data(), chars));
+    return e;
+  }
+
   uint32_t queryFile(std::string_view path, std::string_view query, Handle& out) override {
     Result<std::wstring> wpath = win::toWide(path);
     Result<std::wstring> wquery = win::toWide(query.empty() ? std::string_view("*") : query);
@@ -201,6 +312,7 @@ class WindowsEvtApi final : public EvtApi {
   std::mutex mu_;
   std::map<Handle, win::KernelHandle> signals_;
   std::vector<wchar_t> buffer_ = std::vector<wchar_t>(16 * 1024);
+  std::vector<wchar_t> message_ = std::vector<wchar_t>(4 * 1024);
 };
 
 }  // namespace

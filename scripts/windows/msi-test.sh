@@ -170,8 +170,13 @@ log "msiexec /i $MSI (version $version)"
 # localhost, not 127.0.0.1: Wine's TLS name check ignores IP subjectAltNames (windows-verification.md).
 url="https://localhost:$port/"
 rc=0
+# The new default channels are switched off with the SOURCE_* properties (same reason as
+# Security above), which also checks that the properties reach tier0watch.yaml.
+off=(SOURCE_PTA_AGENT=0 SOURCE_PRIVATE_NETWORK_CONNECTOR=0 SOURCE_PASSWORD_PROTECTION_ADMIN=0
+  SOURCE_PASSWORD_PROTECTION_OPERATIONAL=0 SOURCE_ENTRA_CONNECT_APPLICATION=0 SOURCE_POWERSHELL=0
+  SOURCE_SYSTEM=0)
 w msiexec /i "$(dos "$MSI")" /qn /l*v "$(dos "$work")\\msiexec-install.log" "COLLECTOR_URL=$url" \
-  "ENROLL_TOKEN=$TOKEN" >"$work/msiexec.out" || rc=$?
+  "ENROLL_TOKEN=$TOKEN" "${off[@]}" >"$work/msiexec.out" || rc=$?
 [ "$rc" -eq 0 ] || abort "msiexec /i exited $rc: $(cat "$work/msiexec.out"); log: $(grep -a -i -E 'error|fail|return value 3' "$work/msiexec-install.log" | head -20)"
 ok "msiexec /i /qn COLLECTOR_URL=... ENROLL_TOKEN=... exited 0"
 check "program files: tier0watch.exe, tier0watch.default.yaml" \
@@ -186,6 +191,12 @@ if [ -d packs ]; then
 fi
 check "data dir: state/, logs/install.log" test -d "$DATA/state" -a -f "$DATA/logs/install.log"
 check "config created with collector.url $url" grep -qx "  url: \"$url\"" "$DATA/tier0watch.yaml"
+for key in pta_agent_admin private_network_connector_admin password_protection_admin \
+  password_protection_operational entra_connect_application powershell_script_block \
+  system_service_and_clear; do
+  check "config: windows.$key false from its SOURCE_* property" \
+    grep -q -E "^  $key: false" "$DATA/tier0watch.yaml"
+done
 check "token file holds ENROLL_TOKEN" test "$(tr -d '\r\n' <"$DATA/collector.token")" = "$TOKEN"
 # Wine ignores MsiHiddenProperties in the property dump at the end of the log ("Property(S):
 # ENROLL_TOKEN = ..." and the prepare action's data; Windows writes "**********"): those lines

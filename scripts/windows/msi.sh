@@ -100,9 +100,9 @@ grep -v -E "has no property named '(Platform|Schedule|Secure|Hidden|HideTarget)'
 secure=$(msiinfo export "$tmp" Property | tr -d '\r' | awk -F'\t' '$1 == "SecureCustomProperties" {print $2}')
 sql() { msibuild "$tmp" -q "$1" || fail "msibuild: $1"; }
 if [ -n "$secure" ]; then
-  sql "UPDATE \`Property\` SET \`Value\` = '$secure;COLLECTOR_URL;ENROLL_TOKEN' WHERE \`Property\` = 'SecureCustomProperties'"
+  sql "UPDATE \`Property\` SET \`Value\` = '$secure;COLLECTOR_URL;ENROLL_TOKEN;SOURCE_SECURITY;SOURCE_PTA_AGENT;SOURCE_PRIVATE_NETWORK_CONNECTOR;SOURCE_PASSWORD_PROTECTION_ADMIN;SOURCE_PASSWORD_PROTECTION_OPERATIONAL;SOURCE_ENTRA_CONNECT_APPLICATION;SOURCE_POWERSHELL;SOURCE_SYSTEM;SOURCE_ENTRA_CONNECT_TRACE' WHERE \`Property\` = 'SecureCustomProperties'"
 else
-  sql "INSERT INTO \`Property\` (\`Property\`, \`Value\`) VALUES ('SecureCustomProperties', 'COLLECTOR_URL;ENROLL_TOKEN')"
+  sql "INSERT INTO \`Property\` (\`Property\`, \`Value\`) VALUES ('SecureCustomProperties', 'COLLECTOR_URL;ENROLL_TOKEN;SOURCE_SECURITY;SOURCE_PTA_AGENT;SOURCE_PRIVATE_NETWORK_CONNECTOR;SOURCE_PASSWORD_PROTECTION_ADMIN;SOURCE_PASSWORD_PROTECTION_OPERATIONAL;SOURCE_ENTRA_CONNECT_APPLICATION;SOURCE_POWERSHELL;SOURCE_SYSTEM;SOURCE_ENTRA_CONNECT_TRACE')"
 fi
 sql "INSERT INTO \`Property\` (\`Property\`, \`Value\`) VALUES ('MsiHiddenProperties', 'ENROLL_TOKEN;T0WPrepareDataDir')"
 sql "UPDATE \`CustomAction\` SET \`Type\` = 11265 WHERE \`Action\` = 'T0WPrepareDataDir'"
@@ -145,6 +145,12 @@ grep -q $'^T0WStopServiceProcess\t3154\ttier0watch.exe\tservice stop ' <<<"$acti
   fail "T0WStopServiceProcess is not deferred/no-impersonate/return-ignored (3154): $actions"
 props=$(rows Property)
 grep -q $'^SecureCustomProperties\t.*COLLECTOR_URL;ENROLL_TOKEN' <<<"$props" || fail "SecureCustomProperties"
+# The event source switches: each SOURCE_* property is secure and reaches install prepare.
+for p in SOURCE_SECURITY SOURCE_PTA_AGENT SOURCE_PRIVATE_NETWORK_CONNECTOR SOURCE_PASSWORD_PROTECTION_ADMIN SOURCE_PASSWORD_PROTECTION_OPERATIONAL SOURCE_ENTRA_CONNECT_APPLICATION SOURCE_POWERSHELL SOURCE_SYSTEM SOURCE_ENTRA_CONNECT_TRACE; do
+  grep -q $'^SecureCustomProperties\t.*'"$p" <<<"$props" || fail "SecureCustomProperties lacks $p"
+  grep -q -E "^T0WPrepareDataDirData"$'\t'".*[|;][a-z_]+=\\[$p\\][;|]" <<<"$actions" ||
+    fail "T0WPrepareDataDirData does not pass $p"
+done
 grep -q $'^UpgradeCode\t{5E7B2C41-93A8-4F0D-B6C2-7D1E8A4F3B90}$' <<<"$props" || fail "UpgradeCode changed"
 grep -q $'^ProductVersion\t'"$version"'$' <<<"$props" || fail "ProductVersion is not $version"
 msiinfo suminfo "$tmp" | grep -qx 'Template: x64;1033' || fail "package platform is not x64"

@@ -221,7 +221,10 @@ class AgentRunWineTest : public ::testing::Test {
         << ", request_timeout_ms: 20000}\n"
         << "batch: {max_events: 50, max_delay_ms: 0}\n"
         << "retry: {backoff_base_ms: 20, backoff_cap_ms: 500}\n"
-        << "windows: {security: false}\n"
+        << "windows: {security: false, pta_agent_admin: false, private_network_connector_admin: "
+           "false, password_protection_admin: false, password_protection_operational: false, "
+           "entra_connect_application: false, powershell_script_block: false, "
+           "system_service_and_clear: false}\n"
         << "sources:\n  - xml: {path: \"" << dosPath(dir_) << "/events.xml\"}\n";
   }
 

@@ -32,7 +32,7 @@ w reg delete "$POLICY" /f >/dev/null || true
 cat >"$work/agent.yaml" <<YAML
 agent: {state_dir: "Z:$work/state", shutdown_deadline_ms: 500}
 collector: {url: "https://127.0.0.1:1", token: wine-test}
-windows: {security: false}
+windows: {security: false, pta_agent_admin: false, private_network_connector_admin: false, password_protection_admin: false, password_protection_operational: false, entra_connect_application: false, powershell_script_block: false, system_service_and_clear: false}
 metrics: {log_interval_ms: 0}
 sources:
   - xml: {path: "Z:$PWD/tests/data/eventlog/dcagent_10016.xml"}

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -107,10 +108,68 @@ TEST(WithCollectorUrl, RefusesWhatItCannotEditSafely) {
   EXPECT_NE(invalid.error().message.find("bogus"), std::string::npos) << invalid.error().message;
 }
 
+TEST(WithWindowsSwitch, EditsOneLineOfTheDefaultConfigAndKeepsItsComment) {
+  std::string text = slurp(kDefaultConfig);
+  auto out = withWindowsSwitch(text, "pta_agent_admin", false, "/base");
+  ASSERT_TRUE(out) << out.error().toString();
+  const std::string changed = changedLines(text, *out);
+  EXPECT_EQ(changed.substr(0, changed.find('\n')).find("-  pta_agent_admin: true"), 0u) << changed;
+  EXPECT_NE(changed.find("+  pta_agent_admin: false  "), std::string::npos) << changed;
+  EXPECT_EQ(std::count(changed.begin(), changed.end(), '\n'), 2) << changed;
+  auto config = parseConfig(*out, "out", "/base");
+  ASSERT_TRUE(config);
+  EXPECT_FALSE(config->pta_agent_admin);
+  EXPECT_TRUE(config->security_channel);
+}
+
+TEST(WithWindowsSwitch, InsertsTheKeyOrTheSectionWhenMissing) {
+  auto inserted = withWindowsSwitch("collector:\n  url: x\nwindows:\n  security: true\n",
+                                    "powershell_script_block", false, "/b");
+  ASSERT_TRUE(inserted) << inserted.error().toString();
+  EXPECT_EQ(*inserted,
+            "collector:\n  url: x\nwindows:\n  powershell_script_block: false\n  security: true\n");
+  auto appended = withWindowsSwitch("collector:\n  url: x\n", "security", false, "/b");
+  ASSERT_TRUE(appended) << appended.error().toString();
+  EXPECT_EQ(*appended, "collector:\n  url: x\nwindows:\n  security: false\n");
+}
+
+TEST(PrepareDataDir, SourcePropertiesSwitchChannelsAndEmptyOnesChangeNothing) {
+  TempDir tmp;
+  const fs::path data = tmp.path() / "Tier0Watch";
+  auto done = prepareDataDir({data,
+                              kDefaultConfig,
+                              "https://c/",
+                              "",
+                              {"pta_agent_admin=0", "security=", "system_service_and_clear=0",
+                               "powershell_script_block=1"}});
+  ASSERT_TRUE(done) << done.error().toString();
+  auto config = loadConfigFile(data / kConfigFileName);
+  ASSERT_TRUE(config) << config.error().toString();
+  EXPECT_FALSE(config->pta_agent_admin);
+  EXPECT_FALSE(config->system_service_and_clear);
+  EXPECT_TRUE(config->powershell_script_block);
+  EXPECT_TRUE(config->security_channel);  // "security=": the property was not given
+  EXPECT_NE(done->find("windows.pta_agent_admin=false windows.system_service_and_clear=false"),
+            std::string::npos)
+      << *done;
+  // Every switch the MSI passes is a key of the configuration.
+  for (const SourceSwitch& s : sourceSwitches()) {
+    auto out = withWindowsSwitch(slurp(kDefaultConfig), s.key, false, "/b");
+    EXPECT_TRUE(out) << s.property << ": " << out.error().toString();
+  }
+  auto unknown = prepareDataDir({data, kDefaultConfig, "", "", {"bogus=0"}});
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("--source bogus=0"), std::string::npos);
+  auto bad = prepareDataDir({data, kDefaultConfig, "", "", {"security=2"}});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("0 (off) or 1 (on)"), std::string::npos);
+}
+
 TEST(PrepareDataDir, FirstInstallCreatesTheSecuredLayoutConfigAndToken) {
   TempDir tmp;
   const fs::path data = tmp.path() / "ProgramData" / "Tier0Watch";
-  auto done = prepareDataDir({data, kDefaultConfig, "https://collector.corp:8443/", " s3cret\n"});
+  auto done =
+      prepareDataDir({data, kDefaultConfig, "https://collector.corp:8443/", " s3cret\n", {}});
   ASSERT_TRUE(done) << done.error().toString();
   EXPECT_TRUE(fs::is_directory(data / "state"));
   EXPECT_TRUE(fs::is_directory(data / "logs"));
@@ -136,7 +195,7 @@ TEST(PrepareDataDir, FirstInstallCreatesTheSecuredLayoutConfigAndToken) {
 TEST(PrepareDataDir, UpgradeKeepsTheQueueConfigAndTokenUnlessNewValuesAreGiven) {
   TempDir tmp;
   const fs::path data = tmp.path() / "Tier0Watch";
-  ASSERT_TRUE(prepareDataDir({data, kDefaultConfig, "https://first/", "tok1"}));
+  ASSERT_TRUE(prepareDataDir({data, kDefaultConfig, "https://first/", "tok1", {}}));
   // The administrator's own edit and a queue with events in it.
   {
     std::ofstream(data / kConfigFileName, std::ios::app) << "# edited by the administrator\n";
@@ -145,7 +204,7 @@ TEST(PrepareDataDir, UpgradeKeepsTheQueueConfigAndTokenUnlessNewValuesAreGiven) 
   const std::string edited = slurp(data / kConfigFileName);
 
   // Upgrade without properties (GPO, repair): nothing changes.
-  auto again = prepareDataDir({data, kDefaultConfig, "", ""});
+  auto again = prepareDataDir({data, kDefaultConfig, "", "", {}});
   ASSERT_TRUE(again) << again.error().toString();
   EXPECT_NE(again->find("kept as it is"), std::string::npos) << *again;
   EXPECT_EQ(slurp(data / kConfigFileName), edited);
@@ -153,9 +212,9 @@ TEST(PrepareDataDir, UpgradeKeepsTheQueueConfigAndTokenUnlessNewValuesAreGiven) 
   EXPECT_EQ(slurp(data / "state" / "queue.db"), "queued events");
 
   // Upgrade with the same URL: still nothing; with a new URL and token: exactly those change.
-  ASSERT_TRUE(prepareDataDir({data, kDefaultConfig, "https://first/", ""}));
+  ASSERT_TRUE(prepareDataDir({data, kDefaultConfig, "https://first/", "", {}}));
   EXPECT_EQ(slurp(data / kConfigFileName), edited);
-  ASSERT_TRUE(prepareDataDir({data, kDefaultConfig, "https://second/", "tok2"}));
+  ASSERT_TRUE(prepareDataDir({data, kDefaultConfig, "https://second/", "tok2", {}}));
   EXPECT_EQ(changedLines(edited, slurp(data / kConfigFileName)),
             "-  url: \"https://first/\"\n+  url: \"https://second/\"\n");
   EXPECT_EQ(slurp(data / kTokenFileName), "tok2\n");
@@ -170,21 +229,21 @@ TEST(PrepareDataDir, ReSecuresADirectoryLeftOpen) {
   auto open = verifySecuredDirectory(data);
   ASSERT_FALSE(open);
   EXPECT_NE(open.error().message.find("777"), std::string::npos) << open.error().message;
-  ASSERT_TRUE(prepareDataDir({data, kDefaultConfig, "", ""}));
+  ASSERT_TRUE(prepareDataDir({data, kDefaultConfig, "", "", {}}));
   EXPECT_TRUE(verifySecuredDirectory(data));
 }
 
 TEST(PrepareDataDir, ReportsBadInputByName) {
   TempDir tmp;
-  auto relative = prepareDataDir({"relative/dir", kDefaultConfig, "", ""});
+  auto relative = prepareDataDir({"relative/dir", kDefaultConfig, "", "", {}});
   ASSERT_FALSE(relative);
   EXPECT_NE(relative.error().message.find("not absolute"), std::string::npos);
 
-  auto missing = prepareDataDir({tmp.path() / "d", tmp.path() / "nope.yaml", "", ""});
+  auto missing = prepareDataDir({tmp.path() / "d", tmp.path() / "nope.yaml", "", "", {}});
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("nope.yaml"), std::string::npos);
 
-  auto bad_token = prepareDataDir({tmp.path() / "d", kDefaultConfig, "", "a\x01z"});
+  auto bad_token = prepareDataDir({tmp.path() / "d", kDefaultConfig, "", "a\x01z", {}});
   ASSERT_FALSE(bad_token);
   EXPECT_FALSE(fs::exists(tmp.path() / "d" / kTokenFileName));
 }

@@ -201,6 +201,37 @@ TEST(AgentConfigTest, SchemaDefaultsMatchStructDefaults) {
   EXPECT_EQ(def("queue", "synchronous"), d.queue_synchronous);
   EXPECT_EQ(def("queue", "chunk_records"), d.queue_chunk_records);
   EXPECT_EQ(def("metrics", "log_interval_ms"), d.metrics_log_interval_ms);
+  // Every channel the mission names is on by default.
+  EXPECT_EQ(def("windows", "security"), d.security_channel);
+  EXPECT_EQ(def("windows", "pta_agent_admin"), d.pta_agent_admin);
+  EXPECT_EQ(def("windows", "private_network_connector_admin"), d.private_network_connector_admin);
+  EXPECT_EQ(def("windows", "password_protection_admin"), d.password_protection_admin);
+  EXPECT_EQ(def("windows", "password_protection_operational"), d.password_protection_operational);
+  EXPECT_EQ(def("windows", "entra_connect_application"), d.entra_connect_application);
+  EXPECT_EQ(def("windows", "powershell_script_block"), d.powershell_script_block);
+  EXPECT_EQ(def("windows", "system_service_and_clear"), d.system_service_and_clear);
+  EXPECT_TRUE(d.pta_agent_admin && d.private_network_connector_admin &&
+              d.password_protection_admin && d.password_protection_operational &&
+              d.entra_connect_application && d.powershell_script_block &&
+              d.system_service_and_clear);
+  EXPECT_EQ(*parseBackfill(def("windows", "backfill").get<std::string>()), d.backfill);
+  EXPECT_EQ(def("windows", "backfill_cpu_percent"), d.backfill_cpu_percent);
+}
+
+TEST(AgentConfigTest, BackfillSettingsParseAndBadOnesNameTheKey) {
+  auto c = parseConfig(
+      "collector: {url: https://c/}\nwindows: {backfill: 7d, backfill_cpu_percent: 25}\n"
+      "sources:\n  - eventlog: {channel: System, backfill: none}\n",
+      "t.yaml", "/b");
+  ASSERT_TRUE(c) << c.error().toString();
+  EXPECT_EQ(c->backfill.seconds, 7 * 86400);
+  EXPECT_EQ(c->backfill_cpu_percent, 25);
+  ASSERT_TRUE(c->sources[0].backfill.has_value());
+  EXPECT_EQ(c->sources[0].backfill->kind, BackfillSetting::Kind::kNone);
+  auto bad =
+      parseConfig("collector: {url: https://c/}\nwindows: {backfill: 24x}\n", "t.yaml", "/b");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("backfill"), std::string::npos) << bad.error().message;
 }
 
 TEST(AgentConfigTest, AgentIdIsGeneratedOnceAndKept) {

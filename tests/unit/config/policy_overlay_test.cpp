@@ -63,6 +63,12 @@ TEST(PolicyOverlay, PolicyWinsAndIsNamedAsTheOrigin) {
   p.set("Channels", "Security", PolicyValue::dword(0));
   p.set("Channels", "PasswordProtectionAdmin", PolicyValue::dword(1));
   p.set("Channels", "PrivateNetworkConnectorAdmin", PolicyValue::dword(1));
+  // The channels on by default, switched off by policy (the new ones included).
+  for (const char* off :
+       {"PtaAgentAdmin", "PasswordProtectionOperational", "EntraConnectApplication",
+        "PowerShellScriptBlock", "SystemServiceAndClear"}) {
+    p.set("Channels", off, PolicyValue::dword(0));
+  }
   p.set("RulePacks", "noisy", PolicyValue::string("1"));
   p.set("RulePacks", "extra", PolicyValue::dword(0));
   auto r = overlay(p);
@@ -82,15 +88,17 @@ TEST(PolicyOverlay, PolicyWinsAndIsNamedAsTheOrigin) {
   EXPECT_EQ(c.rule_packs.at("noisy"), true);
   EXPECT_EQ(c.rule_packs.at("extra"), false);
   const std::vector<ChannelSubscription> want = {
-      {"Microsoft-AadApplicationProxy-Connector/Admin", "*"},
-      {"Microsoft-Microsoft Entra private network-Connector/Admin", "*"},
-      {"Microsoft-AzureADPasswordProtection-DCAgent/Admin", "*"},
+      {"Microsoft-AadApplicationProxy-Connector/Admin", "*", true},
+      {"Microsoft-Microsoft Entra private network-Connector/Admin", "*", true},
+      {"Microsoft-AzureADPasswordProtection-DCAgent/Admin", "*", true},
       {"DNS Server", "*"}};
   EXPECT_EQ(c.channelSubscriptions(), want);
   EXPECT_EQ(originOf(r.provenance, "collector.url").toString(), "policy:CollectorUrl");
   EXPECT_EQ(originOf(r.provenance, "collector.token").toString(), "policy:EnrollmentToken");
   EXPECT_EQ(originOf(r.provenance, "agent.log_level").toString(), "policy:LogLevel");
   EXPECT_EQ(originOf(r.provenance, "windows.security").toString(), "policy:Channels\\Security");
+  EXPECT_EQ(originOf(r.provenance, "windows.powershell_script_block").toString(),
+            "policy:Channels\\PowerShellScriptBlock");
   EXPECT_EQ(originOf(r.provenance, "rules.packs.noisy").toString(), "policy:RulePacks\\noisy");
   EXPECT_EQ(originOf(r.provenance, "rules.packs.core").toString(), "file:agent.yaml:11");
 }

@@ -54,6 +54,26 @@ class ForwardingEvtApi final : public EvtApi {
   uint32_t queryFile(std::string_view path, std::string_view query, Handle& out) override {
     return t_.queryFile(path, query, out);
   }
+  uint32_t seekAfterBookmark(Handle results, Handle bookmark) override {
+    return t_.seekAfterBookmark(results, bookmark);
+  }
+  uint32_t queryHistory(std::string_view channel, std::string_view xpath,
+                        const EvtHistoryRange& range, Handle& out) override {
+    return t_.queryHistory(channel, xpath, range, out);
+  }
+  uint32_t logInfo(std::string_view channel, EvtLogInfo& out) override {
+    return t_.logInfo(channel, out);
+  }
+  uint32_t channelConfig(std::string_view channel, EvtChannelConfig& out) override {
+    return t_.channelConfig(channel, out);
+  }
+  uint32_t openPublisherMetadata(std::string_view publisher, uint32_t locale,
+                                 Handle& out) override {
+    return t_.openPublisherMetadata(publisher, locale, out);
+  }
+  uint32_t formatEventMessage(Handle metadata, Handle event, std::string& utf8) override {
+    return t_.formatEventMessage(metadata, event, utf8);
+  }
   void close(Handle h) override { t_.close(h); }
   std::string errorText(uint32_t code) const override { return t_.errorText(code); }
 
@@ -94,13 +114,16 @@ class PipelineEventlogTest : public ::testing::Test {
   // Runs one subscription until the double's scripted waits are used up (it then reports
   // kInterrupted, which ends the collector like stop() does).
   void runSubscription(const std::string& channel, EnqueueListener listener = nullptr,
-                       size_t batch_events = 1000) {
+                       size_t batch_events = 1000,
+                       std::optional<BackfillSetting> backfill = std::nullopt) {
     PipelineOptions o;
     o.batch_events = batch_events;
     o.clock = &clock_;
     o.eventlog_batch = 2;
     o.evt_api = [this] { return std::make_unique<ForwardingEvtApi>(*api_); };
-    Pipeline p({eventlogSource(channel)}, *queue_, nullptr, metrics_, std::move(listener), o);
+    SourceConfig source = eventlogSource(channel);
+    source.backfill = backfill;
+    Pipeline p({source}, *queue_, nullptr, metrics_, std::move(listener), o);
     p.start();
     p.join();
     gaps_ += p.gaps();
@@ -133,7 +156,8 @@ class PipelineEventlogTest : public ::testing::Test {
 };
 
 TEST_F(PipelineEventlogTest, EachBatchIsStoredWithItsBookmarkInOneEnqueue) {
-  fill(1, 5);
+  api_->channels["Security"];  // empty at the first start: everything that comes is read live
+  api_->waits.push_back([this] { fill(1, 5); });
   // Observed after every committed enqueue: the stored bookmark must name exactly the last
   // stored event (ids are 1..n), never one that is not stored yet, never lag behind.
   std::vector<std::pair<uint64_t, std::optional<uint64_t>>> commits;  // (events, bookmark id)
@@ -153,14 +177,15 @@ TEST_F(PipelineEventlogTest, EachBatchIsStoredWithItsBookmarkInOneEnqueue) {
   EXPECT_EQ(s.keys(), (std::set<std::string>{"Security|1", "Security|2", "Security|3", "Security|4",
                                              "Security|5"}));
   EXPECT_EQ(metrics_.source("eventlog:Security").enqueued, 5u);
-  // The first start had no bookmark: it read from the oldest record.
+  // The first start had no bookmark and an empty channel: it read from the oldest record.
   ASSERT_FALSE(api_->subscribe_calls.empty());
   EXPECT_EQ(api_->subscribe_calls.front().flags, uint32_t{EvtApi::kStartAtOldestRecord});
   EXPECT_EQ(api_->openHandles(), 0u);
 }
 
 TEST_F(PipelineEventlogTest, AnEarlyStoreKeepsThePreviousBookmark) {
-  fill(1, 5);
+  api_->channels["Security"];
+  api_->waits.push_back([this] { fill(1, 5); });
   // A store limit of one event: every event is stored on its own, before the collector hands
   // over the bookmark of its EvtNext batch (of 2).
   std::vector<std::pair<uint64_t, std::optional<uint64_t>>> commits;
@@ -182,7 +207,8 @@ TEST_F(PipelineEventlogTest, AnEarlyStoreKeepsThePreviousBookmark) {
 }
 
 TEST_F(PipelineEventlogTest, RestartResumesAfterTheStoredBookmark) {
-  fill(1, 3);
+  api_->channels["Security"];
+  api_->waits.push_back([this] { fill(1, 3); });
   runSubscription("Security");
   EXPECT_EQ(drain().keys().size(), 3u);
   EXPECT_EQ(storedBookmarkId(), std::optional<uint64_t>(3));
@@ -234,17 +260,56 @@ TEST_F(PipelineEventlogTest, StaleBookmarkStoresAGapEventAndAGapStatusRecord) {
   EXPECT_EQ(storedBookmarkId(), std::optional<uint64_t>(22));
 }
 
-TEST_F(PipelineEventlogTest, MissingChannelIsReportedOnceAndRetriedNotFatal) {
+TEST_F(PipelineEventlogTest, MissingChannelIsAStatusRecordNotAnErrorAndIsReadOnceInstalled) {
   const std::string channel = "Microsoft-AzureADPasswordProtection-DCAgent/Admin";
-  // Two retry waits without the channel, then the component gets installed.
+  // Two probes without the channel, then the DC agent gets installed.
   api_->waits.push_back(nullptr);
   api_->waits.push_back([this, channel] { fill(1, 2, channel); });
   api_->waits.push_back(nullptr);
-  runSubscription(channel);
+  runSubscription(channel, nullptr, 1000, BackfillSetting{BackfillSetting::Kind::kAll, 0});
 
-  EXPECT_EQ(metrics_.source("eventlog:" + channel).input_errors, 1u);  // reported once
-  EXPECT_EQ(api_->subscribe_calls.size(), 3u);                         // and retried
-  EXPECT_EQ(drain().keys(), (std::set<std::string>{channel + "|1", channel + "|2"}));
+  EXPECT_EQ(metrics_.source("eventlog:" + channel).input_errors, 0u);  // not an error
+  EXPECT_EQ(api_->subscribe_calls.size(), 1u);
+  const Stored s = drain();
+  std::vector<std::string> types;
+  std::set<std::string> events;
+  for (const auto& r : s.records) {
+    if (r.kind == RecordKind::kStatus) {
+      types.push_back(nlohmann::json::parse(r.body).at("type"));
+      EXPECT_EQ(r.key.rfind("status|notice:" + channel + "|", 0), 0u) << r.key;
+    } else {
+      events.insert(r.key);
+    }
+  }
+  // Once "configured, absent" although probed twice; "present" once subscribed; the agent's
+  // history is read by the backfill; the backfill's end is reported too.
+  EXPECT_EQ(types, (std::vector<std::string>{"eventlog_absent", "eventlog_present",
+                                             "eventlog_backfill_done"}));
+  EXPECT_EQ(events, (std::set<std::string>{channel + "|1", channel + "|2"}));
+}
+
+TEST_F(PipelineEventlogTest, FirstStartStoresTheBackfillProgressWithTheBookmark) {
+  fill(1, 5);
+  std::vector<std::string> checkpoints;
+  runSubscription(
+      "Security",
+      [&](size_t, size_t) { checkpoints.push_back(**queue_->checkpoint("eventlog:Security")); },
+      1000, BackfillSetting{BackfillSetting::Kind::kAll, 0});
+  ASSERT_GE(checkpoints.size(), 2u);
+  // Stored with the history batch: live after 5 (the newest record at the first start), the
+  // backfill's progress beside it; a restart here would resume both.
+  const EvtCheckpoint first = parseEvtCheckpoint(checkpoints.front());
+  ASSERT_TRUE(first.backfill.has_value()) << checkpoints.front();
+  EXPECT_EQ(first.backfill->next_record, 6u);
+  EXPECT_EQ(first.backfill->last_record, 5u);
+  EXPECT_EQ(bookmarkRecordId(first.bookmark_xml), 5u);
+  EXPECT_FALSE(parseEvtCheckpoint(**queue_->checkpoint("eventlog:Security")).backfill);
+  std::set<std::string> keys;
+  for (const auto& r : drain().records) {
+    if (r.kind == RecordKind::kEvent) keys.insert(r.key);
+  }
+  EXPECT_EQ(keys, (std::set<std::string>{"Security|1", "Security|2", "Security|3", "Security|4",
+                                         "Security|5"}));
 }
 
 TEST(PipelineSourcesTest, EventlogIsRefusedOnLinuxWithAClearError) {
@@ -259,6 +324,58 @@ TEST(PipelineSourcesTest, EventlogIsRefusedOnLinuxWithAClearError) {
   EXPECT_TRUE(checkSources(sources, HostPlatform::kWindows));
 }
 
+TEST(PipelineSourcesTest, EveryMissionChannelIsOnByDefaultWithItsFilter) {
+  AgentConfig c;  // the defaults
+  std::map<std::string, std::string> query;
+  std::map<std::string, bool> formatted;
+  for (const SourceConfig& s : agentSources(c, HostPlatform::kWindows)) {
+    query[s.channel] = s.query;
+    formatted[s.channel] = s.format_messages;
+  }
+  for (const char* ch : {"Security", "Microsoft-AzureADConnect-AuthenticationAgent/Admin",
+                         "Microsoft-AadApplicationProxy-Connector/Admin",
+                         "Microsoft-Microsoft Entra private network-Connector/Admin",
+                         "Microsoft-AzureADPasswordProtection-DCAgent/Admin",
+                         "Microsoft-AzureADPasswordProtection-DCAgent/Operational", "Application",
+                         "Microsoft-Windows-PowerShell/Operational", "System"}) {
+    EXPECT_EQ(query.count(ch), 1u) << ch;
+  }
+  EXPECT_EQ(query["Security"], "*");
+  EXPECT_FALSE(formatted["Security"]);
+  EXPECT_TRUE(formatted["Microsoft-AzureADPasswordProtection-DCAgent/Admin"]);
+  EXPECT_EQ(query["Microsoft-Windows-PowerShell/Operational"], "*[System[EventID=4104]]");
+  for (const char* source :
+       {"'ADSync'", "'Directory Synchronization'", "'Azure AD Connect Upgrade'",
+        "'Microsoft Entra Connect Upgrade'", "'Entra Connect Admin Actions'"}) {
+    EXPECT_NE(query["Application"].find(source), std::string::npos) << source;
+  }
+  EXPECT_NE(query["System"].find("EventID=7045"), std::string::npos);
+  EXPECT_NE(query["System"].find("EventID=104"), std::string::npos);
+}
+
+TEST(PipelineSourcesTest, BackfillComesFromTheSourceItsStartOrTheWindowsSetting) {
+  AgentConfig c;
+  c.backfill = *parseBackfill("7d");
+  c.backfill_cpu_percent = 25;
+  SourceConfig future = eventlogSource("A");
+  future.start = EventlogStart::kFuture;
+  SourceConfig oldest = eventlogSource("B");
+  oldest.start = EventlogStart::kOldest;
+  SourceConfig own = eventlogSource("C");
+  own.backfill = *parseBackfill("90m");
+  c.sources = {future, oldest, own, eventlogSource("D")};
+  const auto s = agentSources(c, HostPlatform::kWindows);
+  EXPECT_EQ(s[0].backfill->kind, BackfillSetting::Kind::kNone);
+  EXPECT_EQ(s[1].backfill->kind, BackfillSetting::Kind::kAll);
+  EXPECT_EQ(s[2].backfill->seconds, 90 * 60);
+  EXPECT_EQ(s[3].backfill->seconds, 7 * 86400);
+  EXPECT_DOUBLE_EQ(s[3].backfill_cpu_share, 0.25);
+  EXPECT_FALSE(parseBackfill("24x"));
+  EXPECT_FALSE(parseBackfill("0h"));
+  EXPECT_FALSE(parseBackfill(""));
+  EXPECT_EQ(backfillName(*parseBackfill("none")), "none");
+}
+
 TEST(PipelineSourcesTest, OneSubscriptionPerChannel) {
   const Status s = checkSources({eventlogSource("Security"), eventlogSource("security")},
                                 HostPlatform::kWindows);
@@ -270,6 +387,9 @@ TEST(PipelineSourcesTest, WindowsAddsTheConfiguredChannelsNotListedAlready) {
   AgentConfig c;
   c.security_channel = true;
   c.password_protection_admin = true;
+  c.pta_agent_admin = c.private_network_connector_admin = false;
+  c.password_protection_operational = c.entra_connect_application = false;
+  c.powershell_script_block = c.system_service_and_clear = false;
   SourceConfig explicit_security = eventlogSource("SECURITY");
   explicit_security.query = "*[System[EventID=4624]]";
   c.sources = {explicit_security};
@@ -279,6 +399,11 @@ TEST(PipelineSourcesTest, WindowsAddsTheConfiguredChannelsNotListedAlready) {
   EXPECT_EQ(win[0].query, "*[System[EventID=4624]]");  // the explicit source wins
   EXPECT_EQ(win[1].type, SourceType::kEventlog);
   EXPECT_EQ(win[1].channel, "Microsoft-AzureADPasswordProtection-DCAgent/Admin");
+  EXPECT_TRUE(win[1].format_messages);   // an Entra channel: message text
+  EXPECT_FALSE(win[0].format_messages);  // never Security
+  ASSERT_TRUE(win[1].backfill.has_value());
+  EXPECT_EQ(*win[1].backfill, BackfillSetting{});  // the last 24 hours
+  EXPECT_DOUBLE_EQ(win[1].backfill_cpu_share, 0.1);
   EXPECT_TRUE(checkSources(win, HostPlatform::kWindows));
   // Linux runs what `sources` lists (the windows section is for Windows).
   EXPECT_EQ(agentSources(c, HostPlatform::kLinux).size(), 1u);

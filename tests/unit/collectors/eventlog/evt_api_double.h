@@ -12,20 +12,25 @@
 #include <string>
 #include <vector>
 
+#include "agent/core/time.h"
 #include "collectors/eventlog/evt_api.h"
 
 namespace t0w::testing {
 
 inline std::string eventXml(uint64_t id, const std::string& channel = "Security",
-                            uint32_t event_id = 4624) {
+                            uint32_t event_id = 4624,
+                            const std::string& time = "2024-05-01T10:00:00.1234567Z",
+                            const std::string& provider = "Microsoft-Windows-Security-Auditing") {
   return "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
-         "<Provider Name='Microsoft-Windows-Security-Auditing' "
+         "<Provider Name='" +
+         provider +
+         "' "
          "Guid='{54849625-5478-4994-a5ba-3e3b0328c30d}'/><EventID>" +
          std::to_string(event_id) +
          "</EventID><Version>2</Version><Level>0</Level><Task>12544</Task><Opcode>0</Opcode>"
          "<Keywords>0x8020000000000000</Keywords>"
-         "<TimeCreated SystemTime='2024-05-01T10:00:00.1234567Z'/><EventRecordID>" +
-         std::to_string(id) + "</EventRecordID><Channel>" + channel +
+         "<TimeCreated SystemTime='" +
+         time + "'/><EventRecordID>" + std::to_string(id) + "</EventRecordID><Channel>" + channel +
          "</Channel><Computer>dc01.corp.example</Computer></System><EventData>"
          "<Data Name='TargetUserName'>alice</Data></EventData></Event>";
 }
@@ -57,6 +62,22 @@ class ScriptedEvtApi final : public EvtApi {
   // One entry per waitForEvents: run it, then report kSignalled (kTimeout for retry waits).
   // When none are left, the wait reports kInterrupted: the collector's run() ends.
   std::deque<std::function<void()>> waits;
+
+  // Channel configuration (absent entry: enabled, circular, 20 MiB) and log info overrides.
+  std::map<std::string, EvtChannelConfig> configs;
+  uint32_t config_error = evt_errc::kOk;  // for channels that exist
+  uint32_t log_info_error = evt_errc::kOk;
+  uint64_t record_bytes = 1000;  // EvtLogFileSize = records * record_bytes
+  std::deque<uint32_t> seek_errors;
+  std::deque<uint32_t> history_next_errors;
+  // Publisher → message text (EvtFormatMessage); absent: ERROR_EVT_MESSAGE_NOT_FOUND.
+  std::map<std::string, std::string> messages;
+  std::map<std::string, uint32_t> publisher_errors;  // EvtOpenPublisherMetadata failures
+  std::vector<std::pair<std::string, uint32_t>> publisher_opens;  // (publisher, locale)
+  int format_calls = 0;
+  std::vector<std::chrono::milliseconds> wait_timeouts;  // every waitForEvents timeout
+  std::vector<EvtHistoryRange> history_queries;
+  std::vector<uint32_t> next_sizes;  // `max` of every EvtNext on a subscription
 
   std::vector<SubscribeCall> subscribe_calls;
   std::vector<std::string> queried_paths;
@@ -110,7 +131,8 @@ class ScriptedEvtApi final : public EvtApi {
     return evt_errc::kOk;
   }
 
-  Wait waitForEvents(Handle subscription, std::chrono::milliseconds) override {
+  Wait waitForEvents(Handle subscription, std::chrono::milliseconds timeout) override {
+    wait_timeouts.push_back(timeout);
     if (interrupted_ || waits.empty()) return Wait::kInterrupted;
     auto action = std::move(waits.front());
     waits.pop_front();
@@ -123,12 +145,20 @@ class ScriptedEvtApi final : public EvtApi {
 
   uint32_t next(Handle results, uint32_t max, std::chrono::milliseconds,
                 std::vector<Handle>& out) override {
+    Object& r = objects_.at(results);
+    if (r.kind == Kind::kHistory) return nextHistory(r, max, out);
+    if (r.kind == Kind::kSubscription) next_sizes.push_back(max);
     if (!next_errors.empty()) {
       const uint32_t e = next_errors.front();
       next_errors.pop_front();
+      if (e == evt_errc::kRpcInvalidBound) {
+        // What Windows does: the read position moves although nothing is returned.
+        const auto& records = channels.at(r.channel);
+        auto it = records.lower_bound(r.id);
+        for (uint32_t n = 0; n < max && it != records.end(); ++n, ++it) r.id = it->first + 1;
+      }
       if (e != evt_errc::kOk) return e;
     }
-    Object& r = objects_.at(results);
     if (r.kind == Kind::kQuery) {
       const auto& recs = files.at(r.channel);
       if (r.id >= recs.size()) return evt_errc::kNoMoreItems;
@@ -206,6 +236,84 @@ class ScriptedEvtApi final : public EvtApi {
     return evt_errc::kFileNotFound;
   }
 
+  uint32_t seekAfterBookmark(Handle results, Handle bookmark) override {
+    if (!seek_errors.empty()) {
+      const uint32_t e = seek_errors.front();
+      seek_errors.pop_front();
+      if (e != evt_errc::kOk) return e;
+    }
+    Object& r = objects_.at(results);
+    const Object& b = objects_.at(bookmark);
+    if (!b.has_id || channels.at(r.channel).count(b.id) == 0) return evt_errc::kNotFound;
+    r.id = b.id + 1;
+    return evt_errc::kOk;
+  }
+
+  uint32_t queryHistory(std::string_view channel, std::string_view query,
+                        const EvtHistoryRange& range, Handle& out) override {
+    history_queries.push_back(range);
+    auto ch = channels.find(std::string(channel));
+    if (ch == channels.end()) return evt_errc::kChannelNotFound;
+    Object q;
+    q.kind = Kind::kHistory;
+    q.channel = std::string(channel);
+    q.query = std::string(query);
+    q.id = range.first_record;
+    q.last = range.last_record;
+    q.from = range.from_filetime;
+    out = add(q);
+    return evt_errc::kOk;
+  }
+
+  uint32_t logInfo(std::string_view channel, EvtLogInfo& out) override {
+    if (log_info_error != evt_errc::kOk) return log_info_error;
+    auto ch = channels.find(std::string(channel));
+    if (ch == channels.end()) return evt_errc::kChannelNotFound;
+    out = {};
+    if (!ch->second.empty()) {
+      out.oldest_record = ch->second.begin()->first;
+      out.record_count = ch->second.rbegin()->first - out.oldest_record + 1;
+    }
+    out.file_size = out.record_count * record_bytes;
+    return evt_errc::kOk;
+  }
+
+  uint32_t channelConfig(std::string_view channel, EvtChannelConfig& out) override {
+    const std::string name(channel);
+    if (channels.count(name) == 0) return evt_errc::kChannelNotFound;
+    if (config_error != evt_errc::kOk) return config_error;
+    auto it = configs.find(name);
+    if (it != configs.end()) {
+      out = it->second;
+    } else {
+      out = {};
+      out.max_size = 20 * 1024 * 1024;
+    }
+    return evt_errc::kOk;
+  }
+
+  uint32_t openPublisherMetadata(std::string_view publisher, uint32_t locale,
+                                 Handle& out) override {
+    publisher_opens.emplace_back(std::string(publisher), locale);
+    auto err = publisher_errors.find(std::string(publisher));
+    if (err != publisher_errors.end()) return err->second;
+    Object p;
+    p.kind = Kind::kPublisher;
+    p.channel = std::string(publisher);
+    out = add(p);
+    return evt_errc::kOk;
+  }
+
+  uint32_t formatEventMessage(Handle publisher_metadata, Handle event, std::string& utf8) override {
+    ++format_calls;
+    const Object& p = objects_.at(publisher_metadata);
+    (void)objects_.at(event);
+    auto it = messages.find(p.channel);
+    if (it == messages.end()) return evt_errc::kMessageNotFound;
+    utf8 = it->second;
+    return evt_errc::kOk;
+  }
+
   void close(Handle h) override {
     if (h == kNoHandle) return;
     if (objects_.erase(h) == 0) ++bad_closes;
@@ -223,14 +331,64 @@ class ScriptedEvtApi final : public EvtApi {
   }
 
  private:
-  enum class Kind { kBookmark, kSubscription, kEvent, kQuery };
+  enum class Kind { kBookmark, kSubscription, kEvent, kQuery, kHistory, kPublisher };
   struct Object {
     Kind kind = Kind::kEvent;
     std::string channel;
-    uint64_t id = 0;  // bookmark: record; subscription: next record; query: next index
+    uint64_t id = 0;  // bookmark: record; subscription/history: next record; query: next index
     bool has_id = false;
     std::string xml;
+    std::string query;
+    uint64_t last = 0;  // history: last record of the range
+    int64_t from = 0;   // history: FILETIME lower bound, 0 none
   };
+
+  // TimeCreated of a rendered record (the double's own XML: SystemTime='...').
+  static int64_t timeOf(const std::string& xml) {
+    const size_t at = xml.find("SystemTime='");
+    if (at == std::string::npos) return 0;
+    const size_t end = xml.find('\'', at + 12);
+    return parseFiletime(std::string_view(xml).substr(at + 12, end - at - 12)).value_or(0);
+  }
+
+  // EventID of a rendered record, for the filtered queries the tests use ("*[System[EventID=N]]").
+  static bool matches(const std::string& query, const std::string& xml) {
+    const size_t at = query.find("EventID=");
+    if (at == std::string::npos) return true;
+    const std::string id = query.substr(at + 8, query.find(']', at) - at - 8);
+    return xml.find("<EventID>" + id + "</EventID>") != std::string::npos;
+  }
+
+  uint32_t nextHistory(Object& r, uint32_t max, std::vector<Handle>& out) {
+    if (!history_next_errors.empty()) {
+      const uint32_t e = history_next_errors.front();
+      history_next_errors.pop_front();
+      if (e != evt_errc::kOk) return e;
+    }
+    const auto& records = channels.at(r.channel);
+    // A cursor pointing before the oldest record was overwritten: the result set is stale.
+    if (!records.empty() && r.id < records.begin()->first && r.id <= r.last) {
+      return evt_errc::kQueryResultStale;
+    }
+    auto it = records.lower_bound(r.id);
+    uint32_t n = 0;
+    for (; n < max && it != records.end() && it->first <= r.last; ++it) {
+      r.id = it->first + 1;
+      if (r.from != 0 && timeOf(it->second) < r.from) continue;
+      if (!matches(r.query, it->second)) continue;
+      Object ev;
+      ev.id = it->first;
+      ev.has_id = true;
+      ev.xml = it->second;
+      out.push_back(add(ev));
+      ++n;
+    }
+    if (n == 0) {
+      r.id = r.last + 1;
+      return evt_errc::kNoMoreItems;
+    }
+    return evt_errc::kOk;
+  }
 
   Handle add(Object o) {
     const Handle h = ++last_handle_;

@@ -2,9 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "agent/core/time.h"
+#include "tests/support/fake_clock.h"
 #include "tests/unit/collectors/eventlog/evt_api_double.h"
 
 namespace t0w {
@@ -41,7 +46,7 @@ bool isGap(const Event& e) {
 std::vector<uint64_t> recordIds(const std::vector<Event>& events) {
   std::vector<uint64_t> ids;
   for (const Event& e : events) {
-    if (!isGap(e)) ids.push_back(e.system.record_id);
+    if (e.system.provider_name != kGapProvider) ids.push_back(e.system.record_id);
   }
   return ids;
 }
@@ -52,16 +57,47 @@ class EvtSubscriptionTest : public ::testing::Test {
     for (uint64_t id = first; id <= last; ++id) api.channels[channel][id] = eventXml(id, channel);
   }
 
-  CollectorSummary run() {
+  CollectorSummary run() { return runWith(clock); }
+  CollectorSummary runWith(const Clock& c) {
     options.on_checkpoint = [this](const std::string& xml) { checkpoints.push_back(xml); };
-    EvtSubscriptionCollector collector(api, clock, options);
+    EvtSubscriptionCollector collector(api, c, options);
     CollectorSummary s = collector.run(sink);
     stats = collector.stats();
     return s;
   }
 
+  std::vector<const Event*> notices() const {
+    std::vector<const Event*> out;
+    for (const Event& e : sink.events) {
+      if (e.system.provider_name == kGapProvider && e.system.event_id == kNoticeEventId) {
+        out.push_back(&e);
+      }
+    }
+    return out;
+  }
+  size_t countNotices(const std::string& type) const {
+    size_t n = 0;
+    for (const Event* e : notices()) n += field(*e, "Type") == type ? 1 : 0;
+    return n;
+  }
+  std::optional<SourceStatus> boardEntry(const std::string& name) const {
+    for (const SourceStatus& s : board.snapshot()) {
+      if (s.name == name) return s;
+    }
+    return std::nullopt;
+  }
+  SourceState boardState(const std::string& name) const {
+    auto s = boardEntry(name);
+    return s ? s->state : SourceState::kStopped;
+  }
+  std::string boardDetail(const std::string& name) const {
+    auto s = boardEntry(name);
+    return s ? s->detail : "";
+  }
+
   ScriptedEvtApi api;
   FixedClock clock;
+  SourceStatusBoard board{clock};
   EvtSubscriptionOptions options = [] {
     EvtSubscriptionOptions o;
     o.channel = "Security";
@@ -72,8 +108,9 @@ class EvtSubscriptionTest : public ::testing::Test {
   EvtSubscriptionStats stats;
 };
 
-TEST_F(EvtSubscriptionTest, FirstStartReadsFromOldestInBatchesAndCheckpointsEachBatch) {
-  fill(10, 14);
+TEST_F(EvtSubscriptionTest, EmptyChannelAtFirstStartReadsEverythingThatComesInBatches) {
+  api.channels["Security"];  // exists, empty: nothing to backfill
+  api.waits.push_back([&] { fill(10, 14); });
   options.batch_size = 2;
   const CollectorSummary s = run();
 
@@ -87,6 +124,7 @@ TEST_F(EvtSubscriptionTest, FirstStartReadsFromOldestInBatchesAndCheckpointsEach
             (std::vector<std::string>{bookmarkXml("Security", 11), bookmarkXml("Security", 13),
                                       bookmarkXml("Security", 14)}));
   EXPECT_EQ(stats.batches, 3u);
+  EXPECT_TRUE(api.history_queries.empty());
   EXPECT_EQ(sink.events[0].origin.source, "Security");
   EXPECT_EQ(sink.events[0].origin.position, 10u);
   EXPECT_EQ(sink.events[0].system.channel, "Security");
@@ -96,7 +134,8 @@ TEST_F(EvtSubscriptionTest, FirstStartReadsFromOldestInBatchesAndCheckpointsEach
 }
 
 TEST_F(EvtSubscriptionTest, EventsArrivingLaterAreReadAfterTheSignal) {
-  fill(1, 2);
+  api.channels["Security"];
+  api.waits.push_back([&] { fill(1, 2); });
   api.waits.push_back([&] { fill(3, 4); });
   api.waits.push_back(nullptr);  // a signal with nothing new
   api.waits.push_back([&] { fill(5, 5); });
@@ -107,20 +146,25 @@ TEST_F(EvtSubscriptionTest, EventsArrivingLaterAreReadAfterTheSignal) {
   EXPECT_EQ(api.openHandles(), 0u);
 }
 
-TEST_F(EvtSubscriptionTest, FutureOnlyWithoutBookmarkWhenConfigured) {
+TEST_F(EvtSubscriptionTest, BackfillNoneReadsLiveFromAfterTheNewestAndCheckpointsAtOnce) {
   fill(1, 3);
-  options.future_only_without_bookmark = true;
+  options.backfill.kind = EvtBackfill::Kind::kNone;
   api.waits.push_back([&] { fill(4, 4); });
   run();
   ASSERT_EQ(api.subscribe_calls.size(), 1u);
-  EXPECT_EQ(api.subscribe_calls[0].flags, EvtApi::kToFutureEvents);
+  // A bookmark made from the newest record: a restart resumes there, not at "now" again.
+  EXPECT_EQ(api.subscribe_calls[0].flags, EvtApi::kStartAfterBookmark | EvtApi::kStrict);
   EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{4}));
+  EXPECT_TRUE(api.history_queries.empty());
+  ASSERT_GE(checkpoints.size(), 2u);
+  EXPECT_EQ(checkpoints[0], bookmarkXml("Security", 3));  // before anything was read
+  EXPECT_EQ(checkpoints.back(), bookmarkXml("Security", 4));
 }
 
 TEST_F(EvtSubscriptionTest, ResumesStrictlyAfterTheCheckpointBookmark) {
   fill(10, 14);
   options.bookmark_xml = bookmarkXml("Security", 12);
-  options.future_only_without_bookmark = true;  // irrelevant once there is a bookmark
+  options.backfill.kind = EvtBackfill::Kind::kAll;  // irrelevant once there is a bookmark
   run();
   ASSERT_EQ(api.subscribe_calls.size(), 1u);
   EXPECT_EQ(api.subscribe_calls[0].flags, EvtApi::kStartAfterBookmark | EvtApi::kStrict);
@@ -154,6 +198,7 @@ TEST_F(EvtSubscriptionTest, StaleBookmarkBecomesAGapEventWithTheMissingRange) {
   EXPECT_EQ(gap.origin.source, "gap:Security");
   EXPECT_EQ(gap.origin.position, 13u);
   EXPECT_EQ(eventKey(gap), "gap:Security@13");
+  EXPECT_EQ(field(gap, "ResumedAt"), "20");
   ASSERT_TRUE(gap.system.time_created.has_value());
   EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{20, 21, 22}));
   EXPECT_EQ(stats.gaps, 1u);  // no second "jump" gap for the same records
@@ -188,7 +233,8 @@ TEST_F(EvtSubscriptionTest, OldestRecordUnknownStillReportsTheGap) {
 }
 
 TEST_F(EvtSubscriptionTest, LogClearedWhileReadingReopensAfterBookmarkAndReportsTheGap) {
-  fill(10, 11);
+  api.channels["Security"];
+  api.waits.push_back([&] { fill(10, 11); });
   api.waits.push_back([&] {
     api.channels["Security"].clear();
     fill(30, 31);
@@ -209,7 +255,8 @@ TEST_F(EvtSubscriptionTest, LogClearedWhileReadingReopensAfterBookmarkAndReports
 }
 
 TEST_F(EvtSubscriptionTest, StaleResultWhoseBookmarkSurvivedLosesNothing) {
-  fill(10, 11);
+  api.channels["Security"];
+  api.waits.push_back([&] { fill(10, 11); });
   api.waits.push_back([&] {
     fill(12, 13);
     api.next_errors.push_back(evt_errc::kQueryResultStale);
@@ -221,8 +268,11 @@ TEST_F(EvtSubscriptionTest, StaleResultWhoseBookmarkSurvivedLosesNothing) {
 }
 
 TEST_F(EvtSubscriptionTest, RecordIdJumpIsAGapForTheUnfilteredQueryOnly) {
-  fill(10, 11);
-  fill(15, 15);
+  api.channels["Security"];
+  api.waits.push_back([&] {
+    fill(10, 11);
+    fill(15, 15);
+  });
   run();
   EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{10, 11, 15}));
   ASSERT_EQ(sink.events.size(), 4u);
@@ -235,8 +285,11 @@ TEST_F(EvtSubscriptionTest, RecordIdJumpIsAGapForTheUnfilteredQueryOnly) {
 }
 
 TEST_F(EvtSubscriptionTest, FilteredQueryRecordsAreSparseByDesign) {
-  fill(10, 10);
-  fill(15, 15);
+  api.channels["Security"];
+  api.waits.push_back([&] {
+    fill(10, 10);
+    fill(15, 15);
+  });
   options.query = "*[System[(EventID=4624)]]";
   run();
   EXPECT_EQ(api.subscribe_calls[0].query, "*[System[(EventID=4624)]]");
@@ -246,9 +299,15 @@ TEST_F(EvtSubscriptionTest, FilteredQueryRecordsAreSparseByDesign) {
 
 TEST_F(EvtSubscriptionTest, AccessDeniedIsReportedOnceAndRetriedUntilItClears) {
   fill(1, 2);
+  options.bookmark_xml = bookmarkXml("Security", 1);
+  options.board = &board;
   api.subscribe_errors = {evt_errc::kAccessDenied, evt_errc::kAccessDenied,
                           evt_errc::kAccessDenied};
   api.waits = {nullptr, nullptr, nullptr};  // three retry intervals, then the fourth try works
+  api.waits.push_back([&] {
+    // Between the retries the board showed access_denied; now subscribed.
+    EXPECT_EQ(boardState("Security"), SourceState::kSubscribed);
+  });
   const CollectorSummary s = run();
 
   ASSERT_EQ(sink.errors.size(), 1u);
@@ -262,58 +321,99 @@ TEST_F(EvtSubscriptionTest, AccessDeniedIsReportedOnceAndRetriedUntilItClears) {
   EXPECT_EQ(s.errors, 1u);
   EXPECT_EQ(stats.repeated_failures, 2u);
   EXPECT_EQ(stats.subscribe_attempts, 4u);
-  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{2}));
 }
 
-TEST_F(EvtSubscriptionTest, MissingChannelIsReportedClearlyAndRetriedUntilStopped) {
-  options.channel = "Microsoft-Windows-DNSServer/Audit";
-  api.waits = {nullptr, nullptr};
+TEST_F(EvtSubscriptionTest, MissingChannelIsConfiguredAbsentOnceAndPickedUpWhenInstalled) {
+  const std::string ch = "Microsoft-AzureADPasswordProtection-DCAgent/Admin";
+  options.channel = ch;
+  options.board = &board;
+  options.probe_interval = std::chrono::milliseconds(60000);
+  options.retry_interval = std::chrono::milliseconds(30000);
+  api.waits = {nullptr, nullptr, [&] {
+                 EXPECT_EQ(boardState(ch), SourceState::kAbsent);
+                 // The DC agent is installed: its channel appears with a record.
+                 api.channels[ch][1] = eventXml(1, ch, 10016);
+               }};
+  api.waits.push_back(nullptr);
   const CollectorSummary s = run();
-  ASSERT_EQ(sink.errors.size(), 1u);
-  EXPECT_EQ(sink.errors[0].error.code, Errc::kNotFound);
-  EXPECT_NE(sink.errors[0].error.message.find("Microsoft-Windows-DNSServer/Audit: EvtSubscribe: "
-                                              "The specified channel could not be found"),
-            std::string::npos)
-      << sink.errors[0].error.message;
-  EXPECT_NE(sink.errors[0].error.message.find("does not exist on this machine"), std::string::npos);
-  EXPECT_EQ(stats.subscribe_attempts, 3u);
-  EXPECT_EQ(s.records, 0u);
+  EXPECT_TRUE(sink.errors.empty()) << sink.errors[0].error.message;  // absent is not an error
+  EXPECT_EQ(s.errors, 0u);
+  const std::vector<const Event*> n = notices();
+  ASSERT_GE(n.size(), 2u);
+  EXPECT_EQ(field(*n[0], "Type"), "eventlog_absent");
+  EXPECT_NE(field(*n[0], "Message").find("configured, absent"), std::string::npos);
+  EXPECT_EQ(n[0]->origin.source, "notice:" + ch);
+  EXPECT_EQ(field(*n[1], "Type"), "eventlog_present");
+  EXPECT_EQ(countNotices("eventlog_absent"), 1u);  // once, though probed three times
+  // Re-checked at most every 30 s (the retry interval, below the one-minute promise).
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(api.wait_timeouts[i], std::chrono::milliseconds(30000));
+  // Installed later: read from its first record (it has no history older than the agent).
+  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{1}));
   EXPECT_EQ(api.openHandles(), 0u);
+}
+
+TEST_F(EvtSubscriptionTest, ChannelThatExistsButCannotBeSubscribedYetIsOneAbsenceWithoutSpinning) {
+  fill(1, 1);
+  api.subscribe_errors = {evt_errc::kChannelNotFound, evt_errc::kChannelNotFound};
+  api.waits = {nullptr, nullptr, nullptr};
+  run();
+  EXPECT_EQ(countNotices("eventlog_absent"), 1u);
+  EXPECT_EQ(countNotices("eventlog_present"), 1u);
+  EXPECT_EQ(stats.subscribe_attempts, 3u);
+  EXPECT_EQ(api.wait_timeouts[0], std::chrono::milliseconds(30000));  // waited, no spin
+  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{1}));
+  EXPECT_TRUE(sink.errors.empty());
 }
 
 TEST_F(EvtSubscriptionTest, DifferentFailureAfterAnotherIsReportedAgain) {
   fill(1, 1);
-  api.subscribe_errors = {evt_errc::kAccessDenied, evt_errc::kChannelNotFound};
+  options.bookmark_xml = bookmarkXml("Security", 1);
+  fill(2, 2);
+  api.subscribe_errors = {evt_errc::kAccessDenied, evt_errc::kInvalidQuery};
   api.waits = {nullptr, nullptr};
   run();
   ASSERT_EQ(sink.errors.size(), 2u);
   EXPECT_EQ(sink.errors[0].error.code, Errc::kIo);
-  EXPECT_EQ(sink.errors[1].error.code, Errc::kNotFound);
-  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{1}));
+  EXPECT_EQ(sink.errors[1].error.code, Errc::kInvalidArgument);
+  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{2}));
 }
 
-TEST_F(EvtSubscriptionTest, EvtNextFailureResubscribesAfterTheBookmark) {
-  fill(1, 2);
-  api.waits.push_back([&] {
-    fill(3, 3);
-    api.next_errors.push_back(6);  // ERROR_INVALID_HANDLE: the service restarted
-  });
-  api.waits.push_back(nullptr);  // retry interval
-  run();
-  ASSERT_EQ(sink.errors.size(), 1u);
-  EXPECT_NE(sink.errors[0].error.message.find("Security: EvtNext: Win32 error 6"),
-            std::string::npos)
-      << sink.errors[0].error.message;
-  ASSERT_EQ(api.subscribe_calls.size(), 2u);
-  EXPECT_EQ(api.subscribe_calls[1].flags, EvtApi::kStartAfterBookmark | EvtApi::kStrict);
-  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{1, 2, 3}));
+TEST_F(EvtSubscriptionTest, EventLogServiceRestartIsReportedAndReadingResumesAfterTheBookmark) {
+  for (uint32_t code : {uint32_t{6}, evt_errc::kRpcServerUnavailable}) {
+    SCOPED_TRACE(code);
+    api = ScriptedEvtApi();
+    sink = RecordingSink();
+    checkpoints.clear();
+    options.board = &board;
+    api.channels["Security"];
+    api.waits.push_back([&] { fill(1, 2); });
+    api.waits.push_back([&, code] {
+      fill(3, 3);
+      api.next_errors.push_back(code);  // the service restarted under the subscription
+    });
+    api.waits.push_back([&] {
+      EXPECT_EQ(boardState("Security"), SourceState::kFailing);
+      EXPECT_NE(boardDetail("Security").find("Event Log service unavailable"), std::string::npos);
+    });
+    run();
+    EXPECT_TRUE(sink.errors.empty());
+    ASSERT_EQ(api.subscribe_calls.size(), 2u);
+    EXPECT_EQ(api.subscribe_calls[1].flags, EvtApi::kStartAfterBookmark | EvtApi::kStrict);
+    EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{1, 2, 3}));
+    EXPECT_EQ(countNotices("eventlog_service_down"), 1u);
+    EXPECT_EQ(countNotices("eventlog_service_back"), 1u);
+    EXPECT_EQ(stats.gaps, 0u);
+    EXPECT_EQ(api.openHandles(), 0u);
+  }
 }
 
 TEST_F(EvtSubscriptionTest, ResultSetStaleOverAndOverIsAFailureNotASpin) {
-  fill(1, 1);
+  api.channels["Security"];
+  api.waits.push_back([&] { fill(1, 1); });
   api.next_errors = {evt_errc::kOk, evt_errc::kQueryResultStale, evt_errc::kQueryResultStale,
                      evt_errc::kQueryResultStale, evt_errc::kQueryResultStale};
-  api.waits = {nullptr};
+  api.waits.push_back(nullptr);
   run();
   EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{1}));
   ASSERT_EQ(sink.errors.size(), 1u);
@@ -325,7 +425,7 @@ TEST_F(EvtSubscriptionTest, UnusableCheckpointBookmarkReadsFromTheOldestRecord) 
   fill(7, 8);
   options.bookmark_xml = "<BookmarkList><Bookmark Channel='Security' RecordId='5'";
   api.create_bookmark_error = 15008;
-  options.future_only_without_bookmark = true;  // must not skip: the position is unknown
+  options.backfill.kind = EvtBackfill::Kind::kNone;  // must not skip: the position is unknown
   run();
   ASSERT_EQ(sink.errors.size(), 1u);
   EXPECT_EQ(sink.errors[0].error.code, Errc::kCorrupt);
@@ -336,8 +436,11 @@ TEST_F(EvtSubscriptionTest, UnusableCheckpointBookmarkReadsFromTheOldestRecord) 
 }
 
 TEST_F(EvtSubscriptionTest, BadEventIsReportedSkippedAndTheBookmarkMovesPastIt) {
-  fill(10, 12);
-  api.channels["Security"][11] = "<Event><System><EventID>x</EventID></System>";
+  api.channels["Security"];
+  api.waits.push_back([&] {
+    fill(10, 12);
+    api.channels["Security"][11] = "<Event><System><EventID>x</EventID></System>";
+  });
   run();
   EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{10, 12}));
   ASSERT_EQ(sink.errors.size(), 1u);
@@ -348,7 +451,8 @@ TEST_F(EvtSubscriptionTest, BadEventIsReportedSkippedAndTheBookmarkMovesPastIt) 
 }
 
 TEST_F(EvtSubscriptionTest, RenderFailureIsReportedAndSkipped) {
-  fill(1, 3);
+  api.channels["Security"];
+  api.waits.push_back([&] { fill(1, 3); });
   api.render_errors = {evt_errc::kOk, 15027};  // ERROR_EVT_MESSAGE_NOT_FOUND-like failure
   run();
   EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{1, 3}));
@@ -368,6 +472,453 @@ TEST_F(EvtSubscriptionTest, StopBeforeRunReturnsWithoutReading) {
   EXPECT_TRUE(api.subscribe_calls.empty());
   EXPECT_EQ(api.openHandles(), 0u);
   EXPECT_EQ(collector.name(), "eventlog:Security");
+}
+
+// ---- first start and backfill -------------------------------------------------------------
+
+// FILETIME text of `hours` before the FakeClock's now.
+std::string hoursAgo(const ::t0w::testing::FakeClock& c, int64_t hours) {
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                          c.now().time_since_epoch() - std::chrono::hours(hours))
+                          .count();
+  return formatFiletime(unixMicrosToFiletime(micros));
+}
+
+TEST_F(EvtSubscriptionTest, FirstStartBackfillsTheLast24HoursOldestFirstBesideLive) {
+  ::t0w::testing::FakeClock fake;
+  // Records 1..3 are two days old, 4..6 from the last hours; 7 arrives live.
+  for (uint64_t id = 1; id <= 6; ++id) {
+    api.channels["Security"][id] =
+        eventXml(id, "Security", 4624, hoursAgo(fake, id <= 3 ? 48 : 7 - static_cast<int64_t>(id)));
+  }
+  options.board = &board;
+  options.backfill_batch = 2;
+  api.waits.push_back([&] { fill(7, 7); });
+  api.waits.push_back(nullptr);
+  api.waits.push_back(nullptr);
+  const CollectorSummary s = runWith(fake);
+
+  // Live starts strictly after the newest record at start (6); history is a separate query.
+  ASSERT_EQ(api.subscribe_calls.size(), 1u);
+  EXPECT_EQ(api.subscribe_calls[0].flags, EvtApi::kStartAfterBookmark | EvtApi::kStrict);
+  ASSERT_GE(api.history_queries.size(), 1u);
+  EXPECT_EQ(api.history_queries[0].first_record, 1u);
+  EXPECT_EQ(api.history_queries[0].last_record, 6u);
+  EXPECT_EQ(formatFiletime(api.history_queries[0].from_filetime), hoursAgo(fake, 24));
+  // Live first: 7 is read in the round it arrives, history batches in between; nothing twice.
+  std::vector<uint64_t> ids = recordIds(sink.events);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<uint64_t>{4, 5, 6, 7}));
+  EXPECT_EQ(stats.backfill_events, 3u);
+  EXPECT_EQ(s.errors, 0u);
+  EXPECT_EQ(countNotices("eventlog_backfill_done"), 1u);
+  // The first checkpoint carries the backfill's progress; the last one has none left.
+  ASSERT_GE(checkpoints.size(), 2u);
+  const EvtCheckpoint first = parseEvtCheckpoint(checkpoints[0]);
+  ASSERT_TRUE(first.backfill.has_value());
+  EXPECT_EQ(first.backfill->next_record, 1u);
+  EXPECT_EQ(first.backfill->last_record, 6u);
+  EXPECT_EQ(first.bookmark_xml, bookmarkXml("Security", 6));
+  EXPECT_EQ(checkpoints.back(), bookmarkXml("Security", 7));
+  EXPECT_EQ(boardState("Security"), SourceState::kStopped);
+  EXPECT_EQ(api.openHandles(), 0u);
+}
+
+TEST_F(EvtSubscriptionTest, LiveEventsAreReadBeforeTheNextBackfillBatch) {
+  fill(1, 6);
+  options.backfill.kind = EvtBackfill::Kind::kAll;
+  options.backfill_batch = 2;
+  api.waits.push_back([&] { fill(7, 7); });
+  api.waits.push_back(nullptr);
+  api.waits.push_back(nullptr);
+  run();
+  // Round 1: live (nothing), history 1-2; round 2: live 7, then history 3-4; round 3: 5-6.
+  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{1, 2, 7, 3, 4, 5, 6}));
+  EXPECT_EQ(api.history_queries[0].from_filetime, 0);  // all: no time bound
+}
+
+TEST_F(EvtSubscriptionTest, BackfillSleepsSoThatItUsesItsShareOfOneCore) {
+  fill(1, 6);
+  options.backfill.kind = EvtBackfill::Kind::kAll;
+  options.backfill_batch = 2;
+  options.backfill_cpu_share = 0.25;
+  options.wait = std::chrono::milliseconds(1000);
+  // Each history batch costs 40 ms of CPU (the thread CPU clock is injected).
+  std::chrono::nanoseconds cpu{0};
+  options.cpu_time = [&] {
+    cpu += std::chrono::milliseconds(20);  // called before and after each batch
+    return cpu;
+  };
+  ::t0w::testing::FakeClock fake;
+  api.waits = {[&] { fake.advance(std::chrono::milliseconds(60)); },
+               [&] { fake.advance(std::chrono::milliseconds(60)); },
+               [&] { fake.advance(std::chrono::milliseconds(60)); }};
+  runWith(fake);
+  // 20 ms per batch at 25 %: 60 ms of pause after each, waited on the live signal.
+  ASSERT_GE(api.wait_timeouts.size(), 2u);
+  EXPECT_EQ(api.wait_timeouts[0], std::chrono::milliseconds(60));
+  EXPECT_EQ(api.wait_timeouts[1], std::chrono::milliseconds(60));
+  EXPECT_EQ(stats.backfill_sleep, std::chrono::milliseconds(180));
+  EXPECT_EQ(stats.backfill_events, 6u);
+}
+
+TEST_F(EvtSubscriptionTest, BackfillResumesFromTheCheckpointAfterARestart) {
+  fill(1, 10);
+  EvtCheckpoint cp;
+  cp.bookmark_xml = bookmarkXml("Security", 8);
+  cp.backfill = EvtCheckpoint::Backfill{4, 6, 0};
+  options.bookmark_xml = formatEvtCheckpoint(cp);
+  run();
+  ASSERT_EQ(api.history_queries.size(), 1u);
+  EXPECT_EQ(api.history_queries[0].first_record, 4u);
+  EXPECT_EQ(api.history_queries[0].last_record, 6u);
+  std::vector<uint64_t> ids = recordIds(sink.events);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<uint64_t>{4, 5, 6, 9, 10}));
+  EXPECT_EQ(checkpoints.back(), bookmarkXml("Security", 10));
+}
+
+TEST_F(EvtSubscriptionTest, HistoryOverwrittenBeforeTheBackfillReachedItIsAGap) {
+  fill(1, 10);
+  options.backfill.kind = EvtBackfill::Kind::kAll;
+  options.backfill_batch = 2;
+  api.waits.push_back([&] {
+    // The log wrapped: 1..6 overwritten while the backfill was at record 3.
+    for (uint64_t id = 1; id <= 6; ++id) api.channels["Security"].erase(id);
+  });
+  api.waits.push_back(nullptr);
+  api.waits.push_back(nullptr);
+  run();
+  const Event* gap = nullptr;
+  for (const Event& e : sink.events) {
+    if (isGap(e)) gap = &e;
+  }
+  ASSERT_NE(gap, nullptr);
+  EXPECT_EQ(field(*gap, "Reason"), "backfill_overwritten");
+  EXPECT_EQ(field(*gap, "FirstMissingRecordId"), "3");
+  EXPECT_EQ(field(*gap, "LastMissingRecordId"), "6");
+  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{1, 2, 7, 8, 9, 10}));
+}
+
+TEST_F(EvtSubscriptionTest, NoLogInfoAtFirstStartReadsNewEventsOnlyAndSaysSo) {
+  fill(1, 3);
+  api.log_info_error = evt_errc::kAccessDenied;
+  api.waits.push_back([&] { fill(4, 4); });
+  run();
+  EXPECT_EQ(api.subscribe_calls[0].flags, EvtApi::kToFutureEvents);
+  EXPECT_EQ(countNotices("eventlog_no_backfill"), 1u);
+  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{4}));
+}
+
+// ---- adaptive EvtNext batches -------------------------------------------------------------
+
+TEST_F(EvtSubscriptionTest, InvalidBoundHalvesTheBatchAndSeeksAfterTheBookmark) {
+  fill(1, 1);
+  options.bookmark_xml = bookmarkXml("Security", 1);
+  api.waits.push_back([&] {
+    fill(2, 600);
+    api.next_errors = {evt_errc::kRpcInvalidBound, evt_errc::kRpcInvalidBound};
+  });
+  run();
+  EXPECT_EQ(api.next_sizes[0], 256u);
+  EXPECT_EQ(api.next_sizes[1], 256u);  // the failing call after the signal
+  EXPECT_EQ(api.next_sizes[2], 128u);
+  EXPECT_EQ(api.next_sizes[3], 64u);
+  EXPECT_EQ(stats.batch_halvings, 2u);
+  EXPECT_EQ(stats.seeks, 2u);
+  EXPECT_EQ(stats.batch_size, 64u);
+  EXPECT_EQ(api.subscribe_calls.size(), 1u);  // the seek repositioned: no reopen
+  std::vector<uint64_t> expected;
+  for (uint64_t id = 2; id <= 600; ++id) expected.push_back(id);
+  EXPECT_EQ(recordIds(sink.events), expected);  // nothing skipped although EvtNext moved on
+  EXPECT_TRUE(sink.errors.empty());
+}
+
+TEST_F(EvtSubscriptionTest, InvalidBoundWithAFailingSeekReopensAfterTheBookmark) {
+  fill(1, 1);
+  options.bookmark_xml = bookmarkXml("Security", 1);
+  api.waits.push_back([&] {
+    fill(2, 50);
+    api.next_errors = {evt_errc::kRpcInvalidBound};
+    api.seek_errors = {evt_errc::kCallNotImplemented};
+  });
+  run();
+  EXPECT_EQ(stats.batch_halvings, 1u);
+  EXPECT_EQ(stats.seeks, 0u);
+  ASSERT_EQ(api.subscribe_calls.size(), 2u);
+  EXPECT_EQ(api.subscribe_calls[1].flags, EvtApi::kStartAfterBookmark | EvtApi::kStrict);
+  EXPECT_EQ(api.next_sizes.back(), 128u);  // the halved size survives the reopen
+  EXPECT_EQ(recordIds(sink.events).size(), 49u);
+  EXPECT_EQ(recordIds(sink.events).front(), 2u);
+  EXPECT_EQ(stats.gaps, 0u);
+}
+
+TEST_F(EvtSubscriptionTest, InvalidBoundAtOneEventPerCallIsAFailure) {
+  fill(1, 2);
+  options.bookmark_xml = bookmarkXml("Security", 1);
+  options.batch_size = 1;
+  api.next_errors = {evt_errc::kRpcInvalidBound};
+  api.waits = {nullptr};
+  run();
+  ASSERT_GE(sink.errors.size(), 1u);
+  EXPECT_NE(sink.errors[0].error.message.find("EvtNext (one event per call)"), std::string::npos);
+  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{2}));
+}
+
+// ---- gaps ----------------------------------------------------------------------------------
+
+TEST_F(EvtSubscriptionTest, SecurityLogClearedIsAGapWithTheRecordsNotReadBefore) {
+  api.channels["Security"];
+  api.waits.push_back([&] { fill(1, 2); });
+  api.waits.push_back([&] {
+    // Cleared after record 5 was written; 3..5 were never read. 1102 comes next.
+    api.channels["Security"].clear();
+    api.channels["Security"][6] =
+        eventXml(6, "Security", 1102, "2024-05-01T10:00:01.0000000Z", "Microsoft-Windows-Eventlog");
+  });
+  options.query = "*[System[(EventID=4624 or EventID=1102)]]";  // filtered: no jump gaps
+  run();
+  ASSERT_EQ(stats.gaps, 1u);
+  const Event& gap = sink.events[2];
+  ASSERT_TRUE(isGap(gap));
+  EXPECT_EQ(field(gap, "Reason"), "log_cleared");
+  EXPECT_EQ(field(gap, "FirstMissingRecordId"), "3");
+  EXPECT_EQ(field(gap, "LastMissingRecordId"), "5");
+  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{1, 2, 6}));
+}
+
+TEST_F(EvtSubscriptionTest, FilteredBookmarkBehindTheOldestRecordIsAGapNamedSo) {
+  fill(50, 52);
+  options.query = "*[System[(EventID=4624)]]";
+  options.bookmark_xml = bookmarkXml("Security", 12);
+  run();
+  ASSERT_TRUE(isGap(sink.events[0]));
+  EXPECT_EQ(field(sink.events[0], "Reason"), "filtered_bookmark_behind_oldest");
+  EXPECT_EQ(field(sink.events[0], "FirstMissingRecordId"), "13");
+  EXPECT_EQ(field(sink.events[0], "LastMissingRecordId"), "49");
+  EXPECT_NE(field(sink.events[0], "Detail").find("filter"), std::string::npos);
+  // Never "future only": the subscription restarted at the oldest record.
+  EXPECT_EQ(api.subscribe_calls.back().flags, EvtApi::kStartAtOldestRecord);
+  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{50, 51, 52}));
+}
+
+TEST_F(EvtSubscriptionTest, GapsWithAnUnknownFirstRecordHaveDistinctKeys) {
+  // The bookmark moved past events that could not be read, so no record id is known; then the
+  // log is cleared twice and the oldest record cannot be read: no first missing record either.
+  api.channels["Security"];
+  api.oldest_error = evt_errc::kAccessDenied;
+  auto& ch = api.channels["Security"];
+  api.waits.push_back([&] {
+    ch[20] = eventXml(20);
+    api.render_errors = {15027};
+  });
+  api.waits.push_back([&] {
+    ch.clear();
+    ch[30] = eventXml(30);
+    api.render_errors = {15027};
+    api.next_errors.push_back(evt_errc::kQueryResultStale);
+  });
+  api.waits.push_back([&] {
+    ch.clear();
+    ch[40] = eventXml(40);
+    api.next_errors.push_back(evt_errc::kQueryResultStale);
+  });
+  run();
+  std::set<std::string> keys;
+  size_t gaps = 0;
+  for (const Event& e : sink.events) {
+    if (!isGap(e)) continue;
+    ++gaps;
+    EXPECT_EQ(field(e, "FirstMissingRecordId"), "<absent>");
+    keys.insert(eventKey(e));
+  }
+  EXPECT_EQ(gaps, 2u);
+  EXPECT_EQ(keys.size(), 2u);  // "gap:Security#<time>.<n>": never the same key
+  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{40}));
+}
+
+// ---- probe: disabled channel, time to wrap, stall -------------------------------------------
+
+TEST_F(EvtSubscriptionTest, DisabledChannelIsReportedOnceAndReadWhenEnabled) {
+  const std::string ch = "Microsoft-AzureADConnect-AuthenticationAgent/Admin";
+  options.channel = ch;
+  options.board = &board;
+  options.probe_interval = std::chrono::milliseconds(60000);
+  api.channels[ch];
+  EvtChannelConfig off;
+  off.enabled = false;
+  off.max_size = 1 << 20;
+  api.configs[ch] = off;
+  ::t0w::testing::FakeClock fake;
+  api.waits = {[&] {
+                 EXPECT_EQ(boardState(ch), SourceState::kFailing);
+                 EXPECT_NE(boardDetail(ch).find("disabled"), std::string::npos);
+                 fake.advance(std::chrono::minutes(1));
+               },
+               [&] { fake.advance(std::chrono::minutes(1)); },
+               [&] {
+                 api.configs[ch].enabled = true;
+                 api.channels[ch][1] = eventXml(1, ch, 12008);
+                 fake.advance(std::chrono::minutes(1));
+               },
+               nullptr};
+  runWith(fake);
+  EXPECT_EQ(countNotices("eventlog_disabled"), 1u);
+  EXPECT_EQ(countNotices("eventlog_enabled"), 1u);
+  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{1}));
+  EXPECT_TRUE(sink.errors.empty());
+}
+
+TEST_F(EvtSubscriptionTest, TimeToWrapIsForecastFromSizeRetentionAndObservedRate) {
+  options.board = &board;
+  options.probe_interval = std::chrono::milliseconds(60000);
+  options.wrap_warning = std::chrono::seconds(3600);
+  fill(1, 100);
+  options.bookmark_xml = bookmarkXml("Security", 100);
+  EvtChannelConfig cfg;
+  cfg.max_size = 1000 * 1000;  // 1000 records of 1000 bytes
+  api.configs["Security"] = cfg;
+  ::t0w::testing::FakeClock fake;
+  api.waits = {[&] {
+                 fill(101, 160);  // 60 records in a minute: 1 record/s
+                 fake.advance(std::chrono::minutes(1));
+               },
+               nullptr};
+  runWith(fake);
+  auto st = boardEntry("Security");
+  ASSERT_TRUE(st.has_value());
+  ASSERT_TRUE(st->time_to_wrap_seconds.has_value());
+  // Circular: 1000 records of room, nothing unread after the drain... at probe time 60 unread.
+  EXPECT_NEAR(*st->time_to_wrap_seconds, 940.0, 1.0);
+  EXPECT_EQ(countNotices("eventlog_wrap_risk"), 1u);  // below the hour: raised once
+  const std::vector<const Event*> n = notices();
+  EXPECT_NE(field(*n.back(), "Message").find("circular"), std::string::npos);
+}
+
+TEST_F(EvtSubscriptionTest, LogThatArchivesWhenFullHasNoWrapForecast) {
+  options.board = &board;
+  fill(1, 100);
+  options.bookmark_xml = bookmarkXml("Security", 100);
+  EvtChannelConfig cfg;
+  cfg.max_size = 1000 * 1000;
+  cfg.retention = true;
+  cfg.auto_backup = true;
+  api.configs["Security"] = cfg;
+  ::t0w::testing::FakeClock fake;
+  api.waits = {[&] {
+                 fill(101, 160);
+                 fake.advance(std::chrono::minutes(1));
+               },
+               nullptr};
+  runWith(fake);
+  EXPECT_FALSE(boardEntry("Security")->time_to_wrap_seconds.has_value());
+  EXPECT_EQ(countNotices("eventlog_wrap_risk"), 0u);
+}
+
+TEST_F(EvtSubscriptionTest, SubscriptionThatStopsDeliveringWhileTheLogGrowsIsReopened) {
+  fill(1, 1);
+  options.bookmark_xml = bookmarkXml("Security", 1);
+  ::t0w::testing::FakeClock fake;
+  // The subscription is dead: EvtNext says "no more items" although 2..3 were written.
+  api.waits = {[&] {
+                 fill(2, 3);
+                 api.next_errors = {evt_errc::kNoMoreItems, evt_errc::kNoMoreItems};
+                 fake.advance(std::chrono::minutes(1));
+               },
+               [&] { fake.advance(std::chrono::minutes(1)); }, nullptr};
+  runWith(fake);
+  EXPECT_EQ(countNotices("eventlog_stalled"), 1u);
+  EXPECT_EQ(api.subscribe_calls.size(), 2u);
+  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{2, 3}));
+}
+
+// ---- EvtFormatMessage ------------------------------------------------------------------------
+
+TEST_F(EvtSubscriptionTest, MessagesAreFormattedWithOnePublisherHandleAndAnExplicitLocale) {
+  const std::string ch = "Microsoft-AzureADPasswordProtection-DCAgent/Admin";
+  options.channel = ch;
+  options.format_messages = true;
+  options.message_locale = 1033;
+  api.channels[ch];
+  api.messages["Microsoft-AzureADPasswordProtection-DCAgent"] = "The password was rejected.";
+  api.waits.push_back([&] {
+    for (uint64_t id = 1; id <= 3; ++id) {
+      api.channels[ch][id] = eventXml(id, ch, 10017, "2024-05-01T10:00:00.0000000Z",
+                                      "Microsoft-AzureADPasswordProtection-DCAgent");
+    }
+  });
+  run();
+  ASSERT_EQ(recordIds(sink.events).size(), 3u);
+  ASSERT_TRUE(sink.events[0].rendering.has_value());
+  EXPECT_EQ(sink.events[0].rendering->message, "The password was rejected.");
+  EXPECT_EQ(sink.events[0].rendering->culture, "en-US");
+  ASSERT_EQ(api.publisher_opens.size(), 1u);  // cached per publisher
+  EXPECT_EQ(api.publisher_opens[0].second, 1033u);
+  EXPECT_EQ(api.format_calls, 3);
+  EXPECT_EQ(stats.messages_formatted, 3u);
+  EXPECT_EQ(api.openHandles(), 0u);  // the metadata handle is closed at the end
+}
+
+TEST_F(EvtSubscriptionTest, SecurityIsNeverFormatted) {
+  api.channels["Security"];
+  api.messages["Microsoft-Windows-Security-Auditing"] = "An account was logged on.";
+  api.waits.push_back([&] { fill(1, 2); });
+  run();  // format_messages defaults to false
+  EXPECT_EQ(api.format_calls, 0);
+  EXPECT_TRUE(api.publisher_opens.empty());
+  EXPECT_FALSE(sink.events[0].rendering.has_value());
+}
+
+TEST_F(EvtSubscriptionTest, DisabledPublisherIsOneNoticeAndEventsStillFlow) {
+  const std::string ch = "Microsoft-AzureADConnect-AuthenticationAgent/Admin";
+  options.channel = ch;
+  options.format_messages = true;
+  api.channels[ch];
+  api.publisher_errors["Microsoft-AzureADConnect-AuthenticationAgent"] =
+      evt_errc::kPublisherDisabled;
+  api.waits.push_back([&] {
+    for (uint64_t id = 1; id <= 2; ++id) {
+      api.channels[ch][id] = eventXml(id, ch, 12000, "2024-05-01T10:00:00.0000000Z",
+                                      "Microsoft-AzureADConnect-AuthenticationAgent");
+    }
+  });
+  run();
+  EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(countNotices("eventlog_publisher_disabled"), 1u);
+  EXPECT_EQ(api.publisher_opens.size(), 1u);  // the failure is cached too
+  EXPECT_TRUE(sink.errors.empty());
+}
+
+// ---- checkpoint text and history query -------------------------------------------------------
+
+TEST(EvtCheckpointTest, BookmarkAloneIsWrittenAsItIsAndBackfillRoundTrips) {
+  EvtCheckpoint c;
+  c.bookmark_xml = bookmarkXml("Security", 9);
+  EXPECT_EQ(formatEvtCheckpoint(c), bookmarkXml("Security", 9));
+  EXPECT_FALSE(parseEvtCheckpoint(bookmarkXml("Security", 9)).backfill.has_value());
+  c.backfill = EvtCheckpoint::Backfill{3, 9, 133000000000000000};
+  const std::string text = formatEvtCheckpoint(c);
+  const EvtCheckpoint back = parseEvtCheckpoint(text);
+  EXPECT_EQ(back.bookmark_xml, c.bookmark_xml);
+  ASSERT_TRUE(back.backfill.has_value());
+  EXPECT_EQ(*back.backfill, *c.backfill);
+  EXPECT_EQ(bookmarkRecordId(back.bookmark_xml), 9u);
+  // A damaged backfill line drops the backfill, never the bookmark.
+  const EvtCheckpoint bad = parseEvtCheckpoint("t0w-backfill next=x\n" + bookmarkXml("S", 4));
+  EXPECT_FALSE(bad.backfill.has_value());
+  EXPECT_EQ(bad.bookmark_xml, bookmarkXml("S", 4));
+}
+
+TEST(EvtHistoryQueryTest, SuppressKeepsTheConfiguredXPathAndEscapesIt) {
+  const std::string q = historyQueryXml("Application", "*[System[Provider[@Name='ADSync']]]",
+                                        EvtHistoryRange{5, 90, 133590312001234567});
+  EXPECT_EQ(q,
+            "<QueryList><Query Id=\"0\" Path=\"Application\"><Select Path=\"Application\">"
+            "*[System[Provider[@Name=&apos;ADSync&apos;]]]</Select><Suppress "
+            "Path=\"Application\">*[System[EventRecordID &lt; 5 or EventRecordID &gt; 90 or "
+            "TimeCreated[@SystemTime &lt; '2024-05-01T10:00:00.123Z']]]</Suppress></Query>"
+            "</QueryList>");
+  EXPECT_EQ(makeBookmarkXml("Security", 42), bookmarkXml("Security", 42));
 }
 
 TEST(BookmarkRecordIdTest, ReadsTheRecordIdOfRenderedBookmarks) {
