@@ -28,7 +28,8 @@ const char* eventlogStartName(EventlogStart start);  // "after_bookmark" | "olde
 
 struct SourceConfig {
   SourceType type = SourceType::kXml;
-  std::filesystem::path path;  // evtx_replay, xml
+  // evtx_replay, xml; tracefile: a glob ('*', '?' in any component; %VAR% expanded at start).
+  std::filesystem::path path;
   // eventlog (Windows only: EvtSubscribe on the local machine).
   std::string channel;
   std::string query = "*";  // XPath 1.0 filter
@@ -120,6 +121,13 @@ struct AgentConfig {
   std::vector<ChannelSubscription> channelSubscriptions() const;
   // One line per setting for the start-up log; secrets are redacted.
   std::string describe() const;
+};
+
+// windows.entra_connect_trace: where the Entra Connect wizard writes trace-YYYYMMDD-HHMMSS.log,
+// and where old builds wrote it (the installing user's %LOCALAPPDATA%).
+inline constexpr const char* kEntraConnectTraceGlobs[] = {
+    "%ProgramData%\\AADConnect\\trace-*.log",
+    "%SystemDrive%\\Users\\*\\AppData\\Local\\AADConnect\\trace-*.log",
 };
 
 // The built-in detection content, on unless rules.packs switches it off.
