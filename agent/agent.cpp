@@ -47,7 +47,7 @@ std::optional<QueueStats> queueStats(EventQueue& queue) {
 
 bool hasLiveSource(const std::vector<SourceConfig>& sources) {
   for (const auto& s : sources) {
-    if (s.type == SourceType::kEventlog) return true;
+    if (s.type == SourceType::kEventlog || s.type == SourceType::kTracefile) return true;
   }
   return false;
 }
@@ -203,6 +203,7 @@ Status Agent::start() {
   PipelineOptions po;
   po.clock = &r->clock;
   po.status_board = &r->source_status;
+  po.computer = hostName();  // trace-file events carry no Computer of their own
 #ifdef _WIN32
   if (runningUnderWine()) {
     // Without a factory each eventlog source reports that the API is unavailable and ends.
@@ -251,7 +252,8 @@ Status Agent::start() {
   spdlog::info("agent {} running on {}: {} source(s), queue {} (epoch {})", r->agent_id, hostName(),
                r->sources.size(), c.queuePath().string(), queue.epoch());
   if (options_.exit_when_drained && hasLiveSource(r->sources)) {
-    spdlog::warn("--exit-when-drained: event log subscriptions never end; running until stopped");
+    spdlog::warn("--exit-when-drained: event log subscriptions and trace files never end; running until "
+        "stopped");
   }
   running_ = std::move(r);
   supervisor_ = std::thread([this] { supervise(); });

@@ -9,9 +9,11 @@
 
 #include "agent/core/event_json.h"
 #include "agent/rules/alert_json.h"
+#include "agent/rules/logsource_map.h"
 #include "collectors/eventlog/evt_subscription_collector.h"
 #include "collectors/eventlog/xml_file_collector.h"
 #include "collectors/evtx/evtx_file_collector.h"
+#include "collectors/tracefile/trace_tail.h"
 
 namespace t0w {
 namespace {
@@ -59,6 +61,7 @@ std::string lowerAscii(std::string s) {
 }
 
 std::string eventlogSource(const std::string& channel) { return "eventlog:" + channel; }
+std::string tracefileSource(const std::string& glob) { return "tracefile:" + glob; }
 
 bool isGapEvent(const Event& e) {
   return e.system.provider_name == kGapProvider && e.system.event_id == kGapEventId &&
@@ -140,13 +143,37 @@ std::vector<SourceConfig> agentSources(const AgentConfig& config, HostPlatform p
     if (s.start == EventlogStart::kOldest) b.kind = BackfillSetting::Kind::kAll;
     s.backfill = b;
   }
+  if (config.entra_connect_trace) {
+    for (const char* glob : kEntraConnectTraceGlobs) {
+      const bool listed_already = std::any_of(out.begin(), out.end(), [&](const SourceConfig& s) {
+        return s.type == SourceType::kTracefile && lowerAscii(s.path.string()) == lowerAscii(glob);
+      });
+      if (listed_already) continue;
+      SourceConfig s;
+      s.type = SourceType::kTracefile;
+      s.path = glob;
+      out.push_back(std::move(s));
+    }
+  }
   return out;
 }
 
 Status checkSources(const std::vector<SourceConfig>& sources, HostPlatform platform) {
   std::vector<std::string> channels;
+  std::vector<std::string> globs;
   for (size_t i = 0; i < sources.size(); ++i) {
     const SourceConfig& s = sources[i];
+    if (s.type == SourceType::kTracefile) {
+      const std::string glob = s.path.string();
+      if (std::find(globs.begin(), globs.end(), glob) != globs.end()) {
+        return makeError(Errc::kInvalidArgument,
+                         "sources[" + std::to_string(i) + "] tracefile \"" + glob +
+                             "\": the same path is configured twice (they would share a "
+                             "checkpoint)");
+      }
+      globs.push_back(glob);
+      continue;
+    }
     if (s.type != SourceType::kEventlog) continue;
     const std::string where = "sources[" + std::to_string(i) + "] eventlog \"" + s.channel + "\"";
     if (platform != HostPlatform::kWindows) {
@@ -180,6 +207,9 @@ class AlertBuffer final : public AlertSink {
 std::string Pipeline::eventRecordKey(const Event& event) {
   if (!event.system.channel.empty() && event.system.record_id != 0) {
     return event.system.channel + "|" + std::to_string(event.system.record_id);
+  }
+  if (!event.origin.file_id.empty()) {
+    return "tracefile:" + event.origin.file_id + "|" + std::to_string(event.origin.position);
   }
   return event.origin.source + "|" + std::to_string(event.origin.position);
 }
@@ -362,6 +392,10 @@ void Pipeline::runSource(const SourceConfig& source) {
     runSubscription(source);
     return;
   }
+  if (source.type == SourceType::kTracefile) {
+    runTracefile(source);
+    return;
+  }
   // EVTX replay: every *.evtx of the directory, in name order, each file its own checkpoint.
   std::error_code ec;
   std::vector<std::filesystem::path> files;
@@ -486,6 +520,49 @@ void Pipeline::runSubscription(const SourceConfig& source) {
       "EvtNext batch {})",
       name, summary.records, st.backfill_events, summary.errors, st.gaps, st.subscribe_attempts,
       st.batch_size);
+}
+
+void Pipeline::runTracefile(const SourceConfig& source) {
+  const std::string glob = source.path.string();
+  const std::string name = tracefileSource(glob);
+  SourceMetrics& m = metrics_.source(name);
+  auto stored = queue_.checkpoint(name);
+  if (!stored) {
+    spdlog::error("{}: cannot read its checkpoint: {}", name, stored.error().toString());
+    ++metrics_.enqueue_errors;
+    return;
+  }
+  const std::string checkpoint = stored->value_or(std::string());
+  SourceSink sink(*this, name, checkpoint, m);
+  std::unique_ptr<TraceFileSystem> fs = nativeTraceFileSystem();
+  TraceTailOptions o;
+  o.name = glob;
+  o.pattern = expandEnvironment(glob, processEnvironment());
+  const std::string pattern = o.pattern;
+  o.provider = std::string(kAadConnectTraceProvider);
+  o.computer = options_.computer;
+  o.poll = options_.tracefile_poll;
+  o.entry_idle = options_.tracefile_entry_idle;
+  // A checkpoint at least every half batch: the sink's own size flush (which keeps the previous
+  // checkpoint) rarely comes first, so entries and their checkpoint share one transaction.
+  o.batch_entries = std::max<size_t>(1, options_.batch_events / 2);
+  o.checkpoint = checkpoint;
+  o.on_checkpoint = [&sink](const std::string& cp) { sink.bookmarkReached(cp); };
+  o.board = options_.status_board;
+  TraceTailCollector collector(*fs, options_.clock != nullptr ? *options_.clock : system_clock_,
+                               std::move(o));
+  if (!activate(&collector)) return;
+  spdlog::info("{}: following {} ({})", name, pattern,
+               checkpoint.empty() ? "first start: existing files from their start"
+                                  : "resuming at the stored positions");
+  const CollectorSummary summary = collector.run(sink);
+  deactivate(&collector);
+  sink.flush(false);
+  const TraceTailStats& st = collector.stats();
+  spdlog::info("{}: stopped ({} entries, {} lines, {} input errors, {} files opened, {} truncated, "
+               "{} replaced, {} gone)",
+               name, summary.records, st.lines, summary.errors, st.files_opened, st.truncations,
+               st.replaced, st.gone);
 }
 
 bool Pipeline::store(std::vector<QueueRecord> records, const Checkpoint& checkpoint,

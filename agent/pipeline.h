@@ -21,6 +21,11 @@
 // position, rate, gaps and time to wrap on PipelineOptions::status_board. A subscription runs until
 // stop(): finished() is never true while one is configured. The Event Log API comes from
 // PipelineOptions::evt_api (tests: a scripted double).
+//
+// Trace files (source type tracefile, both platforms): checkpoint source "tracefile:<glob as
+// configured>", position = the TraceTailCollector's JSON state (per file: identity, generation,
+// offset, fingerprint, clock), handed over after each batch of entries and stored with them in
+// ONE enqueue, like a bookmark. Event keys are "tracefile:<identity>#<generation>|<offset>".
 #pragma once
 
 #include <atomic>
@@ -63,6 +68,9 @@ struct PipelineOptions {
   std::chrono::milliseconds eventlog_retry{30'000};  // missing channel, access denied, ...
   // Channel config/log info: absent → present within this, time to wrap, stall check.
   std::chrono::milliseconds eventlog_probe{60'000};
+  std::chrono::milliseconds tracefile_poll{1000};    // glob re-expanded, files read
+  std::chrono::milliseconds tracefile_entry_idle{2000};  // a last entry is complete after this
+  std::string computer;  // Computer of trace-file events (they carry none themselves)
 };
 
 // The sources the agent runs: `config.sources`, then on Windows the channels of the `windows`
@@ -102,8 +110,8 @@ class Pipeline {
   // came first (nothing stored, checkpoint not advanced). Public for the agent's status records.
   bool store(std::vector<QueueRecord> records, const Checkpoint& checkpoint, SourceMetrics* source);
 
-  // The dedup key of an event: "<channel>|<EventRecordID>", or "<source>|<position>" when the
-  // event has no channel or record id.
+  // The dedup key of an event: "<channel>|<EventRecordID>", "tracefile:<file id>|<offset>" for
+  // trace-file entries, or "<source>|<position>" when the event has no channel or record id.
   static std::string eventRecordKey(const Event& event);
 
  private:
@@ -111,6 +119,7 @@ class Pipeline {
   void runSource(const SourceConfig& source);
   void runFile(const std::filesystem::path& file, bool evtx);
   void runSubscription(const SourceConfig& source);
+  void runTracefile(const SourceConfig& source);
   bool activate(class Collector* collector);  // false when stop() came first
   void deactivate(class Collector* collector);
   // Rules + encoding of a collector batch (serialised: one RuleSet for all sources).

@@ -23,6 +23,22 @@ std::filesystem::path resolvePath(const std::filesystem::path& base, const std::
   return p.lexically_normal();
 }
 
+// A tracefile glob: relative ones resolve against the configuration's directory, except those
+// starting with an environment variable (%ProgramData%\...), expanded when the source starts.
+// The last component names files: a path ending in a separator is refused.
+Result<std::filesystem::path> tracefileGlob(const std::filesystem::path& base,
+                                            const std::string& text) {
+  const char last = text.back();
+  if (last == '/' || last == '\\') {
+    return makeError(Errc::kInvalidArgument,
+                     "names a folder; give the files, e.g. " + text + "trace-*.log");
+  }
+  if (text.front() == '%') return std::filesystem::path(text);
+  std::filesystem::path p(text);
+  if (p.is_relative() && !base.empty()) p = base / p;
+  return p.lexically_normal();
+}
+
 int64_t integer(const YAML::Node& node) { return node.as<int64_t>(); }
 bool boolean(const YAML::Node& node) { return node.as<bool>(); }
 std::string text(const YAML::Node& node) { return node.Scalar(); }
@@ -159,10 +175,18 @@ Result<AgentConfig> extract(const YAML::Node& root, const std::string& name,
         c.sources.push_back(std::move(src));
         continue;
       }
-      src.path = resolvePath(base, text(kv->second["path"]));
+      const std::string path = text(kv->second["path"]);
       if (src.type == SourceType::kTracefile) {
-        return makeError(Errc::kUnsupported,
-                         where(name, kv->first) + ": source type tracefile is not implemented yet");
+        auto glob = tracefileGlob(base, path);
+        if (!glob) {
+          return makeError(Errc::kInvalidArgument,
+                           where(name, kv->second["path"]) + ": sources[" +
+                               std::to_string(c.sources.size()) + "] tracefile \"" + path +
+                               "\": " + glob.error().message);
+        }
+        src.path = *glob;
+      } else {
+        src.path = resolvePath(base, path);
       }
       c.sources.push_back(std::move(src));
     }

@@ -39,7 +39,8 @@ std::string backfillName(const BackfillSetting& backfill);  // "none", "all", "8
 
 struct SourceConfig {
   SourceType type = SourceType::kXml;
-  std::filesystem::path path;  // evtx_replay, xml
+  // evtx_replay, xml; tracefile: a glob ('*', '?' in any component; %VAR% expanded at start).
+  std::filesystem::path path;
   // eventlog (Windows only: EvtSubscribe on the local machine).
   std::string channel;
   std::string query = "*";  // XPath 1.0 filter
@@ -134,7 +135,7 @@ struct AgentConfig {
   bool system_service_and_clear = true;   // System 7045 and 104
   BackfillSetting backfill;               // first start of each channel
   int64_t backfill_cpu_percent = 10;      // of one core, per channel's backfill
-  bool entra_connect_trace = false;       // Entra Connect trace-*.log files (tracefile source)
+  bool entra_connect_trace = true;        // Entra Connect trace-*.log files (tracefile source)
   std::vector<ChannelSubscription> extra_channels;
 
   // metrics
@@ -150,6 +151,13 @@ struct AgentConfig {
   std::vector<ChannelSubscription> channelSubscriptions() const;
   // One line per setting for the start-up log; secrets are redacted.
   std::string describe() const;
+};
+
+// windows.entra_connect_trace: where the Entra Connect wizard writes trace-YYYYMMDD-HHMMSS.log,
+// and where old builds wrote it (the installing user's %LOCALAPPDATA%).
+inline constexpr const char* kEntraConnectTraceGlobs[] = {
+    "%ProgramData%\\AADConnect\\trace-*.log",
+    "%SystemDrive%\\Users\\*\\AppData\\Local\\AADConnect\\trace-*.log",
 };
 
 // The built-in detection content, on unless rules.packs switches it off.

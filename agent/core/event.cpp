@@ -147,6 +147,9 @@ std::string eventKey(const Event& event) {
   if (!event.system.channel.empty()) {
     return event.system.channel + ":" + std::to_string(event.system.record_id);
   }
+  if (!event.origin.file_id.empty()) {
+    return "tracefile:" + event.origin.file_id + "@" + std::to_string(event.origin.position);
+  }
   return event.origin.source + "@" + std::to_string(event.origin.position);
 }
 }  // namespace t0w

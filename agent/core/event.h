@@ -83,6 +83,9 @@ struct RenderingInfo {
 struct EventOrigin {
   std::string source;     // file path, channel name or trace file
   uint64_t position = 0;  // record index (EVTX), byte offset (trace file, XML stream)
+  // Trace files: "<file identity>#<generation>", the file's name-independent identity, so that
+  // an entry read again after a rename or restart gets the same key.
+  std::string file_id;
 };
 
 class Event {
@@ -131,6 +134,6 @@ class Event {
 
 namespace t0w {
 // Stable identity of an event for dedup and correlation: "<Channel>:<EventRecordID>" for channel
-// events, "<source>@<position>" for events without a channel (trace-file lines).
+// events, "tracefile:<file_id>@<position>" for trace-file entries, "<source>@<position>" else.
 std::string eventKey(const Event& event);
 }  // namespace t0w
