@@ -10,6 +10,7 @@
 #include "agent/core/event_json.h"
 #include "agent/rules/alert_json.h"
 #include "agent/rules/logsource_map.h"
+#include "agent/rules/value_matcher.h"
 #include "collectors/eventlog/evt_subscription_collector.h"
 #include "collectors/eventlog/xml_file_collector.h"
 #include "collectors/evtx/evtx_file_collector.h"
@@ -52,13 +53,8 @@ Resume parseResume(const std::optional<std::string>& position, const std::string
   return r;
 }
 
-// Channel names are case-insensitive (Event Log service).
-std::string lowerAscii(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
+// Channel names (Event Log service) and Windows paths are case-insensitive: compared through
+// t0w::lowerAscii (agent/rules/value_matcher.h).
 
 std::string eventlogSource(const std::string& channel) { return "eventlog:" + channel; }
 std::string tracefileSource(const std::string& glob) { return "tracefile:" + glob; }

@@ -66,7 +66,7 @@ t0w::QueueRecord makeEvent(uint64_t n, std::mt19937_64& rng) {
                               "." + std::to_string(rng() % 256));
   e.addField("IpPort", std::to_string(rng() % 65536));
   e.addField("ImpersonationLevel", "%%1833");
-  e.origin = {"Security", n};
+  e.origin = {"Security", n, {}};
   t0w::QueueRecord r;
   r.key = "Security|" + std::to_string(n);
   r.time = e.system.time_created;

@@ -146,7 +146,7 @@ TEST_F(PipelineTest, PauseSourcesWaitsAndStopStoresNothingPastTheCheckpoint) {
 
 TEST(PipelineKeyTest, ChannelRecordIdOrSourcePosition) {
   Event e;
-  e.origin = {"f.evtx", 7};
+  e.origin = {"f.evtx", 7, {}};
   EXPECT_EQ(Pipeline::eventRecordKey(e), "f.evtx|7");
   e.system.channel = "Security";
   e.system.record_id = 42;

@@ -36,7 +36,7 @@ QueueRecord logonEvent(uint64_t record_id) {
   e.addField("TargetUserName", "alice");
   e.addField("LogonType", "3");
   e.addField("IpAddress", "10.0.0.5");
-  e.origin = {"Security", record_id};
+  e.origin = {"Security", record_id, {}};
   QueueRecord r;
   r.kind = RecordKind::kEvent;
   r.key = "Security|" + std::to_string(record_id);
