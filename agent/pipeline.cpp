@@ -470,6 +470,13 @@ bool Pipeline::store(std::vector<QueueRecord> records, const Checkpoint& checkpo
                      result->dropped_events);
       }
       if (listener_ && !records.empty()) listener_(records.size(), bytes);
+      // Self-protection: over its CPU or memory ceiling the agent slows its sources' reading
+      // and rule evaluation here, after each stored batch (nothing is dropped for it).
+      if (source != nullptr && options_.load_throttle != nullptr) {
+        const auto delay = options_.load_throttle->delayFor(LoadThrottle::Work::kRules);
+        std::unique_lock lock(stop_mu_);
+        if (delay.count() > 0) stop_cv_.wait_for(lock, delay, [&] { return stop_.load(); });
+      }
       return true;
     } else if (source != nullptr) {
       ++source->pause_waits;  // kFull with pause_sources: wait for the shipper to make room

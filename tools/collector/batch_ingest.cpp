@@ -77,7 +77,10 @@ IngestRecord toIngestRecord(DecodedRecord& d, size_t wire_prefix, IngestBatch& i
     if (r.status_type == "queue_drop") {
       r.dropped_events = std::max<int64_t>(1, intAt(d.body, {"dropped_events"}));
     }
-    if (r.status_type == "agent_status") in.status = dump(d.body);
+    if (r.status_type == "agent_status") {
+      if (in.status) in.prev_status = in.status;
+      in.status = dump(d.body);
+    }
   }
   r.body = dump(d.body);
   return r;
@@ -251,7 +254,9 @@ Response BatchIngest::handle(const Request& req) {
            {"stored", stored->stored},
            {"duplicates",
             stored->duplicate_batch ? static_cast<int64_t>(in.records.size()) : stored->duplicates},
-           {"conflicts", stored->conflicts}});
+           {"conflicts", stored->conflicts},
+           // The agent's clock offset to the collector (reported in its heartbeat).
+           {"server_time_ms", now_() / 1000}});
 }
 
 }  // namespace t0w::collector
