@@ -16,6 +16,8 @@
 #include "agent/pipeline.h"
 #include "agent/platform/host_info.h"
 #include "agent/queue/event_queue.h"
+#include "agent/rules/audit_prerequisites.h"
+#include "agent/rules/pack_coverage.h"
 #include "agent/rules/rule_set.h"
 #include "agent/rules/rule_sources.h"
 #include "agent/shipper/batch_encoder.h"
@@ -75,6 +77,8 @@ struct Agent::Running {
   uint64_t rules_loaded = 0;
   std::vector<std::string> rules_rejected;
   std::optional<std::vector<RuleBlocker>> audit;  // rules that cannot fire (Windows check)
+  std::unique_ptr<AuditPolicyReader> audit_reader;  // null where the platform has none
+  std::vector<RuleNeeds> rule_needs;
   uint64_t heartbeat_seq = 0;
   uint64_t heartbeats_skipped = 0;
   std::unique_ptr<RuleSet> rules;
@@ -182,6 +186,17 @@ Status Agent::start() {
     }
     spdlog::info("rules: {} loaded from {} files ({} rejected, {} for other log sources)",
                  report.loaded, report.files, report.rejected.size(), report.out_of_scope);
+    r->audit_reader = makeAuditPolicyReader();
+    if (r->audit_reader) {
+      // What each rule needs of the host, for the audit prerequisite check (Windows).
+      for (const auto& rule : computeCoverage(loaded, {}).rules) {
+        RuleNeeds needs{rule.title + " (" + rule.id + ")", rule.prereqs, {}};
+        for (const auto& ch : rule.channels) {
+          if (ch.rfind("provider ", 0) != 0 && ch != "any log") needs.channels.push_back(ch);
+        }
+        r->rule_needs.push_back(std::move(needs));
+      }
+    }
     r->rules = std::move(loaded.rules);
     r->rules_loaded = report.loaded;
     for (const auto& issue : report.rejected) {
@@ -297,6 +312,7 @@ void Agent::supervise() {
   auto next_log = r.clock.monotonic() + milliseconds(c.metrics_log_interval_ms);
   auto next_sample = r.clock.monotonic();
   auto next_heartbeat = r.clock.monotonic();
+  auto next_audit = r.clock.monotonic();  // at start, then daily
   std::optional<milliseconds> flush_deadline;
   {
     std::unique_lock lock(mu_);
@@ -311,6 +327,10 @@ void Agent::supervise() {
       if (r.clock.monotonic() >= next_sample) {
         if (auto sample = r.usage->sample()) r.governor->observe(*sample, r.clock.monotonic());
         next_sample = r.clock.monotonic() + milliseconds(1000);
+      }
+      if (r.audit_reader && r.clock.monotonic() >= next_audit) {
+        checkAudit();
+        next_audit = r.clock.monotonic() + std::chrono::hours(24);
       }
       if (r.clock.monotonic() >= next_heartbeat) {
         heartbeat();
@@ -363,6 +383,19 @@ void Agent::supervise() {
   spdlog::info("stopped: {} records shipped this run, {} left in the queue for the next start",
                report.shipped, report.left_in_queue);
   report_ = report;
+}
+
+void Agent::checkAudit() {
+  Running& r = *running_;
+  std::vector<std::string> subscribed;
+  for (const auto& s : r.sources) {
+    if (s.type == SourceType::kEventlog) subscribed.push_back(s.channel);
+  }
+  auto blocked = checkAuditPrerequisites(r.rule_needs, subscribed, *r.audit_reader);
+  for (const auto& b : blocked) spdlog::warn("rule cannot fire on this host: {}: {}", b.rule, b.reason);
+  spdlog::info("audit prerequisites: {} of {} rules cannot fire on this host", blocked.size(),
+               r.rule_needs.size());
+  r.audit = std::move(blocked);
 }
 
 void Agent::heartbeat() {

@@ -82,7 +82,8 @@ class Agent {
  private:
   struct Running;
   void supervise();
-  void heartbeat();  // builds, stores and queues one agent_status record
+  void heartbeat();   // builds, stores and queues one agent_status record
+  void checkAudit();  // audit prerequisites of the rules (Windows): at start and daily
 
   AgentConfig config_;
   AgentRunOptions options_;

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "agent/core/event_json.h"
+#include "agent/core/time.h"
 #include "agent/rules/alert_json.h"
 #include "collectors/eventlog/evt_subscription_collector.h"
 #include "collectors/eventlog/xml_file_collector.h"
@@ -186,6 +187,11 @@ class Pipeline::SourceSink final : public EventSink {
     }
     ++metrics_.events_in;
     last_position_ = position;
+    if (event.system.time_created) {
+      const std::chrono::system_clock::time_point t{
+          std::chrono::microseconds(filetimeToUnixMicros(*event.system.time_created))};
+      if (!newest_ || t > *newest_) newest_ = t;
+    }
     QueueRecord record;
     record.kind = RecordKind::kEvent;
     record.key = eventRecordKey(event);
@@ -238,6 +244,9 @@ class Pipeline::SourceSink final : public EventSink {
       return;
     }
     metrics_.enqueued += events;
+    if (p_.options_.status_board != nullptr && events > 0) {
+      p_.options_.status_board->progress(source_, events, cp.position, newest_);
+    }
     records_.clear();
     events_ = 0;
     bytes_ = 0;
@@ -268,6 +277,7 @@ class Pipeline::SourceSink final : public EventSink {
   uint64_t last_position_ = 0;
   bool stopped_ = false;
   std::optional<std::string> bookmark_;  // set for subscriptions
+  std::optional<std::chrono::system_clock::time_point> newest_;  // newest event time read
 };
 
 Pipeline::Pipeline(std::vector<SourceConfig> sources, EventQueue& queue, RuleSet* rules,
@@ -311,8 +321,10 @@ void Pipeline::join() {
 }
 
 void Pipeline::runSource(const SourceConfig& source) {
+  if (source.type != SourceType::kEventlog && !reportFileSource(source)) return;
   if (source.type == SourceType::kXml) {
     runFile(source.path, false);
+    if (options_.status_board) options_.status_board->setState(source.path.string(), SourceState::kStopped);
     return;
   }
   if (source.type == SourceType::kEventlog) {
@@ -338,6 +350,24 @@ void Pipeline::runSource(const SourceConfig& source) {
     if (stop_) return;
     runFile(f, true);
   }
+  if (options_.status_board) options_.status_board->setState(source.path.string(), SourceState::kStopped);
+}
+
+// A replay file or folder on the status board: absent when it does not exist (the heartbeat
+// carries it to the collector as source_absent); false then, and the source ends.
+bool Pipeline::reportFileSource(const SourceConfig& source) {
+  if (options_.status_board == nullptr) return true;
+  const std::string name = source.path.string();
+  options_.status_board->add(name, source.type == SourceType::kXml ? "xml" : "evtx");
+  std::error_code ec;
+  if (!std::filesystem::exists(source.path, ec)) {
+    spdlog::error("{}: does not exist", name);
+    options_.status_board->setState(name, SourceState::kAbsent,
+                                    ec ? ec.message() : "no such file or directory");
+    return false;
+  }
+  options_.status_board->setState(name, SourceState::kSubscribed);
+  return true;
 }
 
 void Pipeline::runFile(const std::filesystem::path& file, bool evtx) {

@@ -107,6 +107,7 @@ class Pipeline {
  private:
   class SourceSink;
   void runSource(const SourceConfig& source);
+  bool reportFileSource(const SourceConfig& source);
   void runFile(const std::filesystem::path& file, bool evtx);
   void runSubscription(const SourceConfig& source);
   bool activate(class Collector* collector);  // false when stop() came first

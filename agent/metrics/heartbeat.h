@@ -12,18 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "agent/core/rule_blocker.h"
 #include "agent/core/source_status.h"
 #include "agent/metrics/load_governor.h"
 #include "agent/queue/event_queue.h"
 #include "agent/queue/queue_record.h"
 
 namespace t0w {
-
-// A rule of an enabled pack that cannot fire on this host, and why (audit_policy.h).
-struct RuleBlocker {
-  std::string rule;    // rule id or title
-  std::string reason;  // "audit subcategory Kerberos Service Ticket Operations: no success auditing"
-};
 
 struct HeartbeatInputs {
   std::string version;

@@ -77,10 +77,7 @@ IngestRecord toIngestRecord(DecodedRecord& d, size_t wire_prefix, IngestBatch& i
     if (r.status_type == "queue_drop") {
       r.dropped_events = std::max<int64_t>(1, intAt(d.body, {"dropped_events"}));
     }
-    if (r.status_type == "agent_status") {
-      if (in.status) in.prev_status = in.status;
-      in.status = dump(d.body);
-    }
+    if (r.status_type == "agent_status") in.status = dump(d.body);
   }
   r.body = dump(d.body);
   return r;

@@ -266,6 +266,7 @@ Result<std::vector<HealthChange>> HealthTracker::evaluate(int64_t now) {
       if (Status s = storage_.updateHealthIssue(h); !s) return s.error();
       changes.push_back({HealthChange::Kind::kClosed, h});
     }
+    if (Status s = storage_.markHealthEvaluated(a.name, a.status); !s) return s.error();
   }
   return changes;
 }

@@ -161,21 +161,22 @@ Status IngestWriter::addConflict(ConflictRecord c) {
 Status IngestWriter::updateAgent() {
   const bool heartbeat = b_.status && !out_.duplicate_batch;
   SqlParam status = heartbeat ? SqlParam(*b_.status) : SqlParam(std::monostate{});
-  SqlParam prev = heartbeat && b_.prev_status ? SqlParam(*b_.prev_status)
-                                              : SqlParam(std::monostate{});
-  // A new heartbeat: the stored one (or the batch's previous one) becomes prev_status, so that
-  // the health checks compare counters between two heartbeats. The right-hand sides read the
-  // row as it was before this UPDATE (SQLite and PostgreSQL alike).
+  const int64_t hb = heartbeat ? 1 : 0;
+  // A new heartbeat: the stored one becomes prev_status when the health tracker has evaluated
+  // it, so that the tracker compares counters (drops, gaps, dead letters) between the
+  // heartbeats it evaluated, however many arrived in between. The right-hand sides read the row
+  // as it was before this UPDATE (SQLite and PostgreSQL alike).
   auto agent = c_.query(
       "UPDATE agents SET agent_id = ?, hostname = ?, version = ?, last_seen = ?, last_batch = ?, "
       "batches = batches + 1, events = events + ?, alerts = alerts + ?, drops = drops + ?, "
       "gaps = gaps + ?, conflicts = conflicts + ?, "
-      "prev_status = CASE WHEN ? = 1 THEN COALESCE(?, status) ELSE prev_status END, "
+      "prev_status = CASE WHEN ? = 1 AND health_evaluated = 1 THEN status ELSE prev_status END, "
+      "health_evaluated = CASE WHEN ? = 1 THEN 0 ELSE health_evaluated END, "
       "last_heartbeat = CASE WHEN ? = 1 THEN ? ELSE last_heartbeat END, "
       "status = COALESCE(?, status) WHERE name = ? RETURNING name",
       {b_.agent_id, b_.hostname, b_.version, b_.received, b_.batch_id, out_.stored_events,
-       out_.stored_alerts, drops_, gaps_, out_.conflicts, int64_t{heartbeat ? 1 : 0}, prev,
-       int64_t{heartbeat ? 1 : 0}, b_.received, status, b_.agent});
+       out_.stored_alerts, drops_, gaps_, out_.conflicts, hb, hb, hb, b_.received, status,
+       b_.agent});
   if (!agent) return agent.error();
   if (agent->empty()) return makeError(Errc::kNotFound, "agent " + b_.agent + " is not enrolled");
   return {};

@@ -312,6 +312,14 @@ class SqlStorage final : public Storage {
     return out;
   }
 
+  Status markHealthEvaluated(const std::string& agent, const std::string& status) override {
+    Lease c(*this);
+    auto r = c->query("UPDATE agents SET health_evaluated = 1 WHERE name = ? AND status = ?",
+                      {agent, status});
+    if (!r) return r.error();
+    return {};
+  }
+
   Result<std::optional<HealthIssue>> healthIssueById(int64_t id) override {
     Lease c(*this);
     auto rows = c->query(

@@ -29,7 +29,8 @@ struct AgentRecord {
   int64_t gaps = 0;
   int64_t conflicts = 0;      // batch ids and record keys re-sent with other content
   std::string status = "{}";  // latest agent_status report (JSON object)
-  std::string prev_status = "{}";  // the one before it: counters are compared as deltas
+  // The heartbeat the health tracker evaluated before `status`: counters are compared as deltas.
+  std::string prev_status = "{}";
   std::optional<int64_t> last_heartbeat;  // when the latest agent_status arrived
   std::string enrolled_via;   // the site secret it enrolled with; empty: `agents enroll`
   std::optional<int64_t> revoked_at;
@@ -97,9 +98,6 @@ struct IngestBatch {
   int64_t received = 0;
   std::vector<IngestRecord> records;
   std::optional<std::string> status;  // newest agent_status body, replaces the stored one
-  // The agent_status before it in the same batch (after an outage a batch carries several);
-  // without one the stored status becomes the previous one.
-  std::optional<std::string> prev_status;
   // SIEM outputs that get a copy of each newly stored event and alert (durable queue rows).
   std::vector<std::string> forward_outputs;
 };
@@ -301,6 +299,9 @@ class Storage {
 
   // Health issues, newest first.
   virtual Result<std::vector<HealthIssue>> queryHealth(const HealthQuery& query) = 0;
+  // The tracker evaluated `status` of the agent: the next heartbeat moves it to prev_status
+  // (no effect when another heartbeat replaced it meanwhile).
+  virtual Status markHealthEvaluated(const std::string& agent, const std::string& status) = 0;
   virtual Result<std::optional<HealthIssue>> healthIssueById(int64_t id) = 0;
   // Stores a new issue; returns its id.
   virtual Result<int64_t> addHealthIssue(const HealthIssue& issue) = 0;

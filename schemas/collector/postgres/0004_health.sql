@@ -3,6 +3,10 @@
 -- time it arrived, which agent_silent measures. A health issue is one condition of one agent
 -- (and source): open while it holds, closed when it clears, suppressed by a user for a period.
 ALTER TABLE agents ADD COLUMN prev_status TEXT NOT NULL DEFAULT '{}';
+-- 1 once the health tracker evaluated the current status: the next heartbeat then moves it to
+-- prev_status; heartbeats arriving before that evaluation keep prev_status, so the delta covers
+-- them all.
+ALTER TABLE agents ADD COLUMN health_evaluated INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE agents ADD COLUMN last_heartbeat BIGINT;
 CREATE TABLE health_issues (
   id BIGSERIAL PRIMARY KEY,
