@@ -11,8 +11,8 @@
 #include "agent/metrics/agent_metrics.h"
 #include "agent/metrics/heartbeat.h"
 #include "agent/metrics/load_governor.h"
-#include "agent/metrics/process_usage.h"
 #include "agent/metrics/metrics_server.h"
+#include "agent/metrics/process_usage.h"
 #include "agent/pipeline.h"
 #include "agent/platform/host_info.h"
 #include "agent/queue/event_queue.h"
@@ -76,7 +76,7 @@ struct Agent::Running {
   std::string config_digest;
   uint64_t rules_loaded = 0;
   std::vector<std::string> rules_rejected;
-  std::optional<std::vector<RuleBlocker>> audit;  // rules that cannot fire (Windows check)
+  std::optional<std::vector<RuleBlocker>> audit;    // rules that cannot fire (Windows check)
   std::unique_ptr<AuditPolicyReader> audit_reader;  // null where the platform has none
   std::vector<RuleNeeds> rule_needs;
   uint64_t heartbeat_seq = 0;
@@ -392,7 +392,8 @@ void Agent::checkAudit() {
     if (s.type == SourceType::kEventlog) subscribed.push_back(s.channel);
   }
   auto blocked = checkAuditPrerequisites(r.rule_needs, subscribed, *r.audit_reader);
-  for (const auto& b : blocked) spdlog::warn("rule cannot fire on this host: {}: {}", b.rule, b.reason);
+  for (const auto& b : blocked)
+    spdlog::warn("rule cannot fire on this host: {}: {}", b.rule, b.reason);
   spdlog::info("audit prerequisites: {} of {} rules cannot fire on this host", blocked.size(),
                r.rule_needs.size());
   r.audit = std::move(blocked);
@@ -405,9 +406,9 @@ void Agent::heartbeat() {
   in.now = r.clock.now();
   in.started = r.started;
   in.config_digest = r.config_digest;
-  in.config_origin = !options_.config_origin.empty()      ? options_.config_origin
-                     : !config_.config_file.empty() ? "file"
-                                                    : "defaults";
+  in.config_origin = !options_.config_origin.empty() ? options_.config_origin
+                     : !config_.config_file.empty()  ? "file"
+                                                     : "defaults";
   in.sources = r.source_status.snapshot();
   in.queue = queueStats(*r.queue);
   in.queue_max_bytes = static_cast<uint64_t>(config_.queue_max_bytes);
@@ -418,11 +419,14 @@ void Agent::heartbeat() {
   in.process = r.usage->sample();
   in.load = r.governor->state();
   in.ceilings = r.governor->ceilings();
-  if (r.shipper->counters().clock_offset_known) in.clock_offset_ms = r.shipper->counters().clock_offset_ms;
+  if (r.shipper->counters().clock_offset_known.load()) {
+    in.clock_offset_ms = r.shipper->counters().clock_offset_ms.load();
+  }
   in.audit = r.audit;
   in.heartbeats_skipped = r.heartbeats_skipped;
   const auto body = buildHeartbeat(in);
-  const std::string text = body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  const std::string text =
+      body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   // The latest snapshot for `tier0watch status`, whatever the queue's state.
   if (Status s = r.queue->putStatus("agent.heartbeat", text); !s) {
     spdlog::warn("heartbeat: cannot store the status snapshot: {}", s.error().toString());
@@ -432,6 +436,13 @@ void Agent::heartbeat() {
   const int64_t run_id =
       std::chrono::duration_cast<milliseconds>(r.started.time_since_epoch()).count();
   QueueRecord record = heartbeatRecord(body, run_id, ++r.heartbeat_seq, in.now);
+  // Near the cap a heartbeat would displace events (drop_oldest): it is skipped instead and
+  // counted; its counters are cumulative, so the next one that fits carries them all.
+  const double cap = static_cast<double>(config_.queue_max_bytes);
+  if (in.queue && static_cast<double>(in.queue->stored_bytes + record.body.size()) > 0.9 * cap) {
+    ++r.heartbeats_skipped;
+    return;
+  }
   auto stored = r.queue->enqueue({record}, Checkpoint{"agent.heartbeat", record.key});
   if (stored && stored->stored()) {
     r.shipper->notifyEnqueued(1, record.body.size());

@@ -244,7 +244,8 @@ class Pipeline::SourceSink final : public EventSink {
       return;
     }
     metrics_.enqueued += events;
-    if (p_.options_.status_board != nullptr && events > 0) {
+    // File sources (a subscription's position is its bookmark XML: its collector reports it).
+    if (p_.options_.status_board != nullptr && events > 0 && !bookmark_) {
       p_.options_.status_board->progress(source_, events, cp.position, newest_);
     }
     records_.clear();
@@ -276,7 +277,7 @@ class Pipeline::SourceSink final : public EventSink {
   size_t bytes_ = 0;
   uint64_t last_position_ = 0;
   bool stopped_ = false;
-  std::optional<std::string> bookmark_;  // set for subscriptions
+  std::optional<std::string> bookmark_;                          // set for subscriptions
   std::optional<std::chrono::system_clock::time_point> newest_;  // newest event time read
 };
 
@@ -324,7 +325,8 @@ void Pipeline::runSource(const SourceConfig& source) {
   if (source.type != SourceType::kEventlog && !reportFileSource(source)) return;
   if (source.type == SourceType::kXml) {
     runFile(source.path, false);
-    if (options_.status_board) options_.status_board->setState(source.path.string(), SourceState::kStopped);
+    if (options_.status_board)
+      options_.status_board->setState(source.path.string(), SourceState::kStopped);
     return;
   }
   if (source.type == SourceType::kEventlog) {
@@ -350,7 +352,8 @@ void Pipeline::runSource(const SourceConfig& source) {
     if (stop_) return;
     runFile(f, true);
   }
-  if (options_.status_board) options_.status_board->setState(source.path.string(), SourceState::kStopped);
+  if (options_.status_board)
+    options_.status_board->setState(source.path.string(), SourceState::kStopped);
 }
 
 // A replay file or folder on the status board: absent when it does not exist (the heartbeat
@@ -362,6 +365,7 @@ bool Pipeline::reportFileSource(const SourceConfig& source) {
   std::error_code ec;
   if (!std::filesystem::exists(source.path, ec)) {
     spdlog::error("{}: does not exist", name);
+    ++metrics_.source(name).input_errors;
     options_.status_board->setState(name, SourceState::kAbsent,
                                     ec ? ec.message() : "no such file or directory");
     return false;

@@ -98,6 +98,14 @@ std::string figure(const Json& v, const char* unit) {
   return v.dump() + unit;
 }
 
+// A member of the heartbeat, or null when an older agent did not send it.
+const Json& member(const Json& j, const char* key) {
+  static const Json null_value;
+  if (!j.is_object()) return null_value;
+  auto it = j.find(key);
+  return it == j.end() ? null_value : *it;
+}
+
 // The latest heartbeat: the figures the collector shows for this agent.
 void printHeartbeat(const Json& hb, std::ostream& out) {
   if (!hb.is_object()) {
@@ -106,18 +114,20 @@ void printHeartbeat(const Json& hb, std::ostream& out) {
   }
   out << "heartbeat:       " << hb.value("time", "") << " (version " << hb.value("version", "")
       << ", up " << hb.value("uptime_seconds", 0) << " s, config "
-      << hb["config"].value("origin", "") << " " << hb["config"].value("digest", "") << ")\n";
-  const Json& p = hb["process"];
+      << member(hb, "config").value("origin", "") << " " << member(hb, "config").value("digest", "")
+      << ")\n";
+  const Json& p = member(hb, "process");
   if (p.is_object()) {
     out << "  process:       cpu " << figure(p["cpu_percent"], "%") << ", memory "
         << humanBytes(p.value("memory_bytes", uint64_t{0})) << " (peak "
         << humanBytes(p.value("peak_memory_bytes", uint64_t{0})) << ")"
-        << (hb["load"].value("throttled", false) ? ", THROTTLED (over its ceiling)" : "") << "\n";
+        << (member(hb, "load").value("throttled", false) ? ", THROTTLED (over its ceiling)" : "")
+        << "\n";
   }
-  out << "  clock offset:  " << figure(hb["clock_offset_ms"], " ms") << "\n";
-  out << "  rules:         " << hb["rules"].value("loaded", 0) << " loaded, "
-      << hb["rules"].value("rejected", 0) << " rejected\n";
-  const Json& blocked = hb["audit"]["rules_cannot_fire"];
+  out << "  clock offset:  " << figure(member(hb, "clock_offset_ms"), " ms") << "\n";
+  out << "  rules:         " << member(hb, "rules").value("loaded", 0) << " loaded, "
+      << member(hb, "rules").value("rejected", 0) << " rejected\n";
+  const Json& blocked = member(member(hb, "audit"), "rules_cannot_fire");
   if (blocked.is_array() && !blocked.empty()) {
     out << "  cannot fire:   " << blocked.size() << " rules (audit policy)\n";
     for (const auto& b : blocked) {
@@ -125,17 +135,19 @@ void printHeartbeat(const Json& hb, std::ostream& out) {
     }
   }
   out << "sources:";
-  if (!hb["sources"].is_array() || hb["sources"].empty()) out << " none";
+  const Json& sources = member(hb, "sources");
+  if (!sources.is_array() || sources.empty()) out << " none";
   out << "\n";
-  for (const auto& s : hb["sources"]) {
-    out << "  " << s.value("name", "") << " (" << s.value("kind", "") << "): "
-        << s.value("state", "");
+  for (const auto& s : sources) {
+    out << "  " << s.value("name", "") << " (" << s.value("kind", "")
+        << "): " << s.value("state", "");
     if (!s.value("detail", "").empty()) out << " (" << s.value("detail", "") << ")";
-    out << "\n    position " << (s.value("last_position", "").empty() ? "-" : s.value("last_position", ""))
-        << ", rate " << figure(s["rate_per_second"], "/s") << ", lag "
-        << figure(s["lag_seconds"], " s") << ", time to wrap "
-        << figure(s["time_to_wrap_seconds"], " s") << ", events " << s.value("events", 0)
-        << ", gaps " << figure(s["gaps"], "") << "\n";
+    out << "\n    position "
+        << (s.value("last_position", "").empty() ? "-" : s.value("last_position", "")) << ", rate "
+        << figure(member(s, "rate_per_second"), "/s") << ", lag "
+        << figure(member(s, "lag_seconds"), " s") << ", time to wrap "
+        << figure(member(s, "time_to_wrap_seconds"), " s") << ", events " << s.value("events", 0)
+        << ", gaps " << figure(member(s, "gaps"), "") << "\n";
   }
 }
 

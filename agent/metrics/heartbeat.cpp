@@ -1,5 +1,6 @@
 #include "agent/metrics/heartbeat.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "agent/core/time.h"
@@ -58,13 +59,13 @@ Json buildHeartbeat(const HeartbeatInputs& in) {
   if (in.queue) {
     const QueueStats& q = *in.queue;
     j["queue_depth"] = q.events;
-    j["queue"] = {{"events", q.events},
-                  {"priority_events", q.priority_events},
-                  {"bytes", q.stored_bytes},
-                  {"max_bytes", in.queue_max_bytes},
-                  {"oldest_age_seconds",
-                   q.oldest_age ? Json(static_cast<double>(q.oldest_age->count()) / 1000.0)
-                                : Json(nullptr)}};
+    j["queue"] = {
+        {"events", q.events},
+        {"priority_events", q.priority_events},
+        {"bytes", q.stored_bytes},
+        {"max_bytes", in.queue_max_bytes},
+        {"oldest_age_seconds",
+         q.oldest_age ? Json(static_cast<double>(q.oldest_age->count()) / 1000.0) : Json(nullptr)}};
     for (const auto& [source, d] : q.drops) {
       dropped += d.events;
       drops_by_source[source] = d.events;

@@ -36,9 +36,9 @@ struct HeartbeatInputs {
   std::optional<ProcessSample> process;
   LoadState load;
   LoadCeilings ceilings;
-  std::optional<int64_t> clock_offset_ms;  // collector time - agent time
+  std::optional<int64_t> clock_offset_ms;         // collector time - agent time
   std::optional<std::vector<RuleBlocker>> audit;  // nullopt: not checked on this platform
-  uint64_t heartbeats_skipped = 0;                 // the queue refused one (full, pause_sources)
+  uint64_t heartbeats_skipped = 0;                // the queue refused one (full, pause_sources)
 };
 
 // One source as the heartbeat, `tier0watch status` and the collector show it.

@@ -32,9 +32,9 @@ class LoadThrottle {
 };
 
 struct LoadCeilings {
-  double cpu_percent = 5.0;                   // of one core, averaged over `sustain`
-  uint64_t memory_bytes = 200ull << 20;       // resident / working set
-  std::chrono::seconds sustain{60};           // CPU must stay over this long
+  double cpu_percent = 5.0;                        // of one core, averaged over `sustain`
+  uint64_t memory_bytes = 200ull << 20;            // resident / working set
+  std::chrono::seconds sustain{60};                // CPU must stay over this long
   std::chrono::milliseconds backfill_delay{1000};  // per backfill batch while throttled
   std::chrono::milliseconds rules_delay{100};      // per rule-evaluation batch while throttled
 };

@@ -65,8 +65,8 @@ class WindowsAuditPolicyReader final : public AuditPolicyReader {
     if (!AuditQuerySystemPolicy(&*g, 1, &info)) {
       return win32Error(Errc::kIo, "AuditQuerySystemPolicy", GetLastError());
     }
-    const uint32_t bits = info->AuditingInformation &
-                          (POLICY_AUDIT_EVENT_SUCCESS | POLICY_AUDIT_EVENT_FAILURE);
+    const uint32_t bits =
+        info->AuditingInformation & (POLICY_AUDIT_EVENT_SUCCESS | POLICY_AUDIT_EVENT_FAILURE);
     AuditFree(info);
     return bits;
   }
@@ -74,10 +74,11 @@ class WindowsAuditPolicyReader final : public AuditPolicyReader {
   Result<bool> scriptBlockLogging() override {
     DWORD value = 0;
     DWORD size = sizeof(value);
-    const LSTATUS rc = RegGetValueW(
-        HKEY_LOCAL_MACHINE, L"SOFTWARE\\Policies\\Microsoft\\Windows\\PowerShell\\ScriptBlockLogging",
-        L"EnableScriptBlockLogging", RRF_RT_REG_DWORD | RRF_SUBKEY_WOW6464KEY, nullptr, &value,
-        &size);
+    const LSTATUS rc =
+        RegGetValueW(HKEY_LOCAL_MACHINE,
+                     L"SOFTWARE\\Policies\\Microsoft\\Windows\\PowerShell\\ScriptBlockLogging",
+                     L"EnableScriptBlockLogging", RRF_RT_REG_DWORD | RRF_SUBKEY_WOW6464KEY, nullptr,
+                     &value, &size);
     if (rc == ERROR_FILE_NOT_FOUND || rc == ERROR_PATH_NOT_FOUND) return false;  // not configured
     if (rc != ERROR_SUCCESS) {
       return win32Error(Errc::kIo, "ScriptBlockLogging policy", static_cast<uint32_t>(rc));

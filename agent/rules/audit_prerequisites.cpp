@@ -23,8 +23,8 @@ const std::vector<AuditSubcategory>& auditSubcategories() {
        "Computer Account Management", true, false},
       {"audit-security-group-management", "0CCE9237-69AE-11D9-BED3-505054503030",
        "Security Group Management", true, false},
-      {"audit-ds-changes-sacl", "0CCE923C-69AE-11D9-BED3-505054503030",
-       "Directory Service Changes", true, false},
+      {"audit-ds-changes-sacl", "0CCE923C-69AE-11D9-BED3-505054503030", "Directory Service Changes",
+       true, false},
       {"audit-ds-access-sacl", "0CCE923B-69AE-11D9-BED3-505054503030", "Directory Service Access",
        true, false},
       {"audit-other-object-access", "0CCE9227-69AE-11D9-BED3-505054503030",
@@ -79,11 +79,11 @@ std::vector<RuleBlocker> checkAuditPrerequisites(const std::vector<RuleNeeds>& r
       const AuditSubcategory& s = *it->second;
       auto bits = reader.subcategory(s.guid);
       if (!bits) {
-        r = std::string("audit subcategory ") + s.name + " could not be checked: " +
-            bits.error().message;
+        r = std::string("audit subcategory ") + s.name +
+            " could not be checked: " + bits.error().message;
       } else {
-        const bool ok = (!s.success || (*bits & kAuditSuccess)) &&
-                        (!s.failure || (*bits & kAuditFailure));
+        const bool ok =
+            (!s.success || (*bits & kAuditSuccess)) && (!s.failure || (*bits & kAuditFailure));
         if (!ok) {
           r = std::string("advanced audit policy ") + s.name + " is " + auditBitsText(*bits) +
               "; the rule needs " +

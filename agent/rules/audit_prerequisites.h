@@ -41,7 +41,8 @@ class AuditPolicyReader {
   virtual ~AuditPolicyReader() = default;
   // The effective audit bits (kAuditSuccess | kAuditFailure) of a subcategory GUID.
   virtual Result<uint32_t> subcategory(const std::string& guid) = 0;
-  // HKLM\SOFTWARE\Policies\Microsoft\Windows\PowerShell\ScriptBlockLogging EnableScriptBlockLogging.
+  // HKLM\SOFTWARE\Policies\Microsoft\Windows\PowerShell\ScriptBlockLogging
+  // EnableScriptBlockLogging.
   virtual Result<bool> scriptBlockLogging() = 0;
   // Kind kNotFound when the channel does not exist.
   virtual Result<ChannelConfigState> channel(const std::string& name) = 0;

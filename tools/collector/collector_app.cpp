@@ -401,9 +401,8 @@ Response CollectorApp::agentDetail(const Request& req, const std::string& name) 
   addIssues(j, *issues);
   // Each source as the agent's latest heartbeat reports it (the figures `tier0watch status`
   // prints on the host).
-  j["sources"] = j["status"].is_object() && j["status"].contains("sources")
-                     ? j["status"]["sources"]
-                     : Json::array();
+  j["sources"] = j["status"].is_object() && j["status"].contains("sources") ? j["status"]["sources"]
+                                                                            : Json::array();
   auto lag = storage_.channelLag(name);
   if (!lag) return storageFailure(req, lag.error());
   Json channels = Json::array();
@@ -497,8 +496,8 @@ Response CollectorApp::suppressIssue(const Request& req, int64_t id, const Sessi
     return error(req, http::status::not_found, "not_found",
                  "no open health issue " + std::to_string(id));
   }
-  spdlog::info("health issue {} ({} on {}) suppressed by {} until {}", id, (*h)->code,
-               (*h)->agent, s.record.user, isoTime(until).get<std::string>());
+  spdlog::info("health issue {} ({} on {}) suppressed by {} until {}", id, (*h)->code, (*h)->agent,
+               s.record.user, isoTime(until).get<std::string>());
   return jsonResponse(req, http::status::ok, healthIssueJson(**h));
 }
 
@@ -534,10 +533,10 @@ Response CollectorApp::charts(const Request& req, const std::string& query) {
         const std::string name = src.value("name", "");
         Json& points = by_source[name];
         if (points.is_null()) points = Json::array();
-        points.push_back(Json{{"t", b.received / 1000},
-                              {"rate", src.value("rate_per_second", 0.0)},
-                              {"lag", src.contains("lag_seconds") ? src["lag_seconds"]
-                                                                  : Json(nullptr)}});
+        points.push_back(
+            Json{{"t", b.received / 1000},
+                 {"rate", src.value("rate_per_second", 0.0)},
+                 {"lag", src.contains("lag_seconds") ? src["lag_seconds"] : Json(nullptr)}});
       }
     }
     for (auto& [source, points] : by_source) {

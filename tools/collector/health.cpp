@@ -70,10 +70,9 @@ HealthPolicy healthPolicyOf(const CollectorConfig& c) {
 
 const std::vector<std::string>& healthCodes() {
   static const std::vector<std::string> codes = {
-      "agent_silent",   "source_absent",  "source_failing", "events_dropped",
-      "event_gap",      "dead_letters",   "audit_policy",   "queue_pressure",
-      "clock_skew",     "agent_outdated", "credential_expiring", "rules_rejected",
-      "resource_limit"};
+      "agent_silent",        "source_absent",  "source_failing", "events_dropped", "event_gap",
+      "dead_letters",        "audit_policy",   "queue_pressure", "clock_skew",     "agent_outdated",
+      "credential_expiring", "rules_rejected", "resource_limit"};
   return codes;
 }
 
@@ -119,13 +118,13 @@ std::vector<HealthCondition> evaluateAgentHealth(const AgentRecord& a, const Hea
     const int64_t expires = issued + int64_t{policy.credential_max_age_days} * 86400 * kSecond;
     if (now >= expires - int64_t{policy.credential_warn_days} * 86400 * kSecond) {
       add("credential_expiring", "", "medium",
-          now >= expires ? "the agent's credential is older than " +
-                               std::to_string(policy.credential_max_age_days) +
-                               " days: rotate it (agents rotate)"
-                         : "the agent's credential reaches " +
-                               std::to_string(policy.credential_max_age_days) + " days in " +
-                               std::to_string((expires - now) / (86400 * kSecond) + 1) +
-                               " day(s): rotate it (agents rotate)");
+          now >= expires
+              ? "the agent's credential is older than " +
+                    std::to_string(policy.credential_max_age_days) +
+                    " days: rotate it (agents rotate)"
+              : "the agent's credential reaches " + std::to_string(policy.credential_max_age_days) +
+                    " days in " + std::to_string((expires - now) / (86400 * kSecond) + 1) +
+                    " day(s): rotate it (agents rotate)");
     }
   }
   const std::string minimum =
@@ -153,8 +152,7 @@ std::vector<HealthCondition> evaluateAgentHealth(const AgentRecord& a, const Hea
         s["time_to_wrap_seconds"].get<double>() < policy.time_to_wrap_warn_seconds) {
       add("queue_pressure", name, "medium",
           name + " overwrites unread events in " +
-              std::to_string(static_cast<int64_t>(s["time_to_wrap_seconds"].get<double>())) +
-              " s");
+              std::to_string(static_cast<int64_t>(s["time_to_wrap_seconds"].get<double>())) + " s");
     }
   }
   if (const int64_t n = delta(st, prev, {"drops", "events"}); n > 0) {
@@ -167,8 +165,9 @@ std::vector<HealthCondition> evaluateAgentHealth(const AgentRecord& a, const Hea
   }
   if (const int64_t n = delta(st, prev, {"dead_letters", "chunks"}); n > 0) {
     add("dead_letters", "", "high",
-        std::to_string(n) + " chunk(s) dead-lettered (refused by the collector) since the "
-                            "previous heartbeat");
+        std::to_string(n) +
+            " chunk(s) dead-lettered (refused by the collector) since the "
+            "previous heartbeat");
   }
   if (st.contains("audit") && st["audit"].is_object() &&
       st["audit"].value("rules_cannot_fire", Json::array()).size() > 0) {
@@ -181,7 +180,8 @@ std::vector<HealthCondition> evaluateAgentHealth(const AgentRecord& a, const Hea
   }
   const int64_t cap = counter(st, {"queue", "max_bytes"});
   const int64_t bytes = counter(st, {"queue", "bytes"});
-  if (cap > 0 && static_cast<double>(bytes) >= policy.queue_pressure_ratio * static_cast<double>(cap)) {
+  if (cap > 0 &&
+      static_cast<double>(bytes) >= policy.queue_pressure_ratio * static_cast<double>(cap)) {
     add("queue_pressure", "", "medium",
         "queue holds " + std::to_string(bytes) + " of " + std::to_string(cap) + " bytes");
   }
@@ -198,8 +198,7 @@ std::vector<HealthCondition> evaluateAgentHealth(const AgentRecord& a, const Hea
   }
   if (st.contains("load") && st["load"].is_object() && st["load"].value("throttled", false)) {
     add("resource_limit", "", "medium",
-        std::string("over its ") +
-            (st["load"].value("over_memory", false) ? "memory" : "CPU") +
+        std::string("over its ") + (st["load"].value("over_memory", false) ? "memory" : "CPU") +
             " ceiling: backfill and rule evaluation slowed (cpu " +
             std::to_string(counter(st, {"process", "cpu_percent"})) + "%, memory " +
             std::to_string(counter(st, {"process", "memory_bytes"}) >> 20) + " MB)");
@@ -239,8 +238,8 @@ Result<std::vector<HealthChange>> HealthTracker::evaluate(int64_t now) {
     for (const auto& c : conditions) {
       auto it = known.find(keyOf(c.code, c.source));
       if (it == known.end()) {
-        HealthIssue h{0, a.name, c.code, c.source, c.severity, c.detail, now, now, "open",
-                      std::nullopt, std::nullopt, std::nullopt};
+        HealthIssue h{0,   a.name, c.code, c.source,     c.severity,   c.detail,
+                      now, now,    "open", std::nullopt, std::nullopt, std::nullopt};
         auto id = storage_.addHealthIssue(h);
         if (!id) return id.error();
         h.id = *id;

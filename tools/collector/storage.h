@@ -32,7 +32,7 @@ struct AgentRecord {
   // The heartbeat the health tracker evaluated before `status`: counters are compared as deltas.
   std::string prev_status = "{}";
   std::optional<int64_t> last_heartbeat;  // when the latest agent_status arrived
-  std::string enrolled_via;   // the site secret it enrolled with; empty: `agents enroll`
+  std::string enrolled_via;  // the site secret it enrolled with; empty: `agents enroll`
   std::optional<int64_t> revoked_at;
   std::optional<int64_t> rotated_at;
 };

@@ -411,11 +411,12 @@ IngestRecord heartbeat(int seq, int64_t drops, const std::string& source_state,
   r.key = "a1|status|heartbeat|1|" + std::to_string(seq);
   r.status_type = "agent_status";
   r.time = seq;
-  r.body = R"({"type":"agent_status","time":")" + std::to_string(seq) + R"(","uptime_seconds":)" +
-           std::to_string(uptime) + R"(,"sources":[{"name":"Security","kind":"eventlog","state":")" +
-           source_state + R"(","detail":"","rate_per_second":1.5,"lag_seconds":2}],"drops":{"events":)" +
-           std::to_string(drops) + R"(},"gaps":0,"dead_letters":{"chunks":0},"rules":{"rejected":0},)" +
-           R"("queue":{"bytes":10,"max_bytes":1000}})";
+  r.body =
+      R"({"type":"agent_status","time":")" + std::to_string(seq) + R"(","uptime_seconds":)" +
+      std::to_string(uptime) + R"(,"sources":[{"name":"Security","kind":"eventlog","state":")" +
+      source_state + R"(","detail":"","rate_per_second":1.5,"lag_seconds":2}],"drops":{"events":)" +
+      std::to_string(drops) + R"(},"gaps":0,"dead_letters":{"chunks":0},"rules":{"rejected":0},)" +
+      R"("queue":{"bytes":10,"max_bytes":1000}})";
   return r;
 }
 
@@ -541,8 +542,9 @@ TYPED_TEST(StorageTest, HealthNotificationsQueueForEveryOutputAndAlertsCountByHo
     EXPECT_NE((*due)[0].payload.find("health_issue_opened"), std::string::npos);
   }
   // The webhook gets alerts, not events; other outputs get both.
-  IngestBatch b = this->batch("a1:e1:1", {this->event("a1|Security|1", "DC01", 4624, 5),
-                                          this->alert("a1|alert|r1|Security|1", "r1", "high", 5)},
+  IngestBatch b = this->batch("a1:e1:1",
+                              {this->event("a1|Security|1", "DC01", 4624, 5),
+                               this->alert("a1|alert|r1|Security|1", "r1", "high", 5)},
                               3'600'000'000LL + 5);
   b.forward_outputs = {kWebhookOutput, "splunk"};
   ASSERT_TRUE(this->storage_->ingest(b));

@@ -50,7 +50,8 @@ TEST(AuditPrerequisitesTest, ReportsEachRuleThatCannotFireWithItsReason) {
   const std::vector<RuleNeeds> rules = {
       {"Kerberoasting", {"audit-kerberos-tickets"}, {"Security"}},
       {"Logon from Internet", {"audit-logon"}, {"Security"}},
-      {"Encoded PowerShell", {"powershell-script-block-logging"},
+      {"Encoded PowerShell",
+       {"powershell-script-block-logging"},
        {"Microsoft-Windows-PowerShell/Operational"}},
       {"PTA agent", {"channel-pta-agent"}, {"Microsoft-AzureADConnect-AuthenticationAgent/Admin"}},
       {"Another ticket rule", {"audit-kerberos-tickets"}, {"Security"}},
