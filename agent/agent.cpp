@@ -7,11 +7,17 @@
 #include <fstream>
 #include <random>
 
+#include "agent/config/config_source.h"
 #include "agent/metrics/agent_metrics.h"
+#include "agent/metrics/heartbeat.h"
+#include "agent/metrics/load_governor.h"
 #include "agent/metrics/metrics_server.h"
+#include "agent/metrics/process_usage.h"
 #include "agent/pipeline.h"
 #include "agent/platform/host_info.h"
 #include "agent/queue/event_queue.h"
+#include "agent/rules/audit_prerequisites.h"
+#include "agent/rules/pack_coverage.h"
 #include "agent/rules/rule_set.h"
 #include "agent/rules/rule_sources.h"
 #include "agent/shipper/batch_encoder.h"
@@ -64,6 +70,17 @@ struct Agent::Running {
   std::unique_ptr<EventQueue> queue;
   AgentMetrics metrics;
   SourceStatusBoard source_status{clock};
+  std::chrono::system_clock::time_point started = clock.now();
+  std::unique_ptr<ProcessUsage> usage = makeProcessUsage();
+  std::unique_ptr<LoadGovernor> governor;
+  std::string config_digest;
+  uint64_t rules_loaded = 0;
+  std::vector<std::string> rules_rejected;
+  std::optional<std::vector<RuleBlocker>> audit;    // rules that cannot fire (Windows check)
+  std::unique_ptr<AuditPolicyReader> audit_reader;  // null where the platform has none
+  std::vector<RuleNeeds> rule_needs;
+  uint64_t heartbeat_seq = 0;
+  uint64_t heartbeats_skipped = 0;
   std::unique_ptr<RuleSet> rules;
   std::unique_ptr<Transport> transport;
   std::unique_ptr<Credentials> credentials;
@@ -169,8 +186,32 @@ Status Agent::start() {
     }
     spdlog::info("rules: {} loaded from {} files ({} rejected, {} for other log sources)",
                  report.loaded, report.files, report.rejected.size(), report.out_of_scope);
+    r->audit_reader = makeAuditPolicyReader();
+    if (r->audit_reader) {
+      // What each rule needs of the host, for the audit prerequisite check (Windows).
+      for (const auto& rule : computeCoverage(loaded, {}).rules) {
+        RuleNeeds needs{rule.title + " (" + rule.id + ")", rule.prereqs, {}};
+        for (const auto& ch : rule.channels) {
+          if (ch.rfind("provider ", 0) != 0 && ch != "any log") needs.channels.push_back(ch);
+        }
+        r->rule_needs.push_back(std::move(needs));
+      }
+    }
     r->rules = std::move(loaded.rules);
+    r->rules_loaded = report.loaded;
+    for (const auto& issue : report.rejected) {
+      r->rules_rejected.push_back(issue.file + ": " + issue.message);
+    }
   }
+  {
+    std::string settings;
+    for (const auto& s : effectiveSettings(c)) settings += s.key + "=" + s.value.dump() + "\n";
+    r->config_digest = configDigest(settings);
+  }
+  LoadCeilings ceilings;
+  ceilings.cpu_percent = c.max_cpu_percent;
+  ceilings.memory_bytes = static_cast<uint64_t>(c.max_memory_mb) << 20;
+  r->governor = std::make_unique<LoadGovernor>(ceilings);
 
   // Upload stack: the platform's transport (transport_factory.h).
   auto transport = makeTransport(c, std::string("Tier0Watch/") + T0W_VERSION);
@@ -204,6 +245,7 @@ Status Agent::start() {
   po.clock = &r->clock;
   po.status_board = &r->source_status;
   po.computer = hostName();  // trace-file events carry no Computer of their own
+  po.load_throttle = r->governor.get();
 #ifdef _WIN32
   if (runningUnderWine()) {
     // Without a factory each eventlog source reports that the API is unavailable and ends.
@@ -267,8 +309,12 @@ void Agent::supervise() {
   Pipeline& pipeline = *r.pipeline;
   Shipper& shipper = *r.shipper;
 
-  // Wait for a stop request; log the counters periodically.
+  // Wait for a stop request; log the counters periodically; sample the agent's own load every
+  // second and send a heartbeat every status_interval_ms (the first one at once).
   auto next_log = r.clock.monotonic() + milliseconds(c.metrics_log_interval_ms);
+  auto next_sample = r.clock.monotonic();
+  auto next_heartbeat = r.clock.monotonic();
+  auto next_audit = r.clock.monotonic();  // at start, then daily
   std::optional<milliseconds> flush_deadline;
   {
     std::unique_lock lock(mu_);
@@ -279,6 +325,18 @@ void Agent::supervise() {
       if (c.metrics_log_interval_ms > 0 && r.clock.monotonic() >= next_log) {
         spdlog::info("metrics: {}", r.metrics.logLine(queueStats(queue), &shipper.counters()));
         next_log = r.clock.monotonic() + milliseconds(c.metrics_log_interval_ms);
+      }
+      if (r.clock.monotonic() >= next_sample) {
+        if (auto sample = r.usage->sample()) r.governor->observe(*sample, r.clock.monotonic());
+        next_sample = r.clock.monotonic() + milliseconds(1000);
+      }
+      if (r.audit_reader && r.clock.monotonic() >= next_audit) {
+        checkAudit();
+        next_audit = r.clock.monotonic() + std::chrono::hours(24);
+      }
+      if (r.clock.monotonic() >= next_heartbeat) {
+        heartbeat();
+        next_heartbeat = r.clock.monotonic() + milliseconds(c.status_interval_ms);
       }
       bool drained = false;
       if (options_.exit_when_drained && pipeline.finished()) {
@@ -327,6 +385,74 @@ void Agent::supervise() {
   spdlog::info("stopped: {} records shipped this run, {} left in the queue for the next start",
                report.shipped, report.left_in_queue);
   report_ = report;
+}
+
+void Agent::checkAudit() {
+  Running& r = *running_;
+  std::vector<std::string> subscribed;
+  for (const auto& s : r.sources) {
+    if (s.type == SourceType::kEventlog) subscribed.push_back(s.channel);
+  }
+  auto blocked = checkAuditPrerequisites(r.rule_needs, subscribed, *r.audit_reader);
+  for (const auto& b : blocked)
+    spdlog::warn("rule cannot fire on this host: {}: {}", b.rule, b.reason);
+  spdlog::info("audit prerequisites: {} of {} rules cannot fire on this host", blocked.size(),
+               r.rule_needs.size());
+  r.audit = std::move(blocked);
+}
+
+void Agent::heartbeat() {
+  Running& r = *running_;
+  HeartbeatInputs in;
+  in.version = T0W_VERSION;
+  in.now = r.clock.now();
+  in.started = r.started;
+  in.config_digest = r.config_digest;
+  in.config_origin = !options_.config_origin.empty() ? options_.config_origin
+                     : !config_.config_file.empty()  ? "file"
+                                                     : "defaults";
+  in.sources = r.source_status.snapshot();
+  in.queue = queueStats(*r.queue);
+  in.queue_max_bytes = static_cast<uint64_t>(config_.queue_max_bytes);
+  in.gaps = r.pipeline->gaps();
+  in.dead_lettered_batches = r.shipper->counters().dead_lettered_batches;
+  in.rules_loaded = r.rules_loaded;
+  in.rules_rejected = r.rules_rejected;
+  in.process = r.usage->sample();
+  in.load = r.governor->state();
+  in.ceilings = r.governor->ceilings();
+  if (r.shipper->counters().clock_offset_known.load()) {
+    in.clock_offset_ms = r.shipper->counters().clock_offset_ms.load();
+  }
+  in.audit = r.audit;
+  in.heartbeats_skipped = r.heartbeats_skipped;
+  const auto body = buildHeartbeat(in);
+  const std::string text =
+      body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  // The latest snapshot for `tier0watch status`, whatever the queue's state.
+  if (Status s = r.queue->putStatus("agent.heartbeat", text); !s) {
+    spdlog::warn("heartbeat: cannot store the status snapshot: {}", s.error().toString());
+  }
+  // Priority lane: shipped before events, never dropped to make room; a full queue with
+  // pause_sources refuses it, and the next one (which counts the skip) tries again.
+  const int64_t run_id =
+      std::chrono::duration_cast<milliseconds>(r.started.time_since_epoch()).count();
+  QueueRecord record = heartbeatRecord(body, run_id, ++r.heartbeat_seq, in.now);
+  // Near the cap a heartbeat would displace events (drop_oldest): it is skipped instead and
+  // counted; its counters are cumulative, so the next one that fits carries them all.
+  const double cap = static_cast<double>(config_.queue_max_bytes);
+  if (in.queue && static_cast<double>(in.queue->stored_bytes + record.body.size()) > 0.9 * cap) {
+    ++r.heartbeats_skipped;
+    return;
+  }
+  auto stored = r.queue->enqueue({record}, Checkpoint{"agent.heartbeat", record.key});
+  if (stored && stored->stored()) {
+    r.shipper->notifyEnqueued(1, record.body.size());
+  } else {
+    ++r.heartbeats_skipped;
+    spdlog::warn("heartbeat: not queued ({})",
+                 stored ? std::string("queue full") : stored.error().toString());
+  }
 }
 
 Result<AgentRunReport> Agent::wait() {

@@ -41,6 +41,10 @@ struct AgentRunOptions {
   // the process ends with std::_Exit(0) (everything committed is durable; the in-flight rows ship
   // again at the next start). The service host reports SERVICE_STOPPED here.
   std::function<void()> before_forced_exit;
+  // Where the configuration came from, reported in the heartbeat ("file", "group_policy",
+  // "file+group_policy"; config_source.h configOrigin). Empty: "file" when the configuration
+  // names its file, else "defaults".
+  std::string config_origin;
 };
 
 struct AgentRunReport {
@@ -78,6 +82,8 @@ class Agent {
  private:
   struct Running;
   void supervise();
+  void heartbeat();   // builds, stores and queues one agent_status record
+  void checkAudit();  // audit prerequisites of the rules (Windows): at start and daily
 
   AgentConfig config_;
   AgentRunOptions options_;

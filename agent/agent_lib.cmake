@@ -1,8 +1,10 @@
 # The agent process (pipeline wiring, the Agent that owns it, the platform's transport and host
 # facts); included from agent/CMakeLists.txt. Builds on Linux and Windows.
 if(WIN32)
-  set(T0W_AGENT_HOST_SOURCES platform/host_info_windows.cpp platform/host_stop_signal_windows.cpp)
-  set(T0W_AGENT_HOST_DEPS t0w_platform_windows)
+  set(T0W_AGENT_HOST_SOURCES platform/host_info_windows.cpp platform/host_stop_signal_windows.cpp
+    platform/audit_policy_windows.cpp)
+  # AuditQuerySystemPolicy and RegGetValueW (advapi32), channel configuration (wevtapi).
+  set(T0W_AGENT_HOST_DEPS t0w_platform_windows advapi32 wevtapi)
 else()
   set(T0W_AGENT_HOST_SOURCES platform/host_info_posix.cpp platform/host_stop_signal_posix.cpp)
   set(T0W_AGENT_HOST_DEPS)

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "agent/core/event_json.h"
+#include "agent/core/time.h"
 #include "agent/rules/alert_json.h"
 #include "agent/rules/logsource_map.h"
 #include "agent/rules/value_matcher.h"
@@ -255,6 +256,11 @@ class Pipeline::SourceSink final : public EventSink {
     }
     ++metrics_.events_in;
     last_position_ = position;
+    if (event.system.time_created) {
+      const std::chrono::system_clock::time_point t{
+          std::chrono::microseconds(filetimeToUnixMicros(*event.system.time_created))};
+      if (!newest_ || t > *newest_) newest_ = t;
+    }
     QueueRecord record;
     record.kind = RecordKind::kEvent;
     record.key = eventRecordKey(event);
@@ -307,6 +313,10 @@ class Pipeline::SourceSink final : public EventSink {
       return;
     }
     metrics_.enqueued += events;
+    // File sources (a subscription's position is its bookmark XML: its collector reports it).
+    if (p_.options_.status_board != nullptr && events > 0 && !bookmark_) {
+      p_.options_.status_board->progress(source_, events, cp.position, newest_);
+    }
     records_.clear();
     events_ = 0;
     bytes_ = 0;
@@ -336,7 +346,8 @@ class Pipeline::SourceSink final : public EventSink {
   size_t bytes_ = 0;
   uint64_t last_position_ = 0;
   bool stopped_ = false;
-  std::optional<std::string> bookmark_;  // set for subscriptions
+  std::optional<std::string> bookmark_;                          // set for subscriptions
+  std::optional<std::chrono::system_clock::time_point> newest_;  // newest event time read
 };
 
 Pipeline::Pipeline(std::vector<SourceConfig> sources, EventQueue& queue, RuleSet* rules,
@@ -380,8 +391,11 @@ void Pipeline::join() {
 }
 
 void Pipeline::runSource(const SourceConfig& source) {
+  if (source.type != SourceType::kEventlog && !reportFileSource(source)) return;
   if (source.type == SourceType::kXml) {
     runFile(source.path, false);
+    if (options_.status_board)
+      options_.status_board->setState(source.path.string(), SourceState::kStopped);
     return;
   }
   if (source.type == SourceType::kEventlog) {
@@ -411,6 +425,26 @@ void Pipeline::runSource(const SourceConfig& source) {
     if (stop_) return;
     runFile(f, true);
   }
+  if (options_.status_board)
+    options_.status_board->setState(source.path.string(), SourceState::kStopped);
+}
+
+// A replay file or folder on the status board: absent when it does not exist (the heartbeat
+// carries it to the collector as source_absent); false then, and the source ends.
+bool Pipeline::reportFileSource(const SourceConfig& source) {
+  if (options_.status_board == nullptr) return true;
+  const std::string name = source.path.string();
+  options_.status_board->add(name, source.type == SourceType::kXml ? "xml" : "evtx");
+  std::error_code ec;
+  if (!std::filesystem::exists(source.path, ec)) {
+    spdlog::error("{}: does not exist", name);
+    ++metrics_.source(name).input_errors;
+    options_.status_board->setState(name, SourceState::kAbsent,
+                                    ec ? ec.message() : "no such file or directory");
+    return false;
+  }
+  options_.status_board->setState(name, SourceState::kSubscribed);
+  return true;
 }
 
 void Pipeline::runFile(const std::filesystem::path& file, bool evtx) {
@@ -599,6 +633,13 @@ bool Pipeline::store(std::vector<QueueRecord> records, const Checkpoint& checkpo
                      result->dropped_events);
       }
       if (listener_ && !records.empty()) listener_(records.size(), bytes);
+      // Self-protection: over its CPU or memory ceiling the agent slows its sources' reading
+      // and rule evaluation here, after each stored batch (nothing is dropped for it).
+      if (source != nullptr && options_.load_throttle != nullptr) {
+        const auto delay = options_.load_throttle->delayFor(LoadThrottle::Work::kRules);
+        std::unique_lock lock(stop_mu_);
+        if (delay.count() > 0) stop_cv_.wait_for(lock, delay, [&] { return stop_.load(); });
+      }
       return true;
     } else if (source != nullptr) {
       ++source->pause_waits;  // kFull with pause_sources: wait for the shipper to make room

@@ -43,6 +43,7 @@
 #include "agent/core/result.h"
 #include "agent/core/source_status.h"
 #include "agent/metrics/agent_metrics.h"
+#include "agent/metrics/load_governor.h"
 #include "agent/platform/host_info.h"
 #include "agent/queue/event_queue.h"
 #include "agent/rules/rule_set.h"
@@ -63,6 +64,9 @@ struct PipelineOptions {
   const Clock* clock = nullptr;  // gap event times; null: system clock
   // Where sources report their state, position and rate; null: not reported (scan, tests).
   SourceStatusBoard* status_board = nullptr;
+  // Self-protection (agent/metrics/load_governor.h): sources slow down while it says so; null:
+  // never throttled. Eventlog backfill asks it for LoadThrottle::Work::kBackfill.
+  const LoadThrottle* load_throttle = nullptr;
   uint32_t eventlog_batch = 256;                     // events per EvtNext
   std::chrono::milliseconds eventlog_wait{1000};     // signal wait / EvtNext timeout
   std::chrono::milliseconds eventlog_retry{30'000};  // missing channel, access denied, ...
@@ -117,6 +121,7 @@ class Pipeline {
  private:
   class SourceSink;
   void runSource(const SourceConfig& source);
+  bool reportFileSource(const SourceConfig& source);
   void runFile(const std::filesystem::path& file, bool evtx);
   void runSubscription(const SourceConfig& source);
   void runTracefile(const SourceConfig& source);

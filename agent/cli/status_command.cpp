@@ -92,6 +92,65 @@ std::string humanAge(int64_t ms) {
   return std::to_string(s / 3600) + " h";
 }
 
+// A number as the heartbeat JSON (and so the collector) has it; "-" when unknown.
+std::string figure(const Json& v, const char* unit) {
+  if (v.is_null()) return "-";
+  return v.dump() + unit;
+}
+
+// A member of the heartbeat, or null when an older agent did not send it.
+const Json& member(const Json& j, const char* key) {
+  static const Json null_value;
+  if (!j.is_object()) return null_value;
+  auto it = j.find(key);
+  return it == j.end() ? null_value : *it;
+}
+
+// The latest heartbeat: the figures the collector shows for this agent.
+void printHeartbeat(const Json& hb, std::ostream& out) {
+  if (!hb.is_object()) {
+    out << "heartbeat:       (none yet)\n";
+    return;
+  }
+  out << "heartbeat:       " << hb.value("time", "") << " (version " << hb.value("version", "")
+      << ", up " << hb.value("uptime_seconds", 0) << " s, config "
+      << member(hb, "config").value("origin", "") << " " << member(hb, "config").value("digest", "")
+      << ")\n";
+  const Json& p = member(hb, "process");
+  if (p.is_object()) {
+    out << "  process:       cpu " << figure(p["cpu_percent"], "%") << ", memory "
+        << humanBytes(p.value("memory_bytes", uint64_t{0})) << " (peak "
+        << humanBytes(p.value("peak_memory_bytes", uint64_t{0})) << ")"
+        << (member(hb, "load").value("throttled", false) ? ", THROTTLED (over its ceiling)" : "")
+        << "\n";
+  }
+  out << "  clock offset:  " << figure(member(hb, "clock_offset_ms"), " ms") << "\n";
+  out << "  rules:         " << member(hb, "rules").value("loaded", 0) << " loaded, "
+      << member(hb, "rules").value("rejected", 0) << " rejected\n";
+  const Json& blocked = member(member(hb, "audit"), "rules_cannot_fire");
+  if (blocked.is_array() && !blocked.empty()) {
+    out << "  cannot fire:   " << blocked.size() << " rules (audit policy)\n";
+    for (const auto& b : blocked) {
+      out << "    " << b.value("rule", "") << ": " << b.value("reason", "") << "\n";
+    }
+  }
+  out << "sources:";
+  const Json& sources = member(hb, "sources");
+  if (!sources.is_array() || sources.empty()) out << " none";
+  out << "\n";
+  for (const auto& s : sources) {
+    out << "  " << s.value("name", "") << " (" << s.value("kind", "")
+        << "): " << s.value("state", "");
+    if (!s.value("detail", "").empty()) out << " (" << s.value("detail", "") << ")";
+    out << "\n    position "
+        << (s.value("last_position", "").empty() ? "-" : s.value("last_position", "")) << ", rate "
+        << figure(member(s, "rate_per_second"), "/s") << ", lag "
+        << figure(member(s, "lag_seconds"), " s") << ", time to wrap "
+        << figure(member(s, "time_to_wrap_seconds"), " s") << ", events " << s.value("events", 0)
+        << ", gaps " << figure(member(s, "gaps"), "") << "\n";
+  }
+}
+
 void printHuman(const Json& st, std::ostream& out) {
   out << "agent id:        " << st["agent_id"].get<std::string>() << "\n";
   out << "queue:           " << st["queue"]["path"].get<std::string>() << "\n";
@@ -121,6 +180,7 @@ void printHuman(const Json& st, std::ostream& out) {
   for (const auto& [source, c] : st["checkpoints"].items()) {
     out << "  " << source << ": " << c["position"].get<std::string>() << "\n";
   }
+  printHeartbeat(st["heartbeat"], out);
   const Json& last = st["shipper"]["last_outcome"];
   out << "last upload:     ";
   if (last.is_null()) {
@@ -228,6 +288,15 @@ Result<Json> readAgentStatus(const std::filesystem::path& state_dir, int64_t now
     if (!s) return s.error();
   }
   st["shipper"] = shipper;
+  st["heartbeat"] = nullptr;
+  if ((*db)->hasTable("agent_status")) {
+    s = (*db)->query("SELECT value FROM agent_status WHERE name = 'agent.heartbeat'",
+                     [&](sqlite3_stmt* r) {
+                       Json v = Json::parse(text(r, 0), nullptr, false);
+                       if (v.is_object()) st["heartbeat"] = v;
+                     });
+    if (!s) return s.error();
+  }
   return st;
 }
 
@@ -235,8 +304,9 @@ void registerStatusCommand(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<StatusArgs>();
   CLI::App* cmd = app.add_subcommand(
       "status",
-      "Show the agent's queue: depth, oldest record, drops, dead letters, checkpoints, "
-      "last upload (read-only; works while the agent runs)");
+      "Show the agent's queue (depth, oldest record, drops, dead letters, checkpoints, last "
+      "upload) and its latest heartbeat (each source's state, position, rate, lag, time to "
+      "wrap; CPU, memory, clock offset) (read-only; works while the agent runs)");
   auto* config = cmd->add_option("--config", args->config, "Agent configuration (YAML)")
                      ->check(CLI::ExistingFile);
   cmd->add_option("--state-dir", args->state_dir, "The agent's state directory")->excludes(config);

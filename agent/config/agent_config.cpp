@@ -59,6 +59,9 @@ Result<AgentConfig> extract(const YAML::Node& root, const std::string& name,
     if (a["state_dir"]) c.state_dir = resolvePath(base, text(a["state_dir"]));
     if (a["log_level"]) c.log_level = text(a["log_level"]);
     if (a["shutdown_deadline_ms"]) c.shutdown_deadline_ms = integer(a["shutdown_deadline_ms"]);
+    if (a["status_interval_ms"]) c.status_interval_ms = integer(a["status_interval_ms"]);
+    if (a["max_cpu_percent"]) c.max_cpu_percent = a["max_cpu_percent"].as<double>();
+    if (a["max_memory_mb"]) c.max_memory_mb = integer(a["max_memory_mb"]);
     if (a["id"] && !isValidAgentId(c.agent_id)) {
       return makeError(Errc::kInvalidArgument,
                        where(name, a["id"]) + ": agent.id must be " + std::string(kAgentIdRule));

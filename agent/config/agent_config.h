@@ -80,6 +80,12 @@ struct AgentConfig {
   std::filesystem::path state_dir = "state";
   std::string log_level = "info";
   int64_t shutdown_deadline_ms = 10'000;
+  // Heartbeat (agent_status record) period, also when idle.
+  int64_t status_interval_ms = 60'000;
+  // Self-protection ceilings (agent/metrics/load_governor.h): CPU of one core, sustained over a
+  // minute, and resident memory. Over them backfill and rule evaluation slow down.
+  double max_cpu_percent = 5.0;
+  int64_t max_memory_mb = 200;
 
   // collector
   std::string url;

@@ -93,6 +93,9 @@ std::vector<EffectiveSetting> effectiveSettings(const AgentConfig& c) {
   add("agent.state_dir", pathJson(c.state_dir));
   add("agent.log_level", c.log_level);
   add("agent.shutdown_deadline_ms", c.shutdown_deadline_ms);
+  add("agent.status_interval_ms", c.status_interval_ms);
+  add("agent.max_cpu_percent", c.max_cpu_percent);
+  add("agent.max_memory_mb", c.max_memory_mb);
   add("collector.url", c.url);
   add("collector.token", secret(c.token), true);
   add("collector.token_file", pathJson(c.token_file));
@@ -145,6 +148,14 @@ std::vector<EffectiveSetting> effectiveSettings(const AgentConfig& c) {
                        : Json(nullptr));
   add("metrics.log_interval_ms", c.metrics_log_interval_ms);
   return s;
+}
+
+std::string configOrigin(const ConfigProvenance& provenance, bool has_file) {
+  const bool policy = std::any_of(provenance.begin(), provenance.end(), [](const auto& kv) {
+    return kv.second.kind == SettingOrigin::Kind::kPolicy;
+  });
+  if (has_file) return policy ? "file+group_policy" : "file";
+  return policy ? "group_policy" : "defaults";
 }
 
 bool isLiveSetting(std::string_view key) {

@@ -38,6 +38,10 @@ ConfigProvenance fileProvenance(std::string_view yaml, const std::string& name);
 
 SettingOrigin originOf(const ConfigProvenance& provenance, const std::string& key);
 
+// Where the effective configuration came from as a whole, for the heartbeat: "file",
+// "group_policy", "file+group_policy" or "defaults".
+std::string configOrigin(const ConfigProvenance& provenance, bool has_file);
+
 struct EffectiveSetting {
   std::string key;
   nlohmann::ordered_json value;  // secrets are "<set>" / "<not set>"

@@ -43,6 +43,7 @@ void ServiceHost::event(Severity severity, uint32_t id, const std::string& messa
 
 Status ServiceHost::startAgent(const AgentConfig& config) {
   AgentRunOptions ro;
+  ro.config_origin = config_origin_;
   // At the deadline with an upload in flight the agent ends the process: report STOPPED first,
   // or the SCM would count a crash and run the failure actions (restart) after a STOP.
   ro.before_forced_exit = [this] {
@@ -79,6 +80,7 @@ ServiceExit ServiceHost::run() {
   for (const auto& issue : loaded->issues) {
     event(Severity::kWarning, ServiceEventLog::kPolicyIssue, issue);
   }
+  config_origin_ = configOrigin(loaded->provenance, !options_.config_file.empty());
   spdlog::set_level(spdlog::level::from_str(loaded->config.log_level));
   {
     std::lock_guard lock(sm_mu_);
@@ -183,6 +185,7 @@ void ServiceHost::reload() {
         "configuration reload failed, the running configuration stays: " + loaded.error().message);
   } else {
     out.issues = loaded->issues;
+    config_origin_ = configOrigin(loaded->provenance, !options_.config_file.empty());
     for (const auto& issue : out.issues) {
       event(Severity::kWarning, ServiceEventLog::kPolicyIssue, issue);
     }

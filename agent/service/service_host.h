@@ -93,6 +93,7 @@ class ServiceHost {
  private:
   void event(ServiceEventLog::Severity severity, uint32_t id, const std::string& message);
   Status startAgent(const AgentConfig& config);
+  std::string config_origin_;  // of the last loaded configuration, for the heartbeat
   void reload();
   ServiceExit drain(StopReason reason);
 

@@ -67,7 +67,24 @@ TransportResult Shipper::sendRecords(int64_t sequence, std::span<const QueueReco
     request.timeout = std::clamp(left, milliseconds(1), options_.request_timeout);
   }
   ++counters_.batches_sent;
-  return transport_.send(request);
+  const auto sent_at = clock_.now();
+  TransportResult result = transport_.send(request);
+  if (result.isResponse() && result.response().status / 100 == 2) {
+    noteServerTime(result.response().body, sent_at, clock_.now());
+  }
+  return result;
+}
+
+void Shipper::noteServerTime(const std::string& body, std::chrono::system_clock::time_point sent,
+                             std::chrono::system_clock::time_point received) {
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("server_time_ms") || !j["server_time_ms"].is_number_integer()) {
+    return;
+  }
+  const auto mid = sent + (received - sent) / 2;
+  const int64_t local = std::chrono::duration_cast<milliseconds>(mid.time_since_epoch()).count();
+  counters_.clock_offset_ms = j["server_time_ms"].get<int64_t>() - local;
+  counters_.clock_offset_known = true;
 }
 
 Shipper::Step Shipper::failure(const Lease& lease, const Outcome& outcome, uint64_t sent_records) {

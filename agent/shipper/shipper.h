@@ -62,6 +62,10 @@ struct ShipperCounters {
   std::atomic<uint64_t> auth_pauses{0};
   std::atomic<uint64_t> enrolment_failures{0};
   std::atomic<uint64_t> queue_errors{0};
+  // Collector clock minus agent clock (ms), from "server_time_ms" of the last accepted batch's
+  // answer, taken at the midpoint of the exchange; known once one batch was accepted.
+  std::atomic<int64_t> clock_offset_ms{0};
+  std::atomic<bool> clock_offset_known{false};
 };
 
 class Shipper {
@@ -109,6 +113,8 @@ class Shipper {
                               const std::string& bearer, std::string& batch_id,
                               Status& encode_status);
   void wait(std::chrono::milliseconds delay);
+  void noteServerTime(const std::string& body, std::chrono::system_clock::time_point sent,
+                      std::chrono::system_clock::time_point received);
 
   EventQueue& queue_;
   Transport& transport_;

@@ -1,5 +1,6 @@
 // Drives the collector dashboard in headless Chromium: log in, see the enrolled agents (a silent
-// one in red), open an alert, drill down to its event, search events. Saves screenshots.
+// one in red), the health view (fleet by worst open issue, an agent's sources, issues, charts,
+// suppression), open an alert, drill down to its event, search events. Saves screenshots.
 // Env: T0W_URL, T0W_USER, T0W_PASSWORD, T0W_SCREENSHOT_DIR.
 "use strict";
 
@@ -62,6 +63,34 @@ async function main() {
     const [r, g, b] = bg.match(/\d+/g).map(Number);
     assert.ok(r > 200 && g < 240 && b < 240 && r - g > 15, "silent agent row is red, got " + bg);
     await page.screenshot({ path: path.join(shots, "dashboard-fleet.png"), fullPage: true });
+
+    // Health view: dc01's heartbeat has an absent source and drops, so it comes first with
+    // events_dropped (high) as its worst open issue.
+    await page.click('button.tab[data-view="health"]');
+    const firstHealth = page.locator("#health-table tbody tr").first();
+    await page.locator('#health-table tr[data-agent="dc01"]', { hasText: "events_dropped" }).waitFor();
+    assert.equal(await firstHealth.getAttribute("data-agent"), "dc01");
+    assert.match(await firstHealth.textContent(), /events_dropped.*high/);
+    await untilCount(page.locator('#health-issues tr[data-code="source_absent"]'), 1);
+    assert.match(await page.textContent('#health-issues tr[data-code="source_absent"]'), /Directory Service/);
+    await firstHealth.click();
+    const absentSource = page.locator('#health-sources tr[data-source="Directory Service"]');
+    await absentSource.waitFor();
+    assert.match(await absentSource.textContent(), /absent/);
+    const liveSource = page.locator('#health-sources tr[data-source="Security"]');
+    assert.match(await liveSource.textContent(), /record:103.*12\.5\/s.*3\.25 s.*172800 s/);
+    // Charts: a line per agent and source, a bar for the high alert.
+    await untilCount(page.locator('#chart-rate svg polyline[data-series="dc01 Security"]'), 1);
+    await untilCount(page.locator('#chart-lag svg polyline[data-series="dc01 Security"]'), 1);
+    await untilCount(page.locator('#chart-alerts svg rect[data-level="high"]'), 1);
+    await page.screenshot({ path: path.join(shots, "dashboard-health.png"), fullPage: true });
+    // Suppress (a POST with the CSRF token): gone from the open list, listed as suppressed.
+    await page.locator('#health-issues tr[data-code="source_absent"] button.suppress').click();
+    await untilCount(page.locator('#health-issues tr[data-code="source_absent"]'), 0);
+    await page.selectOption('#health-filter select[name="state"]', "suppressed");
+    await page.click('#health-filter button[type="submit"]');
+    await untilCount(page.locator('#health-issues tr[data-code="source_absent"]'), 1);
+    assert.match(await page.textContent('#health-issues tr[data-code="source_absent"]'), /suppressed until/);
 
     await page.click('button.tab[data-view="alerts"]');
     const alertRow = page.locator("#alerts-table tbody tr").first();

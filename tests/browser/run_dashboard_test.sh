@@ -22,6 +22,7 @@ cat > "$WORK/collector.yaml" <<YAML
 listen: {address: 127.0.0.1, port: 0}
 state_dir: $WORK/state
 log: {level: warn}
+health: {evaluate_interval_seconds: 1}
 YAML
 TOKEN="$("$COLLECTOR" agents enroll dc01 --config "$WORK/collector.yaml")"
 "$COLLECTOR" agents enroll dc02-silent --config "$WORK/collector.yaml" >/dev/null
@@ -44,9 +45,22 @@ ev() { # record_id event_id subject
 }
 { ev 101 4624 alice; echo; ev 102 4662 mallory; echo; ev 103 4624 bob; echo; } > "$WORK/events.jsonl"
 printf '{"type":"alert","rule_id":"dcsync","rule_title":"DCSync by a non-DC account","level":"high","tags":["attack.credential_access","attack.t1003.006"],"time":"2024-05-01T10:00:02.0000000Z","event_key":"Security:102","matched":[{"field":"SubjectUserName","value":"mallory"}],"event":%s}\n' "$(ev 102 4662 mallory)" > "$WORK/alerts.jsonl"
+# A heartbeat as the agent sends it: one source read live, one absent, drops since the start.
+cat > "$WORK/heartbeat.json" <<'JSON'
+{"version":"0.1.0","time":"2024-05-01T10:00:05.0000000Z","uptime_seconds":300,
+ "config":{"digest":"fnv1a64:0123456789abcdef","origin":"file"},
+ "sources":[{"name":"Security","kind":"eventlog","state":"subscribed","detail":"","last_position":"record:103",
+             "events":3,"rate_per_second":12.5,"lag_seconds":3.25,"time_to_wrap_seconds":172800,"gaps":0},
+            {"name":"Directory Service","kind":"eventlog","state":"absent","detail":"channel not found",
+             "last_position":"","events":0,"rate_per_second":0,"lag_seconds":null,"time_to_wrap_seconds":null,"gaps":null}],
+ "queue_depth":0,"queue":{"events":0,"bytes":0,"max_bytes":1073741824,"oldest_age_seconds":null},
+ "drops":{"events":5,"by_source":{"Security":5}},"gaps":0,"dead_letters":{"chunks":0},
+ "rules":{"loaded":40,"rejected":0},"process":{"cpu_percent":0.8,"memory_bytes":52428800,"peak_memory_bytes":62914560},
+ "load":{"throttled":false},"clock_offset_ms":12}
+JSON
 "$SENDER" --url "https://127.0.0.1:$PORT" --token "$TOKEN" --ca "$WORK/state/tls/collector.pem" \
   --agent-id dc01-agent --hostname DC01.corp.example --events "$WORK/events.jsonl" \
-  --alerts "$WORK/alerts.jsonl" --status
+  --alerts "$WORK/alerts.jsonl" --status --status-json "$WORK/heartbeat.json"
 
 cd "$HERE"
 npm ci --no-audit --no-fund --loglevel=error

@@ -251,7 +251,9 @@ Response BatchIngest::handle(const Request& req) {
            {"stored", stored->stored},
            {"duplicates",
             stored->duplicate_batch ? static_cast<int64_t>(in.records.size()) : stored->duplicates},
-           {"conflicts", stored->conflicts}});
+           {"conflicts", stored->conflicts},
+           // The agent's clock offset to the collector (reported in its heartbeat).
+           {"server_time_ms", now_() / 1000}});
 }
 
 }  // namespace t0w::collector

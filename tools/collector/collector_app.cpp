@@ -115,7 +115,8 @@ CollectorApp::CollectorApp(const CollectorConfig& config, Storage& storage, Metr
       ingest_(config, storage, metrics, std::move(forward_outputs), now),
       enroll_(storage, metrics, now),
       // Login attempts per client address: enough for people, too few for guessing.
-      login_limiter_(0.2, 10) {}
+      login_limiter_(0.2, 10),
+      health_tracker_(storage, healthPolicyOf(config)) {}
 
 Response CollectorApp::storageFailure(const Request& req, const Error& e) {
   ++metrics_.storage_errors;
@@ -178,6 +179,17 @@ Response CollectorApp::handle(const Request& req, const RequestContext& ctx) {
     if (route == "/api/v1/agents" && method == http::verb::get) return agents(req);
     if (route.rfind("/api/v1/agents/", 0) == 0 && method == http::verb::get) {
       return agentDetail(req, percentDecode(route.substr(15)));
+    }
+    if (route == "/api/v1/health" && method == http::verb::get) return healthIssues(req, query);
+    if (route == "/api/v1/charts" && method == http::verb::get) return charts(req, query);
+    if (route.rfind("/api/v1/health/", 0) == 0 && method == http::verb::post) {
+      std::string rest = route.substr(15);
+      const std::string suffix = "/suppress";
+      if (rest.size() > suffix.size() && rest.substr(rest.size() - suffix.size()) == suffix) {
+        auto id = parseInt(rest.substr(0, rest.size() - suffix.size()));
+        if (id) return suppressIssue(req, *id, *s);
+      }
+      return error(req, http::status::not_found, "not_found", "no such health issue");
     }
     if (route == "/api/v1/alerts" && method == http::verb::get) return alerts(req, query);
     if (route == "/api/v1/events" && method == http::verb::get) return events(req, query);
@@ -330,12 +342,45 @@ Json agentJson(const AgentRecord& a, int64_t now, int silent_after_seconds) {
 
 }  // namespace
 
+// The issues not closed, worst first, and the summary the fleet table sorts by.
+static void addIssues(Json& agent, const std::vector<HealthIssue>& issues) {
+  std::vector<const HealthIssue*> list;
+  for (const auto& h : issues) {
+    if (h.agent == agent["name"].get<std::string>()) list.push_back(&h);
+  }
+  std::stable_sort(list.begin(), list.end(), [](const HealthIssue* a, const HealthIssue* b) {
+    const bool ao = a->state == "open", bo = b->state == "open";
+    if (ao != bo) return ao;
+    return severityRank(a->severity) > severityRank(b->severity);
+  });
+  Json out = Json::array();
+  int open = 0;
+  for (const auto* h : list) {
+    out.push_back(healthIssueJson(*h));
+    if (h->state == "open") ++open;
+  }
+  agent["health_issues"] = out;
+  agent["open_issues"] = open;
+  const bool worst_open = !list.empty() && list.front()->state == "open";
+  agent["worst_issue"] = worst_open ? healthIssueJson(*list.front()) : Json(nullptr);
+  agent["worst_severity"] = worst_open ? Json(list.front()->severity) : Json(nullptr);
+}
+
 Response CollectorApp::agents(const Request& req) {
   auto list = storage_.listAgents();
   if (!list) return storageFailure(req, list.error());
+  HealthQuery hq;
+  hq.not_closed = true;
+  hq.limit = 100000;
+  auto issues = storage_.queryHealth(hq);
+  if (!issues) return storageFailure(req, issues.error());
   Json out = Json::array();
   const int64_t now = now_();
-  for (const auto& a : *list) out.push_back(agentJson(a, now, config_.silent_after_seconds));
+  for (const auto& a : *list) {
+    Json j = agentJson(a, now, config_.silent_after_seconds);
+    addIssues(j, *issues);
+    out.push_back(std::move(j));
+  }
   return jsonResponse(
       req, http::status::ok,
       Json{{"agents", out}, {"silent_after_seconds", config_.silent_after_seconds}});
@@ -348,6 +393,16 @@ Response CollectorApp::agentDetail(const Request& req, const std::string& name) 
   if (it == list->end())
     return error(req, http::status::not_found, "not_found", "no agent " + name);
   Json j = agentJson(*it, now_(), config_.silent_after_seconds);
+  HealthQuery hq;
+  hq.agent = name;
+  hq.not_closed = true;
+  auto issues = storage_.queryHealth(hq);
+  if (!issues) return storageFailure(req, issues.error());
+  addIssues(j, *issues);
+  // Each source as the agent's latest heartbeat reports it (the figures `tier0watch status`
+  // prints on the host).
+  j["sources"] = j["status"].is_object() && j["status"].contains("sources") ? j["status"]["sources"]
+                                                                            : Json::array();
   auto lag = storage_.channelLag(name);
   if (!lag) return storageFailure(req, lag.error());
   Json channels = Json::array();
@@ -392,6 +447,115 @@ Response CollectorApp::agentDetail(const Request& req, const std::string& name) 
   }
   j["recent_conflicts"] = conflict_list;
   return jsonResponse(req, http::status::ok, j);
+}
+
+Response CollectorApp::healthIssues(const Request& req, const std::string& query) {
+  auto q = parseQuery(query);
+  PageParams page;
+  if (auto e = takePage(q, page)) return error(req, http::status::bad_request, "bad_parameter", *e);
+  HealthQuery hq;
+  hq.agent = take(q, "agent");
+  hq.code = take(q, "code");
+  hq.state = take(q, "state");
+  hq.limit = page.limit;
+  if (hq.state && *hq.state != "open" && *hq.state != "closed" && *hq.state != "suppressed") {
+    return error(req, http::status::bad_request, "bad_parameter",
+                 "state must be open, closed or suppressed");
+  }
+  if (hq.code) {
+    const auto& codes = healthCodes();
+    if (std::find(codes.begin(), codes.end(), *hq.code) == codes.end()) {
+      return error(req, http::status::bad_request, "bad_parameter",
+                   "unknown health code " + *hq.code);
+    }
+  }
+  if (!q.empty()) {
+    return error(req, http::status::bad_request, "bad_parameter",
+                 "unknown parameter " + q.begin()->first + " (agent, code, state, limit)");
+  }
+  auto list = storage_.queryHealth(hq);
+  if (!list) return storageFailure(req, list.error());
+  Json out = Json::array();
+  for (const auto& h : *list) out.push_back(healthIssueJson(h));
+  return jsonResponse(req, http::status::ok, Json{{"issues", out}, {"codes", healthCodes()}});
+}
+
+Response CollectorApp::suppressIssue(const Request& req, int64_t id, const Session& s) {
+  auto parsed = parseBoundedJson(req.body(), JsonLimits{4, 16, 4096});
+  const Json body = parsed ? std::move(*parsed) : Json();
+  if (!body.is_object() || !body.contains("hours") || !body["hours"].is_number() ||
+      body["hours"].get<double>() <= 0 || body["hours"].get<double>() > 24 * 365) {
+    return error(req, http::status::bad_request, "malformed_request",
+                 "send {\"hours\": N} with 0 < N <= 8760");
+  }
+  const int64_t until =
+      now_() + static_cast<int64_t>(body["hours"].get<double>() * 3600.0 * 1'000'000.0);
+  auto h = health_tracker_.suppress(id, until, s.record.user);
+  if (!h) return storageFailure(req, h.error());
+  if (!*h) {
+    return error(req, http::status::not_found, "not_found",
+                 "no open health issue " + std::to_string(id));
+  }
+  spdlog::info("health issue {} ({} on {}) suppressed by {} until {}", id, (*h)->code, (*h)->agent,
+               s.record.user, isoTime(until).get<std::string>());
+  return jsonResponse(req, http::status::ok, healthIssueJson(**h));
+}
+
+// The dashboard's charts: events/s and lag per agent and source from the heartbeats of the last
+// `hours` (default 24), and alerts per hour by level.
+Response CollectorApp::charts(const Request& req, const std::string& query) {
+  auto q = parseQuery(query);
+  int64_t hours = 24;
+  if (auto h = take(q, "hours")) {
+    auto n = parseInt(*h);
+    if (!n || *n < 1 || *n > 24 * 31) {
+      return error(req, http::status::bad_request, "bad_parameter", "hours must be 1..744");
+    }
+    hours = *n;
+  }
+  if (!q.empty()) {
+    return error(req, http::status::bad_request, "bad_parameter",
+                 "unknown parameter " + q.begin()->first + " (hours)");
+  }
+  const int64_t now = now_();
+  const int64_t since = now - hours * 3600 * 1'000'000;
+  auto agents = storage_.listAgents();
+  if (!agents) return storageFailure(req, agents.error());
+  Json series = Json::array();
+  for (const auto& a : *agents) {
+    auto beats = storage_.statusHistory(a.name, "agent_status", since, 5000);
+    if (!beats) return storageFailure(req, beats.error());
+    std::map<std::string, Json> by_source;
+    for (const auto& b : *beats) {
+      Json body = Json::parse(b.body, nullptr, false);
+      if (!body.is_object() || !body.contains("sources") || !body["sources"].is_array()) continue;
+      for (const auto& src : body["sources"]) {
+        const std::string name = src.value("name", "");
+        Json& points = by_source[name];
+        if (points.is_null()) points = Json::array();
+        points.push_back(
+            Json{{"t", b.received / 1000},
+                 {"rate", src.value("rate_per_second", 0.0)},
+                 {"lag", src.contains("lag_seconds") ? src["lag_seconds"] : Json(nullptr)}});
+      }
+    }
+    for (auto& [source, points] : by_source) {
+      series.push_back(Json{{"agent", a.name}, {"source", source}, {"points", points}});
+    }
+  }
+  const int64_t bucket = 3600LL * 1'000'000;
+  auto hist = storage_.alertHistogram(since, bucket);
+  if (!hist) return storageFailure(req, hist.error());
+  Json alerts = Json::array();
+  for (const auto& b : *hist) {
+    alerts.push_back(Json{{"t", b.bucket / 1000}, {"level", b.level}, {"count", b.count}});
+  }
+  return jsonResponse(req, http::status::ok,
+                      Json{{"since", since / 1000},
+                           {"until", now / 1000},
+                           {"bucket_ms", bucket / 1000},
+                           {"sources", series},
+                           {"alerts", alerts}});
 }
 
 Response CollectorApp::alerts(const Request& req, const std::string& query) {

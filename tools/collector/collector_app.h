@@ -11,6 +11,7 @@
 #include "tools/collector/batch_ingest.h"
 #include "tools/collector/config.h"
 #include "tools/collector/enrollment_endpoint.h"
+#include "tools/collector/health.h"
 #include "tools/collector/http_server.h"
 #include "tools/collector/http_util.h"
 #include "tools/collector/metrics.h"
@@ -25,6 +26,8 @@ class CollectorApp {
                std::vector<std::string> forward_outputs, NowFn now = systemNowMicros);
 
   Response handle(const Request& req, const RequestContext& ctx);
+  // The health evaluator the service's health loop runs (and the suppress API uses).
+  HealthTracker& healthTracker() { return health_tracker_; }
 
  private:
   struct Session {
@@ -44,6 +47,9 @@ class CollectorApp {
   Response eventDetail(const Request& req, int64_t id);
   Response staticFile(const Request& req, const std::string& path);
   Response health(const Request& req);
+  Response healthIssues(const Request& req, const std::string& query);
+  Response suppressIssue(const Request& req, int64_t id, const Session& s);
+  Response charts(const Request& req, const std::string& query);
 
   // The dashboard session named by the request's cookie, if any and not expired.
   std::optional<Session> session(const Request& req);
@@ -56,6 +62,7 @@ class CollectorApp {
   BatchIngest ingest_;
   EnrollmentEndpoint enroll_;
   RateLimiter login_limiter_;
+  HealthTracker health_tracker_;
 };
 
 }  // namespace t0w::collector

@@ -45,8 +45,23 @@ retention:
   max_bytes: 0         # 0: no size limit
   interval_seconds: 600
 dashboard:
-  silent_after_seconds: 600
+  silent_after_seconds: 600   # agent_silent: no heartbeat for this long
   session_hours: 12
+health:
+  evaluate_interval_seconds: 30   # health issues are re-evaluated this often
+  clock_skew_seconds: 120         # clock_skew: agent clock this far off the collector's
+  minimum_agent_version: ""       # agent_outdated: older than this ("" = newest in the fleet)
+  credential_max_age_days: 365    # credential_expiring: rotate before this age (0 = never)
+  credential_warn_days: 30
+  queue_pressure_ratio: 0.8       # queue_pressure: queue bytes / cap
+  time_to_wrap_warn_seconds: 86400  # queue_pressure: a log overwrites unread events sooner
+notify:
+  webhook:
+    enabled: false
+    url: ""            # https://host[:port]/path: one signed JSON POST per notification
+    secret: ""         # HMAC-SHA256 key (X-Tier0Watch-Signature); never logged
+    ca_file: ""
+    batch_size: 20
 log:
   level: info          # trace | debug | info | warn | error
 forward:
@@ -162,6 +177,21 @@ Result<CollectorConfig> parseConfig(const std::string& yaml, const std::string& 
     r.push_back(read(base, "dashboard.silent_after_seconds", c.silent_after_seconds, where));
     r.push_back(read(base, "dashboard.session_hours", c.session_hours, where));
     r.push_back(read(base, "log.level", c.log_level, where));
+    r.push_back(
+        read(base, "health.evaluate_interval_seconds", c.health.evaluate_interval_seconds, where));
+    r.push_back(read(base, "health.clock_skew_seconds", c.health.clock_skew_seconds, where));
+    r.push_back(read(base, "health.minimum_agent_version", c.health.minimum_agent_version, where));
+    r.push_back(
+        read(base, "health.credential_max_age_days", c.health.credential_max_age_days, where));
+    r.push_back(read(base, "health.credential_warn_days", c.health.credential_warn_days, where));
+    r.push_back(read(base, "health.queue_pressure_ratio", c.health.queue_pressure_ratio, where));
+    r.push_back(
+        read(base, "health.time_to_wrap_warn_seconds", c.health.time_to_wrap_warn_seconds, where));
+    r.push_back(read(base, "notify.webhook.enabled", c.webhook.enabled, where));
+    r.push_back(read(base, "notify.webhook.url", c.webhook.url, where));
+    r.push_back(read(base, "notify.webhook.secret", c.webhook.secret, where));
+    r.push_back(read(base, "notify.webhook.ca_file", c.webhook.ca_file, where));
+    r.push_back(read(base, "notify.webhook.batch_size", c.webhook.batch_size, where));
     r.push_back(read(base, "forward.splunk.enabled", c.splunk.enabled, where));
     r.push_back(read(base, "forward.splunk.url", c.splunk.url, where));
     r.push_back(read(base, "forward.splunk.token", c.splunk.token, where));
@@ -225,6 +255,17 @@ Result<CollectorConfig> parseConfig(const std::string& yaml, const std::string& 
             "forward.syslog needs host when enabled"),
       check(c.splunk.batch_size >= 1 && c.syslog.batch_size >= 1, where,
             "forward batch_size must be positive"),
+      check(!c.webhook.enabled || (!c.webhook.url.empty() && !c.webhook.secret.empty()), where,
+            "notify.webhook needs url and secret when enabled"),
+      check(c.webhook.batch_size >= 1, where, "notify.webhook.batch_size must be positive"),
+      check(c.health.evaluate_interval_seconds >= 1, where,
+            "health.evaluate_interval_seconds must be positive"),
+      check(c.health.clock_skew_seconds > 0 && c.health.queue_pressure_ratio > 0 &&
+                c.health.queue_pressure_ratio <= 1 && c.health.credential_max_age_days >= 0 &&
+                c.health.credential_warn_days >= 0,
+            where,
+            "health: clock_skew_seconds > 0, queue_pressure_ratio in (0, 1], credential days "
+            ">= 0"),
   };
   for (const Status& s : checks) {
     if (!s) return s.error();

@@ -28,6 +28,26 @@ struct SyslogOutputConfig {
   int batch_size = 100;
 };
 
+// notify.webhook (notifier.h): health issues and new alerts, signed JSON POSTs.
+struct WebhookOutputConfig {
+  bool enabled = false;
+  std::string url;     // https://host[:port]/path
+  std::string secret;  // HMAC-SHA256 key; never logged
+  std::string ca_file;
+  int batch_size = 20;
+};
+
+// health (health.h): how often issues are evaluated and the thresholds of the checks.
+struct HealthConfig {
+  int evaluate_interval_seconds = 30;
+  double clock_skew_seconds = 120;
+  std::string minimum_agent_version;  // empty: the newest version in the fleet
+  int credential_max_age_days = 365;  // 0: credentials do not age
+  int credential_warn_days = 30;
+  double queue_pressure_ratio = 0.8;
+  double time_to_wrap_warn_seconds = 86400;
+};
+
 struct CollectorConfig {
   std::string listen_address = "127.0.0.1";
   int listen_port = 8443;
@@ -70,6 +90,8 @@ struct CollectorConfig {
   // SIEM outputs.
   SplunkOutputConfig splunk;
   SyslogOutputConfig syslog;
+  WebhookOutputConfig webhook;
+  HealthConfig health;
 
   std::string sqliteFile() const {
     return sqlite_path.empty() ? state_dir + "/collector.db" : sqlite_path;

@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   size_t batch_size = 500;
   int64_t first_sequence = 1;
   bool status = false;
+  std::string status_json;
   app.add_option("--url", url, "Collector URL, e.g. https://127.0.0.1:8443")->required();
   app.add_option("--token", token, "Agent enrolment token")->required();
   app.add_option("--ca", ca, "PEM file to trust (the collector's certificate)");
@@ -83,6 +84,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch-size", batch_size, "Records per batch")->check(CLI::Range(1, 100000));
   app.add_option("--first-sequence", first_sequence, "Sequence of the first batch");
   app.add_flag("--status", status, "Also send an agent_status report (queue depth 0)");
+  app.add_option("--status-json", status_json,
+                 "Also send this JSON object as the agent's heartbeat (agent_status record)");
   CLI11_PARSE(app, argc, argv);
 
   std::vector<QueueRecord> records;
@@ -93,6 +96,20 @@ int main(int argc, char** argv) {
     r.kind = RecordKind::kStatus;
     r.key = "status|" + std::to_string(first_sequence);
     r.body = R"({"type":"agent_status","message":"replay finished","queue_depth":0})";
+    records.push_back(r);
+  }
+  if (!status_json.empty()) {
+    std::ifstream in(status_json);
+    Json j = Json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      std::cerr << "t0w-collector-send: " << status_json << ": not a JSON object\n";
+      return 1;
+    }
+    j["type"] = "agent_status";
+    QueueRecord r;
+    r.kind = RecordKind::kStatus;
+    r.key = "status|heartbeat|" + std::to_string(first_sequence);
+    r.body = j.dump();
     records.push_back(r);
   }
   t0w::BeastTransportOptions options;

@@ -6,6 +6,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <filesystem>
 
+#include "tools/collector/notifier.h"
 #include "tools/collector/tls_setup.h"
 
 namespace t0w::collector {
@@ -35,6 +36,14 @@ Result<std::unique_ptr<CollectorService>> CollectorService::create(const Collect
     s->forwarders_.push_back(std::make_unique<ForwardLoop>(
         *s->storage_, s->metrics_, std::move(*out), config.syslog.batch_size));
   }
+  if (config.webhook.enabled) {
+    auto out = makeWebhookOutput(config.webhook);
+    if (!out) return out.error();
+    outputs.push_back((*out)->name());
+    s->forwarders_.push_back(std::make_unique<ForwardLoop>(
+        *s->storage_, s->metrics_, std::move(*out), config.webhook.batch_size));
+  }
+  s->notifier_ = std::make_unique<HealthNotifier>(*s->storage_, outputs);
   Storage* st = s->storage_.get();
   s->metrics_.setGaugeSource([st, outputs] {
     std::map<std::string, int64_t> depth;
@@ -74,6 +83,7 @@ Result<uint16_t> CollectorService::start() {
   }
   for (auto& f : forwarders_) f->start();
   retention_ = std::thread([this] { retentionLoop(); });
+  health_ = std::thread([this] { healthLoop(); });
   spdlog::info("tier0watch-collector listening on https://{}:{} (storage: {})",
                config_.listen_address, *port, storage_->driver());
   return port;
@@ -100,6 +110,29 @@ void CollectorService::retentionLoop() {
   }
 }
 
+// Health issues: evaluated every health.evaluate_interval_seconds (agent_silent needs a clock,
+// not an arrival); what opened or closed goes to the webhook and the SIEM outputs.
+void CollectorService::healthLoop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    auto changes = app_->healthTracker().evaluate(systemNowMicros());
+    if (!changes) {
+      ++metrics_.storage_errors;
+      spdlog::error("health: {}", changes.error().toString());
+    } else if (!changes->empty()) {
+      if (Status s = notifier_->notify(*changes, systemNowMicros()); !s) {
+        ++metrics_.storage_errors;
+        spdlog::error("health notifications: {}", s.error().toString());
+      }
+      for (auto& f : forwarders_) f->notify();
+    }
+    lock.lock();
+    wake_.wait_for(lock, std::chrono::seconds(config_.health.evaluate_interval_seconds),
+                   [&] { return stopping_; });
+  }
+}
+
 void CollectorService::stop() {
   {
     std::lock_guard lock(mutex_);
@@ -115,6 +148,7 @@ void CollectorService::stop() {
   }
   for (auto& f : forwarders_) f->stop();
   if (retention_.joinable()) retention_.join();
+  if (health_.joinable()) health_.join();
   ioc_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();

@@ -40,6 +40,7 @@ class CollectorService {
  private:
   explicit CollectorService(const CollectorConfig& config) : config_(config) {}
   void retentionLoop();
+  void healthLoop();
 
   CollectorConfig config_;
   Metrics metrics_;
@@ -51,6 +52,8 @@ class CollectorService {
   std::vector<std::unique_ptr<ForwardLoop>> forwarders_;
   std::vector<std::thread> threads_;
   std::thread retention_;
+  std::thread health_;
+  std::unique_ptr<class HealthNotifier> notifier_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

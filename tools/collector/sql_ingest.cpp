@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/collector/conflict_alert.h"
+#include "tools/collector/notifier.h"
 #include "tools/collector/security.h"
 
 namespace t0w::collector {
@@ -121,6 +122,8 @@ Status IngestWriter::storeRecord(const IngestRecord& r) {
 
 Status IngestWriter::storeForwards(const IngestRecord& r) {
   for (const std::string& output : b_.forward_outputs) {
+    // The webhook notifies people: alerts, not every event.
+    if (output == kWebhookOutput && r.kind != RecordKind::kAlert) continue;
     auto f = c_.query(
         "INSERT INTO forward_queue(output, payload, created, next_attempt) VALUES (?,?,?,0)",
         {output, forwardPayload(b_, r), b_.received});
@@ -156,15 +159,24 @@ Status IngestWriter::addConflict(ConflictRecord c) {
 }
 
 Status IngestWriter::updateAgent() {
-  SqlParam status =
-      b_.status && !out_.duplicate_batch ? SqlParam(*b_.status) : SqlParam(std::monostate{});
+  const bool heartbeat = b_.status && !out_.duplicate_batch;
+  SqlParam status = heartbeat ? SqlParam(*b_.status) : SqlParam(std::monostate{});
+  const int64_t hb = heartbeat ? 1 : 0;
+  // A new heartbeat: the stored one becomes prev_status when the health tracker has evaluated
+  // it, so that the tracker compares counters (drops, gaps, dead letters) between the
+  // heartbeats it evaluated, however many arrived in between. The right-hand sides read the row
+  // as it was before this UPDATE (SQLite and PostgreSQL alike).
   auto agent = c_.query(
       "UPDATE agents SET agent_id = ?, hostname = ?, version = ?, last_seen = ?, last_batch = ?, "
       "batches = batches + 1, events = events + ?, alerts = alerts + ?, drops = drops + ?, "
-      "gaps = gaps + ?, conflicts = conflicts + ?, status = COALESCE(?, status) WHERE name = ? "
-      "RETURNING name",
+      "gaps = gaps + ?, conflicts = conflicts + ?, "
+      "prev_status = CASE WHEN ? = 1 AND health_evaluated = 1 THEN status ELSE prev_status END, "
+      "health_evaluated = CASE WHEN ? = 1 THEN 0 ELSE health_evaluated END, "
+      "last_heartbeat = CASE WHEN ? = 1 THEN ? ELSE last_heartbeat END, "
+      "status = COALESCE(?, status) WHERE name = ? RETURNING name",
       {b_.agent_id, b_.hostname, b_.version, b_.received, b_.batch_id, out_.stored_events,
-       out_.stored_alerts, drops_, gaps_, out_.conflicts, status, b_.agent});
+       out_.stored_alerts, drops_, gaps_, out_.conflicts, hb, hb, hb, b_.received, status,
+       b_.agent});
   if (!agent) return agent.error();
   if (agent->empty()) return makeError(Errc::kNotFound, "agent " + b_.agent + " is not enrolled");
   return {};

@@ -103,7 +103,8 @@ class SqlStorage final : public Storage {
 
   static constexpr const char* kAgentColumns =
       "name, agent_id, hostname, version, enrolled_at, last_seen, last_batch, batches, events, "
-      "alerts, drops, gaps, status, conflicts, enrolled_via, revoked_at, rotated_at";
+      "alerts, drops, gaps, status, conflicts, enrolled_via, revoked_at, rotated_at, prev_status, "
+      "last_heartbeat";
 
   static AgentRecord agentFromRow(const SqlRow& r) {
     AgentRecord a;
@@ -124,6 +125,8 @@ class SqlStorage final : public Storage {
     a.enrolled_via = str(r[14]);
     a.revoked_at = optNum(r[15]);
     a.rotated_at = optNum(r[16]);
+    a.prev_status = str(r[17]);
+    a.last_heartbeat = optNum(r[18]);
     return a;
   }
 
@@ -251,6 +254,119 @@ class SqlStorage final : public Storage {
       out.push_back(
           StatusReport{num(r[0]), str(r[1]), str(r[2]), optNum(r[3]), num(r[4]), str(r[5])});
     }
+    return out;
+  }
+
+  Result<std::vector<StatusReport>> statusHistory(const std::string& agent, const std::string& type,
+                                                  int64_t since, int limit) override {
+    Lease c(*this);
+    auto rows = c->query(
+        "SELECT id, key, type, time, received, body FROM statuses WHERE agent = ? AND type = ? "
+        "AND received >= ? ORDER BY id DESC LIMIT ?",
+        {agent, type, since, int64_t{limit}});
+    if (!rows) return rows.error();
+    std::vector<StatusReport> out;
+    for (auto it = rows->rbegin(); it != rows->rend(); ++it) {
+      const auto& r = *it;
+      out.push_back(
+          StatusReport{num(r[0]), str(r[1]), str(r[2]), optNum(r[3]), num(r[4]), str(r[5])});
+    }
+    return out;
+  }
+
+  static constexpr const char* kHealthColumns =
+      "id, agent, code, source, severity, detail, first_seen, last_seen, state, closed_at, "
+      "suppressed_until, suppressed_by";
+
+  static HealthIssue healthFromRow(const SqlRow& r) {
+    HealthIssue h;
+    h.id = num(r[0]);
+    h.agent = str(r[1]);
+    h.code = str(r[2]);
+    h.source = str(r[3]);
+    h.severity = str(r[4]);
+    h.detail = str(r[5]);
+    h.first_seen = num(r[6]);
+    h.last_seen = num(r[7]);
+    h.state = str(r[8]);
+    h.closed_at = optNum(r[9]);
+    h.suppressed_until = optNum(r[10]);
+    if (r[11]) h.suppressed_by = *r[11];
+    return h;
+  }
+
+  Result<std::vector<HealthIssue>> queryHealth(const HealthQuery& q) override {
+    std::string sql = std::string("SELECT ") + kHealthColumns + " FROM health_issues WHERE 1=1";
+    std::vector<SqlParam> p;
+    if (q.agent) sql += " AND agent = ?", p.push_back(*q.agent);
+    if (q.code) sql += " AND code = ?", p.push_back(*q.code);
+    if (q.state) sql += " AND state = ?", p.push_back(*q.state);
+    if (q.not_closed) sql += " AND state <> 'closed'";
+    sql += " ORDER BY id DESC LIMIT ?";
+    p.push_back(int64_t{q.limit});
+    Lease c(*this);
+    auto rows = c->query(sql, p);
+    if (!rows) return rows.error();
+    std::vector<HealthIssue> out;
+    for (const auto& r : *rows) out.push_back(healthFromRow(r));
+    return out;
+  }
+
+  Status markHealthEvaluated(const std::string& agent, const std::string& status) override {
+    Lease c(*this);
+    auto r = c->query("UPDATE agents SET health_evaluated = 1 WHERE name = ? AND status = ?",
+                      {agent, status});
+    if (!r) return r.error();
+    return {};
+  }
+
+  Result<std::optional<HealthIssue>> healthIssueById(int64_t id) override {
+    Lease c(*this);
+    auto rows = c->query(
+        std::string("SELECT ") + kHealthColumns + " FROM health_issues WHERE id = ?", {id});
+    if (!rows) return rows.error();
+    if (rows->empty()) return std::optional<HealthIssue>();
+    return std::optional<HealthIssue>(healthFromRow((*rows)[0]));
+  }
+
+  Result<int64_t> addHealthIssue(const HealthIssue& h) override {
+    Lease c(*this);
+    auto rows = c->query(
+        "INSERT INTO health_issues(agent, code, source, severity, detail, first_seen, last_seen, "
+        "state, closed_at, suppressed_until, suppressed_by) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+        "RETURNING id",
+        {h.agent, h.code, h.source, h.severity, h.detail, h.first_seen, h.last_seen, h.state,
+         sqlOptParam(h.closed_at), sqlOptParam(h.suppressed_until),
+         h.suppressed_by ? SqlParam(*h.suppressed_by) : SqlParam(std::monostate{})});
+    if (!rows) return rows.error();
+    if (rows->empty()) return makeError(Errc::kInternal, "health issue insert returned no id");
+    return num((*rows)[0][0]);
+  }
+
+  Status updateHealthIssue(const HealthIssue& h) override {
+    Lease c(*this);
+    auto rows = c->query(
+        "UPDATE health_issues SET severity = ?, detail = ?, last_seen = ?, state = ?, "
+        "closed_at = ?, suppressed_until = ?, suppressed_by = ? WHERE id = ? RETURNING id",
+        {h.severity, h.detail, h.last_seen, h.state, sqlOptParam(h.closed_at),
+         sqlOptParam(h.suppressed_until),
+         h.suppressed_by ? SqlParam(*h.suppressed_by) : SqlParam(std::monostate{}), h.id});
+    if (!rows) return rows.error();
+    if (rows->empty()) {
+      return makeError(Errc::kNotFound, "no health issue " + std::to_string(h.id));
+    }
+    return {};
+  }
+
+  Result<std::vector<AlertBucket>> alertHistogram(int64_t since, int64_t bucket) override {
+    Lease c(*this);
+    auto rows = c->query(
+        "SELECT (received / ?) * ?, level, COUNT(*) FROM alerts WHERE received >= ? "
+        "GROUP BY 1, 2 ORDER BY 1, 2",
+        {bucket, bucket, since});
+    if (!rows) return rows.error();
+    std::vector<AlertBucket> out;
+    for (const auto& r : *rows) out.push_back(AlertBucket{num(r[0]), str(r[1]), num(r[2])});
     return out;
   }
 
@@ -409,6 +525,16 @@ class SqlStorage final : public Storage {
     auto rows = c->query("SELECT COUNT(*) FROM forward_queue WHERE output = ?", {output});
     if (!rows) return rows.error();
     return rows->empty() ? 0 : num((*rows)[0][0]);
+  }
+
+  Status enqueueForward(const std::string& output, const std::string& payload,
+                        int64_t now) override {
+    Lease c(*this);
+    auto r = c->query(
+        "INSERT INTO forward_queue(output, payload, created, next_attempt) VALUES (?,?,?,0)",
+        {output, payload, now});
+    if (!r) return r.error();
+    return {};
   }
 
   Result<RetentionResult> applyRetention(std::optional<int64_t> older_than,

@@ -29,7 +29,10 @@ struct AgentRecord {
   int64_t gaps = 0;
   int64_t conflicts = 0;      // batch ids and record keys re-sent with other content
   std::string status = "{}";  // latest agent_status report (JSON object)
-  std::string enrolled_via;   // the site secret it enrolled with; empty: `agents enroll`
+  // The heartbeat the health tracker evaluated before `status`: counters are compared as deltas.
+  std::string prev_status = "{}";
+  std::optional<int64_t> last_heartbeat;  // when the latest agent_status arrived
+  std::string enrolled_via;  // the site secret it enrolled with; empty: `agents enroll`
   std::optional<int64_t> revoked_at;
   std::optional<int64_t> rotated_at;
 };
@@ -212,6 +215,38 @@ struct ForwardItem {
   int64_t attempts = 0;
 };
 
+// A health issue (tools/collector/health.h): one condition of one agent and, where it applies,
+// one source.
+struct HealthIssue {
+  int64_t id = 0;
+  std::string agent;
+  std::string code;
+  std::string source;  // empty: the agent as a whole
+  std::string severity;
+  std::string detail;
+  int64_t first_seen = 0;
+  int64_t last_seen = 0;
+  std::string state = "open";  // open | closed | suppressed
+  std::optional<int64_t> closed_at;
+  std::optional<int64_t> suppressed_until;
+  std::optional<std::string> suppressed_by;
+};
+
+struct HealthQuery {
+  std::optional<std::string> agent;
+  std::optional<std::string> code;
+  std::optional<std::string> state;
+  bool not_closed = false;  // open and suppressed only
+  int limit = 500;
+};
+
+// Alerts received per time bucket and level (the dashboard's chart).
+struct AlertBucket {
+  int64_t bucket = 0;  // start, Unix microseconds
+  std::string level;
+  int64_t count = 0;
+};
+
 struct RetentionResult {
   int64_t deleted = 0;
 };
@@ -257,6 +292,24 @@ class Storage {
   virtual Result<std::vector<ConflictRecord>> recentConflicts(const std::string& agent,
                                                               int limit) = 0;
   virtual Result<std::vector<StatusReport>> recentStatuses(const std::string& agent, int limit) = 0;
+  // Status reports of one type received since `since`, oldest first (the heartbeat history).
+  virtual Result<std::vector<StatusReport>> statusHistory(const std::string& agent,
+                                                          const std::string& type, int64_t since,
+                                                          int limit) = 0;
+
+  // Health issues, newest first.
+  virtual Result<std::vector<HealthIssue>> queryHealth(const HealthQuery& query) = 0;
+  // The tracker evaluated `status` of the agent: the next heartbeat moves it to prev_status
+  // (no effect when another heartbeat replaced it meanwhile).
+  virtual Status markHealthEvaluated(const std::string& agent, const std::string& status) = 0;
+  virtual Result<std::optional<HealthIssue>> healthIssueById(int64_t id) = 0;
+  // Stores a new issue; returns its id.
+  virtual Result<int64_t> addHealthIssue(const HealthIssue& issue) = 0;
+  // Rewrites an issue's mutable fields (severity, detail, last_seen, state, closed_at,
+  // suppressed_until, suppressed_by) by id.
+  virtual Status updateHealthIssue(const HealthIssue& issue) = 0;
+  // Alerts received since `since`, counted per `bucket` microseconds and level.
+  virtual Result<std::vector<AlertBucket>> alertHistogram(int64_t since, int64_t bucket) = 0;
 
   // Queries.
   virtual Result<std::vector<StoredEvent>> queryEvents(const EventQuery& query) = 0;
@@ -283,6 +336,9 @@ class Storage {
   virtual Status ackForwards(const std::vector<int64_t>& ids) = 0;
   virtual Status retryForwards(const std::vector<int64_t>& ids, int64_t next_attempt) = 0;
   virtual Result<int64_t> forwardDepth(const std::string& output) = 0;
+  // Queues one payload for `output` (health notifications; records are queued by ingest).
+  virtual Status enqueueForward(const std::string& output, const std::string& payload,
+                                int64_t now) = 0;
 
   // Retention: deletes events, alerts, statuses and batch ids received before `older_than`, then
   // the oldest events until the stored record bytes fit `max_bytes` (0: no size limit).

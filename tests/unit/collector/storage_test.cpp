@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <random>
 
+#include "tools/collector/health.h"
+#include "tools/collector/notifier.h"
 #include "tools/collector/security.h"
 #include "tools/collector/sql_conn.h"
 
@@ -398,6 +400,162 @@ TYPED_TEST(StorageTest, CountsStatusReportsOnceAndListsThem) {
   EXPECT_EQ((*reports)[0].type, "eventlog_gap");
   EXPECT_EQ((*reports)[1].key, "a1|queue|drop|e1|1");
   EXPECT_EQ((*reports)[1].time, 50);
+}
+
+// A heartbeat as the agent sends it (agent/metrics/heartbeat.cpp), with the fields the health
+// checks read.
+IngestRecord heartbeat(int seq, int64_t drops, const std::string& source_state,
+                       int64_t uptime = 100) {
+  IngestRecord r;
+  r.kind = RecordKind::kStatus;
+  r.key = "a1|status|heartbeat|1|" + std::to_string(seq);
+  r.status_type = "agent_status";
+  r.time = seq;
+  r.body =
+      R"({"type":"agent_status","time":")" + std::to_string(seq) + R"(","uptime_seconds":)" +
+      std::to_string(uptime) + R"(,"sources":[{"name":"Security","kind":"eventlog","state":")" +
+      source_state + R"(","detail":"","rate_per_second":1.5,"lag_seconds":2}],"drops":{"events":)" +
+      std::to_string(drops) + R"(},"gaps":0,"dead_letters":{"chunks":0},"rules":{"rejected":0},)" +
+      R"("queue":{"bytes":10,"max_bytes":1000}})";
+  return r;
+}
+
+TYPED_TEST(StorageTest, HeartbeatsKeepThePreviousOneAndTheirArrival) {
+  this->enroll("dc01");
+  IngestBatch b = this->batch("a1:e1:1", {heartbeat(1, 0, "subscribed")}, 7000);
+  b.status = b.records[0].body;
+  ASSERT_TRUE(this->storage_->ingest(b));
+  auto agents = this->storage_->listAgents();
+  ASSERT_TRUE(agents);
+  EXPECT_EQ((*agents)[0].last_heartbeat, 7000);
+  EXPECT_EQ((*agents)[0].prev_status, "{}");
+  // Not evaluated yet: a second heartbeat keeps prev_status, so the delta spans both.
+  IngestBatch b2 = this->batch("a1:e1:2", {heartbeat(2, 5, "subscribed")}, 8000);
+  b2.status = b2.records[0].body;
+  ASSERT_TRUE(this->storage_->ingest(b2));
+  agents = this->storage_->listAgents();
+  EXPECT_EQ((*agents)[0].prev_status, "{}");
+  ASSERT_TRUE(this->storage_->markHealthEvaluated("dc01", (*agents)[0].status));
+  IngestBatch b3 = this->batch("a1:e1:3", {heartbeat(3, 5, "subscribed")}, 9000);
+  b3.status = b3.records[0].body;
+  ASSERT_TRUE(this->storage_->ingest(b3));
+  agents = this->storage_->listAgents();
+  EXPECT_EQ((*agents)[0].prev_status, b2.records[0].body);
+  EXPECT_EQ((*agents)[0].last_heartbeat, 9000);
+  auto history = this->storage_->statusHistory("dc01", "agent_status", 0, 10);
+  ASSERT_TRUE(history) << history.error().toString();
+  ASSERT_EQ(history->size(), 3u);
+  EXPECT_EQ((*history)[0].received, 7000);  // oldest first
+}
+
+// The tracker against real storage: opens, refreshes, closes when the condition clears, and a
+// suppressed issue stays suppressed while its condition holds.
+TYPED_TEST(StorageTest, HealthTrackerOpensClosesAndSuppresses) {
+  this->enroll("dc01");
+  HealthPolicy policy;
+  policy.silent_after_seconds = 60;
+  policy.credential_max_age_days = 0;
+  HealthTracker tracker(*this->storage_, policy);
+  const int64_t s = 1'000'000;
+  IngestBatch b = this->batch("a1:e1:1", {heartbeat(1, 0, "absent")}, 100 * s);
+  b.status = b.records[0].body;
+  ASSERT_TRUE(this->storage_->ingest(b));
+  auto changes = tracker.evaluate(101 * s);
+  ASSERT_TRUE(changes) << changes.error().toString();
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_EQ((*changes)[0].kind, HealthChange::Kind::kOpened);
+  EXPECT_EQ((*changes)[0].issue.code, "source_absent");
+  EXPECT_EQ((*changes)[0].issue.source, "Security");
+  // Drops: 4 more since the evaluated heartbeat opens events_dropped; the source is back.
+  IngestBatch b2 = this->batch("a1:e1:2", {heartbeat(2, 4, "subscribed")}, 110 * s);
+  b2.status = b2.records[0].body;
+  ASSERT_TRUE(this->storage_->ingest(b2));
+  changes = tracker.evaluate(111 * s);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), 2u);
+  std::map<std::string, HealthChange::Kind> kinds;
+  for (const auto& c : *changes) kinds[c.issue.code] = c.kind;
+  EXPECT_EQ(kinds["source_absent"], HealthChange::Kind::kClosed);
+  EXPECT_EQ(kinds["events_dropped"], HealthChange::Kind::kOpened);
+  // Evaluated again without a new heartbeat: still open (the delta is the same pair).
+  changes = tracker.evaluate(112 * s);
+  ASSERT_TRUE(changes);
+  EXPECT_TRUE(changes->empty());
+  // The next heartbeat shows no new drops: closed.
+  IngestBatch b3 = this->batch("a1:e1:3", {heartbeat(3, 4, "subscribed")}, 120 * s);
+  b3.status = b3.records[0].body;
+  ASSERT_TRUE(this->storage_->ingest(b3));
+  changes = tracker.evaluate(121 * s);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_EQ((*changes)[0].kind, HealthChange::Kind::kClosed);
+  EXPECT_EQ((*changes)[0].issue.code, "events_dropped");
+  // Silence: agent_silent opens; suppressed for a while it stays suppressed, then reopens.
+  changes = tracker.evaluate(200 * s);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), 1u);
+  const int64_t id = (*changes)[0].issue.id;
+  EXPECT_EQ((*changes)[0].issue.code, "agent_silent");
+  auto sup = tracker.suppress(id, 300 * s, "admin");
+  ASSERT_TRUE(sup);
+  ASSERT_TRUE(*sup);
+  EXPECT_EQ((*sup)->state, "suppressed");
+  changes = tracker.evaluate(250 * s);
+  ASSERT_TRUE(changes);
+  EXPECT_TRUE(changes->empty());
+  HealthQuery q;
+  q.state = "suppressed";
+  auto listed = this->storage_->queryHealth(q);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].suppressed_by, "admin");
+  changes = tracker.evaluate(301 * s);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_EQ((*changes)[0].kind, HealthChange::Kind::kOpened);
+  EXPECT_EQ((*changes)[0].issue.id, id);
+  // Closed issues cannot be suppressed; unknown ones neither.
+  auto none = tracker.suppress(id + 1000, 400 * s, "admin");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  // Filters.
+  HealthQuery by_code;
+  by_code.code = "events_dropped";
+  auto dropped = this->storage_->queryHealth(by_code);
+  ASSERT_TRUE(dropped);
+  ASSERT_EQ(dropped->size(), 1u);
+  EXPECT_EQ((*dropped)[0].state, "closed");
+  EXPECT_EQ((*dropped)[0].closed_at, 121 * s);
+}
+
+TYPED_TEST(StorageTest, HealthNotificationsQueueForEveryOutputAndAlertsCountByHour) {
+  this->enroll("dc01");
+  HealthNotifier notifier(*this->storage_, {kWebhookOutput, "splunk"});
+  HealthChange c{HealthChange::Kind::kOpened,
+                 HealthIssue{7, "dc01", "agent_silent", "", "high", "no heartbeat", 1, 1, "open",
+                             std::nullopt, std::nullopt, std::nullopt}};
+  ASSERT_TRUE(notifier.notify({c}, 10));
+  for (const char* out : {kWebhookOutput, "splunk"}) {
+    auto due = this->storage_->dueForwards(out, 10, 10);
+    ASSERT_TRUE(due);
+    ASSERT_EQ(due->size(), 1u) << out;
+    EXPECT_NE((*due)[0].payload.find("health_issue_opened"), std::string::npos);
+  }
+  // The webhook gets alerts, not events; other outputs get both.
+  IngestBatch b = this->batch("a1:e1:1",
+                              {this->event("a1|Security|1", "DC01", 4624, 5),
+                               this->alert("a1|alert|r1|Security|1", "r1", "high", 5)},
+                              3'600'000'000LL + 5);
+  b.forward_outputs = {kWebhookOutput, "splunk"};
+  ASSERT_TRUE(this->storage_->ingest(b));
+  EXPECT_EQ(*this->storage_->forwardDepth(kWebhookOutput), 2);  // health + alert
+  EXPECT_EQ(*this->storage_->forwardDepth("splunk"), 3);        // health + event + alert
+  auto hist = this->storage_->alertHistogram(0, 3'600'000'000LL);
+  ASSERT_TRUE(hist) << hist.error().toString();
+  ASSERT_EQ(hist->size(), 1u);
+  EXPECT_EQ((*hist)[0].bucket, 3'600'000'000LL);
+  EXPECT_EQ((*hist)[0].level, "high");
+  EXPECT_EQ((*hist)[0].count, 1);
 }
 
 TYPED_TEST(StorageTest, IngestForUnknownAgentFailsAndStoresNothing) {

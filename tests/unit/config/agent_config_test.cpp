@@ -187,6 +187,9 @@ TEST(AgentConfigTest, SchemaDefaultsMatchStructDefaults) {
   EXPECT_EQ(def("agent", "state_dir"), d.state_dir.string());
   EXPECT_EQ(def("agent", "log_level"), d.log_level);
   EXPECT_EQ(def("agent", "shutdown_deadline_ms"), d.shutdown_deadline_ms);
+  EXPECT_EQ(def("agent", "status_interval_ms"), d.status_interval_ms);
+  EXPECT_EQ(def("agent", "max_cpu_percent").get<double>(), d.max_cpu_percent);
+  EXPECT_EQ(def("agent", "max_memory_mb"), d.max_memory_mb);
   EXPECT_EQ(def("collector", "allow_insecure"), d.allow_insecure);
   EXPECT_EQ(def("collector", "request_timeout_ms"), d.request_timeout_ms);
   EXPECT_EQ(def("batch", "max_events"), d.batch_max_events);

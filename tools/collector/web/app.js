@@ -58,6 +58,7 @@ function show(view) {
   for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t.dataset.view === view);
   $("#event-detail").hidden = true;
   if (view === "fleet") loadFleet();
+  if (view === "health") loadHealth().catch(report);
   if (view === "alerts") loadAlerts(false);
   if (view === "events") loadEvents(false);
 }
@@ -120,6 +121,162 @@ async function showAgent(name) {
           el("td", {}, (r.report && r.report.message) || ""))))));
   }
   box.hidden = false;
+}
+
+// ---- Health view: the fleet by worst open issue, each agent's sources, issues, charts --------
+const SEVERITY_RANK = { high: 3, medium: 2, low: 1 };
+const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#be185d", "#4b5563"];
+const LEVEL_COLORS = { critical: "#7f1d1d", high: "#dc2626", medium: "#d97706", low: "#2563eb", informational: "#6b7280" };
+
+function fmt(v, unit) { return v === null || v === undefined ? "—" : String(v) + (unit || ""); }
+
+async function loadHealth() {
+  const data = await api("GET", "/api/v1/agents");
+  const agents = data.agents.slice().sort((a, b) =>
+    (SEVERITY_RANK[b.worst_severity] || 0) - (SEVERITY_RANK[a.worst_severity] || 0) ||
+    b.open_issues - a.open_issues || a.name.localeCompare(b.name));
+  const tbody = $("#health-table tbody");
+  tbody.replaceChildren();
+  let withIssues = 0;
+  for (const a of agents) {
+    if (a.open_issues) withIssues++;
+    const w = a.worst_issue;
+    const sources = (a.status && a.status.sources) || [];
+    tbody.append(el("tr", { "data-agent": a.name, class: w ? "sev-" + w.severity : "ok",
+                            onclick: () => showHealthAgent(a.name) },
+      el("td", {}, a.name),
+      el("td", {}, w ? w.code + (w.source ? " (" + w.source + ")" : "") : "none"),
+      el("td", {}, w ? el("span", { class: "badge " + w.severity }, w.severity) : "—"),
+      el("td", {}, a.open_issues),
+      el("td", {}, (a.status && a.status.time) ? shortTime(a.status.time) : "never"),
+      el("td", {}, sources.map((s) => s.name + ": " + s.state).join(", ") || "—")));
+  }
+  $("#health-summary").replaceChildren(
+    el("div", {}, el("strong", {}, agents.length), "agents"),
+    el("div", { class: withIssues ? "bad" : "" }, el("strong", {}, withIssues), "with open issues"));
+  await loadHealthIssues();
+  await loadCharts();
+}
+
+async function loadHealthIssues() {
+  const p = formQuery($("#health-filter"));
+  const data = await api("GET", "/api/v1/health?" + p.toString());
+  const tbody = $("#health-issues tbody");
+  tbody.replaceChildren();
+  for (const h of data.issues) {
+    const action = el("td", {});
+    if (h.state === "open") {
+      action.append(el("button", { class: "suppress", onclick: async (ev) => {
+        ev.stopPropagation();
+        await api("POST", "/api/v1/health/" + h.id + "/suppress", { hours: 24 });
+        await loadHealth();
+      } }, "Suppress 24 h"));
+    }
+    tbody.append(el("tr", { "data-issue": h.id, "data-code": h.code, class: "state-" + h.state },
+      el("td", {}, h.agent), el("td", {}, h.code), el("td", {}, h.source || "—"),
+      el("td", {}, el("span", { class: "badge " + h.severity }, h.severity)),
+      el("td", {}, h.state + (h.suppressed_until ? " until " + shortTime(h.suppressed_until) : "")),
+      el("td", {}, shortTime(h.first_seen)), el("td", {}, shortTime(h.last_seen)),
+      el("td", {}, h.detail), action));
+  }
+}
+
+async function showHealthAgent(name) {
+  const a = await api("GET", "/api/v1/agents/" + encodeURIComponent(name));
+  const st = a.status || {};
+  const rows = (a.sources || []).map((s) => el("tr", { "data-source": s.name },
+    el("td", {}, s.name), el("td", {}, s.kind), el("td", {}, el("span", { class: "badge state-" + s.state }, s.state)),
+    el("td", {}, s.last_position || "—"), el("td", {}, fmt(s.rate_per_second, "/s")),
+    el("td", {}, fmt(s.lag_seconds, " s")), el("td", {}, fmt(s.time_to_wrap_seconds, " s")),
+    el("td", {}, s.detail || "")));
+  const proc = st.process || {};
+  const box = $("#health-agent");
+  box.replaceChildren(el("h3", {}, "Agent " + a.name),
+    el("dl", {}, el("dt", {}, "Version"), el("dd", {}, st.version || a.version || "—"),
+      el("dt", {}, "Uptime"), el("dd", {}, fmt(st.uptime_seconds, " s")),
+      el("dt", {}, "Configuration"), el("dd", {}, st.config ? st.config.origin + " " + st.config.digest : "—"),
+      el("dt", {}, "Queue"), el("dd", {}, st.queue ? st.queue.events + " records, " + st.queue.bytes + " of " + st.queue.max_bytes + " bytes" : "—"),
+      el("dt", {}, "CPU / memory"), el("dd", {}, fmt(proc.cpu_percent, "%") + " / " +
+        (proc.memory_bytes ? Math.round(proc.memory_bytes / 1048576) + " MB" : "—") +
+        (st.load && st.load.throttled ? " (throttled)" : "")),
+      el("dt", {}, "Clock offset"), el("dd", {}, fmt(st.clock_offset_ms, " ms")),
+      el("dt", {}, "Rules"), el("dd", {}, st.rules ? st.rules.loaded + " loaded, " + st.rules.rejected + " rejected" : "—")),
+    el("table", { id: "health-sources" }, el("thead", {}, el("tr", {}, el("th", {}, "Source"), el("th", {}, "Kind"),
+      el("th", {}, "State"), el("th", {}, "Last position"), el("th", {}, "Rate"), el("th", {}, "Lag"),
+      el("th", {}, "Time to wrap"), el("th", {}, "Detail"))), el("tbody", {}, ...rows)));
+  box.hidden = false;
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+function svg(tag, attrs, ...children) {
+  const e = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+// A line chart: one polyline per series ({label, points: [[t, v], ...]}), time on x.
+function lineChart(series, since, until) {
+  const W = 480, H = 160, L = 40, B = 20;
+  let max = 0;
+  for (const s of series) for (const [, v] of s.points) if (v > max) max = v;
+  if (max <= 0) max = 1;
+  const x = (t) => L + (W - L - 5) * (t - since) / Math.max(1, until - since);
+  const y = (v) => H - B - (H - B - 5) * v / max;
+  const root = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img" },
+    svg("line", { x1: L, y1: H - B, x2: W, y2: H - B, stroke: "#999" }),
+    svg("line", { x1: L, y1: 0, x2: L, y2: H - B, stroke: "#999" }),
+    svg("text", { x: 2, y: 12, "font-size": 10 }, max.toFixed(max < 10 ? 2 : 0)),
+    svg("text", { x: 2, y: H - B, "font-size": 10 }, "0"));
+  series.forEach((s, i) => {
+    const pts = s.points.filter(([, v]) => v !== null).map(([t, v]) => x(t).toFixed(1) + "," + y(v).toFixed(1)).join(" ");
+    const color = COLORS[i % COLORS.length];
+    root.append(svg("polyline", { points: pts, fill: "none", stroke: color, "stroke-width": 1.5, "data-series": s.label }));
+    root.append(svg("text", { x: L + 5, y: 12 + 11 * i, "font-size": 10, fill: color }, s.label));
+  });
+  return root;
+}
+
+// Stacked bars per hour by level.
+function alertChart(buckets, since, until, bucketMs) {
+  const W = 480, H = 160, L = 40, B = 20;
+  const byT = new Map();
+  for (const b of buckets) {
+    if (!byT.has(b.t)) byT.set(b.t, []);
+    byT.get(b.t).push(b);
+  }
+  let max = 1;
+  for (const list of byT.values()) max = Math.max(max, list.reduce((n, b) => n + b.count, 0));
+  const slots = Math.max(1, Math.ceil((until - since) / bucketMs));
+  const bw = (W - L - 5) / slots;
+  const root = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img" },
+    svg("line", { x1: L, y1: H - B, x2: W, y2: H - B, stroke: "#999" }),
+    svg("text", { x: 2, y: 12, "font-size": 10 }, String(max)));
+  for (const [t, list] of byT) {
+    let base = H - B;
+    const bx = L + (W - L - 5) * (t - since) / Math.max(1, until - since);
+    for (const b of list) {
+      const h = (H - B - 5) * b.count / max;
+      base -= h;
+      root.append(svg("rect", { x: bx.toFixed(1), y: base.toFixed(1), width: Math.max(1, bw - 1).toFixed(1),
+        height: h.toFixed(1), fill: LEVEL_COLORS[b.level] || "#6b7280", "data-level": b.level, "data-count": b.count },
+        svg("title", {}, b.level + ": " + b.count)));
+    }
+  }
+  const levels = [...new Set(buckets.map((b) => b.level))];
+  levels.forEach((lv, i) => root.append(svg("text", { x: L + 5 + 70 * i, y: 12, "font-size": 10,
+    fill: LEVEL_COLORS[lv] || "#6b7280" }, lv)));
+  return root;
+}
+
+async function loadCharts() {
+  const c = await api("GET", "/api/v1/charts?hours=24");
+  const label = (s) => s.agent + " " + s.source;
+  $("#chart-rate").replaceChildren(lineChart(c.sources.map((s) => ({ label: label(s),
+    points: s.points.map((p) => [p.t, p.rate]) })), c.since, c.until));
+  $("#chart-lag").replaceChildren(lineChart(c.sources.map((s) => ({ label: label(s),
+    points: s.points.map((p) => [p.t, p.lag]) })), c.since, c.until));
+  $("#chart-alerts").replaceChildren(alertChart(c.alerts, c.since, c.until, c.bucket_ms));
 }
 
 function formQuery(form) {
@@ -232,6 +389,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("#alerts-filter").addEventListener("submit", (ev) => { ev.preventDefault(); loadAlerts(false).catch(report); });
   $("#events-filter").addEventListener("submit", (ev) => { ev.preventDefault(); loadEvents(false).catch(report); });
   $("#alerts-more").addEventListener("click", () => loadAlerts(true).catch(report));
+  $("#health-filter").addEventListener("submit", (ev) => { ev.preventDefault(); loadHealthIssues().catch(report); });
   $("#events-more").addEventListener("click", () => loadEvents(true).catch(report));
   try {
     const s = await api("GET", "/api/v1/session");
@@ -242,5 +400,8 @@ document.addEventListener("DOMContentLoaded", async () => {
     showLogin();
   }
   // Fleet health refreshes itself so a silent agent turns red without a reload.
-  setInterval(() => { if (!$("#fleet-view").hidden) loadFleet().catch(() => {}); }, 15000);
+  setInterval(() => {
+    if (!$("#fleet-view").hidden) loadFleet().catch(() => {});
+    if (!$("#health-view").hidden) loadHealth().catch(() => {});
+  }, 15000);
 });
