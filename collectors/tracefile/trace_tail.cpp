@@ -53,7 +53,8 @@ struct TraceTailCollector::Pending {
 struct TraceTailCollector::Tracked {
   FileIdentity id;
   uint32_t gen = 0;
-  std::string path;
+  std::string path;        // its name now
+  std::string first_path;  // its name when first seen: the events' Source (stable over renames)
   uint64_t offset = 0;  // checkpoint offset when not open / before reading
   uint64_t head_len = 0;
   uint64_t head_hash = 0;
@@ -105,6 +106,7 @@ void TraceTailCollector::loadCheckpoint(const std::string& text) {
       f->id = *id;
       f->gen = j.at("gen").get<uint32_t>();
       f->path = j.at("path").get<std::string>();
+      f->first_path = j.value("first_path", f->path);
       f->offset = j.at("offset").get<uint64_t>();
       f->head_len = j.at("head_len").get<uint64_t>();
       f->head_hash = std::stoull(j.at("head_hash").get<std::string>(), nullptr, 16);
@@ -130,6 +132,7 @@ std::string TraceTailCollector::checkpoint() const {
     j["id"] = f->id.toString();
     j["gen"] = f->gen;
     j["path"] = f->path;
+    j["first_path"] = f->first_path;
     j["offset"] = f->deliveredUpTo();
     j["head_len"] = f->head_len;
     char hash[20];
@@ -231,6 +234,7 @@ void TraceTailCollector::discover(EventSink& sink) {
       auto fresh = std::make_unique<Tracked>();
       fresh->id = info->id;
       fresh->path = path;
+      fresh->first_path = path;
       fresh->clock.startFromFileName(baseName(path));
       f = fresh.get();
       files_.push_back(std::move(fresh));
@@ -281,6 +285,7 @@ void TraceTailCollector::restart(Tracked& f, EventSink& sink, const std::string&
   f.head_len = 0;
   f.head_hash = 0;
   ++f.gen;
+  f.first_path = f.path;
   f.clock = TraceClock{};
   f.clock.startFromFileName(baseName(f.path));
 }
@@ -431,7 +436,9 @@ void TraceTailCollector::emit(Tracked& f, Pending&& p, EventSink& sink) {
   Event e;
   e.system.provider_name = options_.provider;
   e.system.computer = options_.computer;
-  e.origin.source = f.path;
+  // The name it had when first seen: an entry read again after a rename (restart) has the same
+  // content, so the collector sees a duplicate, not a conflict.
+  e.origin.source = f.first_path;
   e.origin.position = p.offset;
   e.origin.file_id = f.key();
   const size_t nl = p.text.find('\n');
@@ -452,7 +459,7 @@ void TraceTailCollector::emit(Tracked& f, Pending&& p, EventSink& sink) {
   } else {
     e.addField("Message", std::move(p.text));  // not the trace shape: kept whole
   }
-  e.addField("TraceFile", baseName(f.path));
+  e.addField("TraceFile", baseName(f.first_path));
   if (p.truncated) e.addField("Truncated", "true");
   if (e.system.time_created) {
     progress_time_ = std::chrono::system_clock::time_point(std::chrono::microseconds(

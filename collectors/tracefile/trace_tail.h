@@ -6,6 +6,8 @@
 //   to its end through the open handle, then forgotten; a new identity under an old name is a
 //   new file. The first 256 bytes are fingerprinted: an identity reused by a different file
 //   (inode reuse after a deletion) or a file rewritten in place reads from its start again.
+// - Events name the file as it was first seen (Source, TraceFile): stable over renames, so an
+//   entry read again after a restart is byte for byte the same record.
 // - Truncation (size below the position) reads from the start again (a new generation: event
 //   keys stay unique).
 // - Checkpoint: one JSON document for the source with, per file, identity, generation, offset
