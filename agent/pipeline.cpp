@@ -503,10 +503,11 @@ void Pipeline::runTracefile(const SourceConfig& source) {
   deactivate(&collector);
   sink.flush(false);
   const TraceTailStats& st = collector.stats();
-  spdlog::info("{}: stopped ({} entries, {} lines, {} input errors, {} files opened, {} truncated, "
-               "{} replaced, {} gone)",
-               name, summary.records, st.lines, summary.errors, st.files_opened, st.truncations,
-               st.replaced, st.gone);
+  spdlog::info(
+      "{}: stopped ({} entries, {} lines, {} input errors, {} files opened, {} truncated, "
+      "{} replaced, {} gone)",
+      name, summary.records, st.lines, summary.errors, st.files_opened, st.truncations, st.replaced,
+      st.gone);
 }
 
 bool Pipeline::store(std::vector<QueueRecord> records, const Checkpoint& checkpoint,

@@ -62,7 +62,9 @@ struct PipelineOptions {
   uint32_t eventlog_batch = 256;                     // events per EvtNext
   std::chrono::milliseconds eventlog_wait{1000};     // signal wait / EvtNext timeout
   std::chrono::milliseconds eventlog_retry{30'000};  // missing channel, access denied, ...
-  std::chrono::milliseconds tracefile_poll{1000};    // glob re-expanded, files read
+
+  // tracefile sources.
+  std::chrono::milliseconds tracefile_poll{1000};        // glob re-expanded, files read
   std::chrono::milliseconds tracefile_entry_idle{2000};  // a last entry is complete after this
   std::string computer;  // Computer of trace-file events (they carry none themselves)
 };

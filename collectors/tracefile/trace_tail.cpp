@@ -55,7 +55,7 @@ struct TraceTailCollector::Tracked {
   uint32_t gen = 0;
   std::string path;        // its name now
   std::string first_path;  // its name when first seen: the events' Source (stable over renames)
-  uint64_t offset = 0;  // checkpoint offset when not open / before reading
+  uint64_t offset = 0;     // checkpoint offset when not open / before reading
   uint64_t head_len = 0;
   uint64_t head_hash = 0;
   TraceClock clock;  // at the checkpoint offset
@@ -166,9 +166,8 @@ TraceTailCollector::Tracked* TraceTailCollector::findById(const FileIdentity& id
 void TraceTailCollector::reportError(EventSink& sink, const std::string& path, uint64_t offset,
                                      Errc code, const std::string& message) {
   ++stats_.input_errors;
-  sink.onError(InputError{path, offset, makeError(code, path + ": offset " +
-                                                            std::to_string(offset) + ": " +
-                                                            message)});
+  sink.onError(InputError{
+      path, offset, makeError(code, path + ": offset " + std::to_string(offset) + ": " + message)});
 }
 
 CollectorSummary TraceTailCollector::run(EventSink& sink) {
@@ -266,12 +265,14 @@ bool TraceTailCollector::openFile(Tracked& f, EventSink& sink) {
   f.last_growth = clock_.monotonic();
   f.reader.reset();
   if (info->size < f.offset) {
-    restart(f, sink, "truncated from " + std::to_string(f.offset) + " to " +
-                         std::to_string(info->size) + " bytes; reading it from the start");
+    restart(f, sink,
+            "truncated from " + std::to_string(f.offset) + " to " + std::to_string(info->size) +
+                " bytes; reading it from the start");
     ++stats_.truncations;
   } else if (f.head_len > 0 && !headMatches(f)) {
-    restart(f, sink, "its first bytes changed (replaced under the same name or rewritten); "
-                     "reading it from the start");
+    restart(f, sink,
+            "its first bytes changed (replaced under the same name or rewritten); "
+            "reading it from the start");
     ++stats_.replaced;
   }
   return true;
@@ -333,8 +334,9 @@ void TraceTailCollector::readFile(Tracked& f, EventSink& sink, bool finishing) {
   const uint64_t consumed = f.reader ? f.reader->offset() : f.offset;
   if (info->size < consumed) {
     ++stats_.truncations;
-    restart(f, sink, "truncated from " + std::to_string(consumed) + " to " +
-                         std::to_string(info->size) + " bytes; reading it from the start");
+    restart(f, sink,
+            "truncated from " + std::to_string(consumed) + " to " + std::to_string(info->size) +
+                " bytes; reading it from the start");
   } else if (info->size > consumed && f.head_len > 0 && f.head_len < kHeadBytes + 1 &&
              !headMatches(f)) {
     ++stats_.replaced;
@@ -352,8 +354,8 @@ void TraceTailCollector::readFile(Tracked& f, EventSink& sink, bool finishing) {
     }
     auto enc = detectEncoding(std::string_view(head, got), finishing);
     if (!enc) return;
-    f.reader = std::make_unique<TraceLineReader>(enc->encoding, std::max<uint64_t>(f.offset, enc->bom),
-                                                 options_.max_line);
+    f.reader = std::make_unique<TraceLineReader>(
+        enc->encoding, std::max<uint64_t>(f.offset, enc->bom), options_.max_line);
   }
   updateHead(f, info->size);
   bool grew = false;
@@ -462,8 +464,8 @@ void TraceTailCollector::emit(Tracked& f, Pending&& p, EventSink& sink) {
   e.addField("TraceFile", baseName(f.first_path));
   if (p.truncated) e.addField("Truncated", "true");
   if (e.system.time_created) {
-    progress_time_ = std::chrono::system_clock::time_point(std::chrono::microseconds(
-        filetimeToUnixMicros(*e.system.time_created)));
+    progress_time_ = std::chrono::system_clock::time_point(
+        std::chrono::microseconds(filetimeToUnixMicros(*e.system.time_created)));
   }
   progress_position_ = baseName(f.path) + "@" + std::to_string(p.end);
   ++progress_events_;

@@ -146,8 +146,9 @@ TEST(AgentConfigTest, SemanticErrors) {
 }
 
 TEST(AgentConfigTest, TracefileSourcesTakeAGlob) {
-  auto c = parse("collector: {url: https://c}\nsources: [{tracefile: {path: \"logs/trace-*.log\"}},"
-                 " {tracefile: {path: \"%ProgramData%\\\\AADConnect\\\\trace-*.log\"}}]\n");
+  auto c = parse(
+      "collector: {url: https://c}\nsources: [{tracefile: {path: \"logs/trace-*.log\"}},"
+      " {tracefile: {path: \"%ProgramData%\\\\AADConnect\\\\trace-*.log\"}}]\n");
   ASSERT_TRUE(c) << c.error().message;
   ASSERT_EQ(c->sources.size(), 2u);
   EXPECT_EQ(c->sources[0].type, SourceType::kTracefile);

@@ -53,13 +53,14 @@ class PipelineTracefileTest : public ::testing::Test {
     std::mutex mu;
     std::condition_variable cv;
     size_t stored = 0;
-    Pipeline p({s}, *queue_, nullptr, metrics_,
-               [&](size_t n, size_t) {
-                 std::lock_guard lock(mu);
-                 stored += n;
-                 cv.notify_all();
-               },
-               o);
+    Pipeline p(
+        {s}, *queue_, nullptr, metrics_,
+        [&](size_t n, size_t) {
+          std::lock_guard lock(mu);
+          stored += n;
+          cv.notify_all();
+        },
+        o);
     p.start();
     {
       std::unique_lock lock(mu);

@@ -1,6 +1,8 @@
 // TraceTailCollector over the platform's real file system in a temporary directory: Linux
 // natively, Windows under Wine (CreateFileW share modes, file index identity, DeleteFileW and
 // MoveFileExW while the tail holds the file). Time is a FakeClock; rounds are explicit poll()s.
+#include "collectors/tracefile/trace_tail.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -13,7 +15,6 @@
 
 #include "agent/core/source_status.h"
 #include "agent/core/time.h"
-#include "collectors/tracefile/trace_tail.h"
 #include "tests/support/fake_clock.h"
 
 #ifdef _WIN32
@@ -51,8 +52,9 @@ class TraceTailTest : public ::testing::Test {
   void SetUp() override {
     static int counter = 0;
     dir_ = fs::temp_directory_path() /
-           ("t0w-tracetail-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) +
-            "-" + std::to_string(++counter));
+           ("t0w-tracetail-" +
+            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + "-" +
+            std::to_string(++counter));
     fs::create_directories(dir_ / "AADConnect");
     fs_ = nativeTraceFileSystem();
   }
@@ -73,8 +75,7 @@ class TraceTailTest : public ::testing::Test {
     out << bytes;
   }
 
-  TraceTailCollector& tail(const std::string& checkpoint = "",
-                           const std::string& pattern = "") {
+  TraceTailCollector& tail(const std::string& checkpoint = "", const std::string& pattern = "") {
     TraceTailOptions o;
     o.name = "trace";
     o.pattern = pattern.empty() ? u8(dir_ / "AADConnect" / "trace-*.log") : pattern;
@@ -146,7 +147,8 @@ TEST_F(TraceTailTest, ParsesEntriesIntoFieldsWithTimeKeyAndCheckpoint) {
   EXPECT_EQ(eventKey(e), "tracefile:" + e.origin.file_id + "@" + std::to_string(e.origin.position));
   // Checkpoint after the last entry: its offset is the file's size.
   const auto doc = nlohmann::json::parse(checkpoints_.back().second);
-  EXPECT_EQ(doc["files"][0]["offset"].get<uint64_t>(), fs::file_size(file("trace-20231116-120902.log")));
+  EXPECT_EQ(doc["files"][0]["offset"].get<uint64_t>(),
+            fs::file_size(file("trace-20231116-120902.log")));
   EXPECT_EQ(status().state, SourceState::kSubscribed);
   EXPECT_EQ(status().events, 5u);
   EXPECT_NE(status().last_position.find("trace-20231116-120902.log@"), std::string::npos);
@@ -272,8 +274,7 @@ TEST_F(TraceTailTest, DeletionWhileOpenReadsTheRestAndLetsTheFileGo) {
   ASSERT_TRUE(fs::remove(file("trace-1.log"), ec)) << ec.message();
   poll();
   poll();
-  EXPECT_EQ(sink_.messages(),
-            (std::vector<std::string>{"line 1", "line 2", "last, no newline"}));
+  EXPECT_EQ(sink_.messages(), (std::vector<std::string>{"line 1", "line 2", "last, no newline"}));
   EXPECT_EQ(nlohmann::json::parse(tail_->checkpoint())["files"].size(), 0u);
   // The name is free again (no handle of ours keeps a delete-pending name alive).
   append("trace-1.log", line(9));
@@ -299,8 +300,9 @@ TEST_F(TraceTailTest, AFileReplacedUnderTheSameNameIsANewFile) {
 
 TEST_F(TraceTailTest, ReadsUtf16LeAndUtf8FilesWithByteOrderMarks) {
   std::string u16 = "\xFF\xFE";
-  const std::u16string text = u"[12:00:01.001] [  1] [WARN ] caf\u00e9 \u20ac\r\n"
-                              u"[12:00:02.002] [  2] [INFO ] second\r\n";
+  const std::u16string text =
+      u"[12:00:01.001] [  1] [WARN ] caf\u00e9 \u20ac\r\n"
+      u"[12:00:02.002] [  2] [INFO ] second\r\n";
   for (char16_t c : text) {
     u16 += static_cast<char>(c & 0xFF);
     u16 += static_cast<char>(c >> 8);
@@ -359,8 +361,8 @@ TEST_F(TraceTailTest, ResumesFromTheCheckpointWithoutRereadingOrSkipping) {
   append("trace-20231116-120902.log", "   at Frame.Two()\n" + line(5));
   poll();
   pollIdle();
-  ASSERT_EQ(sink_.messages(),
-            (std::vector<std::string>{"Exception\n   at Frame.One()\n   at Frame.Two()", "line 5"}));
+  ASSERT_EQ(sink_.messages(), (std::vector<std::string>{
+                                  "Exception\n   at Frame.One()\n   at Frame.Two()", "line 5"}));
   // The time context came back with the checkpoint: UTC times after the restart too.
   ASSERT_TRUE(sink_.events[0].system.time_created);
   EXPECT_EQ(sink_.events[0].origin.file_id, delivered[0].origin.file_id);

@@ -1,3 +1,5 @@
+#include "collectors/tracefile/trace_text.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -6,7 +8,6 @@
 #include "agent/core/time.h"
 #include "collectors/tracefile/trace_entry.h"
 #include "collectors/tracefile/trace_glob.h"
-#include "collectors/tracefile/trace_text.h"
 
 namespace t0w {
 namespace {
@@ -98,8 +99,11 @@ TEST(TraceText, ReplacesInvalidUtf8AndUnpairedSurrogates) {
   EXPECT_EQ(lines[0].text.find('\xC3'), lines[0].text.find("\xEF\xBF\xBD"));
   EXPECT_NE(lines[0].text.find("!"), std::string::npos);
   std::string out;
-  EXPECT_TRUE(appendUtf16LeAsUtf8(out, utf16(u"a\xD800" u"b")));
-  EXPECT_EQ(out, "a\xEF\xBF\xBD" "b");
+  EXPECT_TRUE(appendUtf16LeAsUtf8(out, utf16(u"a\xD800"
+                                             u"b")));
+  EXPECT_EQ(out,
+            "a\xEF\xBF\xBD"
+            "b");
 }
 
 TEST(TraceText, CutsALineLongerThanTheCapAtACharacterBoundary) {
@@ -145,8 +149,8 @@ TEST(TraceEntry, TimeFromTheHeaderWithItsUtcOffsetAndMidnight) {
   ASSERT_TRUE(c.local_day);
   auto line = [](const char* text) { return *parseTraceLine(text); };
   EXPECT_FALSE(c.advance(line("[12:09:02.743] [  1] [INFO ] Application starting")));
-  EXPECT_FALSE(c.advance(line(
-      "[12:09:02.743] [  1] [INFO ] Start Time (Local): Thu, 16 Nov 2023 12:09:02 GMT")));
+  EXPECT_FALSE(c.advance(
+      line("[12:09:02.743] [  1] [INFO ] Start Time (Local): Thu, 16 Nov 2023 12:09:02 GMT")));
   auto t = c.advance(
       line("[12:09:02.743] [  1] [INFO ] Start Time (UTC): Thu, 16 Nov 2023 17:09:02 GMT"));
   ASSERT_TRUE(t);
