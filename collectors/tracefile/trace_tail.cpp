@@ -199,7 +199,7 @@ void TraceTailCollector::poll(EventSink& sink) {
   // Forget what is gone and read to its end; close handles of files read and idle.
   const auto now = clock_.monotonic();
   for (auto& f : files_) {
-    if (f->file && f->matched && !f->gone && !f->pending && !f->reader->hasPartial() &&
+    if (f->file && f->reader && f->matched && !f->gone && !f->pending && !f->reader->hasPartial() &&
         now - f->last_growth >= options_.close_idle) {
       f->offset = f->deliveredUpTo();
       f->reader.reset();

@@ -96,8 +96,8 @@ TEST(TraceText, ReplacesInvalidUtf8AndUnpairedSurrogates) {
   auto lines = split(TraceEncoding::kUtf8, "ok \xC3\x28 \xED\xA0\x80 \xF8!\n", 7);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_TRUE(lines[0].invalid);
-  EXPECT_EQ(lines[0].text.find('\xC3'), lines[0].text.find("\xEF\xBF\xBD"));
-  EXPECT_NE(lines[0].text.find("!"), std::string::npos);
+  const std::string r = "\xEF\xBF\xBD";
+  EXPECT_EQ(lines[0].text, "ok " + r + "( " + r + r + r + " " + r + "!");
   std::string out;
   EXPECT_TRUE(appendUtf16LeAsUtf8(out, utf16(u"a\xD800"
                                              u"b")));
