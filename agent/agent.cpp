@@ -294,7 +294,8 @@ Status Agent::start() {
   spdlog::info("agent {} running on {}: {} source(s), queue {} (epoch {})", r->agent_id, hostName(),
                r->sources.size(), c.queuePath().string(), queue.epoch());
   if (options_.exit_when_drained && hasLiveSource(r->sources)) {
-    spdlog::warn("--exit-when-drained: event log subscriptions and trace files never end; running until "
+    spdlog::warn(
+        "--exit-when-drained: event log subscriptions and trace files never end; running until "
         "stopped");
   }
   running_ = std::move(r);

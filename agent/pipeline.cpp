@@ -143,7 +143,7 @@ std::vector<SourceConfig> agentSources(const AgentConfig& config, HostPlatform p
   if (config.entra_connect_trace) {
     for (const char* glob : kEntraConnectTraceGlobs) {
       const bool listed_already = std::any_of(out.begin(), out.end(), [&](const SourceConfig& s) {
-        return s.type == SourceType::kTracefile && lowerAscii(s.path.string()) == lowerAscii(glob);
+        return s.type == SourceType::kTracefile && lowerAscii(s.path.string()) == lowerAscii(std::string(glob));
       });
       if (listed_already) continue;
       SourceConfig s;
@@ -589,10 +589,11 @@ void Pipeline::runTracefile(const SourceConfig& source) {
   deactivate(&collector);
   sink.flush(false);
   const TraceTailStats& st = collector.stats();
-  spdlog::info("{}: stopped ({} entries, {} lines, {} input errors, {} files opened, {} truncated, "
-               "{} replaced, {} gone)",
-               name, summary.records, st.lines, summary.errors, st.files_opened, st.truncations,
-               st.replaced, st.gone);
+  spdlog::info(
+      "{}: stopped ({} entries, {} lines, {} input errors, {} files opened, {} truncated, "
+      "{} replaced, {} gone)",
+      name, summary.records, st.lines, summary.errors, st.files_opened, st.truncations, st.replaced,
+      st.gone);
 }
 
 bool Pipeline::store(std::vector<QueueRecord> records, const Checkpoint& checkpoint,

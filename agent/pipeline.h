@@ -72,7 +72,9 @@ struct PipelineOptions {
   std::chrono::milliseconds eventlog_retry{30'000};  // missing channel, access denied, ...
   // Channel config/log info: absent → present within this, time to wrap, stall check.
   std::chrono::milliseconds eventlog_probe{60'000};
-  std::chrono::milliseconds tracefile_poll{1000};    // glob re-expanded, files read
+
+  // tracefile sources.
+  std::chrono::milliseconds tracefile_poll{1000};        // glob re-expanded, files read
   std::chrono::milliseconds tracefile_entry_idle{2000};  // a last entry is complete after this
   std::string computer;  // Computer of trace-file events (they carry none themselves)
 };

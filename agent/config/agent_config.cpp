@@ -182,10 +182,10 @@ Result<AgentConfig> extract(const YAML::Node& root, const std::string& name,
       if (src.type == SourceType::kTracefile) {
         auto glob = tracefileGlob(base, path);
         if (!glob) {
-          return makeError(Errc::kInvalidArgument,
-                           where(name, kv->second["path"]) + ": sources[" +
-                               std::to_string(c.sources.size()) + "] tracefile \"" + path +
-                               "\": " + glob.error().message);
+          return makeError(Errc::kInvalidArgument, where(name, kv->second["path"]) + ": sources[" +
+                                                       std::to_string(c.sources.size()) +
+                                                       "] tracefile \"" + path +
+                                                       "\": " + glob.error().message);
         }
         src.path = *glob;
       } else {

@@ -21,8 +21,7 @@ FileInfo infoOf(const struct stat& st) {
 }
 
 Error posixError(const std::string& what, int err) {
-  return makeError(err == ENOENT ? Errc::kNotFound : Errc::kIo,
-                   what + ": " + std::strerror(err));
+  return makeError(err == ENOENT ? Errc::kNotFound : Errc::kIo, what + ": " + std::strerror(err));
 }
 
 class PosixTraceFile final : public TraceFile {

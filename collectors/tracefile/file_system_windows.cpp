@@ -43,7 +43,8 @@ Result<win::FileHandle> openShared(const std::string& path, DWORD access) {
 
 class WindowsTraceFile final : public TraceFile {
  public:
-  WindowsTraceFile(win::FileHandle h, std::string path) : h_(std::move(h)), path_(std::move(path)) {}
+  WindowsTraceFile(win::FileHandle h, std::string path)
+      : h_(std::move(h)), path_(std::move(path)) {}
 
   Result<size_t> read(uint64_t offset, char* buf, size_t n) override {
     OVERLAPPED ov{};

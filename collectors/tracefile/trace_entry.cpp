@@ -128,7 +128,8 @@ std::optional<int64_t> TraceClock::advance(const TraceLineFields& f) {
     if (auto t = parseHeaderTime(f.message.substr(kUtc.size()))) {
       // Offsets are whole quarter hours; the two header lines may straddle a second.
       const int64_t minutes = (*local_start_s - *t) / 60;
-      utc_offset_minutes = static_cast<int32_t>((minutes >= 0 ? minutes + 7 : minutes - 7) / 15 * 15);
+      utc_offset_minutes =
+          static_cast<int32_t>((minutes >= 0 ? minutes + 7 : minutes - 7) / 15 * 15);
     }
   }
   if (last_time_of_day_ms >= 0 && f.time_of_day_ms + kDayMs / 2 < last_time_of_day_ms) {

@@ -33,8 +33,8 @@ uint8_t traceLevelNumber(std::string_view level);
 // What turns a time of day into a UTC time, per file. Part of the file's checkpoint: an entry
 // read again after a restart gets the same time as the first time it was read.
 struct TraceClock {
-  std::optional<int64_t> local_day;   // days since 1970-01-01 of the local start date
-  std::optional<int64_t> local_start_s;  // "Start Time (Local)" in seconds since 1970 (as UTC)
+  std::optional<int64_t> local_day;           // days since 1970-01-01 of the local start date
+  std::optional<int64_t> local_start_s;       // "Start Time (Local)" in seconds since 1970 (as UTC)
   std::optional<int32_t> utc_offset_minutes;  // local - UTC
   int64_t last_time_of_day_ms = -1;
   int32_t day_shift = 0;  // midnights passed since local_day

@@ -154,7 +154,8 @@ GlobResult TraceGlob::expand(TraceFileSystem& fs) const {
         continue;
       }
       for (const DirEntry& e : l.entries) {
-        if (e.directory && wildcardMatch(comp, e.name, windows_)) next.push_back(join(base, e.name));
+        if (e.directory && wildcardMatch(comp, e.name, windows_))
+          next.push_back(join(base, e.name));
       }
     }
     dirs = std::move(next);

@@ -53,8 +53,9 @@ struct TraceTailCollector::Pending {
 struct TraceTailCollector::Tracked {
   FileIdentity id;
   uint32_t gen = 0;
-  std::string path;
-  uint64_t offset = 0;  // checkpoint offset when not open / before reading
+  std::string path;        // its name now
+  std::string first_path;  // its name when first seen: the events' Source (stable over renames)
+  uint64_t offset = 0;     // checkpoint offset when not open / before reading
   uint64_t head_len = 0;
   uint64_t head_hash = 0;
   TraceClock clock;  // at the checkpoint offset
@@ -105,6 +106,7 @@ void TraceTailCollector::loadCheckpoint(const std::string& text) {
       f->id = *id;
       f->gen = j.at("gen").get<uint32_t>();
       f->path = j.at("path").get<std::string>();
+      f->first_path = j.value("first_path", f->path);
       f->offset = j.at("offset").get<uint64_t>();
       f->head_len = j.at("head_len").get<uint64_t>();
       f->head_hash = std::stoull(j.at("head_hash").get<std::string>(), nullptr, 16);
@@ -130,6 +132,7 @@ std::string TraceTailCollector::checkpoint() const {
     j["id"] = f->id.toString();
     j["gen"] = f->gen;
     j["path"] = f->path;
+    j["first_path"] = f->first_path;
     j["offset"] = f->deliveredUpTo();
     j["head_len"] = f->head_len;
     char hash[20];
@@ -163,9 +166,8 @@ TraceTailCollector::Tracked* TraceTailCollector::findById(const FileIdentity& id
 void TraceTailCollector::reportError(EventSink& sink, const std::string& path, uint64_t offset,
                                      Errc code, const std::string& message) {
   ++stats_.input_errors;
-  sink.onError(InputError{path, offset, makeError(code, path + ": offset " +
-                                                            std::to_string(offset) + ": " +
-                                                            message)});
+  sink.onError(InputError{
+      path, offset, makeError(code, path + ": offset " + std::to_string(offset) + ": " + message)});
 }
 
 CollectorSummary TraceTailCollector::run(EventSink& sink) {
@@ -197,7 +199,7 @@ void TraceTailCollector::poll(EventSink& sink) {
   // Forget what is gone and read to its end; close handles of files read and idle.
   const auto now = clock_.monotonic();
   for (auto& f : files_) {
-    if (f->file && f->matched && !f->gone && !f->pending && !f->reader->hasPartial() &&
+    if (f->file && f->reader && f->matched && !f->gone && !f->pending && !f->reader->hasPartial() &&
         now - f->last_growth >= options_.close_idle) {
       f->offset = f->deliveredUpTo();
       f->reader.reset();
@@ -231,6 +233,7 @@ void TraceTailCollector::discover(EventSink& sink) {
       auto fresh = std::make_unique<Tracked>();
       fresh->id = info->id;
       fresh->path = path;
+      fresh->first_path = path;
       fresh->clock.startFromFileName(baseName(path));
       f = fresh.get();
       files_.push_back(std::move(fresh));
@@ -262,12 +265,14 @@ bool TraceTailCollector::openFile(Tracked& f, EventSink& sink) {
   f.last_growth = clock_.monotonic();
   f.reader.reset();
   if (info->size < f.offset) {
-    restart(f, sink, "truncated from " + std::to_string(f.offset) + " to " +
-                         std::to_string(info->size) + " bytes; reading it from the start");
+    restart(f, sink,
+            "truncated from " + std::to_string(f.offset) + " to " + std::to_string(info->size) +
+                " bytes; reading it from the start");
     ++stats_.truncations;
   } else if (f.head_len > 0 && !headMatches(f)) {
-    restart(f, sink, "its first bytes changed (replaced under the same name or rewritten); "
-                     "reading it from the start");
+    restart(f, sink,
+            "its first bytes changed (replaced under the same name or rewritten); "
+            "reading it from the start");
     ++stats_.replaced;
   }
   return true;
@@ -281,6 +286,7 @@ void TraceTailCollector::restart(Tracked& f, EventSink& sink, const std::string&
   f.head_len = 0;
   f.head_hash = 0;
   ++f.gen;
+  f.first_path = f.path;
   f.clock = TraceClock{};
   f.clock.startFromFileName(baseName(f.path));
 }
@@ -328,8 +334,9 @@ void TraceTailCollector::readFile(Tracked& f, EventSink& sink, bool finishing) {
   const uint64_t consumed = f.reader ? f.reader->offset() : f.offset;
   if (info->size < consumed) {
     ++stats_.truncations;
-    restart(f, sink, "truncated from " + std::to_string(consumed) + " to " +
-                         std::to_string(info->size) + " bytes; reading it from the start");
+    restart(f, sink,
+            "truncated from " + std::to_string(consumed) + " to " + std::to_string(info->size) +
+                " bytes; reading it from the start");
   } else if (info->size > consumed && f.head_len > 0 && f.head_len < kHeadBytes + 1 &&
              !headMatches(f)) {
     ++stats_.replaced;
@@ -347,8 +354,8 @@ void TraceTailCollector::readFile(Tracked& f, EventSink& sink, bool finishing) {
     }
     auto enc = detectEncoding(std::string_view(head, got), finishing);
     if (!enc) return;
-    f.reader = std::make_unique<TraceLineReader>(enc->encoding, std::max<uint64_t>(f.offset, enc->bom),
-                                                 options_.max_line);
+    f.reader = std::make_unique<TraceLineReader>(
+        enc->encoding, std::max<uint64_t>(f.offset, enc->bom), options_.max_line);
   }
   updateHead(f, info->size);
   bool grew = false;
@@ -431,7 +438,9 @@ void TraceTailCollector::emit(Tracked& f, Pending&& p, EventSink& sink) {
   Event e;
   e.system.provider_name = options_.provider;
   e.system.computer = options_.computer;
-  e.origin.source = f.path;
+  // The name it had when first seen: an entry read again after a rename (restart) has the same
+  // content, so the collector sees a duplicate, not a conflict.
+  e.origin.source = f.first_path;
   e.origin.position = p.offset;
   e.origin.file_id = f.key();
   const size_t nl = p.text.find('\n');
@@ -452,11 +461,11 @@ void TraceTailCollector::emit(Tracked& f, Pending&& p, EventSink& sink) {
   } else {
     e.addField("Message", std::move(p.text));  // not the trace shape: kept whole
   }
-  e.addField("TraceFile", baseName(f.path));
+  e.addField("TraceFile", baseName(f.first_path));
   if (p.truncated) e.addField("Truncated", "true");
   if (e.system.time_created) {
-    progress_time_ = std::chrono::system_clock::time_point(std::chrono::microseconds(
-        filetimeToUnixMicros(*e.system.time_created)));
+    progress_time_ = std::chrono::system_clock::time_point(
+        std::chrono::microseconds(filetimeToUnixMicros(*e.system.time_created)));
   }
   progress_position_ = baseName(f.path) + "@" + std::to_string(p.end);
   ++progress_events_;

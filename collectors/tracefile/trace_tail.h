@@ -6,6 +6,8 @@
 //   to its end through the open handle, then forgotten; a new identity under an old name is a
 //   new file. The first 256 bytes are fingerprinted: an identity reused by a different file
 //   (inode reuse after a deletion) or a file rewritten in place reads from its start again.
+// - Events name the file as it was first seen (Source, TraceFile): stable over renames, so an
+//   entry read again after a restart is byte for byte the same record.
 // - Truncation (size below the position) reads from the start again (a new generation: event
 //   keys stay unique).
 // - Checkpoint: one JSON document for the source with, per file, identity, generation, offset
@@ -42,15 +44,15 @@
 namespace t0w {
 
 struct TraceTailOptions {
-  std::string name;     // the source as configured (status board, messages)
-  std::string pattern;  // the glob, environment variables already expanded
-  std::string provider = "AADConnect-Trace";  // Provider_Name of the events (Sigma service)
+  std::string name;                            // the source as configured (status board, messages)
+  std::string pattern;                         // the glob, environment variables already expanded
+  std::string provider = "AADConnect-Trace";   // Provider_Name of the events (Sigma service)
   std::string computer;                        // Computer of the events
   std::chrono::milliseconds poll{1000};        // between rounds (run())
   std::chrono::milliseconds entry_idle{2000};  // a last entry with no new line is complete
   std::chrono::milliseconds close_idle{60'000};  // a read file's handle is closed after this
-  size_t max_line = 1 << 20;   // bytes; longer lines are cut (input error)
-  size_t max_entry = 1 << 20;  // bytes of one multi-line entry
+  size_t max_line = 1 << 20;                     // bytes; longer lines are cut (input error)
+  size_t max_entry = 1 << 20;                    // bytes of one multi-line entry
   size_t read_chunk = 256 * 1024;
   size_t batch_entries = 500;  // entries between two checkpoints
   std::string checkpoint;      // the stored one; empty: first start

@@ -56,8 +56,8 @@ class TraceLineReader {
   // The held partial line as a line (a file that will not grow any more); nullopt when none.
   std::optional<TraceLine> takePartial();
 
-  uint64_t offset() const { return offset_; }           // next byte to feed
-  uint64_t lineStart() const { return line_start_; }    // first byte not yet delivered
+  uint64_t offset() const { return offset_; }         // next byte to feed
+  uint64_t lineStart() const { return line_start_; }  // first byte not yet delivered
   bool hasPartial() const { return offset_ > line_start_; }
   TraceEncoding encoding() const { return encoding_; }
 
@@ -70,9 +70,9 @@ class TraceLineReader {
   size_t max_line_;
   uint64_t offset_;
   uint64_t line_start_;
-  std::string raw_;        // the current line's bytes (capped)
+  std::string raw_;         // the current line's bytes (capped)
   uint64_t raw_total_ = 0;  // all its bytes
-  bool odd_ = false;       // UTF-16: a code unit's first byte was the last one fed
+  bool odd_ = false;        // UTF-16: a code unit's first byte was the last one fed
   char odd_byte_ = 0;
   bool complete_ = false;
 };

@@ -143,9 +143,25 @@ TEST(AgentConfigTest, SemanticErrors) {
   }
   EXPECT_FALSE(parse("collector: {url: https://c}\nagent: {id: " + std::string(129, 'a') + "}\n"));
   EXPECT_TRUE(parse("collector: {url: https://c}\nagent: {id: DC01.corp_x-1}\n"));
-  auto c = parse("collector: {url: https://c}\nsources: [{tracefile: {path: x}}]\n");
-  ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().code, Errc::kUnsupported);
+}
+
+TEST(AgentConfigTest, TracefileSourcesTakeAGlob) {
+  auto c = parse(
+      "collector: {url: https://c}\nsources: [{tracefile: {path: \"logs/trace-*.log\"}},"
+      " {tracefile: {path: \"%ProgramData%\\\\AADConnect\\\\trace-*.log\"}}]\n");
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->sources.size(), 2u);
+  EXPECT_EQ(c->sources[0].type, SourceType::kTracefile);
+  // Relative to the configuration's directory; one starting with %VAR% is kept as written.
+  EXPECT_EQ(c->sources[0].path, std::filesystem::path("/etc/t0w/logs/trace-*.log"));
+  EXPECT_EQ(c->sources[1].path.string(), "%ProgramData%\\AADConnect\\trace-*.log");
+  // A folder instead of files: refused, naming the source and the line.
+  auto bad = parse("collector: {url: https://c}\nsources:\n  - tracefile: {path: /var/log/}\n");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("sources[0] tracefile \"/var/log/\": names a folder"),
+            std::string::npos)
+      << bad.error().message;
+  EXPECT_NE(bad.error().message.find(":3"), std::string::npos) << bad.error().message;
 }
 
 TEST(AgentConfigTest, BadYamlIsAnErrorWithLine) {
