@@ -264,8 +264,8 @@ Result<BackfillSetting> parseBackfill(std::string_view text) {
   }
   if (unit == 0 || n <= 0 || n > 3650 * 86400 / unit) {
     return makeError(Errc::kInvalidArgument,
-                     """ + std::string(text) +
-                         "" is not none, all or a duration such as 24h, 90m, 7d");
+                     "\"" + std::string(text) +
+                         "\" is not none, all or a duration such as 24h, 90m, 7d");
   }
   b.seconds = n * unit;
   return b;
