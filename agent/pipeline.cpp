@@ -499,6 +499,11 @@ void Pipeline::runSubscription(const SourceConfig& source) {
   if (!options_.evt_api) {
     spdlog::error("{}: the Windows Event Log API is not available on this platform", name);
     ++m.input_errors;
+    if (options_.status_board != nullptr) {
+      options_.status_board->add(source.channel, "eventlog");
+      options_.status_board->setState(source.channel, SourceState::kFailing,
+                                      "the Windows Event Log API is not available");
+    }
     return;
   }
   auto stored = queue_.checkpoint(name);

@@ -129,6 +129,11 @@ std::vector<EffectiveSetting> effectiveSettings(const AgentConfig& c) {
   add("windows.password_protection_admin", c.password_protection_admin);
   add("windows.password_protection_operational", c.password_protection_operational);
   add("windows.entra_connect_trace", c.entra_connect_trace);
+  add("windows.entra_connect_application", c.entra_connect_application);
+  add("windows.powershell_script_block", c.powershell_script_block);
+  add("windows.system_service_and_clear", c.system_service_and_clear);
+  add("windows.backfill", backfillName(c.backfill));
+  add("windows.backfill_cpu_percent", c.backfill_cpu_percent);
   add("windows.extra_channels", channelsJson(c.extra_channels));
   Json paths = Json::array();
   for (const auto& p : c.rule_paths) paths.push_back(p.generic_string());
@@ -206,6 +211,11 @@ AgentConfig mergeLive(const AgentConfig& before, const AgentConfig& after) {
   m.password_protection_admin = after.password_protection_admin;
   m.password_protection_operational = after.password_protection_operational;
   m.entra_connect_trace = after.entra_connect_trace;
+  m.entra_connect_application = after.entra_connect_application;
+  m.powershell_script_block = after.powershell_script_block;
+  m.system_service_and_clear = after.system_service_and_clear;
+  m.backfill = after.backfill;
+  m.backfill_cpu_percent = after.backfill_cpu_percent;
   m.extra_channels = after.extra_channels;
   m.rule_paths = after.rule_paths;
   m.rule_pack_dir = after.rule_pack_dir;

@@ -527,7 +527,11 @@ class EvtSubscriptionCollector::Reader {
     stall_last_id_ = behind ? last_id_ : std::nullopt;
   }
 
+  // Every handle of the old service is dead: the subscription reopens after the bookmark (which
+  // also puts the board back to subscribed and sends eventlog_service_back).
   void serviceDown(const char* call, uint32_t e) {
+    sub_.reset();
+    bf_query_.reset();
     setState(SourceState::kFailing, std::string("Event Log service unavailable (") + call + ": " +
                                         api_.errorText(e) + "); reconnecting");
     if (!service_down_) {
