@@ -16,6 +16,9 @@
 namespace t0w {
 namespace {
 
+using win::toWide;
+using win::win32Error;
+
 Result<GUID> parseGuid(const std::string& text) {
   GUID g{};
   unsigned long d1 = 0;

@@ -8,6 +8,7 @@ namespace t0w {
 namespace {
 
 using std::chrono::seconds;
+using testing::FakeClock;
 
 TEST(HeartbeatTest, CarriesEverythingTheCollectorChecks) {
   FakeClock clock;
