@@ -25,6 +25,9 @@ class CollectorApp {
                std::vector<std::string> forward_outputs, NowFn now = systemNowMicros);
 
   Response handle(const Request& req, const RequestContext& ctx);
+  // HttpsServer's Authorizer for the large-body route: refuses an upload by its headers (no or
+  // a wrong credential, another method) before its body is read.
+  std::optional<Response> beforeBody(const Request& head, const RequestContext& ctx);
 
  private:
   struct Session {
