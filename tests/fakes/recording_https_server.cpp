@@ -202,8 +202,9 @@ class Server {
     }
     response.result(static_cast<unsigned>(status));
     // Speaks the collector's protocol: the agent deletes queued events only on such answers.
-    response.set(t0w::kCollectorHeader, t0w::kCollectorHeaderValue);
-    if (status == 400) response.set(t0w::kRefusalHeader, t0w::kRefusalBatch);
+    response.set(std::string(t0w::kCollectorHeader), std::string(t0w::kCollectorHeaderValue));
+    if (status == 400)
+      response.set(std::string(t0w::kRefusalHeader), std::string(t0w::kRefusalBatch));
     response.set(http::field::content_type, "application/json");
     response.body() = nlohmann::json{{"status", status}}.dump();
     response.keep_alive(request.keep_alive());

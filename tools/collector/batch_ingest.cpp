@@ -192,7 +192,7 @@ Response BatchIngest::handle(const Request& req) {
     }
     // The one refusal of the batch's content that no retry fixes: the agent may dead-letter it.
     Response r = error(req, http::status::bad_request, "malformed_batch", decoded.error().message);
-    r.set(kRefusalHeader, kRefusalBatch);
+    r.set(std::string(kRefusalHeader), std::string(kRefusalBatch));
     return r;
   }
   DecodedBatch& batch = *decoded;

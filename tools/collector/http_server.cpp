@@ -222,7 +222,7 @@ class Session : public std::enable_shared_from_this<Session> {
     shared_->metrics.countRequest(static_cast<int>(res.result_int()));
     // Marks the answer as the collector's: an agent deletes queued events only on answers that
     // carry it, never on a proxy's (wire_protocol.h).
-    res.set(kCollectorHeader, kCollectorHeaderValue);
+    res.set(std::string(kCollectorHeader), std::string(kCollectorHeaderValue));
     auto msg = std::make_shared<Response>(std::move(res));
     beast::get_lowest_layer(stream_).expires_after(shared_->limits.request_timeout);
     http::async_write(stream_, *msg,
