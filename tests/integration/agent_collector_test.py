@@ -585,8 +585,8 @@ FAKETIME_LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
 
 def clock_step(work):
     """The wall clocks step while events flow: the agent's forward 2 days, then back 3 days (the
-    collector's certificate is then not yet valid: uploads fail and wait), the collector's back
-    2 days, then both return. Monotonic clocks are untouched, as on a real clock step. Every
+    collector's certificate is then not yet valid: after the collector restarts, uploads fail
+    and wait), the collector's back 2 days, then both return. Monotonic clocks are untouched, as on a real clock step. Every
     event is stored once."""
     lib = next((p for p in FAKETIME_LIBS if os.path.exists(p)), None)
     if lib is None:
@@ -626,6 +626,9 @@ def clock_step(work):
     set_clock(agent_clock, "+2d")
     after(10)
     set_clock(agent_clock, "-3d")
+    # The agent keeps its connection; a collector restart makes it verify the certificate anew.
+    s.collector.stop()
+    s.collector.start(env=env(collector_clock))
     wait_until(lambda: "tls-verification" in s.agent.log_text(), 120,
                "uploads refused: the certificate is not valid yet on the agent's clock")
     set_clock(agent_clock, "+0")
