@@ -225,6 +225,7 @@ Status Agent::start() {
   so.max_bytes = static_cast<size_t>(c.batch_max_bytes);
   so.max_delay = milliseconds(c.batch_max_delay_ms);
   so.request_timeout = milliseconds(c.request_timeout_ms);
+  so.collector_url = c.url.ends_with('/') ? c.url.substr(0, c.url.size() - 1) : c.url;
   so.lease_duration = std::max(milliseconds(60'000), 4 * so.request_timeout);
   // A site enrolment secret is exchanged for the agent's own credential at the first upload.
   CredentialOptions co;

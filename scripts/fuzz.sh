@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds every libFuzzer target (names starting with fuzz_) with clang, ASan and UBSan, then runs
-# each for SECONDS (default 60), seeded from its tests/data folders.
+# each for SECONDS (default 60), seeded from its tests/data folders, FUZZ_JOBS (default: the
+# number of cores) at a time; logs in <build>/fuzz-logs/<target>.log.
 #   scripts/fuzz.sh [SECONDS]        build dir: $FUZZ_BUILD_DIR or <repo>/build-fuzz
 # New inputs go to <build>/fuzz-corpus/<target>/ (the seed folders are only read), crash
 # artifacts to <build>/fuzz-artifacts/<target>/. Exits non-zero if any target fails.
@@ -14,6 +15,7 @@ seed_dirs() {
   case "$1" in
     fuzz_event_xml) echo "$ROOT/tests/data/eventlog" ;;
     fuzz_sigma_*) echo "$ROOT/tests/data/sigma" ;;
+    fuzz_collector_http) echo "$ROOT/tests/data/fuzz/fuzz_batch_decoder" ;;
   esac
   echo "$ROOT/tests/data/fuzz/$1"  # optional extra seeds, any target
 }
@@ -30,26 +32,49 @@ cmake --build "$BUILD_DIR" -j "$(nproc)" --target "${TARGETS[@]}"
 # UBSan only reports by default; make it stop so that libFuzzer records the input.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
-failed=()
-for target in "${TARGETS[@]}"; do
+# One fuzzer per core at a time (2 cores: 8 targets x SECONDS / 2 of wall time); each under
+# ASan with a memory limit, so that an input that makes the code allocate without bound fails.
+JOBS=${FUZZ_JOBS:-$(nproc)}
+LOGS="$BUILD_DIR/fuzz-logs"
+mkdir -p "$LOGS"
+run_target() {
+  local target=$1 exe corpus artifacts
   exe=$(find "$BUILD_DIR" -type f -name "$target" -perm -u+x | head -n 1)
   if [ -z "$exe" ]; then
     echo "fuzz.sh: $target built but its executable was not found" >&2
-    failed+=("$target")
-    continue
+    return 1
   fi
   corpus="$BUILD_DIR/fuzz-corpus/$target"
   artifacts="$BUILD_DIR/fuzz-artifacts/$target"
   mkdir -p "$corpus" "$artifacts"
-  seeds=()
+  local seeds=()
   while read -r dir; do
     [ -d "$dir" ] && seeds+=("$dir")
   done < <(seed_dirs "$target")
   echo "=== $target: ${SECONDS_PER_TARGET}s, seeds: ${seeds[*]:-none}"
-  if ! "$exe" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
-      -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" "${seeds[@]}"; then
-    echo "fuzz.sh: $target FAILED; artifacts in $artifacts" >&2
-    failed+=("$target")
+  "$exe" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
+    -malloc_limit_mb=1024 -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" \
+    "${seeds[@]}"
+}
+
+failed=()
+pids=()
+names=()
+for target in "${TARGETS[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
+    wait -n || true
+  done
+  run_target "$target" >"$LOGS/$target.log" 2>&1 &
+  pids+=($!)
+  names+=("$target")
+done
+for i in "${!pids[@]}"; do
+  if ! wait "${pids[$i]}"; then
+    echo "fuzz.sh: ${names[$i]} FAILED; artifacts in $BUILD_DIR/fuzz-artifacts/${names[$i]}" >&2
+    tail -n 60 "$LOGS/${names[$i]}.log" >&2
+    failed+=("${names[$i]}")
+  else
+    grep -E '^=== |stat::number_of_executed_units|stat::peak_rss_mb' "$LOGS/${names[$i]}.log" || true
   fi
 done
 

@@ -87,6 +87,9 @@ std::string AgentMetrics::prometheusText(const std::optional<QueueStats>& queue,
     sample(out, "t0w_upload_retries_total", shipper->retries);
     metric(out, "t0w_upload_transport_errors_total", "counter", "Uploads failed below HTTP.");
     sample(out, "t0w_upload_transport_errors_total", shipper->transport_errors);
+    metric(out, "t0w_upload_non_collector_answers_total", "counter",
+           "Answers without the collector's protocol header (a proxy or another server).");
+    sample(out, "t0w_upload_non_collector_answers_total", shipper->non_collector_answers);
     metric(out, "t0w_upload_splits_total", "counter", "413 answers (batch halved).");
     sample(out, "t0w_upload_splits_total", shipper->splits);
     metric(out, "t0w_dead_lettered_records_total", "counter", "Records moved to dead letter.");

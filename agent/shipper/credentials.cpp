@@ -115,7 +115,9 @@ std::variant<std::string, Outcome> Credentials::enroll(std::chrono::system_clock
   }
   // A refusal (unknown, revoked, expired or used-up secret; agent id enrolled already) is not
   // the batch's fault and will not pass by retrying soon: pause like a refused credential.
-  if (outcome.kind == OutcomeKind::kDeadLetter || outcome.kind == OutcomeKind::kSplit) {
+  // A proxy's answer (not_collector) stays a retry: the collector has not said anything yet.
+  if (!outcome.not_collector && outcome.status >= 400 && outcome.status <= 499 &&
+      outcome.kind != OutcomeKind::kRetry) {
     outcome.kind = OutcomeKind::kPauseAuth;
   }
   std::string why = outcome.detail;

@@ -3,6 +3,8 @@
 #include <array>
 #include <charconv>
 
+#include "agent/shipper/wire_protocol.h"
+
 namespace t0w {
 namespace {
 
@@ -179,7 +181,16 @@ std::string errorCode(const std::string& body) {
 
 }  // namespace
 
-Outcome classifyOutcome(const TransportResult& result, system_clock::time_point now) {
+bool isCollectorAnswer(const HttpResponse& response, std::string_view batch_id) {
+  if (response.header(kCollectorHeader)) return true;
+  if (batch_id.empty() || response.status < 200 || response.status > 299) return false;
+  // A collector from before the header acknowledges with {"batch_id": "<id>", ...}.
+  const std::string needle = "\"batch_id\":\"" + std::string(batch_id) + "\"";
+  return response.body.find(needle) != std::string::npos;
+}
+
+Outcome classifyOutcome(const TransportResult& result, system_clock::time_point now,
+                        std::string_view batch_id) {
   Outcome out;
   if (!result.isResponse()) {
     out.kind = OutcomeKind::kRetry;
@@ -191,25 +202,35 @@ Outcome classifyOutcome(const TransportResult& result, system_clock::time_point 
   const int status = response.status;
   out.status = status;
   out.detail = "HTTP " + std::to_string(status);
-  if (status >= 400) {
+  const bool collector = isCollectorAnswer(response, batch_id);
+  if (status >= 400 && collector) {
     if (const std::string code = errorCode(response.body); !code.empty()) out.detail += " " + code;
   }
-  if (status >= 200 && status <= 299) {
-    out.kind = OutcomeKind::kAck;
-  } else if (isRetryableStatus(status)) {
+  if (isRetryableStatus(status) || (!collector && status >= 200 && status <= 299)) {
     out.kind = OutcomeKind::kRetry;
-    out.spends_retry_budget = true;
+    // A proxy's 502 while the collector is down is not the batch's fault either.
+    out.spends_retry_budget = collector;
     if (auto header = response.header("Retry-After")) {
       out.retry_after = parseRetryAfter(*header, now);
     }
+  } else if (status >= 200 && status <= 299) {
+    out.kind = OutcomeKind::kAck;
   } else if (status == 413) {
     out.kind = OutcomeKind::kSplit;
   } else if (status == 401 || status == 403) {
     out.kind = OutcomeKind::kPauseAuth;
-  } else if (status >= 400 && status <= 499) {
+  } else if (status >= 400 && status <= 499 && !collector) {
+    // 404/405/400 from a proxy or another server: the batch never reached the collector.
+    out.kind = OutcomeKind::kRetry;
+  } else if (status >= 400 && status <= 499 &&
+             response.header(kRefusalHeader).value_or("") == kRefusalBatch) {
     out.kind = OutcomeKind::kDeadLetter;
   } else {
     out.kind = OutcomeKind::kPauseConfig;
+  }
+  if (!collector) {
+    out.not_collector = true;
+    out.detail += " (not from the collector: no " + std::string(kCollectorHeader) + " header)";
   }
   return out;
 }

@@ -6,6 +6,8 @@
 #include <deque>
 #include <nlohmann/json.hpp>
 
+#include "agent/shipper/wire_protocol.h"
+
 namespace t0w {
 namespace {
 
@@ -123,12 +125,21 @@ Shipper::Step Shipper::failure(const Lease& lease, const Outcome& outcome, uint6
     }
   } else {
     ++counters_.transport_errors;
+    if (outcome.not_collector) ++counters_.non_collector_answers;
     if (Status s = queue_.release(lease, false); !s) ++counters_.queue_errors;
   }
   step.kind = Kind::kBackoff;
   step.delay = backoff_.next(outcome.retry_after);
-  spdlog::warn("shipper: upload failed ({}); next attempt in {} ms", outcome.detail,
-               step.delay.count());
+  if (outcome.not_collector) {
+    spdlog::error(
+        "shipper: {}{} answered HTTP {} without the collector's {} header: a proxy or another "
+        "server is in the way; {} records stay queued, next attempt in {} ms",
+        options_.collector_url, options_.path, outcome.status, kCollectorHeader,
+        lease.records.size() - sent_records, step.delay.count());
+  } else {
+    spdlog::warn("shipper: upload failed ({}); next attempt in {} ms", outcome.detail,
+                 step.delay.count());
+  }
   return step;
 }
 
@@ -200,7 +211,11 @@ Result<Shipper::Step> Shipper::shipOnce(
       counters_.dead_lettered_records += lease.records.size();
       return step;
     }
-    const Outcome outcome = classifyOutcome(result, clock_.now());
+    Outcome outcome = classifyOutcome(result, clock_.now(), batch_id);
+    if (outcome.kind == OutcomeKind::kSplit && outcome.not_collector && r.size() == 1) {
+      // A proxy's body limit: the record may pass another way; only the collector may refuse it.
+      outcome.kind = OutcomeKind::kRetry;
+    }
     recordStatus(outcome, batch_id, r.size());
     switch (outcome.kind) {
       case OutcomeKind::kAck:

@@ -3,11 +3,14 @@
 //   2xx          ack the lease
 //   408/429/5xx  release(count_retry) and back off (Retry-After as a floor); after
 //                `retry_budget` failures of the same batch, dead-letter it (0: never)
-//   transport    release without spending the retry budget, back off
+//   transport    release without spending the retry budget, back off; so is any answer
+//                without the collector's protocol header (a proxy's 404/405/502, a web
+//                server's 200), logged with the URL and counted in non_collector_answers
 //   413          split the batch in halves (each half its own batch id) down to one record;
-//                a single record still refused is dead-lettered with its lease
+//                a single record still refused by the collector is dead-lettered with its lease
 //   401/403      release, pause for `auth_pause` and report
-//   other 4xx    dead-letter
+//   4xx + Tier0Watch-Refusal: batch   dead-letter (the collector refused the content)
+//   other 4xx from the collector      release, pause (the URL or configuration is wrong)
 // shipOnce() does one lease and returns what should happen next, so that unit tests drive it with
 // a fake Transport, Clock and Random and never sleep; run() is the thread loop around it.
 #pragma once
@@ -37,7 +40,8 @@ struct ShipperOptions {
   std::chrono::milliseconds request_timeout{30'000};
   std::chrono::milliseconds lease_duration{300'000};
   std::string path = "/api/v1/batches";
-  std::string bearer_token;  // never logged
+  std::string collector_url;  // base URL, for log lines only
+  std::string bearer_token;   // never logged
   // When set, the token comes from here (a site secret is exchanged for the agent's own
   // credential at the first upload); bearer_token is then unused.
   Credentials* credentials = nullptr;
@@ -56,6 +60,8 @@ struct ShipperCounters {
   std::atomic<uint64_t> records_shipped{0};  // records in acknowledged leases
   std::atomic<uint64_t> retries{0};          // retryable statuses (budget spent)
   std::atomic<uint64_t> transport_errors{0};
+  // Of those: answers without the collector's protocol header (a proxy or another server).
+  std::atomic<uint64_t> non_collector_answers{0};
   std::atomic<uint64_t> splits{0};  // 413 answers
   std::atomic<uint64_t> dead_lettered_batches{0};
   std::atomic<uint64_t> dead_lettered_records{0};

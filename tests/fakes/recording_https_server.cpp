@@ -25,6 +25,7 @@
 #include <optional>
 #include <thread>
 
+#include "agent/shipper/wire_protocol.h"
 #include "tests/fakes/gzip.h"
 #include "tests/fakes/test_pki.h"
 
@@ -200,6 +201,10 @@ class Server {
       response.set(http::field::retry_after, options_.reply_429);
     }
     response.result(static_cast<unsigned>(status));
+    // Speaks the collector's protocol: the agent deletes queued events only on such answers.
+    response.set(std::string(t0w::kCollectorHeader), std::string(t0w::kCollectorHeaderValue));
+    if (status == 400)
+      response.set(std::string(t0w::kRefusalHeader), std::string(t0w::kRefusalBatch));
     response.set(http::field::content_type, "application/json");
     response.body() = nlohmann::json{{"status", status}}.dump();
     response.keep_alive(request.keep_alive());

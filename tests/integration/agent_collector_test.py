@@ -6,7 +6,9 @@ collector counted them.
 
 usage: agent_collector_test.py TIER0WATCH COLLECTOR SCENARIO
 SCENARIO: baseline | queue_deleted | queue_quarantined | snapshot_rollback | agent_sigkill |
-          collector_sigkill | deep_body | site_enrolment
+          collector_sigkill | deep_body | site_enrolment | proxy_404_405 | answer_lost |
+          queue_deleted_mid_stream | queue_corrupted_mid_stream | agent_disk_full |
+          collector_disk_full | clock_step
 Each scenario prints one line "FAULT-MATRIX {json}" (scenario, events in, stored once, reported
 lost, duplicates, conflicts) for the table in the report.
 """
@@ -14,12 +16,15 @@ import gzip
 import json
 import os
 import random
+import resource
 import shutil
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_harness import Agent, Workdir, status, wait_until, write_events
+from agent_harness import Agent, Workdir, metrics, status, wait_until, write_events
 from collector_harness import RealCollector, write_agent_config
+from reverse_proxy import ReverseProxy
 
 T0W, COLLECTOR, SCENARIO = sys.argv[1], sys.argv[2], sys.argv[3]
 
@@ -36,6 +41,7 @@ class Setup:
         self.cfg = os.path.join(work, "agent.yaml")
         self.extra = extra
         self.files = []
+        self.url = None  # a proxy in front of the collector
         self.agent = Agent(T0W, self.cfg, os.path.join(work, "agent.log"))
 
     def events_file(self, name, count, first, domain="CORP"):
@@ -47,7 +53,7 @@ class Setup:
 
     def configure(self):
         write_agent_config(self.cfg, self.state, self.collector, self.token,
-                           [("xml", f) for f in self.files], self.extra)
+                           [("xml", f) for f in self.files], self.extra, url=self.url)
 
     def drained(self):
         st = status(T0W, self.state)
@@ -73,10 +79,14 @@ class Setup:
         """Every expected event (key suffix -> domain) stored once with that content."""
         stored = self.collector.events()
         by_suffix = {}
+        twice = []  # the same source event listed more than once by the API
         for key, e in stored.items():
             suffix = key.split("|", 1)[1]
-            assert suffix not in by_suffix, "stored twice: " + suffix
-            by_suffix[suffix] = e
+            if suffix in by_suffix:
+                twice.append(suffix)
+            by_suffix[suffix] = by_suffix.get(suffix, e)
+        self.shown_twice = len(twice)
+        assert not twice, "stored twice: %s" % twice[:5]
         missing = sorted(set(expected) - set(by_suffix))
         extra = sorted(set(by_suffix) - set(expected))
         detail = self.agent_detail()
@@ -91,11 +101,13 @@ class Setup:
         assert detail["events"] == len(by_suffix), (detail["events"], len(by_suffix))
         return by_suffix, detail
 
-    def row(self, scenario, events_in, stored, detail, note=""):
+    def row(self, scenario, events_in, stored, detail, note="", duplicates=0):
+        """duplicates: those counted by collector processes before the last one."""
         m = self.collector.metrics()
         row = {"scenario": scenario, "events_in": events_in, "stored_once": len(stored),
                "reported_lost": detail["drops"],
-               "duplicates": m.get("t0w_collector_dedup_hits_total", 0),
+               "shown_twice": self.shown_twice,
+               "duplicates": duplicates + m.get("t0w_collector_dedup_hits_total", 0),
                "conflicts": detail["conflicts"], "note": note}
         print("FAULT-MATRIX " + json.dumps(row))
         return row
@@ -367,7 +379,7 @@ def site_enrolment(work):
     stored = collector.events()
     print("FAULT-MATRIX " + json.dumps({
         "scenario": "site_enrolment (3 agents, 1 refused, revoke+rotate)", "events_in": 4 * 500 + 300,
-        "stored_once": len(stored), "reported_lost": 0,
+        "stored_once": len(stored), "reported_lost": 0, "shown_twice": 0,
         "duplicates": collector.metrics().get("t0w_collector_dedup_hits_total", 0),
         "conflicts": 0, "note": "4th agent refused (secret_exhausted): its 500 events stay in its "
                                 "queue, not lost; agent 0's 300 waited through revoke+rotate"}))
@@ -375,9 +387,270 @@ def site_enrolment(work):
     collector.stop()
 
 
+def proxy_404_405(work):
+    """Issue 10: a proxy in front of the collector answers 404 and 405 (a wrong route, a
+    maintenance page) for a while, then forwards. Such answers lack the collector's protocol
+    header: the agent keeps the batches queued, backs off, logs the URL and status and counts
+    them; nothing is dead-lettered, every event is stored once."""
+    s = Setup(work, "batch: {max_events: 100, max_delay_ms: 50}\nqueue: {chunk_records: 100}\n")
+    refusals = [404, 405] * 4
+    proxy = ReverseProxy(s.collector, refuse=refusals)
+    s.url = proxy.url
+    s.events_file("a.xml", 2000, 1)
+    s.configure()
+    s.agent.start()
+    wait_until(lambda: s.drained() or not s.agent.alive(), 300, "the agent shipped every event")
+    m = metrics(s.state)
+    st = status(T0W, s.state)
+    assert s.agent.terminate() == 0
+    proxy.stop()
+    assert proxy.answered("proxy") == refusals, proxy.log[:12]
+    assert st["dead_letter"]["chunks"] == 0, st["dead_letter"]
+    assert m["t0w_upload_non_collector_answers_total"] == len(refusals), m
+    log = s.agent.log_text()
+    for code in (404, 405):
+        line = "%s/api/v1/batches answered HTTP %d without the collector's" % (proxy.url, code)
+        assert line in log, log[-3000:]
+    stored, detail = s.check(expect(1, 2000))
+    s.row("proxy answers 404/405 x%d, then forwards" % len(refusals), 2000, stored, detail,
+          "no dead letter; %d answers counted as not from the collector" % len(refusals))
+    s.close()
+
+
+def answer_lost(work):
+    """The collector is SIGKILLed after it stored a batch (it answers only after the commit) and
+    before the agent hears the answer; the proxy, seeing the answer, kills it and drops the
+    agent's connection. The agent re-sends the batch to the restarted collector: a duplicate
+    (same id, same content), stored once."""
+    s = Setup(work, "batch: {max_events: 100, max_delay_ms: 50}\nqueue: {chunk_records: 100}\n")
+    kills = []
+    counted = []  # dedup hits of each collector process before it was killed
+
+    def on_stored(n):
+        if n in (3, 8, 15):
+            counted.append(s.collector.metrics().get("t0w_collector_dedup_hits_total", 0))
+            s.collector.kill()
+            kills.append(n)
+            return True
+        return False
+
+    proxy = ReverseProxy(s.collector, on_stored=on_stored)
+    s.url = proxy.url
+    n = 5000
+    s.events_file("a.xml", n, 1)
+    s.configure()
+    s.agent.start()
+    restarts = 0
+    while restarts < 3:
+        wait_until(lambda: len(kills) > restarts or s.drained(), 300, "a kill after a commit")
+        if len(kills) == restarts:
+            break
+        s.collector.start()
+        restarts += 1
+    assert restarts == 3, "drained before 3 kills"
+    wait_until(lambda: s.drained() or not s.agent.alive(), 300, "queue drained")
+    assert s.agent.terminate() == 0
+    proxy.stop()
+    assert proxy.answered("collector").count("lost") == 3, proxy.log
+    stored, detail = s.check(expect(1, n))
+    assert detail["conflicts"] == 0, detail["recent_conflicts"][:3]
+    row = s.row("collector SIGKILL between commit and answer x3", n, stored, detail,
+                "each lost answer's batch re-sent and recognised as a duplicate",
+                duplicates=sum(counted))
+    assert row["duplicates"] >= 300, row  # the three re-sent batches of 100
+    s.close()
+
+
+def queue_deleted_mid_stream(work):
+    """The queue file is deleted while the agent runs with undelivered events (collector down):
+    the events in it never left the machine. At the next start the agent has a new queue (new
+    epoch) without checkpoints and reads its sources again: every event is stored once."""
+    s = Setup(work, "batch: {max_events: 100, max_delay_ms: 50}\nqueue: {chunk_records: 100}\n")
+    s.events_file("a.xml", 1000, 1)
+    s.run_until_drained()
+    s.collector.stop()
+    s.events_file("b.xml", 2000, 1001)
+    s.configure()
+    s.agent.start()
+    wait_until(lambda: (status(T0W, s.state) or {}).get("queue", {}).get("events") == 2000, 300,
+               "2000 undelivered events queued")
+    remove_queue(s.state)
+    assert s.agent.terminate() == 0
+    s.collector.start()
+    s.run_until_drained()
+    stored, detail = s.check(expect(1, 3000))
+    assert detail["conflicts"] == 0, detail["recent_conflicts"][:3]
+    s.row("queue deleted with 2000 undelivered", 3000, stored, detail,
+          "sources read again from the start; a.xml's 1000 are duplicates")
+    s.close()
+
+
+def queue_corrupted_mid_stream(work):
+    """The queue file is damaged while the agent runs with undelivered events, and the agent
+    dies (SIGKILL). At the next start it is quarantined, reported, and the sources are read
+    again: every event is stored once and the quarantine report arrives."""
+    s = Setup(work, "batch: {max_events: 100, max_delay_ms: 50}\nqueue: {chunk_records: 100}\n")
+    s.events_file("a.xml", 1000, 1)
+    s.run_until_drained()
+    s.collector.stop()
+    s.events_file("b.xml", 2000, 1001)
+    s.configure()
+    s.agent.start()
+    wait_until(lambda: (status(T0W, s.state) or {}).get("queue", {}).get("events") == 2000, 300,
+               "2000 undelivered events queued")
+    s.agent.kill()
+    db = os.path.join(s.state, "queue.db")
+    for suffix in ("-wal", "-shm"):  # what a crash of the disk's write cache leaves
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+    size = os.path.getsize(db)
+    with open(db, "r+b") as f:
+        for offset in range(4096, size, 8192):  # every other page after the first
+            f.seek(offset)
+            f.write(b"\xde\xad" * 2048)
+    s.collector.start()
+    s.run_until_drained()
+    stored, detail = s.check(expect(1, 3000))
+    types = [r["type"] for r in detail["recent_status_reports"]]
+    assert "queue_quarantined" in types, types
+    s.row("queue corrupted with 2000 undelivered (agent killed)", 3000, stored, detail,
+          "quarantined, reported, sources read again")
+    s.close()
+
+
+def file_size_limit(nbytes):
+    """A full disk for one process: writes past nbytes fail with EFBIG (SIGXFSZ ignored)."""
+    def apply():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+    return apply
+
+
+def agent_disk_full(work):
+    """The agent's disk fills while the collector is down: the queue cannot grow, the agent
+    stops reading (its checkpoint stays before what it could not store), keeps running, and
+    goes on once the collector drains the queue. Nothing is dropped or lost."""
+    s = Setup(work, "batch: {max_events: 200, max_delay_ms: 50}\nqueue: {chunk_records: 100}\n")
+    s.collector.stop()
+    n = 6000
+    s.events_file("a.xml", n, 1)
+    s.configure()
+    s.agent.start(preexec_fn=file_size_limit(1 << 20))
+    wait_until(lambda: "cannot store events" in s.agent.log_text() or not s.agent.alive(), 300,
+               "the queue hitting the file size limit")
+    assert s.agent.alive(), s.agent.log_text()[-3000:]
+    st = status(T0W, s.state)
+    queued = st["queue"]["events"]
+    assert 0 < queued < n, st["queue"]
+    s.collector.start()
+    wait_until(lambda: s.drained() or not s.agent.alive(), 600, "the agent shipped every event")
+    assert s.agent.terminate() == 0, s.agent.log_text()[-3000:]
+    stored, detail = s.check(expect(1, n))
+    s.row("agent disk full (1 MiB file limit), collector down", n, stored, detail,
+          "%d events fit; reading paused until the queue drained" % queued)
+    s.close()
+
+
+def collector_disk_full(work):
+    """The collector's disk fills: storing fails, it answers 503 and lives; the agent keeps
+    the batches queued. After space is freed (restart without the limit) everything is
+    stored once."""
+    s = Setup(work, "batch: {max_events: 200, max_delay_ms: 50}\nqueue: {chunk_records: 100}\n")
+    s.collector.stop()
+    s.collector.start(preexec_fn=file_size_limit(2 << 20))
+    n = 6000
+    s.events_file("a.xml", n, 1)
+    s.configure()
+    s.agent.start()
+    wait_until(lambda: s.collector.metrics().get("t0w_collector_storage_errors_total", 0) >= 3 or
+               not s.collector.alive(), 300, "storage errors on the full disk")
+    assert s.collector.alive(), s.collector.log_text()[-3000:]
+    before = s.collector.metrics()
+    assert (status(T0W, s.state) or {}).get("queue", {}).get("events", 0) > 0
+    s.collector.stop()
+    s.collector.start()
+    wait_until(lambda: s.drained() or not s.agent.alive(), 600, "the agent shipped every event")
+    assert s.agent.terminate() == 0
+    stored, detail = s.check(expect(1, n))
+    s.row("collector disk full (2 MiB file limit), then freed", n, stored, detail,
+          "%d storage errors answered 503; batches kept by the agent" %
+          before.get("t0w_collector_storage_errors_total", 0),
+          duplicates=before.get("t0w_collector_dedup_hits_total", 0))
+    s.close()
+
+
+FAKETIME_LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                 "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1")
+
+
+def clock_step(work):
+    """The wall clocks step while events flow: the agent's forward 2 days, then back 3 days (the
+    collector's certificate is then not yet valid: after the collector restarts, uploads fail
+    and wait), the collector's back 2 days, then both return. Monotonic clocks are untouched, as on a real clock step. Every
+    event is stored once."""
+    lib = next((p for p in FAKETIME_LIBS if os.path.exists(p)), None)
+    if lib is None:
+        print("SKIP: libfaketime is not installed (apt-get install faketime)")
+        sys.exit(77)
+    agent_clock = os.path.join(work, "agent.faketime")
+    collector_clock = os.path.join(work, "collector.faketime")
+
+    def set_clock(path, offset):
+        with open(path + ".tmp", "w") as f:
+            f.write(offset + "\n")
+        os.replace(path + ".tmp", path)
+
+    def env(path):
+        return dict(os.environ, LD_PRELOAD=lib, FAKETIME_TIMESTAMP_FILE=path,
+                    FAKETIME_DONT_FAKE_MONOTONIC="1", FAKETIME_CACHE_DURATION="1")
+
+    set_clock(agent_clock, "+0")
+    set_clock(collector_clock, "+0")
+    s = Setup(work, "batch: {max_events: 100, max_delay_ms: 50}\nqueue: {chunk_records: 100}\n")
+    s.collector.stop()
+    s.collector.start(env=env(collector_clock))
+    n = 20000
+    s.events_file("a.xml", n, 1)
+    s.configure()
+    s.agent.start(env=env(agent_clock))
+
+    def batches():
+        return s.collector.metrics().get("t0w_collector_batches_total", 0)
+
+    def after(k):
+        target = batches() + k
+        wait_until(lambda: batches() >= target or s.drained(), 300, "%d more batches" % k)
+        assert not s.drained(), "drained before the clock steps; make it longer"
+
+    after(5)
+    set_clock(agent_clock, "+2d")
+    after(10)
+    set_clock(agent_clock, "-3d")
+    # The agent keeps its connection; a collector restart makes it verify the certificate anew.
+    s.collector.stop()
+    s.collector.start(env=env(collector_clock))
+    wait_until(lambda: "tls-verification" in s.agent.log_text(), 120,
+               "uploads refused: the certificate is not valid yet on the agent's clock")
+    set_clock(agent_clock, "+0")
+    after(10)
+    set_clock(collector_clock, "-2d")
+    after(10)
+    set_clock(collector_clock, "+0")
+    s.collector._opener = None  # a session made on the stepped clock
+    wait_until(lambda: s.drained() or not s.agent.alive(), 600, "queue drained")
+    assert s.agent.terminate() == 0
+    stored, detail = s.check(expect(1, n))
+    assert detail["conflicts"] == 0, detail["recent_conflicts"][:3]
+    s.row("clock steps: agent +2d, -3d, back; collector -2d, back", n, stored, detail,
+          "at -3d TLS verification failed (certificate not yet valid): uploads waited")
+    s.close()
+
+
 SCENARIOS = {f.__name__: f for f in (baseline, queue_deleted, queue_quarantined,
                                       snapshot_rollback, agent_sigkill, collector_sigkill,
-                                      deep_body, site_enrolment)}
+                                      deep_body, site_enrolment, proxy_404_405, answer_lost,
+                                      queue_deleted_mid_stream, queue_corrupted_mid_stream,
+                                      agent_disk_full, collector_disk_full, clock_step)}
 
 if __name__ == "__main__":
     with Workdir("collector-" + SCENARIO) as work:

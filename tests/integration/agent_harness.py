@@ -120,9 +120,11 @@ class Agent:
         self.log = log
         self.proc = None
 
-    def start(self):
+    def start(self, preexec_fn=None, env=None):
+        """preexec_fn / env: a fault to start it with (a file size limit, a faked clock)."""
         self.proc = subprocess.Popen([self.tier0watch, "run", "--config", self.config],
-                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"),
+                                     preexec_fn=preexec_fn, env=env)
         return self
 
     def terminate(self, timeout=60):

@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -130,6 +131,21 @@ class CollectorHardeningTest : public ::testing::Test {
       net::write(*stream, net::buffer(data.data(), data.size()), ec);
       return ec;
     }
+    // The answer's status line and headers, as far as they come within `timeout`.
+    std::string receive(std::chrono::milliseconds timeout) {
+      std::string out;
+      std::array<char, 4096> buf{};
+      std::function<void(boost::system::error_code, size_t)> on_read;
+      on_read = [&](boost::system::error_code ec, size_t n) {
+        out.append(buf.data(), n);
+        if (out.find("\r\n\r\n") != std::string::npos) return ioc.stop();
+        if (!ec) stream->async_read_some(net::buffer(buf), on_read);
+      };
+      stream->async_read_some(net::buffer(buf), on_read);
+      ioc.restart();
+      ioc.run_for(timeout);
+      return out;
+    }
   };
 
   std::string dir_;
@@ -232,6 +248,35 @@ TEST_F(CollectorHardeningTest, SlowClientCannotExtendTheDrainAfterARefusal) {
   }
   EXPECT_TRUE(closed) << "the slow client was still connected after 20 s";
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  expectHonestAgentServed(1);
+}
+
+// Issue 10: an unauthenticated client could make the collector read (and hold) a whole
+// batch-sized body before the token was checked. Now the credential is checked on the headers:
+// the refusal comes at once, with the body unsent, and nothing of it is kept.
+TEST_F(CollectorHardeningTest, UploadsAreRefusedByTheirHeadersBeforeTheBodyIsRead) {
+  start("limits: {request_timeout_seconds: 30, idle_timeout_seconds: 30}\n");
+  for (const std::string auth : {"", "Authorization: Bearer not-an-enrolled-token\r\n"}) {
+    RawClient c;
+    ASSERT_FALSE(c.connect(port_));
+    ASSERT_FALSE(
+        c.send("POST /api/v1/batches HTTP/1.1\r\nHost: x\r\nContent-Length: 16000000\r\n"
+               "Content-Type: application/json\r\nContent-Encoding: gzip\r\n" +
+               auth + "\r\n"));
+    // Waiting for the body, the collector would say nothing for 30 s.
+    const std::string answer = c.receive(10s);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 401", 0), 0u) << auth << ": " << answer.substr(0, 200);
+    EXPECT_NE(answer.find("Tier0Watch-Collector: 2"), std::string::npos) << answer;
+  }
+  EXPECT_EQ(service_->metrics().refused_before_body.load(), 2u);
+  // The method is checked before the body too.
+  RawClient get;
+  ASSERT_FALSE(get.connect(port_));
+  ASSERT_FALSE(
+      get.send("GET /api/v1/batches HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n"
+               "Authorization: Bearer " +
+               token_ + "\r\n\r\n"));
+  EXPECT_EQ(get.receive(10s).rfind("HTTP/1.1 405", 0), 0u);
   expectHonestAgentServed(1);
 }
 

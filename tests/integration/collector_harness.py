@@ -59,11 +59,13 @@ class RealCollector:
         os.chmod(path, 0o600)
         return path
 
-    def start(self):
-        """Starts `serve`; the first start picks a free port, later ones reuse it."""
+    def start(self, preexec_fn=None, env=None):
+        """Starts `serve`; the first start picks a free port, later ones reuse it.
+        preexec_fn / env: a fault to start it with (a file size limit, a faked clock)."""
         log = open(os.path.join(self.dir, "collector.log"), "ab")
         self.proc = subprocess.Popen([self.binary, "serve", "--config", self.config],
-                                     stdout=subprocess.PIPE, stderr=log)
+                                     stdout=subprocess.PIPE, stderr=log, preexec_fn=preexec_fn,
+                                     env=env)
         ready, _, _ = select.select([self.proc.stdout], [], [], 60)
         line = self.proc.stdout.readline() if ready else b""
         if not line:
@@ -172,13 +174,14 @@ class RealCollector:
 
 
 def write_agent_config(path, state_dir, collector, token_file, sources, extra="", agent_id=None,
-                       auth_pause_ms=600000):
-    """An agent configuration for `tier0watch run` against the real collector."""
+                       auth_pause_ms=600000, url=None):
+    """An agent configuration for `tier0watch run` against the real collector (or `url`, a proxy
+    in front of it that serves the collector's certificate)."""
     with open(path, "w", encoding="utf-8") as f:
         f.write("agent: {state_dir: %s, log_level: info, shutdown_deadline_ms: 10000%s}\n" %
                 (state_dir, ", id: " + agent_id if agent_id else ""))
         f.write("collector: {url: \"%s\", ca_bundle: %s, token_file: %s, "
-                "request_timeout_ms: 5000}\n" % (collector.url, collector.ca, token_file))
+                "request_timeout_ms: 5000}\n" % (url or collector.url, collector.ca, token_file))
         f.write("retry: {backoff_base_ms: 20, backoff_cap_ms: 500, auth_pause_ms: %d}\n" %
                 auth_pause_ms)
         f.write("metrics: {listen: \"127.0.0.1:0\", log_interval_ms: 0}\n")

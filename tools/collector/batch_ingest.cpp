@@ -7,6 +7,7 @@
 
 #include "agent/core/time.h"
 #include "agent/shipper/batch_encoder.h"
+#include "agent/shipper/wire_protocol.h"
 #include "tools/collector/security.h"
 
 namespace t0w::collector {
@@ -114,7 +115,7 @@ Response BatchIngest::storageFailure(const Request& req, const Error& e) {
                "the collector could not reach its storage; retry later");
 }
 
-Response BatchIngest::handle(const Request& req) {
+std::variant<AgentRecord, Response> BatchIngest::authenticate(const Request& req) {
   // Who: the bearer token, compared by its SHA-256 (the only form stored).
   if (req.find(http::field::authorization) == req.end()) {
     return unauthorized(req, "missing_token",
@@ -133,13 +134,19 @@ Response BatchIngest::handle(const Request& req) {
                         "the token is not enrolled (tier0watch-collector agents enroll NAME)",
                         "Bearer error=\"invalid_token\"");
   }
-  const AgentRecord& enrolled = **agent;
-  if (enrolled.revoked_at) {
+  if ((*agent)->revoked_at) {
     return unauthorized(req, "revoked",
-                        "the credential of agent " + enrolled.name +
+                        "the credential of agent " + (*agent)->name +
                             " was revoked (tier0watch-collector agents rotate issues a new one)",
                         "Bearer error=\"invalid_token\"");
   }
+  return std::move(**agent);
+}
+
+Response BatchIngest::handle(const Request& req) {
+  auto who = authenticate(req);
+  if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
+  const AgentRecord& enrolled = std::get<AgentRecord>(who);
 
   if (auto wait = limiter_.acquire(enrolled.name, std::chrono::steady_clock::now())) {
     Response r = error(req, http::status::too_many_requests, "rate_limited",
@@ -183,7 +190,10 @@ Response BatchIngest::handle(const Request& req) {
           req, http::status::payload_too_large, "decompressed_too_large",
           "the batch decompresses to more than " + std::to_string(max_decompressed) + " bytes");
     }
-    return error(req, http::status::bad_request, "malformed_batch", decoded.error().message);
+    // The one refusal of the batch's content that no retry fixes: the agent may dead-letter it.
+    Response r = error(req, http::status::bad_request, "malformed_batch", decoded.error().message);
+    r.set(std::string(kRefusalHeader), std::string(kRefusalBatch));
+    return r;
   }
   DecodedBatch& batch = *decoded;
   if (static_cast<int64_t>(batch.records.size()) > config_.max_records_per_batch) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "tools/collector/config.h"
@@ -20,6 +21,10 @@ class BatchIngest {
               std::vector<std::string> forward_outputs, NowFn now);
 
   Response handle(const Request& req);
+
+  // The agent that the request's bearer token names, or the refusal (401, 503). Run on the
+  // headers alone, before the body is read, and again by handle().
+  std::variant<AgentRecord, Response> authenticate(const Request& req);
 
  private:
   Response storageFailure(const Request& req, const Error& e);

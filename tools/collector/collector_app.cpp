@@ -125,6 +125,17 @@ Response CollectorApp::storageFailure(const Request& req, const Error& e) {
                "the collector could not reach its storage; retry later");
 }
 
+std::optional<Response> CollectorApp::beforeBody(const Request& head, const RequestContext&) {
+  const std::string_view target = sv(head.target());
+  if (target.substr(0, target.find('?')) != kLargeBodyPath) return std::nullopt;
+  if (head.method() != http::verb::post) {
+    return error(head, http::status::method_not_allowed, "method_not_allowed", "use POST");
+  }
+  auto who = ingest_.authenticate(head);
+  if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
+  return std::nullopt;
+}
+
 Response CollectorApp::handle(const Request& req, const RequestContext& ctx) {
   const std::string_view target = sv(req.target());
   const size_t qpos = target.find('?');

@@ -28,6 +28,9 @@ class CollectorApp {
   Response handle(const Request& req, const RequestContext& ctx);
   // The health evaluator the service's health loop runs (and the suppress API uses).
   HealthTracker& healthTracker() { return health_tracker_; }
+  // HttpsServer's Authorizer for the large-body route: refuses an upload by its headers (no or
+  // a wrong credential, another method) before its body is read.
+  std::optional<Response> beforeBody(const Request& head, const RequestContext& ctx);
 
  private:
   struct Session {

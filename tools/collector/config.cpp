@@ -43,6 +43,7 @@ limits:
 retention:
   max_age_days: 30     # 0: keep forever
   max_bytes: 0         # 0: no size limit
+  max_bytes_per_agent: 0  # 0: no quota; above it an agent loses its own oldest records
   interval_seconds: 600
 dashboard:
   silent_after_seconds: 600   # agent_silent: no heartbeat for this long
@@ -173,6 +174,8 @@ Result<CollectorConfig> parseConfig(const std::string& yaml, const std::string& 
     r.push_back(read(base, "limits.agent_burst", c.agent_burst, where));
     r.push_back(read(base, "retention.max_age_days", c.retention_max_age_days, where));
     r.push_back(read(base, "retention.max_bytes", c.retention_max_bytes, where));
+    r.push_back(
+        read(base, "retention.max_bytes_per_agent", c.retention_max_bytes_per_agent, where));
     r.push_back(read(base, "retention.interval_seconds", c.retention_interval_seconds, where));
     r.push_back(read(base, "dashboard.silent_after_seconds", c.silent_after_seconds, where));
     r.push_back(read(base, "dashboard.session_hours", c.session_hours, where));
@@ -240,8 +243,9 @@ Result<CollectorConfig> parseConfig(const std::string& yaml, const std::string& 
       check(c.max_connections >= 1, where, "limits.max_connections must be positive"),
       check(c.agent_requests_per_second > 0 && c.agent_burst >= 1, where,
             "limits.agent_requests_per_second must be > 0 and agent_burst >= 1"),
-      check(c.retention_max_age_days >= 0 && c.retention_max_bytes >= 0, where,
-            "retention limits must not be negative"),
+      check(c.retention_max_age_days >= 0 && c.retention_max_bytes >= 0 &&
+                c.retention_max_bytes_per_agent >= 0,
+            where, "retention limits must not be negative"),
       check(c.retention_interval_seconds >= 1, where,
             "retention.interval_seconds must be positive"),
       check(c.silent_after_seconds >= 1 && c.session_hours >= 1, where,

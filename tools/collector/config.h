@@ -79,8 +79,9 @@ struct CollectorConfig {
   double agent_requests_per_second = 20;
   double agent_burst = 40;
   // Retention.
-  int retention_max_age_days = 30;  // 0: keep forever
-  int64_t retention_max_bytes = 0;  // 0: no size limit
+  int retention_max_age_days = 30;            // 0: keep forever
+  int64_t retention_max_bytes = 0;            // 0: no size limit
+  int64_t retention_max_bytes_per_agent = 0;  // 0: no per-agent quota
   int retention_interval_seconds = 600;
   // Dashboard.
   int silent_after_seconds = 600;

@@ -15,6 +15,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "agent/shipper/wire_protocol.h"
+
 namespace t0w::collector {
 
 namespace beast = boost::beast;
@@ -34,13 +36,15 @@ Response jsonError(unsigned version, http::status status, const std::string& err
 }
 
 struct Shared {
-  Shared(ServerLimits l, Handler h, Metrics& m)
+  Shared(ServerLimits l, Handler h, Metrics& m, Authorizer a)
       : limits(l),
         handler(std::move(h)),
+        before_body(std::move(a)),
         metrics(m),
         workers(std::max<size_t>(1, l.worker_threads)) {}
   ServerLimits limits;
   Handler handler;
+  Authorizer before_body;
   Metrics& metrics;
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> in_flight{0};
@@ -123,13 +127,37 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void onHeader(beast::error_code ec) {
     if (ec) return onError(ec);
-    const size_t limit = pathOf(parser_->get().target()) == kLargeBodyPath
-                             ? shared_->limits.max_body_bytes
-                             : shared_->limits.max_api_body_bytes;
+    const bool large = pathOf(parser_->get().target()) == kLargeBodyPath;
+    const size_t limit =
+        large ? shared_->limits.max_body_bytes : shared_->limits.max_api_body_bytes;
     const auto length = parser_->content_length();
     if (length && *length > limit) return tooLarge(limit);
     parser_->body_limit(limit);  // chunked bodies count against it as they arrive
+    // One deadline for authorising and reading the body.
     beast::get_lowest_layer(stream_).expires_after(shared_->limits.request_timeout);
+    if (!large || !shared_->before_body) return readBody(limit);
+    // The credential is checked (a storage lookup, on the worker pool) before the large body is
+    // read; nothing reads this session's parser meanwhile.
+    net::post(shared_->workers, [self = shared_from_this(), limit] {
+      std::optional<Response> refusal;
+      try {
+        refusal = self->shared_->before_body(self->parser_->get(), self->ctx_);
+      } catch (const std::exception& e) {
+        spdlog::error("authorising {}: {}", std::string(self->parser_->get().target()), e.what());
+        refusal = jsonError(11, http::status::internal_server_error, "internal_error",
+                            "the request could not be handled");
+      }
+      net::post(self->stream_.get_executor(),
+                [self, limit, refusal = std::move(refusal)]() mutable {
+                  if (!refusal) return self->readBody(limit);
+                  ++self->shared_->metrics.refused_before_body;
+                  refusal->keep_alive(false);
+                  self->write(std::move(*refusal), true);  // then drains the body unread
+                });
+    });
+  }
+
+  void readBody(size_t limit) {
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this(), limit](beast::error_code ec, size_t) {
                        if (ec == http::error::body_limit) return self->tooLarge(limit);
@@ -192,6 +220,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void write(Response res, bool drain_after) {
     shared_->metrics.countRequest(static_cast<int>(res.result_int()));
+    // Marks the answer as the collector's: an agent deletes queued events only on answers that
+    // carry it, never on a proxy's (wire_protocol.h).
+    res.set(std::string(kCollectorHeader), std::string(kCollectorHeaderValue));
     auto msg = std::make_shared<Response>(std::move(res));
     beast::get_lowest_layer(stream_).expires_after(shared_->limits.request_timeout);
     http::async_write(stream_, *msg,
@@ -300,9 +331,10 @@ class HttpsServer::Impl : public std::enable_shared_from_this<HttpsServer::Impl>
 };
 
 HttpsServer::HttpsServer(net::io_context& ioc, ssl::context& tls, ServerLimits limits,
-                         Handler handler, Metrics& metrics)
+                         Handler handler, Metrics& metrics, Authorizer before_body)
     : impl_(std::make_shared<Impl>(
-          ioc, tls, std::make_shared<Shared>(limits, std::move(handler), metrics))) {}
+          ioc, tls,
+          std::make_shared<Shared>(limits, std::move(handler), metrics, std::move(before_body)))) {}
 
 HttpsServer::~HttpsServer() { impl_->stop(); }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -46,6 +47,10 @@ struct RequestContext {
 };
 
 using Handler = std::function<Response(const Request&, const RequestContext&)>;
+// Runs on the worker pool with a request's headers only (empty body), for the large-body route,
+// before its body is read: a refusal is answered and the body discarded unread (bounded), so an
+// unauthenticated client never makes the collector hold max_body_bytes.
+using Authorizer = std::function<std::optional<Response>(const Request&, const RequestContext&)>;
 
 // {"error": error, "detail": detail} with the status, as every refusal of the collector looks.
 Response jsonError(unsigned version, http::status status, const std::string& error,
@@ -54,7 +59,7 @@ Response jsonError(unsigned version, http::status status, const std::string& err
 class HttpsServer {
  public:
   HttpsServer(boost::asio::io_context& ioc, boost::asio::ssl::context& tls, ServerLimits limits,
-              Handler handler, Metrics& metrics);
+              Handler handler, Metrics& metrics, Authorizer before_body = {});
   ~HttpsServer();
 
   // Binds and starts accepting; returns the bound port (useful with port 0).

@@ -53,6 +53,9 @@ std::string Metrics::render() const {
   counter(out, "t0w_collector_rejected_connections_total",
           "Connections closed at accept because max_connections was reached.",
           rejected_connections);
+  counter(out, "t0w_collector_refused_before_body_total",
+          "Uploads refused by their headers (credential, method) before the body was read.",
+          refused_before_body);
   counter(out, "t0w_collector_tls_handshake_failures_total", "TLS handshakes that failed.",
           tls_handshake_failures);
   counter(out, "t0w_collector_forwarded_total", "Records delivered to SIEM outputs.", forwarded);

@@ -23,6 +23,8 @@ class Metrics {
   std::atomic<uint64_t> enrollment_refusals{0};
   std::atomic<uint64_t> storage_errors{0};
   std::atomic<uint64_t> rejected_connections{0};
+  // Uploads refused by their headers (credential, method) before their body was read.
+  std::atomic<uint64_t> refused_before_body{0};
   std::atomic<uint64_t> tls_handshake_failures{0};
   std::atomic<uint64_t> forwarded{0};
   std::atomic<uint64_t> forward_errors{0};

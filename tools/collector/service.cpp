@@ -68,7 +68,8 @@ Result<std::unique_ptr<CollectorService>> CollectorService::create(const Collect
   s->server_ = std::make_unique<HttpsServer>(
       s->ioc_, *s->tls_, limits,
       [app](const Request& req, const RequestContext& ctx) { return app->handle(req, ctx); },
-      s->metrics_);
+      s->metrics_,
+      [app](const Request& head, const RequestContext& ctx) { return app->beforeBody(head, ctx); });
   return s;
 }
 
@@ -97,12 +98,14 @@ void CollectorService::retentionLoop() {
     if (config_.retention_max_age_days > 0) {
       older = systemNowMicros() - int64_t{config_.retention_max_age_days} * 86400 * 1'000'000;
     }
-    auto r = storage_->applyRetention(older, config_.retention_max_bytes);
+    auto r = storage_->applyRetention(older, config_.retention_max_bytes,
+                                      config_.retention_max_bytes_per_agent);
     if (!r) {
       ++metrics_.storage_errors;
       spdlog::error("retention: {}", r.error().toString());
     } else if (r->deleted > 0) {
-      spdlog::info("retention: deleted {} records", r->deleted);
+      spdlog::info("retention: deleted {} records ({} of agents over their quota)", r->deleted,
+                   r->quota_deleted);
     }
     lock.lock();
     wake_.wait_for(lock, std::chrono::seconds(config_.retention_interval_seconds),

@@ -537,8 +537,8 @@ class SqlStorage final : public Storage {
     return {};
   }
 
-  Result<RetentionResult> applyRetention(std::optional<int64_t> older_than,
-                                         int64_t max_bytes) override {
+  Result<RetentionResult> applyRetention(std::optional<int64_t> older_than, int64_t max_bytes,
+                                         int64_t max_bytes_per_agent) override {
     RetentionResult out;
     if (older_than) {
       Lease c(*this);
@@ -557,37 +557,59 @@ class SqlStorage final : public Storage {
         }
       }
     }
+    if (max_bytes_per_agent > 0) {
+      // An agent over its quota loses its own oldest records, not the other agents': a
+      // compromised low-tier server cannot push a DC's telemetry out.
+      for (int round = 0; round < 100000; ++round) {
+        Lease c(*this);
+        auto over =
+            c->query("SELECT agent FROM storage_usage WHERE bytes > ? ORDER BY bytes DESC LIMIT 1",
+                     {max_bytes_per_agent});
+        if (!over) return over.error();
+        if (over->empty()) break;
+        const std::string agent = (*over)[0][0].value_or("");
+        auto deleted = deleteOldest(*c, " WHERE agent = ?", {agent});
+        if (!deleted) return deleted.error();
+        out.deleted += *deleted;
+        out.quota_deleted += *deleted;
+        if (*deleted == 0) break;
+      }
+    }
     if (max_bytes > 0) {
-      // Oldest first, a slice at a time; events go before alerts, which are rarer and matter more.
+      // Oldest first, a slice at a time; storedBytes() reads the per-agent totals the triggers
+      // keep (migration 0004), so a round costs the deletion, not a scan of every body.
       for (int round = 0; round < 100000; ++round) {
         auto bytes = storedBytes();
         if (!bytes) return bytes.error();
         if (*bytes <= max_bytes) break;
         Lease c(*this);
-        int64_t deleted = 0;
-        for (const char* table : {"events", "statuses", "alerts"}) {
-          auto rows =
-              c->query(std::string("DELETE FROM ") + table + " WHERE id IN (SELECT id FROM " +
-                           table + " ORDER BY id LIMIT 200) RETURNING id",
-                       {});
-          if (!rows) return rows.error();
-          deleted = static_cast<int64_t>(rows->size());
-          if (deleted > 0) break;
-        }
-        out.deleted += deleted;
-        if (deleted == 0) break;
+        auto deleted = deleteOldest(*c, "", {});
+        if (!deleted) return deleted.error();
+        out.deleted += *deleted;
+        if (*deleted == 0) break;
       }
     }
     return out;
   }
 
+  // The oldest slice of records (matching `where`): events go before statuses and alerts,
+  // which are rarer and matter more.
+  static Result<int64_t> deleteOldest(SqlConn& c, const std::string& where,
+                                      const std::vector<SqlParam>& params) {
+    for (const char* table : {"events", "statuses", "alerts"}) {
+      auto rows = c.query(std::string("DELETE FROM ") + table + " WHERE id IN (SELECT id FROM " +
+                              table + where + " ORDER BY id LIMIT 200) RETURNING id",
+                          params);
+      if (!rows) return rows.error();
+      if (!rows->empty()) return static_cast<int64_t>(rows->size());
+    }
+    return int64_t{0};
+  }
+
   Result<int64_t> storedBytes() override {
     Lease c(*this);
-    auto rows = c->query(
-        "SELECT (SELECT COALESCE(SUM(LENGTH(body)), 0) FROM events) + "
-        "(SELECT COALESCE(SUM(LENGTH(body)), 0) FROM alerts) + "
-        "(SELECT COALESCE(SUM(LENGTH(body)), 0) FROM statuses)",
-        {});
+    // Kept by triggers (migration 0004): one row per agent, not a scan of every body.
+    auto rows = c->query("SELECT COALESCE(SUM(bytes), 0) FROM storage_usage", {});
     if (!rows) return rows.error();
     return rows->empty() ? 0 : num((*rows)[0][0]);
   }

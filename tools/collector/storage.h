@@ -249,6 +249,7 @@ struct AlertBucket {
 
 struct RetentionResult {
   int64_t deleted = 0;
+  int64_t quota_deleted = 0;  // of those: records of agents over their quota
 };
 
 class Storage {
@@ -341,10 +342,13 @@ class Storage {
                                 int64_t now) = 0;
 
   // Retention: deletes events, alerts, statuses and batch ids received before `older_than`, then
-  // the oldest events until the stored record bytes fit `max_bytes` (0: no size limit).
+  // the oldest records of each agent above `max_bytes_per_agent`, then the oldest records until
+  // the stored record bytes fit `max_bytes` (0: no limit). Sizes come from per-agent totals kept
+  // as rows are stored and deleted, never from a scan of the bodies.
   virtual Result<RetentionResult> applyRetention(std::optional<int64_t> older_than,
-                                                 int64_t max_bytes) = 0;
-  // Bytes of stored record bodies (events, alerts, statuses).
+                                                 int64_t max_bytes,
+                                                 int64_t max_bytes_per_agent) = 0;
+  // Bytes of stored record bodies (events, alerts, statuses), from the per-agent totals.
   virtual Result<int64_t> storedBytes() = 0;
 };
 

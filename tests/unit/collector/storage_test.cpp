@@ -744,7 +744,7 @@ TYPED_TEST(StorageTest, RetentionByAgeAndBySize) {
     new_records.push_back(this->event("a1|S|" + std::to_string(i), "DC01", 1, i));
   ASSERT_TRUE(this->storage_->ingest(this->batch("a1:2", new_records, 2000)));
 
-  auto aged = this->storage_->applyRetention(1500, 0);
+  auto aged = this->storage_->applyRetention(1500, 0, 0);
   ASSERT_TRUE(aged) << aged.error().toString();
   EXPECT_EQ(aged->deleted, 5);
   EXPECT_FALSE(this->storage_->eventByKey("a1|S|0")->has_value());
@@ -753,13 +753,54 @@ TYPED_TEST(StorageTest, RetentionByAgeAndBySize) {
   auto before = this->storage_->storedBytes();
   ASSERT_TRUE(before);
   const int64_t limit = *before / 2;
-  auto sized = this->storage_->applyRetention(std::nullopt, limit);
+  auto sized = this->storage_->applyRetention(std::nullopt, limit, 0);
   ASSERT_TRUE(sized);
   EXPECT_GT(sized->deleted, 0);
   EXPECT_LE(*this->storage_->storedBytes(), limit);
   // Oldest go first.
   EXPECT_FALSE(this->storage_->eventByKey("a1|S|5")->has_value());
   EXPECT_TRUE(this->storage_->eventByKey("a1|S|504")->has_value());
+}
+
+// Size accounting is kept as rows come and go (no scan of the bodies); an agent above its
+// quota loses its own oldest records and nobody else's.
+TYPED_TEST(StorageTest, PerAgentQuotaEvictsOnlyThatAgentsOldestRecords) {
+  this->enroll("dc01");
+  this->enroll("lowtier");
+  std::vector<IngestRecord> dc;
+  for (int i = 0; i < 50; ++i) dc.push_back(this->event("a1|S|" + std::to_string(i), "DC01", 1, i));
+  ASSERT_TRUE(this->storage_->ingest(this->batch("a1:1", dc, 1000)));
+  int64_t dc_bytes = 0;
+  for (const auto& r : dc) dc_bytes += static_cast<int64_t>(r.body.size());
+  EXPECT_EQ(*this->storage_->storedBytes(), dc_bytes);
+
+  std::vector<IngestRecord> flood;
+  for (int i = 0; i < 600; ++i) {
+    flood.push_back(this->event("b2|S|" + std::to_string(i), "SRV9", 1, i, std::string(100, 'f')));
+  }
+  IngestBatch b = this->batch("b2:1", flood, 2000);
+  b.agent = "lowtier";
+  b.agent_id = "b2";
+  ASSERT_TRUE(this->storage_->ingest(b));
+  int64_t flood_bytes = 0;
+  for (const auto& r : flood) flood_bytes += static_cast<int64_t>(r.body.size());
+  EXPECT_EQ(*this->storage_->storedBytes(), dc_bytes + flood_bytes);
+
+  const int64_t quota = flood_bytes / 4;
+  ASSERT_GT(quota, dc_bytes);
+  auto r = this->storage_->applyRetention(std::nullopt, 0, quota);
+  ASSERT_TRUE(r) << r.error().toString();
+  EXPECT_GT(r->quota_deleted, 0);
+  EXPECT_EQ(r->quota_deleted, r->deleted);
+  // Every DC record is kept; the flood lost its oldest down to the quota.
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_TRUE(this->storage_->eventByKey("a1|S|" + std::to_string(i))->has_value()) << i;
+  }
+  EXPECT_FALSE(this->storage_->eventByKey("b2|S|0")->has_value());
+  EXPECT_TRUE(this->storage_->eventByKey("b2|S|599")->has_value());
+  const int64_t left = *this->storage_->storedBytes() - dc_bytes;
+  EXPECT_LE(left, quota);
+  EXPECT_EQ(left, flood_bytes - r->deleted * static_cast<int64_t>(flood[0].body.size()));
 }
 
 TYPED_TEST(StorageTest, MigrationsAreIdempotentOnReopen) {

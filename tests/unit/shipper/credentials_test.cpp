@@ -17,7 +17,9 @@ class EnrolTransport final : public Transport {
  public:
   std::vector<HttpRequest> sent;
   TransportResult answer = HttpResponse{
-      200, {}, R"({"agent":"dc01","agent_id":"a1","credential":")" + std::string(64, 'c') + "\"}"};
+      200,
+      {{"Tier0Watch-Collector", "2"}},
+      R"({"agent":"dc01","agent_id":"a1","credential":")" + std::string(64, 'c') + "\"}"};
   TransportResult send(const HttpRequest& request) override {
     sent.push_back(request);
     return answer;
@@ -80,7 +82,8 @@ TEST_F(CredentialsTest, RefusalsPauseAndFailuresRetryWithoutStoringAnything) {
   const std::string secret = "t0wsite_" + std::string(64, 's');
   Credentials c(options(secret), transport_);
   for (int status : {401, 403, 409}) {
-    transport_.answer = HttpResponse{status, {}, R"({"error":"secret_exhausted"})"};
+    transport_.answer =
+        HttpResponse{status, {{"Tier0Watch-Collector", "2"}}, R"({"error":"secret_exhausted"})"};
     auto t = c.token(now_);
     ASSERT_TRUE(std::holds_alternative<Outcome>(t)) << status;
     EXPECT_EQ(std::get<Outcome>(t).kind, OutcomeKind::kPauseAuth) << status;
@@ -91,7 +94,7 @@ TEST_F(CredentialsTest, RefusalsPauseAndFailuresRetryWithoutStoringAnything) {
   auto t = c.token(now_);
   ASSERT_TRUE(std::holds_alternative<Outcome>(t));
   EXPECT_EQ(std::get<Outcome>(t).kind, OutcomeKind::kRetry);
-  transport_.answer = HttpResponse{200, {}, R"({"agent":"x"})"};
+  transport_.answer = HttpResponse{200, {{"Tier0Watch-Collector", "2"}}, R"({"agent":"x"})"};
   t = c.token(now_);
   ASSERT_TRUE(std::holds_alternative<Outcome>(t));
   EXPECT_EQ(std::get<Outcome>(t).kind, OutcomeKind::kPauseConfig);

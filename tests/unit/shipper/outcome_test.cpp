@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/shipper/wire_protocol.h"
+
 namespace t0w {
 namespace {
 
@@ -16,10 +18,21 @@ system_clock::time_point fixedNow() {
   return system_clock::time_point(sys_days(year(2026) / 11 / 26)) + hours(12);
 }
 
+// An answer of the collector (it carries the protocol header).
 TransportResult response(int status, HttpHeaders headers = {}) {
   HttpResponse r;
   r.status = status;
   r.headers = std::move(headers);
+  r.headers.emplace_back(std::string(kCollectorHeader), std::string(kCollectorHeaderValue));
+  return r;
+}
+
+// An answer of something else: a proxy, a load balancer, a web server behind a wrong URL.
+TransportResult foreign(int status, std::string body = "<html>Not Found</html>") {
+  HttpResponse r;
+  r.status = status;
+  r.headers = {{"Content-Type", "text/html"}};
+  r.body = std::move(body);
   return r;
 }
 
@@ -103,11 +116,52 @@ TEST(OutcomeTest, AuthFailuresPause) {
   EXPECT_EQ(classifyOutcome(response(403), fixedNow()).kind, OutcomeKind::kPauseAuth);
 }
 
-TEST(OutcomeTest, OtherClientErrorsDeadLetter) {
+TEST(OutcomeTest, OnlyTheCollectorsBatchRefusalDeadLetters) {
+  for (int status : {400, 409, 422}) {
+    const Outcome out =
+        classifyOutcome(response(status, {{"Tier0Watch-Refusal", "batch"}}), fixedNow());
+    EXPECT_EQ(out.kind, OutcomeKind::kDeadLetter) << status;
+    EXPECT_FALSE(out.not_collector);
+  }
+}
+
+TEST(OutcomeTest, CollectorClientErrorsAboutTheRequestPause) {
+  // The collector's own 404 (wrong path), 405, 415: the configuration is wrong, not the batch.
   for (int status : {400, 404, 405, 409, 410, 415, 422, 451, 499}) {
-    EXPECT_EQ(classifyOutcome(response(status), fixedNow()).kind, OutcomeKind::kDeadLetter)
+    EXPECT_EQ(classifyOutcome(response(status), fixedNow()).kind, OutcomeKind::kPauseConfig)
         << status;
   }
+}
+
+TEST(OutcomeTest, AnswersWithoutTheCollectorHeaderAreTransportFailures) {
+  // Issue 10: a proxy answering 404/405 dead-lettered whole batches.
+  for (int status : {200, 201, 204, 400, 404, 405, 409, 410, 415, 422, 451, 499}) {
+    const Outcome out = classifyOutcome(foreign(status), fixedNow(), "agent1:e:7");
+    EXPECT_EQ(out.kind, OutcomeKind::kRetry) << status;
+    EXPECT_FALSE(out.spends_retry_budget) << status;
+    EXPECT_TRUE(out.not_collector) << status;
+    EXPECT_NE(out.detail.find("not from the collector"), std::string::npos) << out.detail;
+  }
+  // A refusal header without the collector header is not the collector's refusal either.
+  HttpResponse forged{400, {{"Tier0Watch-Refusal", "batch"}}, "{\"error\":\"malformed_batch\"}"};
+  EXPECT_EQ(classifyOutcome(forged, fixedNow()).kind, OutcomeKind::kRetry);
+}
+
+TEST(OutcomeTest, ProxyServerErrorsDoNotSpendTheBatchsBudget) {
+  const Outcome out = classifyOutcome(foreign(502), fixedNow());
+  EXPECT_EQ(out.kind, OutcomeKind::kRetry);
+  EXPECT_FALSE(out.spends_retry_budget);
+  EXPECT_TRUE(out.not_collector);
+}
+
+TEST(OutcomeTest, AnAckNamingTheBatchIsTheCollectorsWithoutTheHeader) {
+  // A collector from before the header acknowledges with the batch id in its body.
+  const std::string body = R"({"batch_id":"agent1:e:7","status":"stored","stored":3})";
+  EXPECT_EQ(classifyOutcome(foreign(200, body), fixedNow(), "agent1:e:7").kind, OutcomeKind::kAck);
+  EXPECT_EQ(classifyOutcome(foreign(200, body), fixedNow(), "agent1:e:8").kind,
+            OutcomeKind::kRetry);
+  EXPECT_EQ(classifyOutcome(foreign(404, body), fixedNow(), "agent1:e:7").kind,
+            OutcomeKind::kRetry);
 }
 
 TEST(OutcomeTest, UnexpectedStatusesPauseAsMisconfiguration) {
@@ -165,7 +219,10 @@ TEST(RetryAfterTest, SurroundingWhitespaceIsAccepted) {
 TEST(ClassifyOutcome, DetailNamesTheCollectorsErrorCode) {
   const auto now = std::chrono::system_clock::now();
   auto with = [&](int status, std::string body) {
-    return classifyOutcome(TransportResult(HttpResponse{status, {}, std::move(body)}), now).detail;
+    return classifyOutcome(TransportResult(HttpResponse{
+                               status, {{"Tier0Watch-Collector", "2"}}, std::move(body)}),
+                           now)
+        .detail;
   };
   EXPECT_EQ(with(401, R"({"error":"revoked","detail":"x"})"), "HTTP 401 revoked");
   EXPECT_EQ(with(403, R"({"error":"secret_exhausted"})"), "HTTP 403 secret_exhausted");

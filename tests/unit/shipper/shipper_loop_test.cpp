@@ -31,7 +31,7 @@ struct Sent {
 class ScriptedTransport final : public Transport {
  public:
   std::function<TransportResult(const DecodedBatch&)> respond = [](const DecodedBatch&) {
-    return TransportResult(HttpResponse{200, {}, "{}"});
+    return TransportResult(HttpResponse{200, {{"Tier0Watch-Collector", "2"}}, "{}"});
   };
   std::vector<Sent> sent;
 
@@ -43,8 +43,15 @@ class ScriptedTransport final : public Transport {
   }
 };
 
+// An answer of the collector.
 TransportResult status(int code, HttpHeaders headers = {}) {
+  headers.emplace_back("Tier0Watch-Collector", "2");
   return HttpResponse{code, std::move(headers), "{}"};
+}
+
+// An answer of a proxy in the way (no collector header).
+TransportResult proxy(int code) {
+  return HttpResponse{code, {{"Content-Type", "text/html"}}, "<html>nope</html>"};
 }
 
 class ShipperTest : public ::testing::Test {
@@ -280,10 +287,12 @@ TEST_F(ShipperTest, UnauthorizedPausesAndKeepsRecords) {
   EXPECT_EQ(last["status"], 403);
 }
 
-TEST_F(ShipperTest, OtherClientErrorsDeadLetter) {
+TEST_F(ShipperTest, TheCollectorsBatchRefusalDeadLetters) {
   put(1, 3);
   put(4, 2);
-  transport_.respond = [](const DecodedBatch&) { return status(400); };
+  transport_.respond = [](const DecodedBatch&) {
+    return status(400, {{"Tier0Watch-Refusal", "batch"}});
+  };
   ShipperOptions o;
   o.max_events = 4;
   Shipper s = make(o);
@@ -295,6 +304,56 @@ TEST_F(ShipperTest, OtherClientErrorsDeadLetter) {
   transport_.respond = [](const DecodedBatch&) { return status(200); };
   EXPECT_EQ(s.shipOnce()->kind, Kind::kShipped);
   EXPECT_EQ(stats().events, 0u);
+}
+
+TEST_F(ShipperTest, ProxyAnswersNeverDeleteEvents) {
+  // Issue 10: a proxy answering 404/405 for a while dead-lettered whole batches. Now every
+  // answer without the collector's header keeps the lease queued and backs off, even with a
+  // retry budget of one, and the events go out once the collector answers.
+  put(1, 4);
+  put(5, 4);
+  ShipperOptions o;
+  o.retry_budget = 1;
+  o.collector_url = "https://collector.example:8443";
+  Shipper s = make(o);
+  uint64_t answers = 0;
+  for (int code : {404, 405, 400, 200, 502, 413}) {
+    transport_.respond = [code](const DecodedBatch&) { return proxy(code); };
+    for (int i = 0; i < 3; ++i) {
+      auto step = s.shipOnce();
+      ASSERT_TRUE(step) << step.error().toString();
+      if (code == 413) continue;  // halved down to one record, then backs off
+      EXPECT_EQ(step->kind, Kind::kBackoff) << code;
+      ++answers;
+    }
+    EXPECT_EQ(stats().events, 8u) << code;
+    EXPECT_EQ(stats().dead_letter_chunks, 0u) << code;
+  }
+  EXPECT_EQ(s.counters().non_collector_answers, s.counters().transport_errors);
+  EXPECT_GE(s.counters().non_collector_answers, answers);
+  EXPECT_EQ(s.counters().dead_lettered_records, 0u);
+  EXPECT_EQ(s.counters().retries, 0u);  // the budget was never spent
+  auto st = queue_->statusEntries();
+  ASSERT_TRUE(st);
+  const auto last = nlohmann::json::parse(st->at("shipper.last_outcome"));
+  EXPECT_NE(last["detail"].get<std::string>().find("not from the collector"), std::string::npos);
+
+  transport_.respond = [](const DecodedBatch&) { return status(200); };
+  while (stats().events > 0) ASSERT_EQ(s.shipOnce()->kind, Kind::kShipped);
+  EXPECT_EQ(deliveredKeys().size(), 8u);
+  EXPECT_EQ(s.counters().records_shipped, 8u);
+}
+
+TEST_F(ShipperTest, CollectorRefusingTheRequestPausesWithoutDeadLetter) {
+  // The collector's own 404 (collector.url with a wrong path) is a configuration error.
+  put(1, 4);
+  transport_.respond = [](const DecodedBatch&) { return status(404); };
+  Shipper s = make();
+  auto step = s.shipOnce();
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->kind, Kind::kPaused);
+  EXPECT_EQ(stats().events, 4u);
+  EXPECT_EQ(stats().dead_letter_chunks, 0u);
 }
 
 TEST_F(ShipperTest, SequencesKeepIncreasingAcrossRestarts) {

@@ -1,0 +1,19 @@
+// HTTP headers by which the collector tells the agent that an answer is its own, and which of its
+// refusals condemn the batch itself. A proxy, a load balancer's default page or another web
+// server behind a wrong URL answers without them; the agent must never delete (acknowledge or
+// dead-letter) queued events on such an answer (outcome.h).
+#pragma once
+
+#include <string_view>
+
+namespace t0w {
+
+// On every answer of tier0watch-collector (value: the batch wire version it speaks).
+inline constexpr std::string_view kCollectorHeader = "Tier0Watch-Collector";
+inline constexpr std::string_view kCollectorHeaderValue = "2";
+// On a refusal of one batch's content that no retry can fix (value "batch"): the only answer
+// that may dead-letter queued events.
+inline constexpr std::string_view kRefusalHeader = "Tier0Watch-Refusal";
+inline constexpr std::string_view kRefusalBatch = "batch";
+
+}  // namespace t0w
