@@ -216,7 +216,6 @@ Result<std::string> withWindowsSwitch(std::string_view config_text, std::string_
     if (!lines.empty() && lines.back().empty()) lines.pop_back();
     lines.push_back("windows:");
     lines.push_back("  " + value);
-    lines.push_back("");
   } else {
     // The section's children: the indented lines up to the next top-level key.
     size_t end = section + 1;

@@ -51,7 +51,7 @@ int runAgent(const RunArgs& args, CliIo io) {
     spdlog::shutdown();
     return kExitInputErrors;
   }
-  Agent agent(std::move(*config), AgentRunOptions{args.exit_when_drained, {}});
+  Agent agent(std::move(*config), AgentRunOptions{args.exit_when_drained, {}, {}});
   if (auto started = agent.start(); !started) {
     spdlog::error("{}", started.error().toString());
     spdlog::shutdown();

@@ -227,6 +227,11 @@ Transaction::~Transaction() {
   if (db_ != nullptr) {
     // Rollback fails only when SQLite already rolled back (e.g. SQLITE_FULL); nothing to undo.
     (void)db_->exec("ROLLBACK", "rollback " + what_);
+    // A full disk (or file size limit) stops the WAL from growing, and SQLite checkpoints only
+    // after a successful commit: the WAL would stay full and nothing, not even the delete of an
+    // acknowledged batch, could commit again. Copying it into the database file and truncating
+    // it now gives the next attempt room (a busy reader makes this a no-op; it is retried then).
+    (void)db_->exec("PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint after a failed " + what_);
   }
 }
 

@@ -22,7 +22,8 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_harness import Agent, Workdir, metrics, status, wait_until, write_events
+from agent_harness import (Agent, Workdir, metrics, source_events, status, wait_until,
+                           write_events)
 from collector_harness import RealCollector, write_agent_config
 from reverse_proxy import ReverseProxy
 
@@ -116,6 +117,12 @@ class Setup:
         if self.agent.alive():
             self.agent.kill()
         self.collector.stop()
+
+
+def queued(state):
+    """Events the sources queued in the agent's queue (heartbeats aside); -1 before a status."""
+    st = status(T0W, state)
+    return source_events(st) if st else -1
 
 
 def expect(first, count, domain="CORP"):
@@ -326,7 +333,7 @@ def site_enrolment(work):
     fourth, state4, xml4, _ = agents[3]
     fourth.start()
     wait_until(lambda: "secret_exhausted" in fourth.log_text(), 120, "the refusal")
-    st = wait_until(lambda: (status(T0W, state4) or {}).get("queue", {}).get("events") == 500 and
+    st = wait_until(lambda: queued(state4) == 500 and
                     status(T0W, state4), 120, "events queued")
     assert fourth.alive()
     assert fourth.terminate() == 0
@@ -351,7 +358,7 @@ def site_enrolment(work):
                        extra, agent_id="site-agent-0", auth_pause_ms=300)
     agent0.start()
     wait_until(lambda: "revoked" in agent0.log_text(), 120, "the 401")
-    wait_until(lambda: (status(T0W, state0) or {}).get("queue", {}).get("events") == 300, 120,
+    wait_until(lambda: queued(state0) == 300, 120,
                "the new events queued")
     # Rotate: a new credential, written where the agent reads it; the queue is kept.
     new_credential = collector.admin("agents", "rotate", name0)
@@ -472,7 +479,7 @@ def queue_deleted_mid_stream(work):
     s.events_file("b.xml", 2000, 1001)
     s.configure()
     s.agent.start()
-    wait_until(lambda: (status(T0W, s.state) or {}).get("queue", {}).get("events") == 2000, 300,
+    wait_until(lambda: queued(s.state) == 2000, 300,
                "2000 undelivered events queued")
     remove_queue(s.state)
     assert s.agent.terminate() == 0
@@ -496,7 +503,7 @@ def queue_corrupted_mid_stream(work):
     s.events_file("b.xml", 2000, 1001)
     s.configure()
     s.agent.start()
-    wait_until(lambda: (status(T0W, s.state) or {}).get("queue", {}).get("events") == 2000, 300,
+    wait_until(lambda: queued(s.state) == 2000, 300,
                "2000 undelivered events queued")
     s.agent.kill()
     db = os.path.join(s.state, "queue.db")
@@ -532,7 +539,7 @@ def agent_disk_full(work):
     goes on once the collector drains the queue. Nothing is dropped or lost."""
     s = Setup(work, "batch: {max_events: 200, max_delay_ms: 50}\nqueue: {chunk_records: 100}\n")
     s.collector.stop()
-    n = 6000
+    n = 30000  # about 1.4 MB of queue chunks: more than the 1 MiB file size limit
     s.events_file("a.xml", n, 1)
     s.configure()
     s.agent.start(preexec_fn=file_size_limit(1 << 20))
@@ -540,14 +547,14 @@ def agent_disk_full(work):
                "the queue hitting the file size limit")
     assert s.agent.alive(), s.agent.log_text()[-3000:]
     st = status(T0W, s.state)
-    queued = st["queue"]["events"]
-    assert 0 < queued < n, st["queue"]
+    n_queued = source_events(st)
+    assert 0 < n_queued < n, st["queue"]
     s.collector.start()
     wait_until(lambda: s.drained() or not s.agent.alive(), 600, "the agent shipped every event")
     assert s.agent.terminate() == 0, s.agent.log_text()[-3000:]
     stored, detail = s.check(expect(1, n))
     s.row("agent disk full (1 MiB file limit), collector down", n, stored, detail,
-          "%d events fit; reading paused until the queue drained" % queued)
+          "%d events fit; reading paused until the queue drained" % n_queued)
     s.close()
 
 

@@ -151,6 +151,13 @@ def status(tier0watch, state_dir):
     return json.loads(r.stdout)
 
 
+def source_events(st):
+    """Events the sources queued: the queue's records less the priority lane (the agent's
+    heartbeats, sent from the start, and incident reports)."""
+    q = st["queue"]
+    return q["events"] - q.get("priority_events", 0)
+
+
 def write_config(path, state_dir, port, ca, sources, extra=""):
     with open(path, "w", encoding="utf-8") as f:
         f.write("agent: {state_dir: %s, log_level: info, shutdown_deadline_ms: 10000}\n" % state_dir)

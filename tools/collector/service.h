@@ -16,6 +16,7 @@
 #include "tools/collector/forwarder.h"
 #include "tools/collector/http_server.h"
 #include "tools/collector/metrics.h"
+#include "tools/collector/notifier.h"
 #include "tools/collector/storage.h"
 
 namespace t0w::collector {
@@ -53,7 +54,7 @@ class CollectorService {
   std::vector<std::thread> threads_;
   std::thread retention_;
   std::thread health_;
-  std::unique_ptr<class HealthNotifier> notifier_;
+  std::unique_ptr<HealthNotifier> notifier_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

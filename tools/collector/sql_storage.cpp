@@ -562,13 +562,14 @@ class SqlStorage final : public Storage {
       // compromised low-tier server cannot push a DC's telemetry out.
       for (int round = 0; round < 100000; ++round) {
         Lease c(*this);
-        auto over =
-            c->query("SELECT agent FROM storage_usage WHERE bytes > ? ORDER BY bytes DESC LIMIT 1",
-                     {max_bytes_per_agent});
+        auto over = c->query(
+            "SELECT agent, bytes FROM storage_usage WHERE bytes > ? ORDER BY bytes DESC LIMIT 1",
+            {max_bytes_per_agent});
         if (!over) return over.error();
         if (over->empty()) break;
         const std::string agent = (*over)[0][0].value_or("");
-        auto deleted = deleteOldest(*c, " WHERE agent = ?", {agent});
+        const int64_t excess = num((*over)[0][1]) - max_bytes_per_agent;
+        auto deleted = deleteOldest(*c, " WHERE agent = ?", {agent}, excess);
         if (!deleted) return deleted.error();
         out.deleted += *deleted;
         out.quota_deleted += *deleted;
@@ -583,7 +584,7 @@ class SqlStorage final : public Storage {
         if (!bytes) return bytes.error();
         if (*bytes <= max_bytes) break;
         Lease c(*this);
-        auto deleted = deleteOldest(*c, "", {});
+        auto deleted = deleteOldest(*c, "", {}, *bytes - max_bytes);
         if (!deleted) return deleted.error();
         out.deleted += *deleted;
         if (*deleted == 0) break;
@@ -592,14 +593,29 @@ class SqlStorage final : public Storage {
     return out;
   }
 
-  // The oldest slice of records (matching `where`): events go before statuses and alerts,
-  // which are rarer and matter more.
+  // The oldest slice of records (matching `where`), no more than frees `excess` bytes: events
+  // go before statuses and alerts, which are rarer and matter more. A slice is at most 200 rows,
+  // so that a quota or size limit is met without deleting far below it.
   static Result<int64_t> deleteOldest(SqlConn& c, const std::string& where,
-                                      const std::vector<SqlParam>& params) {
+                                      const std::vector<SqlParam>& params, int64_t excess) {
     for (const char* table : {"events", "statuses", "alerts"}) {
+      auto sizes = c.query(std::string("SELECT LENGTH(body) FROM ") + table + where +
+                               " ORDER BY id LIMIT 200",
+                           params);
+      if (!sizes) return sizes.error();
+      if (sizes->empty()) continue;
+      int64_t count = 0;
+      int64_t freed = 0;
+      for (const auto& row : *sizes) {
+        ++count;
+        freed += num(row[0]);
+        if (freed >= excess) break;
+      }
+      std::vector<SqlParam> p = params;
+      p.emplace_back(count);
       auto rows = c.query(std::string("DELETE FROM ") + table + " WHERE id IN (SELECT id FROM " +
-                              table + where + " ORDER BY id LIMIT 200) RETURNING id",
-                          params);
+                              table + where + " ORDER BY id LIMIT ?) RETURNING id",
+                          p);
       if (!rows) return rows.error();
       if (!rows->empty()) return static_cast<int64_t>(rows->size());
     }

@@ -390,6 +390,7 @@ TEST(PipelineSourcesTest, WindowsAddsTheConfiguredChannelsNotListedAlready) {
   c.pta_agent_admin = c.private_network_connector_admin = false;
   c.password_protection_operational = c.entra_connect_application = false;
   c.powershell_script_block = c.system_service_and_clear = false;
+  c.entra_connect_trace = false;
   SourceConfig explicit_security = eventlogSource("SECURITY");
   explicit_security.query = "*[System[EventID=4624]]";
   c.sources = {explicit_security};

@@ -123,7 +123,10 @@ TEST_F(PipelineTracefileTest, StoresEntriesWithTheirCheckpointAndResumesAfterThe
 
 TEST(PipelineTracefileSourcesTest, EntraConnectTraceAddsTheStandardGlobsOnWindows) {
   AgentConfig c;
-  c.security_channel = false;
+  c.security_channel = c.password_protection_admin = false;
+  c.pta_agent_admin = c.private_network_connector_admin = false;
+  c.password_protection_operational = c.entra_connect_application = false;
+  c.powershell_script_block = c.system_service_and_clear = false;
   c.entra_connect_trace = true;
   const auto win = agentSources(c, HostPlatform::kWindows);
   ASSERT_EQ(win.size(), 2u);

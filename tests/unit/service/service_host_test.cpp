@@ -109,8 +109,9 @@ TEST_F(ServiceHostTest, StartsReloadsPolicyLiveAndStopsWithTheScmSequence) {
   host.waitForReload(1);
   r = host.lastReload();
   EXPECT_FALSE(r.error) << r.error->message;
-  EXPECT_EQ(r.diff.live, (std::vector<std::string>{"collector.url", "queue.max_bytes"}))
-      << "PasswordProtectionAdmin 0 equals the default: no change";
+  EXPECT_EQ(r.diff.live, (std::vector<std::string>{"collector.url", "queue.max_bytes",
+                                                   "windows.password_protection_admin"}))
+      << "PasswordProtectionAdmin 0 switches off a channel that is on by default";
   EXPECT_TRUE(r.agent_restarted);
   EXPECT_EQ(host.agentStarts(), 2u);
   EXPECT_EQ(host.current().url, "https://127.0.0.1:2");
