@@ -464,7 +464,9 @@ def answer_lost(work):
     row = s.row("collector SIGKILL between commit and answer x3", n, stored, detail,
                 "each lost answer's batch re-sent and recognised as a duplicate",
                 duplicates=sum(counted))
-    assert row["duplicates"] >= 300, row  # the three re-sent batches of 100
+    # The three re-sent batches: 100 events each, except that one of them may be the agent's
+    # first heartbeat (sent at start, alone, one record).
+    assert row["duplicates"] >= 201, row
     s.close()
 
 

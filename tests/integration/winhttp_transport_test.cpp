@@ -17,14 +17,14 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/under_wine.h"
+
 namespace t0w {
 namespace {
 
 constexpr const char* kToken = "tok-77c1e0aa-winhttp-secret";
 
-bool runningUnderWine() {
-  return GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "wine_get_version") != nullptr;
-}
+bool runningUnderWine() { return test::underWine(); }
 
 std::string envOr(const char* name, const std::string& fallback = "") {
   const char* value = std::getenv(name);

@@ -14,16 +14,14 @@
 #include "collectors/eventlog/evt_api.h"
 #include "collectors/eventlog/evt_subscription_collector.h"
 #include "collectors/evtx/evtx_file_collector.h"
+#include "tests/support/under_wine.h"
 
 namespace t0w {
 namespace {
 
 // Wine 8 implements only part of wevtapi: EvtCreateBookmark is an unimplemented stub that raises
 // an exception when called (seen), so the tests that need a bookmark skip there.
-bool underWine() {
-  HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
-  return ntdll != nullptr && ::GetProcAddress(ntdll, "wine_get_version") != nullptr;
-}
+using test::underWine;
 
 struct StopOnErrorSink : EventSink {
   Collector* collector = nullptr;

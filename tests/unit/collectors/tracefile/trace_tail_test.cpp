@@ -16,6 +16,7 @@
 #include "agent/core/source_status.h"
 #include "agent/core/time.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/under_wine.h"
 
 #ifdef _WIN32
 #include <windows.h>
@@ -265,6 +266,10 @@ TEST_F(TraceTailTest, FileRewrittenInPlaceLongerThanBeforeIsReadAgain) {
 }
 
 TEST_F(TraceTailTest, DeletionWhileOpenReadsTheRestAndLetsTheFileGo) {
+  // Wine 8 keeps a deleted file's name until every handle closes, opens it again, and always
+  // reports DeletePending = FALSE (ntdll FileStandardInformation: "FIXME"): a deletion while
+  // open cannot be seen there. docs/windows-verification.md has the Windows Server procedure.
+  if (test::underWine()) GTEST_SKIP() << "Wine does not implement delete-pending files";
   append("trace-1.log", line(1));
   tail();
   poll();  // the tail holds the file open now
@@ -453,6 +458,10 @@ TEST_F(TraceTailTest, IdleFilesAreClosedAndReopenedWhenTheyGrow) {
 // both are open. The tail sees the file delete-pending, reads the rest and closes its handle so
 // that the file can really go once the writer closes.
 TEST_F(TraceTailTest, WindowsDeletePendingFileIsFinishedAndReleased) {
+  // Wine 8 keeps a deleted file's name until every handle closes, opens it again, and always
+  // reports DeletePending = FALSE (ntdll FileStandardInformation: "FIXME"): a deletion while
+  // open cannot be seen there. docs/windows-verification.md has the Windows Server procedure.
+  if (test::underWine()) GTEST_SKIP() << "Wine does not implement delete-pending files";
   const std::wstring path = file("trace-1.log").wstring();
   HANDLE writer = CreateFileW(path.c_str(), GENERIC_WRITE,
                               FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
