@@ -9,6 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql chromium nodejs
   python3 python3-jsonschema python3-yaml
+  faketime
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
