@@ -20,6 +20,7 @@ import resource
 import shutil
 import signal
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from agent_harness import (Agent, Workdir, metrics, source_events, status, wait_until,
@@ -528,17 +529,27 @@ def queue_corrupted_mid_stream(work):
 
 
 def file_size_limit(nbytes):
-    """A full disk for one process: writes past nbytes fail with EFBIG (SIGXFSZ ignored)."""
+    """A full disk for one process: writes past nbytes fail with EFBIG (SIGXFSZ ignored). Only
+    the soft limit, so that free_disk() can lift it again without privileges."""
     def apply():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+        hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
     return apply
+
+
+def free_disk(pid):
+    """The administrator frees space: the process's file size limit goes back to its hard one."""
+    hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)[1]
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (hard, hard))
 
 
 def agent_disk_full(work):
     """The agent's disk fills while the collector is down: the queue cannot grow, the agent
-    stops reading (its checkpoint stays before what it could not store), keeps running, and
-    goes on once the collector drains the queue. Nothing is dropped or lost."""
+    stops reading (its checkpoint stays before what it could not store) and keeps running. With
+    the queue file and its WAL both at the limit even the shipper's bookkeeping cannot commit,
+    so shipping waits too (SQLite needs room for the lease and the acknowledgement's delete);
+    once space is freed it goes on. Nothing is dropped or lost."""
     s = Setup(work, "batch: {max_events: 200, max_delay_ms: 50}\nqueue: {chunk_records: 100}\n")
     s.collector.stop()
     n = 30000  # about 1.4 MB of queue chunks: more than the 1 MiB file size limit
@@ -552,11 +563,14 @@ def agent_disk_full(work):
     n_queued = source_events(st)
     assert 0 < n_queued < n, st["queue"]
     s.collector.start()
+    time.sleep(3)
+    assert s.agent.alive(), s.agent.log_text()[-3000:]
+    free_disk(s.agent.proc.pid)
     wait_until(lambda: s.drained() or not s.agent.alive(), 600, "the agent shipped every event")
     assert s.agent.terminate() == 0, s.agent.log_text()[-3000:]
     stored, detail = s.check(expect(1, n))
     s.row("agent disk full (1 MiB file limit), collector down", n, stored, detail,
-          "%d events fit; reading paused until the queue drained" % n_queued)
+          "%d events fit; reading paused until space was freed" % n_queued)
     s.close()
 
 
