@@ -391,7 +391,10 @@ void Pipeline::join() {
 }
 
 void Pipeline::runSource(const SourceConfig& source) {
-  if (source.type != SourceType::kEventlog && !reportFileSource(source)) return;
+  // Replay files only: eventlog and tracefile sources report their own state (a tracefile
+  // path is a glob, absent until a file matches it).
+  const bool replay = source.type == SourceType::kXml || source.type == SourceType::kEvtxReplay;
+  if (replay && !reportFileSource(source)) return;
   if (source.type == SourceType::kXml) {
     runFile(source.path, false);
     if (options_.status_board)
