@@ -629,10 +629,11 @@ def clock_step(work):
 
     set_clock(agent_clock, "+0")
     set_clock(collector_clock, "+0")
-    s = Setup(work, "batch: {max_events: 100, max_delay_ms: 50}\nqueue: {chunk_records: 100}\n")
+    # Small batches: the backlog after each step must outlast the polls of a loaded machine.
+    s = Setup(work, "batch: {max_events: 25, max_delay_ms: 50}\nqueue: {chunk_records: 25}\n")
     s.collector.stop()
     s.collector.start(env=env(collector_clock))
-    n = 20000
+    n = 60000
     s.events_file("a.xml", n, 1)
     s.configure()
     s.agent.start(env=env(agent_clock))
