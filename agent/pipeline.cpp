@@ -143,7 +143,8 @@ std::vector<SourceConfig> agentSources(const AgentConfig& config, HostPlatform p
   if (config.entra_connect_trace) {
     for (const char* glob : kEntraConnectTraceGlobs) {
       const bool listed_already = std::any_of(out.begin(), out.end(), [&](const SourceConfig& s) {
-        return s.type == SourceType::kTracefile && lowerAscii(s.path.string()) == lowerAscii(std::string(glob));
+        return s.type == SourceType::kTracefile &&
+               lowerAscii(s.path.string()) == lowerAscii(std::string(glob));
       });
       if (listed_already) continue;
       SourceConfig s;
