@@ -292,8 +292,11 @@ class Overlay {
   }
 
   void unknownValues() {
-    for (const auto& [subkey, values] : policy_.keys) {
-      for (const auto& [name, v] : values) {
+    // Plain loops over pairs: clang 14 (the fuzz build) cannot capture structured bindings.
+    for (const auto& key : policy_.keys) {
+      const auto& subkey = key.first;
+      for (const auto& value : key.second) {
+        const auto& name = value.first;
         const auto& infos = policyValueInfos();
         const bool known = std::any_of(infos.begin(), infos.end(), [&](const PolicyValueInfo& i) {
           return sameName(subkey, i.subkey) &&
