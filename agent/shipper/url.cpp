@@ -97,9 +97,14 @@ Result<Url> parseUrl(std::string_view text) {
     const size_t colon = authority.rfind(':');
     url.host = lower(authority.substr(0, colon));
     if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+    // A colon in a host is an IPv6 literal, which must be in brackets.
+    if (url.host.find(':') != std::string::npos) return fail("IPv6 host without brackets");
   }
   if (url.host.empty()) return fail("missing host");
-  if (url.host.find_first_of(" /\\@") != std::string::npos) return fail("bad host");
+  const bool control = std::any_of(url.host.begin(), url.host.end(), [](char c) {
+    return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
+  });
+  if (control || url.host.find_first_of("/\\@[]") != std::string::npos) return fail("bad host");
   if (port.empty()) {
     url.port = url.scheme == "https" ? "443" : "80";
   } else {

@@ -56,5 +56,16 @@ TEST(UrlTest, RejectsBadInputWithoutEchoingSecrets) {
   }
 }
 
+// Found by fuzz_url: a host that printed back as another host.
+TEST(UrlTest, HostsWithColonsOutsideBracketsOrBracketsInsideAreRefused) {
+  EXPECT_FALSE(parseUrl("http://:u:[1]13://x"));
+  EXPECT_FALSE(parseUrl("https://a:b:443"));
+  EXPECT_FALSE(parseUrl("https://[fe80::1]]:443"));
+  EXPECT_FALSE(parseUrl("https://host\x05name:443"));
+  auto v6 = parseUrl("https://[fe80::1]:8443");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->authority(), "[fe80::1]:8443");
+}
+
 }  // namespace
 }  // namespace t0w
