@@ -62,6 +62,7 @@ TEST(UrlTest, HostsWithColonsOutsideBracketsOrBracketsInsideAreRefused) {
   EXPECT_FALSE(parseUrl("https://a:b:443"));
   EXPECT_FALSE(parseUrl("https://[fe80::1]]:443"));
   EXPECT_FALSE(parseUrl("https://host\x05name:443"));
+  EXPECT_FALSE(parseUrl("http://use@[A]:/h5us"));  // brackets hold an IPv6 literal only
   auto v6 = parseUrl("https://[fe80::1]:8443");
   ASSERT_TRUE(v6);
   EXPECT_EQ(v6->authority(), "[fe80::1]:8443");
