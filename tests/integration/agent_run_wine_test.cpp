@@ -224,7 +224,7 @@ class AgentRunWineTest : public ::testing::Test {
         << "windows: {security: false, pta_agent_admin: false, private_network_connector_admin: "
            "false, password_protection_admin: false, password_protection_operational: false, "
            "entra_connect_application: false, powershell_script_block: false, "
-           "system_service_and_clear: false}\n"
+           "system_service_and_clear: false, entra_connect_trace: false}\n"
         << "sources:\n  - xml: {path: \"" << dosPath(dir_) << "/events.xml\"}\n";
   }
 
