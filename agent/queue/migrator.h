@@ -5,8 +5,8 @@
 #include <span>
 #include <string_view>
 
-#include "agent/core/result.h"
 #include "agent/queue/sqlite_db.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
-#include "agent/core/time.h"
 #include "agent/queue/migrator.h"
+#include "common/core/time.h"
 
 namespace t0w {
 namespace {

@@ -8,10 +8,10 @@
 #include <optional>
 #include <string>
 
-#include "agent/core/clock.h"
-#include "agent/core/result.h"
 #include "agent/queue/queue_record.h"
 #include "agent/queue/sqlite_db.h"
+#include "common/core/clock.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

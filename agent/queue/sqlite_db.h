@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 struct sqlite3;
 struct sqlite3_stmt;

@@ -1,8 +1,8 @@
 #include "agent/shipper/batch_encoder.h"
 
-#include "agent/core/agent_id.h"
-#include "agent/core/time.h"
 #include "agent/queue/zlib_codec.h"
+#include "common/core/agent_id.h"
+#include "common/core/time.h"
 
 namespace t0w {
 namespace {

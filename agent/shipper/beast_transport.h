@@ -10,8 +10,8 @@
 #include <memory>
 #include <string>
 
-#include "agent/core/result.h"
 #include "agent/shipper/transport.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

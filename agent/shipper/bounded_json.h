@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

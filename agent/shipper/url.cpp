@@ -2,17 +2,11 @@
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
-#include <cctype>
+
+#include "common/text/ascii.h"
 
 namespace t0w {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -58,7 +52,7 @@ Result<Url> parseUrl(std::string_view text) {
   Url url;
   const size_t scheme_end = text.find("://");
   if (scheme_end == std::string_view::npos) return fail("missing scheme (expected https://)");
-  url.scheme = lower(text.substr(0, scheme_end));
+  url.scheme = lowerAscii(text.substr(0, scheme_end));
   if (url.scheme != "https" && url.scheme != "http") {
     return fail("unsupported scheme '" + url.scheme + "'");
   }
@@ -95,7 +89,7 @@ Result<Url> parseUrl(std::string_view text) {
     }
   } else {
     const size_t colon = authority.rfind(':');
-    url.host = lower(authority.substr(0, colon));
+    url.host = lowerAscii(authority.substr(0, colon));
     if (colon != std::string_view::npos) port = authority.substr(colon + 1);
   }
   if (url.host.empty()) return fail("missing host");

@@ -13,9 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "agent/core/agent_id.h"
 #include "agent/shipper/batch_encoder.h"
 #include "agent/shipper/bounded_json.h"
+#include "common/core/agent_id.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

@@ -1,4 +1,4 @@
-#include "agent/core/time.h"
+#include "common/core/time.h"
 
 #include <cstdio>
 
@@ -68,10 +68,9 @@ std::string formatFiletime(int64_t ticks) {
 
 std::optional<int64_t> parseFiletime(std::string_view s) {
   int y, mo, d, h, mi, sec;
-  if (!digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, mo) ||
-      s[7] != '-' || !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != ' ') ||
-      !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' ||
-      !digits(s, 17, 2, sec)) {
+  if (!digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != ' ') || !digits(s, 11, 2, h) ||
+      s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec)) {
     return std::nullopt;
   }
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
@@ -110,9 +109,7 @@ int64_t unixMicrosToFiletime(int64_t micros) {
   return (micros + kEpochDeltaSeconds * 1'000'000) * 10;
 }
 
-int64_t filetimeToUnixMicros(int64_t ticks) {
-  return ticks / 10 - kEpochDeltaSeconds * 1'000'000;
-}
+int64_t filetimeToUnixMicros(int64_t ticks) { return ticks / 10 - kEpochDeltaSeconds * 1'000'000; }
 
 std::string formatHex64(uint64_t value) {
   char buf[24];

@@ -13,8 +13,8 @@ enum class Errc {
   kLimit,            // input exceeds a configured limit
   kIo,               // file or network I/O failed
   kNotFound,
-  kCorrupt,          // a file or record is damaged
-  kUnsupported,      // valid input we deliberately do not handle
+  kCorrupt,      // a file or record is damaged
+  kUnsupported,  // valid input we deliberately do not handle
   kInternal,
 };
 
@@ -30,8 +30,8 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}    // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }

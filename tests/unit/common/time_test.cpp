@@ -1,4 +1,4 @@
-#include "agent/core/time.h"
+#include "common/core/time.h"
 
 #include <gtest/gtest.h>
 
