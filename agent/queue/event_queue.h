@@ -24,9 +24,9 @@
 #include "agent/queue/meta_counters.h"
 #include "agent/queue/queue_file.h"
 #include "agent/queue/queue_record.h"
-#include "agent/queue/sqlite_db.h"
 #include "common/core/clock.h"
 #include "common/core/result.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace t0w {
 

@@ -9,9 +9,9 @@
 #include <string>
 
 #include "agent/queue/queue_record.h"
-#include "agent/queue/sqlite_db.h"
 #include "common/core/clock.h"
 #include "common/core/result.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace t0w {
 

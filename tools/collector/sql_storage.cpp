@@ -5,7 +5,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "agent/queue/migrator.h"
+#include "common/sqlite/migrator.h"
 #include "tools/collector/sql_conn.h"
 #include "tools/collector/sql_enrollment.h"
 #include "tools/collector/sql_ingest.h"
@@ -599,9 +599,9 @@ class SqlStorage final : public Storage {
   static Result<int64_t> deleteOldest(SqlConn& c, const std::string& where,
                                       const std::vector<SqlParam>& params, int64_t excess) {
     for (const char* table : {"events", "statuses", "alerts"}) {
-      auto sizes = c.query(std::string("SELECT LENGTH(body) FROM ") + table + where +
-                               " ORDER BY id LIMIT 200",
-                           params);
+      auto sizes = c.query(
+          std::string("SELECT LENGTH(body) FROM ") + table + where + " ORDER BY id LIMIT 200",
+          params);
       if (!sizes) return sizes.error();
       if (sizes->empty()) continue;
       int64_t count = 0;

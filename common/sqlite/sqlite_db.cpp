@@ -1,4 +1,4 @@
-#include "agent/queue/sqlite_db.h"
+#include "common/sqlite/sqlite_db.h"
 
 #include <sqlite3.h>
 

@@ -1,19 +1,8 @@
-#include "agent/queue/migrator.h"
+#include "common/sqlite/migrator.h"
 
 #include <string>
 
 namespace t0w {
-namespace {
-
-constexpr Migration kMigrations[] = {
-#include "queue_migrations.inc"
-};
-
-}  // namespace
-
-std::span<const Migration> Migrator::embedded() { return kMigrations; }
-
-int Migrator::latestVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
 
 Status Migrator::migrate(SqliteDb& db, int target) const {
   const int newest = migrations_.empty() ? 0 : migrations_.back().version;

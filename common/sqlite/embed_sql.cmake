@@ -1,9 +1,10 @@
-# Build-time step: turns schemas/queue/NNNN_name.sql into a C++ include of
-# {version, "name", R"sql(...)sql"} entries, so the installed agent carries its migrations.
+# Build-time step: turns schemas/<store>/NNNN_name.sql (agent queue, collector storage) into a C++
+# include of {version, "name", R"sql(...)sql"} entries, so the installed binaries carry their
+# migrations.
 # Usage: cmake -DOUT=<file> -DSQL_FILES=<a.sql|b.sql|...> -P embed_sql.cmake
 string(REPLACE "|" ";" files "${SQL_FILES}")
 list(SORT files)
-set(body "// Generated from schemas/queue/*.sql by agent/queue/embed_sql.cmake. Do not edit.\n")
+set(body "// Generated from NNNN_name.sql migrations by common/sqlite/embed_sql.cmake. Do not edit.\n")
 foreach(file ${files})
   get_filename_component(name "${file}" NAME)
   if(NOT name MATCHES "^([0-9]+)_.*\\.sql$")

@@ -1,12 +1,12 @@
-// Migrator: brings a queue database to the newest schema with the migrations embedded at build
-// time from schemas/queue/NNNN_name.sql; PRAGMA user_version records the applied version.
+// Migrator: brings an SQLite database to the newest schema of a list of migrations (embedded at
+// build time by embed_sql.cmake); PRAGMA user_version records the applied version.
 #pragma once
 
 #include <span>
 #include <string_view>
 
-#include "agent/queue/sqlite_db.h"
 #include "common/core/result.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace t0w {
 
@@ -18,11 +18,8 @@ struct Migration {
 
 class Migrator {
  public:
-  // The migrations compiled into this binary, in version order.
-  static std::span<const Migration> embedded();
-  static int latestVersion();
-
-  explicit Migrator(std::span<const Migration> migrations = embedded()) : migrations_(migrations) {}
+  // migrations in version order (e.g. queueMigrations(), agent/queue/queue_migrations.h).
+  explicit Migrator(std::span<const Migration> migrations) : migrations_(migrations) {}
 
   // Applies every migration above the database's user_version up to `target` (default: all),
   // each in its own transaction together with its user_version bump. A database newer than
