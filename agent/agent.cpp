@@ -19,12 +19,12 @@
 #include "agent/rules/pack_coverage.h"
 #include "agent/rules/rule_set.h"
 #include "agent/rules/rule_sources.h"
-#include "agent/shipper/batch_encoder.h"
 #include "agent/shipper/credentials.h"
 #include "agent/shipper/shipper.h"
 #include "agent/shipper/transport_factory.h"
 #include "collectors/eventlog/evt_api.h"
 #include "common/core/std_random.h"
+#include "common/wire/batch_encoder.h"
 
 #ifndef T0W_VERSION
 #define T0W_VERSION "unknown"

@@ -23,10 +23,10 @@
 #include "agent/queue/dead_letter.h"
 #include "agent/queue/meta_counters.h"
 #include "agent/queue/queue_file.h"
-#include "agent/queue/queue_record.h"
 #include "common/core/clock.h"
 #include "common/core/result.h"
 #include "common/sqlite/sqlite_db.h"
+#include "common/wire/queue_record.h"
 
 namespace t0w {
 

@@ -24,12 +24,12 @@
 
 #include "agent/queue/event_queue.h"
 #include "agent/shipper/backoff.h"
-#include "agent/shipper/batch_encoder.h"
 #include "agent/shipper/credentials.h"
 #include "agent/shipper/outcome.h"
-#include "agent/shipper/transport.h"
 #include "common/core/clock.h"
 #include "common/core/result.h"
+#include "common/http/transport.h"
+#include "common/wire/batch_encoder.h"
 
 namespace t0w {
 

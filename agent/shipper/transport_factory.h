@@ -13,8 +13,8 @@
 
 #include "agent/config/agent_config.h"
 #include "agent/platform/host_info.h"
-#include "agent/shipper/transport.h"
 #include "common/core/result.h"
+#include "common/http/transport.h"
 
 namespace t0w {
 

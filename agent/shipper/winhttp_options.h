@@ -8,8 +8,8 @@
 #include <string>
 
 #include "agent/shipper/cert_store_select.h"
-#include "agent/shipper/url.h"
 #include "common/core/result.h"
+#include "common/http/url.h"
 
 namespace t0w {
 

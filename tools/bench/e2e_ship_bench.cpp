@@ -17,10 +17,10 @@
 
 #include "agent/core/event_json.h"
 #include "agent/queue/event_queue.h"
-#include "agent/shipper/batch_encoder.h"
-#include "agent/shipper/beast_transport.h"
 #include "agent/shipper/shipper.h"
 #include "common/core/std_random.h"
+#include "common/http/beast_transport.h"
+#include "common/wire/batch_encoder.h"
 #include "tests/fakes/fake_process.h"
 
 namespace {

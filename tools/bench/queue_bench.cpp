@@ -13,8 +13,8 @@
 
 #include "agent/core/event_json.h"
 #include "agent/queue/event_queue.h"
-#include "agent/shipper/batch_encoder.h"
 #include "common/core/clock.h"
+#include "common/wire/batch_encoder.h"
 
 namespace {
 

@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <chrono>
 
-#include "agent/shipper/batch_encoder.h"
-#include "agent/shipper/wire_protocol.h"
 #include "common/core/time.h"
 #include "common/text/ascii.h"
+#include "common/wire/batch_encoder.h"
+#include "common/wire/wire_protocol.h"
 #include "tools/collector/security.h"
 
 namespace t0w::collector {

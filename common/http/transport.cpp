@@ -1,4 +1,4 @@
-#include "agent/shipper/transport.h"
+#include "common/http/transport.h"
 
 #include "common/text/ascii.h"
 

@@ -1,4 +1,4 @@
-#include "agent/shipper/beast_transport.h"
+#include "common/http/beast_transport.h"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -15,7 +15,7 @@
 #include <boost/beast/ssl.hpp>
 #include <optional>
 
-#include "agent/shipper/url.h"
+#include "common/http/url.h"
 
 namespace t0w {
 

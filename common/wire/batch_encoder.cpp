@@ -1,8 +1,8 @@
-#include "agent/shipper/batch_encoder.h"
+#include "common/wire/batch_encoder.h"
 
-#include "agent/queue/zlib_codec.h"
 #include "common/core/agent_id.h"
 #include "common/core/time.h"
+#include "common/zlib/zlib_codec.h"
 
 namespace t0w {
 namespace {

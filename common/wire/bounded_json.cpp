@@ -1,4 +1,4 @@
-#include "agent/shipper/bounded_json.h"
+#include "common/wire/bounded_json.h"
 
 #include <string>
 #include <vector>

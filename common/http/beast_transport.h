@@ -10,8 +10,8 @@
 #include <memory>
 #include <string>
 
-#include "agent/shipper/transport.h"
 #include "common/core/result.h"
+#include "common/http/transport.h"
 
 namespace t0w {
 

@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/queue/queue_record.h"
-#include "agent/shipper/bounded_json.h"
 #include "common/core/result.h"
+#include "common/wire/bounded_json.h"
+#include "common/wire/queue_record.h"
 
 namespace t0w {
 
