@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include "agent/config/config_source.h"
 #include "agent/metrics/agent_metrics.h"
@@ -20,11 +19,12 @@
 #include "agent/rules/pack_coverage.h"
 #include "agent/rules/rule_set.h"
 #include "agent/rules/rule_sources.h"
-#include "agent/shipper/batch_encoder.h"
 #include "agent/shipper/credentials.h"
 #include "agent/shipper/shipper.h"
 #include "agent/shipper/transport_factory.h"
 #include "collectors/eventlog/evt_api.h"
+#include "common/core/std_random.h"
+#include "common/wire/batch_encoder.h"
 
 #ifndef T0W_VERSION
 #define T0W_VERSION "unknown"
@@ -34,16 +34,6 @@ namespace t0w {
 namespace {
 
 using std::chrono::milliseconds;
-
-class StdRandom final : public Random {
- public:
-  uint64_t uniform(uint64_t bound) override {
-    return std::uniform_int_distribution<uint64_t>(0, bound - 1)(engine_);
-  }
-
- private:
-  std::mt19937_64 engine_{std::random_device{}()};
-};
 
 std::optional<QueueStats> queueStats(EventQueue& queue) {
   auto st = queue.stats();

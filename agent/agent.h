@@ -28,7 +28,7 @@
 #include <thread>
 
 #include "agent/config/agent_config.h"
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

@@ -8,7 +8,6 @@
 #include <optional>
 
 #include "agent/core/event_json.h"
-#include "agent/core/time.h"
 #include "agent/rules/alert_json.h"
 #include "agent/rules/logsource_map.h"
 #include "agent/rules/value_matcher.h"
@@ -16,6 +15,8 @@
 #include "collectors/eventlog/xml_file_collector.h"
 #include "collectors/evtx/evtx_file_collector.h"
 #include "collectors/tracefile/trace_tail.h"
+#include "common/core/time.h"
+#include "common/text/ascii.h"
 
 namespace t0w {
 namespace {
@@ -55,7 +56,7 @@ Resume parseResume(const std::optional<std::string>& position, const std::string
 }
 
 // Channel names (Event Log service) and Windows paths are case-insensitive: compared through
-// t0w::lowerAscii (agent/rules/value_matcher.h).
+// t0w::lowerAscii (common/text/ascii.h).
 
 std::string eventlogSource(const std::string& channel) { return "eventlog:" + channel; }
 std::string tracefileSource(const std::string& glob) { return "tracefile:" + glob; }

@@ -39,8 +39,6 @@
 #include <vector>
 
 #include "agent/config/agent_config.h"
-#include "agent/core/clock.h"
-#include "agent/core/result.h"
 #include "agent/core/source_status.h"
 #include "agent/metrics/agent_metrics.h"
 #include "agent/metrics/load_governor.h"
@@ -48,6 +46,8 @@
 #include "agent/queue/event_queue.h"
 #include "agent/rules/rule_set.h"
 #include "collectors/eventlog/evt_api.h"
+#include "common/core/clock.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

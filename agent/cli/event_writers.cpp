@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "agent/core/event_json.h"
-#include "agent/core/time.h"
+#include "common/core/time.h"
 
 namespace t0w::cli {
 namespace {

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "agent/cli/cli_context.h"
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w::cli {
 

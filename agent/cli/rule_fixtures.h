@@ -25,9 +25,9 @@
 #include <vector>
 
 #include "agent/core/event.h"
-#include "agent/core/result.h"
 #include "agent/rules/pack_coverage.h"
 #include "agent/rules/rule_sources.h"
+#include "common/core/result.h"
 
 namespace t0w::cli {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/core/result.h"
 #include "agent/rules/rule_sources.h"
+#include "common/core/result.h"
 
 namespace t0w::cli {
 

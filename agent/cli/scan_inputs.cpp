@@ -2,22 +2,18 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <fstream>
 #include <string>
 #include <system_error>
+
+#include "common/text/ascii.h"
 
 namespace t0w::cli {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string lowerExtension(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return ext;
-}
+std::string lowerExtension(const fs::path& p) { return lowerAscii(p.extension().string()); }
 
 bool hasEvtxSignature(const fs::path& p) {
   static constexpr std::array<char, 8> kSignature{'E', 'l', 'f', 'F', 'i', 'l', 'e', '\0'};

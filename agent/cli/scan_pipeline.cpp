@@ -8,11 +8,11 @@
 #include "agent/cli/event_writers.h"
 #include "agent/cli/rules_command.h"
 #include "agent/cli/scan_inputs.h"
-#include "agent/core/clock.h"
 #include "agent/rules/alert_json.h"
 #include "agent/rules/rule_stage.h"
 #include "collectors/eventlog/xml_file_collector.h"
 #include "collectors/evtx/evtx_file_collector.h"
+#include "common/core/clock.h"
 
 namespace t0w::cli {
 namespace {

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/cli/cli_context.h"
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w::cli {
 

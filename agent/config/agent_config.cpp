@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "agent/config/schema_validator.h"
-#include "agent/core/agent_id.h"
+#include "common/core/agent_id.h"
 
 namespace t0w {
 namespace {

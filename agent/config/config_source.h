@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "agent/config/agent_config.h"
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

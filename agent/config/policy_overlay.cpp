@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/text/ascii.h"
+
 namespace t0w {
 namespace {
 
@@ -29,13 +31,6 @@ const char* typeName(Type t) {
 
 std::string valuePath(std::string_view subkey, std::string_view name) {
   return subkey.empty() ? std::string(name) : std::string(subkey) + "\\" + std::string(name);
-}
-
-std::string lowerAscii(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
 }
 
 bool sameName(std::string_view a, std::string_view b) {

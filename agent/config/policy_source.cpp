@@ -2,16 +2,13 @@
 
 #include <algorithm>
 
+#include "common/text/ascii.h"
+
 namespace t0w {
-namespace {
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-}  // namespace
 
 bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) const {
   return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
-                                      [](char x, char y) { return lower(x) < lower(y); });
+                                      [](char x, char y) { return foldAscii(x) < foldAscii(y); });
 }
 
 const PolicyValues* PolicySnapshot::values(std::string_view subkey) const {

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <utility>
 
-#include "agent/core/time.h"
+#include "common/core/time.h"
 
 namespace t0w {
 namespace {

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "agent/core/event.h"
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

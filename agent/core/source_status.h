@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/core/clock.h"
+#include "common/core/clock.h"
 
 namespace t0w {
 

@@ -16,7 +16,7 @@
 #include "agent/core/source_status.h"
 #include "agent/metrics/load_governor.h"
 #include "agent/queue/event_queue.h"
-#include "agent/queue/queue_record.h"
+#include "common/wire/queue_record.h"
 
 namespace t0w {
 

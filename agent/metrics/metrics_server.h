@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "agent/queue/zlib_codec.h"
+#include "common/zlib/zlib_codec.h"
 
 namespace t0w {
 namespace {
@@ -59,18 +59,6 @@ class Reader {
 };
 
 }  // namespace
-
-const char* recordKindName(RecordKind kind) {
-  switch (kind) {
-    case RecordKind::kEvent:
-      return "event";
-    case RecordKind::kAlert:
-      return "alert";
-    case RecordKind::kStatus:
-      return "status";
-  }
-  return "event";
-}
 
 Status validateRecord(const QueueRecord& record) {
   if (record.key.empty()) return makeError(Errc::kInvalidArgument, "record without a key");

@@ -5,8 +5,8 @@
 #include <random>
 #include <set>
 
-#include "agent/core/time.h"
 #include "agent/queue/chunk_codec.h"
+#include "common/core/time.h"
 
 namespace t0w {
 namespace {

@@ -19,14 +19,14 @@
 #include <string>
 #include <vector>
 
-#include "agent/core/clock.h"
-#include "agent/core/result.h"
 #include "agent/queue/checkpoint_store.h"
 #include "agent/queue/dead_letter.h"
 #include "agent/queue/meta_counters.h"
 #include "agent/queue/queue_file.h"
-#include "agent/queue/queue_record.h"
-#include "agent/queue/sqlite_db.h"
+#include "common/core/clock.h"
+#include "common/core/result.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/wire/queue_record.h"
 
 namespace t0w {
 

@@ -3,8 +3,8 @@
 
 #include <string_view>
 
-#include "agent/core/result.h"
-#include "agent/queue/sqlite_db.h"
+#include "common/core/result.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace t0w {
 

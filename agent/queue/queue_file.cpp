@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
-#include "agent/core/time.h"
-#include "agent/queue/migrator.h"
+#include "agent/queue/queue_migrations.h"
+#include "common/core/time.h"
 
 namespace t0w {
 namespace {
@@ -40,7 +40,7 @@ Result<SqliteDb> tryOpen(const fs::path& path, SyncMode sync) {
   if (*check != "ok") {
     return makeError(Errc::kCorrupt, path.string() + ": quick_check: " + *check);
   }
-  if (Status s = Migrator().migrate(*db); !s) return s.error();
+  if (Status s = Migrator(queueMigrations()).migrate(*db); !s) return s.error();
   return std::move(*db);
 }
 

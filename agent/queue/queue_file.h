@@ -8,10 +8,10 @@
 #include <optional>
 #include <string>
 
-#include "agent/core/clock.h"
-#include "agent/core/result.h"
-#include "agent/queue/queue_record.h"
-#include "agent/queue/sqlite_db.h"
+#include "common/core/clock.h"
+#include "common/core/result.h"
+#include "common/sqlite/sqlite_db.h"
+#include "common/wire/queue_record.h"
 
 namespace t0w {
 

@@ -1,7 +1,7 @@
 #include "agent/rules/alert_json.h"
 
 #include "agent/core/event_json.h"
-#include "agent/core/time.h"
+#include "common/core/time.h"
 
 namespace t0w {
 

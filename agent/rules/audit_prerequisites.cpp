@@ -1,8 +1,9 @@
 #include "agent/rules/audit_prerequisites.h"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
+
+#include "common/text/ascii.h"
 
 namespace t0w {
 
@@ -96,13 +97,7 @@ std::vector<RuleBlocker> checkAuditPrerequisites(const std::vector<RuleNeeds>& r
   };
   const auto isSubscribed = [&](const std::string& channel) {
     for (const auto& s : subscribed) {
-      if (s.size() == channel.size() &&
-          std::equal(s.begin(), s.end(), channel.begin(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) ==
-                   std::tolower(static_cast<unsigned char>(b));
-          })) {
-        return true;
-      }
+      if (equalsIgnoreCaseAscii(s, channel)) return true;
     }
     return false;
   };

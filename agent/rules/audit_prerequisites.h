@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/core/result.h"
 #include "agent/core/rule_blocker.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "common/text/ascii.h"
+
 namespace t0w {
 namespace {
 
@@ -15,16 +17,6 @@ struct Token {
 bool isNameChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '*' || c == '-' ||
          c == '.' || c == '?';
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
 }
 
 class Parser {
@@ -81,11 +73,12 @@ class Parser {
 
   const Token& peek() const { return tokens_[pos_]; }
   bool peekKeyword(std::string_view kw) const {
-    return peek().kind == Token::Kind::kName && iequals(peek().text, kw);
+    return peek().kind == Token::Kind::kName && equalsIgnoreCaseAscii(peek().text, kw);
   }
   bool isReserved(std::string_view w) const {
-    return iequals(w, "and") || iequals(w, "or") || iequals(w, "not") || iequals(w, "of") ||
-           iequals(w, "them");
+    return equalsIgnoreCaseAscii(w, "and") || equalsIgnoreCaseAscii(w, "or") ||
+           equalsIgnoreCaseAscii(w, "not") || equalsIgnoreCaseAscii(w, "of") ||
+           equalsIgnoreCaseAscii(w, "them");
   }
 
   bool enter(size_t depth) {
@@ -167,19 +160,21 @@ class Parser {
            "'");
       return false;
     }
-    const bool quant = t.text == "1" || iequals(t.text, "any") || iequals(t.text, "all");
+    const bool quant = t.text == "1" || equalsIgnoreCaseAscii(t.text, "any") ||
+                       equalsIgnoreCaseAscii(t.text, "all");
     if (quant && tokens_[pos_ + 1].kind == Token::Kind::kName &&
-        iequals(tokens_[pos_ + 1].text, "of")) {
-      out.kind = iequals(t.text, "all") ? ConditionNode::Kind::kAllOf : ConditionNode::Kind::kOneOf;
+        equalsIgnoreCaseAscii(tokens_[pos_ + 1].text, "of")) {
+      out.kind = equalsIgnoreCaseAscii(t.text, "all") ? ConditionNode::Kind::kAllOf
+                                                      : ConditionNode::Kind::kOneOf;
       pos_ += 2;
       const Token& target = peek();
       if (target.kind != Token::Kind::kName ||
-          (isReserved(target.text) && !iequals(target.text, "them"))) {
+          (isReserved(target.text) && !equalsIgnoreCaseAscii(target.text, "them"))) {
         fail("expected a name pattern or 'them' after '" + t.text + " of' at offset " +
              std::to_string(target.pos));
         return false;
       }
-      out.name = iequals(target.text, "them") ? "them" : target.text;
+      out.name = equalsIgnoreCaseAscii(target.text, "them") ? "them" : target.text;
       ++pos_;
       return true;
     }

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/core/result.h"
 #include "agent/rules/rule_limits.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

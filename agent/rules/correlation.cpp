@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "agent/core/field_key.h"
-#include "agent/core/time.h"
+#include "common/core/time.h"
 
 namespace t0w {
 

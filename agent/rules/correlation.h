@@ -76,8 +76,8 @@
 #include <vector>
 
 #include "agent/core/event.h"
-#include "agent/core/result.h"
 #include "agent/rules/alert.h"
+#include "common/core/result.h"
 
 namespace YAML {
 class Node;

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

@@ -54,12 +54,6 @@ void SigmaString::appendStar() {
   wild.push_back(true);
 }
 
-std::string lowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = foldAscii(c);
-  return out;
-}
-
 bool equalsFold(std::string_view hay, std::string_view lower_needle) {
   if (hay.size() != lower_needle.size()) return false;
   for (size_t i = 0; i < hay.size(); ++i) {

@@ -12,7 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
+#include "common/text/ascii.h"
 
 namespace re2 {
 class RE2;
@@ -94,11 +95,9 @@ class ValueMatcher {
 // optional surrounding spaces. nullopt for anything else ("-", "", "12a").
 std::optional<uint64_t> parseFlagValue(std::string_view text);
 
-// ASCII case folding helpers (Windows event text is mostly ASCII; Sigma specifies
-// case-insensitive matching without locale rules).
-inline char foldAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+// Case-insensitive matching of a haystack against a lowered needle (foldAscii, lowerAscii:
+// common/text/ascii.h; Windows event text is mostly ASCII and Sigma has no locale rules).
 bool equalsFold(std::string_view hay, std::string_view lower_needle);
 bool containsFold(std::string_view hay, std::string_view lower_needle);
-std::string lowerAscii(std::string_view s);
 
 }  // namespace t0w

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <string>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
-#include "agent/core/result.h"
 #include "agent/service/service_host.h"
 #include "agent/service/service_spec.h"
+#include "common/core/result.h"
 
 namespace t0w::win {
 

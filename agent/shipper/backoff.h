@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "agent/core/clock.h"
+#include "common/core/clock.h"
 
 namespace t0w {
 

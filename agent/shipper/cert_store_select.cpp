@@ -4,15 +4,10 @@
 #include <cctype>
 #include <optional>
 
+#include "common/text/ascii.h"
+
 namespace t0w {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -39,12 +34,13 @@ bool isDottedOid(std::string_view s) {
 bool matches(const CertificateDescriptor& cert, const ClientCertSelector& selector) {
   switch (selector.match) {
     case ClientCertMatch::kThumbprint:
-      return lower(cert.thumbprint) == selector.value;
+      return lowerAscii(cert.thumbprint) == selector.value;
     case ClientCertMatch::kSubject:
-      return lower(cert.subject_cn).find(lower(selector.value)) != std::string::npos;
+      return lowerAscii(cert.subject_cn).find(lowerAscii(selector.value)) != std::string::npos;
     case ClientCertMatch::kTemplate:
       if (isDottedOid(selector.value)) return cert.template_oid == selector.value;
-      return !cert.template_name.empty() && lower(cert.template_name) == lower(selector.value);
+      return !cert.template_name.empty() &&
+             lowerAscii(cert.template_name) == lowerAscii(selector.value);
     case ClientCertMatch::kNone:
       return false;
   }
@@ -77,7 +73,7 @@ Result<ClientCertSelector> parseClientCertSelector(std::string_view text) {
                      "client certificate selector '" + std::string(text) +
                          "': expected thumbprint:<hex>, subject:<text> or template:<name|OID>");
   }
-  const std::string kind = lower(trim(text.substr(0, colon)));
+  const std::string kind = lowerAscii(trim(text.substr(0, colon)));
   const std::string_view value = trim(text.substr(colon + 1));
   if (value.empty()) {
     return makeError(Errc::kInvalidArgument,

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w {
 
@@ -39,7 +39,7 @@ struct CertificateDescriptor {
   std::string template_name;  // v1 template name extension (1.3.6.1.4.1.311.20.2), or the
                               // v2 template's name when the system could resolve its OID
   std::string template_oid;   // v2 template extension (1.3.6.1.4.1.311.21.7), dotted
-  int64_t not_before = 0;     // FILETIME ticks (agent/core/time.h)
+  int64_t not_before = 0;     // FILETIME ticks (common/core/time.h)
   int64_t not_after = 0;
   bool has_private_key = false;
   bool client_auth_usage = true;  // no EKU extension, or one that lists clientAuth

@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "agent/core/result.h"
 #include "agent/shipper/cert_store_select.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "agent/shipper/bounded_json.h"
+#include "common/wire/bounded_json.h"
 
 namespace t0w {
 namespace {

@@ -14,10 +14,10 @@
 #include <string>
 #include <variant>
 
-#include "agent/core/result.h"
-#include "agent/shipper/batch_encoder.h"
 #include "agent/shipper/outcome.h"
-#include "agent/shipper/transport.h"
+#include "common/core/result.h"
+#include "common/http/transport.h"
+#include "common/wire/batch_encoder.h"
 
 namespace t0w {
 

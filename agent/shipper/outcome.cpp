@@ -3,7 +3,7 @@
 #include <array>
 #include <charconv>
 
-#include "agent/shipper/wire_protocol.h"
+#include "common/wire/wire_protocol.h"
 
 namespace t0w {
 namespace {

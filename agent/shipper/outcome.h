@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/shipper/transport.h"
+#include "common/http/transport.h"
 
 namespace t0w {
 

@@ -6,7 +6,7 @@
 #include <deque>
 #include <nlohmann/json.hpp>
 
-#include "agent/shipper/wire_protocol.h"
+#include "common/wire/wire_protocol.h"
 
 namespace t0w {
 namespace {

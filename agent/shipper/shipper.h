@@ -22,14 +22,14 @@
 #include <mutex>
 #include <string>
 
-#include "agent/core/clock.h"
-#include "agent/core/result.h"
 #include "agent/queue/event_queue.h"
 #include "agent/shipper/backoff.h"
-#include "agent/shipper/batch_encoder.h"
 #include "agent/shipper/credentials.h"
 #include "agent/shipper/outcome.h"
-#include "agent/shipper/transport.h"
+#include "common/core/clock.h"
+#include "common/core/result.h"
+#include "common/http/transport.h"
+#include "common/wire/batch_encoder.h"
 
 namespace t0w {
 

@@ -5,7 +5,7 @@
 #ifdef _WIN32
 #include "agent/shipper/winhttp_transport.h"
 #else
-#include "agent/shipper/beast_transport.h"
+#include "common/http/beast_transport.h"
 #endif
 
 namespace t0w {

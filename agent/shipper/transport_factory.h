@@ -12,9 +12,9 @@
 #include <string>
 
 #include "agent/config/agent_config.h"
-#include "agent/core/result.h"
 #include "agent/platform/host_info.h"
-#include "agent/shipper/transport.h"
+#include "common/core/result.h"
+#include "common/http/transport.h"
 
 namespace t0w {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "agent/shipper/transport.h"
+#include "common/http/transport.h"
 
 namespace t0w::winhttp {
 

@@ -7,9 +7,9 @@
 #include <optional>
 #include <string>
 
-#include "agent/core/result.h"
 #include "agent/shipper/cert_store_select.h"
-#include "agent/shipper/url.h"
+#include "common/core/result.h"
+#include "common/http/url.h"
 
 namespace t0w {
 

@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <memory>
 
-#include "agent/core/result.h"
-#include "agent/shipper/transport.h"
 #include "agent/shipper/winhttp_options.h"
+#include "common/core/result.h"
+#include "common/http/transport.h"
 
 namespace t0w {
 

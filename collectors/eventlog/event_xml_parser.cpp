@@ -8,7 +8,7 @@
 #include <pugixml.hpp>
 #include <string>
 
-#include "agent/core/time.h"
+#include "common/core/time.h"
 
 namespace t0w {
 namespace {

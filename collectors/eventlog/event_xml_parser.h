@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "agent/core/event.h"
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w {
 

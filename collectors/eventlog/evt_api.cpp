@@ -1,6 +1,6 @@
 #include "collectors/eventlog/evt_api.h"
 
-#include "agent/core/time.h"
+#include "common/core/time.h"
 
 namespace t0w {
 namespace {

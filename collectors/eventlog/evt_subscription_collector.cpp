@@ -9,7 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "agent/core/time.h"
+#include "common/core/time.h"
+#include "common/core/win32_errc.h"
 
 #ifdef _WIN32
 #include <windows.h>
@@ -34,23 +35,6 @@ bool isStale(uint32_t e) {
 bool isServiceDown(uint32_t e) {
   return e == evt_errc::kRpcServerUnavailable || e == evt_errc::kRpcCallFailed ||
          e == evt_errc::kRpcEndpointNotRegistered || e == evt_errc::kInvalidHandle;
-}
-
-Errc errcFor(uint32_t e) {
-  switch (e) {
-    case evt_errc::kChannelNotFound:
-    case evt_errc::kFileNotFound:
-    case evt_errc::kNotFound:
-      return Errc::kNotFound;
-    case evt_errc::kInvalidChannelPath:
-    case evt_errc::kInvalidQuery:
-    case evt_errc::kInvalidParameter:
-      return Errc::kInvalidArgument;
-    case evt_errc::kCallNotImplemented:
-      return Errc::kUnsupported;
-    default:
-      return Errc::kIo;
-  }
 }
 
 // What to do about it, for the errors an operator can fix.
@@ -333,8 +317,8 @@ class EvtSubscriptionCollector::Reader {
     }
     last_failure_ = e;
     const auto retry = std::chrono::duration_cast<std::chrono::seconds>(o_.retry_interval);
-    report(errcFor(e), o_.channel + ": " + call + ": " + api_.errorText(e) + hintFor(e) +
-                           "; retrying every " + std::to_string(retry.count()) + " s");
+    report(errcForWin32(e), o_.channel + ": " + call + ": " + api_.errorText(e) + hintFor(e) +
+                                "; retrying every " + std::to_string(retry.count()) + " s");
   }
 
   bool waitFor(milliseconds t) {
@@ -387,8 +371,8 @@ class EvtSubscriptionCollector::Reader {
       std::string xml;
       const uint32_t e = api_.renderBookmark(bookmark_.get(), xml);
       if (e != evt_errc::kOk) {
-        report(errcFor(e), o_.channel + ": EvtRender(bookmark): " + api_.errorText(e) +
-                               " (the checkpoint does not advance)");
+        report(errcForWin32(e), o_.channel + ": EvtRender(bookmark): " + api_.errorText(e) +
+                                    " (the checkpoint does not advance)");
         return;
       }
       cp_.bookmark_xml = std::move(xml);
@@ -789,7 +773,7 @@ class EvtSubscriptionCollector::Reader {
     const uint32_t e = api_.renderEventXml(h, xml);
     if (e != evt_errc::kOk) {
       ++c_.stats_.render_errors;
-      report(errcFor(e),
+      report(errcForWin32(e),
              o_.channel + ": EvtRender of the event after record " + std::to_string(after) + ": " +
                  api_.errorText(e),
              after + 1);
@@ -862,8 +846,8 @@ class EvtSubscriptionCollector::Reader {
   void advanceBookmark(EvtApi::Handle event) {
     const uint32_t e = api_.updateBookmark(bookmark_.get(), event);
     if (e != evt_errc::kOk) {
-      report(errcFor(e), o_.channel + ": EvtUpdateBookmark: " + api_.errorText(e) +
-                             " (the checkpoint does not advance)");
+      report(errcForWin32(e), o_.channel + ": EvtUpdateBookmark: " + api_.errorText(e) +
+                                  " (the checkpoint does not advance)");
       return;
     }
     has_position_ = true;
@@ -919,9 +903,9 @@ class EvtSubscriptionCollector::Reader {
                                                 api_.errorText(e) + ")");
       return;
     }
-    report(errcFor(e), o_.channel + ": EvtOpenPublisherMetadata(" + name + ", locale " +
-                           localeName(o_.message_locale) + "): " + api_.errorText(e) +
-                           "; its events are delivered without message text");
+    report(errcForWin32(e), o_.channel + ": EvtOpenPublisherMetadata(" + name + ", locale " +
+                                localeName(o_.message_locale) + "): " + api_.errorText(e) +
+                                "; its events are delivered without message text");
   }
 
   // ---- backfill --------------------------------------------------------------------------
@@ -942,9 +926,9 @@ class EvtSubscriptionCollector::Reader {
         if (isServiceDown(e)) {
           serviceDown("EvtQuery(history)", e);
         } else {
-          report(errcFor(e), o_.channel + ": EvtQuery(history from record " +
-                                 std::to_string(b.next_record) + "): " + api_.errorText(e) +
-                                 "; retrying");
+          report(errcForWin32(e), o_.channel + ": EvtQuery(history from record " +
+                                      std::to_string(b.next_record) + "): " + api_.errorText(e) +
+                                      "; retrying");
         }
         backfill_not_before_ = c_.clock_.monotonic() + o_.retry_interval;
         return;
@@ -969,7 +953,8 @@ class EvtSubscriptionCollector::Reader {
         backfillOverwritten();
         return;
       }
-      report(errcFor(e), o_.channel + ": EvtNext(history): " + api_.errorText(e) + "; retrying");
+      report(errcForWin32(e),
+             o_.channel + ": EvtNext(history): " + api_.errorText(e) + "; retrying");
       backfill_not_before_ = c_.clock_.monotonic() + o_.retry_interval;
       return;
     }

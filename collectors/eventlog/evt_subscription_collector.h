@@ -43,11 +43,11 @@
 #include <optional>
 #include <string>
 
-#include "agent/core/clock.h"
 #include "agent/core/collector.h"
 #include "agent/core/source_status.h"
 #include "collectors/eventlog/event_xml_parser.h"
 #include "collectors/eventlog/evt_api.h"
+#include "common/core/clock.h"
 
 namespace t0w {
 

@@ -5,26 +5,13 @@
 #include <utility>
 #include <vector>
 
+#include "common/core/win32_errc.h"
+
 namespace t0w {
 namespace {
 
 // EvtNext on a file does not wait for new events; the timeout only bounds a stuck service.
 constexpr std::chrono::milliseconds kNextTimeout{60000};
-
-Errc errcFor(uint32_t e) {
-  switch (e) {
-    case evt_errc::kFileNotFound:
-    case evt_errc::kNotFound:
-      return Errc::kNotFound;
-    case evt_errc::kInvalidQuery:
-    case evt_errc::kInvalidParameter:
-      return Errc::kInvalidArgument;
-    case evt_errc::kCallNotImplemented:
-      return Errc::kUnsupported;
-    default:
-      return Errc::kIo;
-  }
-}
 
 }  // namespace
 
@@ -48,7 +35,7 @@ CollectorSummary EvtxQueryCollector::run(EventSink& sink) {
   EvtApi::Handle h = EvtApi::kNoHandle;
   const uint32_t qe = api_.queryFile(full.string(), options_.query, h);
   if (qe != evt_errc::kOk) {
-    fail(0, errcFor(qe), "cannot open as EVTX: EvtQuery: " + api_.errorText(qe));
+    fail(0, errcForWin32(qe), "cannot open as EVTX: EvtQuery: " + api_.errorText(qe));
     return summary;
   }
   EvtHandle results(api_, h);
@@ -62,7 +49,7 @@ CollectorSummary EvtxQueryCollector::run(EventSink& sink) {
     if (e == evt_errc::kNoMoreItems) break;
     if (e != evt_errc::kOk) {
       // The cursor cannot be trusted past a failed EvtNext: report where it stopped.
-      fail(position, errcFor(e) == Errc::kIo ? Errc::kCorrupt : errcFor(e),
+      fail(position, errcForWin32(e) == Errc::kIo ? Errc::kCorrupt : errcForWin32(e),
            "record " + std::to_string(position) + ": EvtNext: " + api_.errorText(e) + "; " +
                std::to_string(summary.records) + " records read, others may be missing");
       break;
@@ -74,7 +61,7 @@ CollectorSummary EvtxQueryCollector::run(EventSink& sink) {
       if (stopped()) continue;
       const uint32_t re = api_.renderEventXml(eh, xml);
       if (re != evt_errc::kOk) {
-        fail(pos, errcFor(re),
+        fail(pos, errcForWin32(re),
              "record " + std::to_string(pos) + ": EvtRender: " + api_.errorText(re));
         continue;
       }

@@ -3,7 +3,7 @@
 #include <array>
 #include <chrono>
 
-#include "agent/core/time.h"
+#include "common/core/time.h"
 
 namespace t0w {
 namespace {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "agent/core/time.h"
+#include "common/core/time.h"
 
 namespace t0w {
 namespace {

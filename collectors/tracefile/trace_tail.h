@@ -33,13 +33,13 @@
 #include <string>
 #include <vector>
 
-#include "agent/core/clock.h"
 #include "agent/core/collector.h"
 #include "agent/core/source_status.h"
 #include "collectors/tracefile/file_system.h"
 #include "collectors/tracefile/trace_entry.h"
 #include "collectors/tracefile/trace_glob.h"
 #include "collectors/tracefile/trace_text.h"
+#include "common/core/clock.h"
 
 namespace t0w {
 

@@ -25,7 +25,7 @@
 #include <optional>
 #include <thread>
 
-#include "agent/shipper/wire_protocol.h"
+#include "common/wire/wire_protocol.h"
 #include "tests/fakes/gzip.h"
 #include "tests/fakes/test_pki.h"
 

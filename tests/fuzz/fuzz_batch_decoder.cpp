@@ -1,4 +1,4 @@
-// libFuzzer target for the collector's batch decoder (agent/shipper/batch_encoder.h): every
+// libFuzzer target for the collector's batch decoder (common/wire/batch_encoder.h): every
 // input is decoded as a JSON document and as a gzip body, under the collector's limits.
 // Besides "no crash, no sanitizer report, no stack exhaustion" (deep and wide inputs are the
 // point of the bounded parser), it checks:
@@ -13,9 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "agent/core/agent_id.h"
-#include "agent/shipper/batch_encoder.h"
-#include "agent/shipper/bounded_json.h"
+#include "common/core/agent_id.h"
+#include "common/wire/batch_encoder.h"
+#include "common/wire/bounded_json.h"
 
 namespace {
 

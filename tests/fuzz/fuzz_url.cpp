@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/shipper/url.h"
+#include "common/http/url.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);

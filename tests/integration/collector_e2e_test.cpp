@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "agent/queue/zlib_codec.h"
-#include "agent/shipper/batch_encoder.h"
-#include "agent/shipper/beast_transport.h"
+#include "common/http/beast_transport.h"
+#include "common/wire/batch_encoder.h"
+#include "common/zlib/zlib_codec.h"
 #include "tests/fakes/test_pki.h"
 #include "tools/collector/security.h"
 #include "tools/collector/service.h"

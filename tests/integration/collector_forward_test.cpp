@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "agent/shipper/batch_encoder.h"
-#include "agent/shipper/beast_transport.h"
+#include "common/http/beast_transport.h"
+#include "common/wire/batch_encoder.h"
 #include "tests/fakes/test_pki.h"
 #include "tools/collector/security.h"
 #include "tools/collector/service.h"

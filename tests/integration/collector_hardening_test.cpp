@@ -16,9 +16,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "agent/queue/zlib_codec.h"
-#include "agent/shipper/batch_encoder.h"
-#include "agent/shipper/beast_transport.h"
+#include "common/http/beast_transport.h"
+#include "common/wire/batch_encoder.h"
+#include "common/zlib/zlib_codec.h"
 #include "tools/collector/security.h"
 #include "tools/collector/service.h"
 

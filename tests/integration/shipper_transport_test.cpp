@@ -6,8 +6,8 @@
 #include <filesystem>
 
 #include "agent/shipper/backoff.h"
-#include "agent/shipper/beast_transport.h"
 #include "agent/shipper/outcome.h"
+#include "common/http/beast_transport.h"
 #include "tests/fakes/fake_process.h"
 #include "tests/fakes/gzip.h"
 

@@ -3,7 +3,7 @@
 
 #include <chrono>
 
-#include "agent/core/clock.h"
+#include "common/core/clock.h"
 
 namespace t0w::testing {
 

@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "agent/core/time.h"
-#include "agent/shipper/batch_encoder.h"
-#include "agent/shipper/beast_transport.h"
+#include "common/core/time.h"
+#include "common/http/beast_transport.h"
+#include "common/wire/batch_encoder.h"
 
 namespace {
 

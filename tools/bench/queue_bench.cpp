@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "agent/core/clock.h"
 #include "agent/core/event_json.h"
 #include "agent/queue/event_queue.h"
-#include "agent/shipper/batch_encoder.h"
+#include "common/core/clock.h"
+#include "common/wire/batch_encoder.h"
 
 namespace {
 

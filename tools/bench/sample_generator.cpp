@@ -8,7 +8,7 @@
 #include <set>
 #include <utility>
 
-#include "agent/core/time.h"
+#include "common/core/time.h"
 
 namespace t0w::bench {
 namespace {

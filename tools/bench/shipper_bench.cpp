@@ -9,7 +9,7 @@
 #include <random>
 #include <thread>
 
-#include "agent/shipper/beast_transport.h"
+#include "common/http/beast_transport.h"
 #include "tests/fakes/fake_process.h"
 #include "tests/fakes/gzip.h"
 

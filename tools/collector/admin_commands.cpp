@@ -3,7 +3,7 @@
 #include <cctype>
 #include <ostream>
 
-#include "agent/core/time.h"
+#include "common/core/time.h"
 #include "tools/collector/enrollment_endpoint.h"
 #include "tools/collector/security.h"
 

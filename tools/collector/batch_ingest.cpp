@@ -5,9 +5,10 @@
 #include <algorithm>
 #include <chrono>
 
-#include "agent/core/time.h"
-#include "agent/shipper/batch_encoder.h"
-#include "agent/shipper/wire_protocol.h"
+#include "common/core/time.h"
+#include "common/text/ascii.h"
+#include "common/wire/batch_encoder.h"
+#include "common/wire/wire_protocol.h"
 #include "tools/collector/security.h"
 
 namespace t0w::collector {
@@ -157,13 +158,13 @@ Response BatchIngest::handle(const Request& req) {
   }
 
   auto ct = req.find(http::field::content_type);
-  if (ct == req.end() || lower(sv(ct->value())).rfind("application/json", 0) != 0) {
+  if (ct == req.end() || lowerAscii(sv(ct->value())).rfind("application/json", 0) != 0) {
     return error(req, http::status::unsupported_media_type, "unsupported_content_type",
                  "Content-Type must be application/json (tier0watch.batch/2)");
   }
   std::string encoding = "identity";
   if (auto ce = req.find(http::field::content_encoding); ce != req.end())
-    encoding = lower(sv(ce->value()));
+    encoding = lowerAscii(sv(ce->value()));
   Result<DecodedBatch> decoded = makeError(Errc::kInternal, "unset");
   const auto max_decompressed = static_cast<size_t>(config_.max_decompressed_bytes);
   // Depth and size are checked while the document is parsed: nothing recurses over a body

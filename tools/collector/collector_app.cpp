@@ -7,8 +7,8 @@
 #include <map>
 #include <string_view>
 
-#include "agent/core/time.h"
-#include "agent/shipper/bounded_json.h"
+#include "common/core/time.h"
+#include "common/wire/bounded_json.h"
 #include "tools/collector/http_util.h"
 #include "tools/collector/security.h"
 

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/core/time.h"
+#include "common/core/time.h"
 
 namespace t0w::collector {
 

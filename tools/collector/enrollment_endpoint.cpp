@@ -4,8 +4,8 @@
 
 #include <chrono>
 
-#include "agent/core/agent_id.h"
-#include "agent/shipper/bounded_json.h"
+#include "common/core/agent_id.h"
+#include "common/wire/bounded_json.h"
 #include "tools/collector/security.h"
 
 namespace t0w::collector {

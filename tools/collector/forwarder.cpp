@@ -10,8 +10,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "agent/core/time.h"
-#include "agent/shipper/beast_transport.h"
+#include "common/core/time.h"
+#include "common/http/beast_transport.h"
 #include "tools/collector/collector_app.h"
 
 namespace t0w::collector {

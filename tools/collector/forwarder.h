@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 #include "tools/collector/config.h"
 #include "tools/collector/metrics.h"
 #include "tools/collector/storage.h"

@@ -5,7 +5,7 @@
 #include <map>
 #include <mutex>
 
-#include "agent/core/time.h"
+#include "common/core/time.h"
 #include "tools/collector/http_util.h"
 
 namespace t0w::collector {

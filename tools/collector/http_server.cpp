@@ -15,7 +15,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "agent/shipper/wire_protocol.h"
+#include "common/wire/wire_protocol.h"
 
 namespace t0w::collector {
 

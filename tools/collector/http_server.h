@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 #include "tools/collector/metrics.h"
 
 namespace t0w::collector {

@@ -5,7 +5,8 @@
 #include <charconv>
 #include <chrono>
 
-#include "agent/core/time.h"
+#include "common/core/time.h"
+#include "common/text/ascii.h"
 
 namespace t0w::collector {
 
@@ -29,13 +30,6 @@ Response jsonResponse(const Request& req, http::status status, const Json& body)
 Response error(const Request& req, http::status status, const std::string& err,
                const std::string& detail) {
   return jsonError(req.version(), status, err, detail);
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 std::string percentDecode(std::string_view s) {
@@ -100,7 +94,7 @@ std::optional<std::string_view> bearerToken(const Request& req) {
   auto auth = req.find(http::field::authorization);
   if (auth == req.end()) return std::nullopt;
   std::string_view value = sv(auth->value());
-  if (value.size() < 8 || lower(value.substr(0, 7)) != "bearer ") return std::nullopt;
+  if (value.size() < 8 || lowerAscii(value.substr(0, 7)) != "bearer ") return std::nullopt;
   return value.substr(7);
 }
 

@@ -29,7 +29,6 @@ Response jsonResponse(const Request& req, http::status status, const Json& body)
 Response error(const Request& req, http::status status, const std::string& err,
                const std::string& detail);
 
-std::string lower(std::string_view s);
 std::string percentDecode(std::string_view s);
 std::map<std::string, std::string> parseQuery(std::string_view q);
 std::optional<int64_t> parseInt(std::string_view s);

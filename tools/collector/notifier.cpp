@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/shipper/beast_transport.h"
+#include "common/http/beast_transport.h"
 #include "tools/collector/http_util.h"
 
 namespace t0w::collector {

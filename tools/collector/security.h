@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 #include "tools/collector/storage.h"
 
 namespace t0w::collector {

@@ -6,9 +6,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "agent/core/time.h"
-#include "agent/shipper/batch_encoder.h"
-#include "agent/shipper/beast_transport.h"
+#include "common/core/time.h"
+#include "common/http/beast_transport.h"
+#include "common/wire/batch_encoder.h"
 
 namespace {
 

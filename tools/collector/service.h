@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 #include "tools/collector/collector_app.h"
 #include "tools/collector/config.h"
 #include "tools/collector/forwarder.h"

@@ -7,7 +7,7 @@
 
 #include <map>
 
-#include "agent/queue/sqlite_db.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace t0w::collector {
 

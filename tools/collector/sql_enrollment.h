@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 #include "tools/collector/sql_conn.h"
 #include "tools/collector/storage.h"
 

@@ -5,7 +5,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "agent/queue/migrator.h"
+#include "common/sqlite/migrator.h"
 #include "tools/collector/sql_conn.h"
 #include "tools/collector/sql_enrollment.h"
 #include "tools/collector/sql_ingest.h"

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/core/result.h"
-#include "agent/queue/queue_record.h"
+#include "common/core/result.h"
+#include "common/wire/queue_record.h"
 
 namespace t0w::collector {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 #include "tools/collector/config.h"
 
 namespace t0w::collector {

@@ -32,26 +32,4 @@ Error win32Error(Errc errc, std::string_view what, uint32_t code) {
   return Error{errc, std::string(what) + ": " + errorText(code)};
 }
 
-Errc errcForWin32(uint32_t code) {
-  switch (code) {
-    case ERROR_FILE_NOT_FOUND:
-    case ERROR_PATH_NOT_FOUND:
-    case ERROR_NOT_FOUND:
-    case 15007:  // ERROR_EVT_CHANNEL_NOT_FOUND
-      return Errc::kNotFound;
-    case ERROR_INVALID_PARAMETER:
-    case 15000:  // ERROR_EVT_INVALID_CHANNEL_PATH
-    case 15001:  // ERROR_EVT_INVALID_QUERY
-      return Errc::kInvalidArgument;
-    case ERROR_CALL_NOT_IMPLEMENTED:
-    case ERROR_NOT_SUPPORTED:
-      return Errc::kUnsupported;
-    case ERROR_FILE_CORRUPT:
-    case ERROR_DISK_CORRUPT:
-      return Errc::kCorrupt;
-    default:
-      return Errc::kIo;
-  }
-}
-
 }  // namespace t0w::win

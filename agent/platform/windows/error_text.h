@@ -5,7 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
+#include "common/core/win32_errc.h"
 
 namespace t0w::win {
 
@@ -17,7 +18,7 @@ std::string errorText(uint32_t code);
 // Error{errc, "<what>: <errorText(code)>"}.
 Error win32Error(Errc errc, std::string_view what, uint32_t code);
 
-// The Errc a Win32 code maps to (not found, access denied → kIo, invalid → kInvalidArgument, ...).
-Errc errcForWin32(uint32_t code);
+// The Errc a Win32 code maps to: one mapping for every caller (common/core/win32_errc.h).
+using ::t0w::errcForWin32;
 
 }  // namespace t0w::win

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w::win {
 

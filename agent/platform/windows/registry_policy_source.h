@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "agent/config/policy_source.h"
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w::win {
 

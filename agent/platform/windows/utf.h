@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/core/result.h"
+#include "common/core/result.h"
 
 namespace t0w::win {
 

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "agent/queue/zlib_codec.h"
+#include "common/zlib/zlib_codec.h"
 #include "tests/unit/queue/queue_test_support.h"
 
 namespace t0w {

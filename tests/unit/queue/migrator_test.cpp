@@ -1,9 +1,10 @@
-#include "agent/queue/migrator.h"
+#include "common/sqlite/migrator.h"
 
 #include <gtest/gtest.h>
 
 #include "agent/queue/chunk_codec.h"
 #include "agent/queue/event_queue.h"
+#include "agent/queue/queue_migrations.h"
 #include "tests/unit/queue/queue_test_support.h"
 
 namespace t0w {
@@ -15,13 +16,13 @@ using testing::FakeClock;
 using testing::TempDir;
 
 TEST(Migrator, EmbeddedMigrationsAreOrderedAndComplete) {
-  const auto migrations = Migrator::embedded();
+  const auto migrations = queueMigrations();
   ASSERT_GE(migrations.size(), 2u);
   for (size_t i = 0; i < migrations.size(); ++i) {
     EXPECT_EQ(migrations[i].version, static_cast<int>(i + 1)) << migrations[i].name;
     EXPECT_NE(migrations[i].sql.find("CREATE TABLE"), std::string_view::npos);
   }
-  EXPECT_EQ(Migrator::latestVersion(), static_cast<int>(migrations.size()));
+  EXPECT_EQ(queueSchemaVersion(), static_cast<int>(migrations.size()));
 }
 
 TEST(Migrator, UpgradesAnOlderDatabaseKeepingItsRows) {
@@ -33,7 +34,7 @@ TEST(Migrator, UpgradesAnOlderDatabaseKeepingItsRows) {
     // A queue file as version 1 of the agent left it: one chunk and a checkpoint.
     auto db = SqliteDb::open(path);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE(Migrator().migrate(*db, 1).ok());
+    ASSERT_TRUE(Migrator(queueMigrations()).migrate(*db, 1).ok());
     EXPECT_EQ(*db->queryInt("PRAGMA user_version", "v"), 1);
     EXPECT_EQ(*db->queryInt("SELECT count(*) FROM sqlite_master WHERE name = 'dead_letter'", "q"),
               0);
@@ -61,7 +62,7 @@ TEST(Migrator, UpgradesAnOlderDatabaseKeepingItsRows) {
   EXPECT_EQ((*q)->stats()->dead_letter_chunks, 1u);
   q->reset();
   auto db = SqliteDb::open(path);
-  EXPECT_EQ(*db->queryInt("PRAGMA user_version", "v"), Migrator::latestVersion());
+  EXPECT_EQ(*db->queryInt("PRAGMA user_version", "v"), queueSchemaVersion());
 }
 
 TEST(Migrator, RefusesADatabaseFromANewerAgent) {
@@ -70,7 +71,7 @@ TEST(Migrator, RefusesADatabaseFromANewerAgent) {
   const auto path = dir.path() / "queue.db";
   {
     auto db = SqliteDb::open(path);
-    ASSERT_TRUE(Migrator().migrate(*db).ok());
+    ASSERT_TRUE(Migrator(queueMigrations()).migrate(*db).ok());
     ASSERT_TRUE(db->exec("PRAGMA user_version = 99", "bump").ok());
   }
   QueueOptions o;

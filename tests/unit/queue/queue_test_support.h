@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/core/clock.h"
-#include "agent/queue/queue_record.h"
+#include "common/core/clock.h"
+#include "common/wire/queue_record.h"
 #include "tests/support/fake_clock.h"
 
 namespace t0w::testing {

@@ -1,4 +1,4 @@
-#include "agent/queue/zlib_codec.h"
+#include "common/zlib/zlib_codec.h"
 
 #include <gtest/gtest.h>
 

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "agent/core/time.h"
+#include "common/core/time.h"
 
 namespace t0w {
 namespace {

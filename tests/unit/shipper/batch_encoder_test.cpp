@@ -1,4 +1,4 @@
-#include "agent/shipper/batch_encoder.h"
+#include "common/wire/batch_encoder.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 
 #include "agent/core/event_json.h"
 #include "agent/queue/event_queue.h"
-#include "agent/queue/zlib_codec.h"
+#include "common/zlib/zlib_codec.h"
 #include "tests/unit/queue/queue_test_support.h"
 
 namespace t0w {

@@ -9,6 +9,6 @@ if(WIN32)
 endif()
 t0w_test(shipper_batch_tests
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/batch_encoder_test.cpp
-  DEPS t0w_shipper_encoding t0w_queue)
+  DEPS t0w_common_wire t0w_queue)
 target_compile_definitions(shipper_batch_tests PRIVATE
   T0W_PYTHON3="$<IF:$<BOOL:${Python3_Interpreter_FOUND}>,${Python3_EXECUTABLE},>")

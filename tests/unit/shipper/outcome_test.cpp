@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "agent/shipper/wire_protocol.h"
+#include "common/wire/wire_protocol.h"
 
 namespace t0w {
 namespace {

@@ -1,4 +1,4 @@
-#include "agent/shipper/url.h"
+#include "common/http/url.h"
 
 #include <gtest/gtest.h>
 

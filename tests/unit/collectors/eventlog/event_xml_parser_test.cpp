@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "agent/core/event_json.h"
-#include "agent/core/time.h"
+#include "common/core/time.h"
 #include "tests/support/corpus.h"
 
 namespace t0w {

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/core/time.h"
 #include "collectors/eventlog/evt_api.h"
+#include "common/core/time.h"
 
 namespace t0w::testing {
 

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "agent/core/clock.h"
 #include "collectors/eventlog/evt_api.h"
 #include "collectors/eventlog/evt_subscription_collector.h"
 #include "collectors/evtx/evtx_file_collector.h"
+#include "common/core/clock.h"
 #include "tests/support/under_wine.h"
 
 namespace t0w {

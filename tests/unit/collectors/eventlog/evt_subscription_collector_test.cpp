@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/core/time.h"
+#include "common/core/time.h"
 #include "tests/support/fake_clock.h"
 #include "tests/unit/collectors/eventlog/evt_api_double.h"
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "agent/core/source_status.h"
-#include "agent/core/time.h"
+#include "common/core/time.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/under_wine.h"
 

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "agent/core/time.h"
 #include "collectors/tracefile/trace_entry.h"
 #include "collectors/tracefile/trace_glob.h"
+#include "common/core/time.h"
 
 namespace t0w {
 namespace {
