@@ -81,7 +81,7 @@ Result<Url> parseUrl(std::string_view text) {
   if (!authority.empty() && authority.front() == '[') {
     const size_t close = authority.find(']');
     if (close == std::string_view::npos) return fail("unterminated IPv6 literal");
-    url.host = lower(authority.substr(1, close - 1));
+    url.host = lowerAscii(authority.substr(1, close - 1));
     if (url.host.find(':') == std::string::npos) return fail("bad IPv6 literal");
     std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
