@@ -96,6 +96,38 @@ Status writeFileAtomically(const fs::path& file, std::string_view text) {
   return {};
 }
 
+// A configuration file edited line by line, so that the administrator's comments and layout
+// survive: line endings (LF or CRLF, from the first line) and a missing last newline are kept.
+struct ConfigLines {
+  std::vector<std::string> lines;
+  bool crlf = false;
+
+  static ConfigLines split(std::string_view text) {
+    ConfigLines out;
+    while (!text.empty()) {
+      const size_t nl = text.find('\n');
+      out.lines.emplace_back(text.substr(0, nl));
+      text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    }
+    out.crlf = !out.lines.empty() && !out.lines.front().empty() && out.lines.front().back() == '\r';
+    for (auto& line : out.lines) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+    }
+    return out;
+  }
+
+  std::string join(std::string_view original) const {
+    std::string out;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      out += lines[i];
+      if (i + 1 < lines.size() || original.ends_with('\n') || original.empty()) {
+        out += crlf ? "\r\n" : "\n";
+      }
+    }
+    return out;
+  }
+};
+
 }  // namespace
 
 Result<std::string> withCollectorUrl(std::string_view config_text, std::string_view url,
@@ -111,17 +143,8 @@ Result<std::string> withCollectorUrl(std::string_view config_text, std::string_v
   }
 
   // Line by line, so that the administrator's comments and layout survive.
-  std::vector<std::string> lines;
-  std::string_view rest = config_text;
-  while (!rest.empty()) {
-    size_t nl = rest.find('\n');
-    lines.emplace_back(rest.substr(0, nl));
-    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-  }
-  bool crlf = !lines.empty() && !lines.front().empty() && lines.front().back() == '\r';
-  for (auto& line : lines) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-  }
+  ConfigLines text = ConfigLines::split(config_text);
+  std::vector<std::string>& lines = text.lines;
 
   const std::string value = quoted(url);
   size_t collector = lines.size();
@@ -164,13 +187,7 @@ Result<std::string> withCollectorUrl(std::string_view config_text, std::string_v
     }
   }
 
-  std::string out;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    out += lines[i];
-    if (i + 1 < lines.size() || config_text.ends_with('\n') || config_text.empty()) {
-      out += crlf ? "\r\n" : "\n";
-    }
-  }
+  const std::string out = text.join(config_text);
   auto check = parseConfig(out, "configuration with the new collector URL", base_dir);
   if (!check) return check.error();
   return out;
@@ -193,17 +210,8 @@ const std::vector<SourceSwitch>& sourceSwitches() {
 
 Result<std::string> withWindowsSwitch(std::string_view config_text, std::string_view key, bool on,
                                       const fs::path& base_dir) {
-  std::vector<std::string> lines;
-  std::string_view rest = config_text;
-  while (!rest.empty()) {
-    size_t nl = rest.find('\n');
-    lines.emplace_back(rest.substr(0, nl));
-    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-  }
-  bool crlf = !lines.empty() && !lines.front().empty() && lines.front().back() == '\r';
-  for (auto& line : lines) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-  }
+  ConfigLines text = ConfigLines::split(config_text);
+  std::vector<std::string>& lines = text.lines;
   const std::string value = std::string(key) + ": " + (on ? "true" : "false");
   size_t section = lines.size();
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -248,13 +256,7 @@ Result<std::string> withWindowsSwitch(std::string_view config_text, std::string_
                    std::string(indent, ' ') + value);
     }
   }
-  std::string out;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    out += lines[i];
-    if (i + 1 < lines.size() || config_text.ends_with('\n') || config_text.empty()) {
-      out += crlf ? "\r\n" : "\n";
-    }
-  }
+  const std::string out = text.join(config_text);
   auto check = parseConfig(out, "configuration with windows." + std::string(key), base_dir);
   if (!check) return check.error();
   return out;

@@ -1,38 +1,9 @@
 #include "collectors/eventlog/evt_api.h"
 
 #include "common/core/time.h"
+#include "common/text/xml_escape.h"
 
 namespace t0w {
-namespace {
-
-std::string xmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string historyQueryXml(std::string_view channel, std::string_view xpath,
                             const EvtHistoryRange& range) {

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/core/time.h"
+#include "common/text/xml_escape.h"
 
 namespace t0w::bench {
 namespace {
@@ -51,33 +52,6 @@ constexpr std::array<const char*, 6> kServices{
     "MSSQLSvc/sql01.corp.contoso.com:1433", "HTTP/intranet.corp.contoso.com",
     "cifs/fs01.corp.contoso.com",           "ldap/DC02.corp.contoso.com",
     "host/app01.corp.contoso.com",          "TERMSRV/rds01.corp.contoso.com"};
-
-std::string xmlEscape(const std::string& v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
 
 // "adele.smith" -> "Adele Smith"
 std::string displayName(const std::string& account) {
