@@ -82,6 +82,9 @@ async function main() {
     // Charts: a line per agent and source, a bar for the high alert.
     await untilCount(page.locator('#chart-rate svg polyline[data-series="dc01 Security"]'), 1);
     await untilCount(page.locator('#chart-lag svg polyline[data-series="dc01 Security"]'), 1);
+    // One heartbeat so far: its values are visible as dots (a one-point line draws nothing).
+    await untilCount(page.locator('#chart-rate svg circle[data-series="dc01 Security"]'), 1);
+    await untilCount(page.locator('#chart-lag svg circle[data-series="dc01 Security"]'), 1);
     await untilCount(page.locator('#chart-alerts svg rect[data-level="high"]'), 1);
     await page.screenshot({ path: path.join(shots, "dashboard-health.png"), fullPage: true });
     // Suppress (a POST with the CSRF token): gone from the open list, listed as suppressed.

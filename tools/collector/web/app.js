@@ -232,6 +232,9 @@ function lineChart(series, since, until) {
     const pts = s.points.filter(([, v]) => v !== null).map(([t, v]) => x(t).toFixed(1) + "," + y(v).toFixed(1)).join(" ");
     const color = COLORS[i % COLORS.length];
     root.append(svg("polyline", { points: pts, fill: "none", stroke: color, "stroke-width": 1.5, "data-series": s.label }));
+    // The newest value as a dot: a series of one heartbeat is no line at all.
+    const last = s.points.filter(([, v]) => v !== null).pop();
+    if (last) root.append(svg("circle", { cx: x(last[0]).toFixed(1), cy: y(last[1]).toFixed(1), r: 3, fill: color, "data-series": s.label }));
     root.append(svg("text", { x: L + 5, y: 12 + 11 * i, "font-size": 10, fill: color }, s.label));
   });
   return root;
