@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text/windows_argument.h"
+
 namespace t0w {
 
 // SERVICE_SID_INFO.dwServiceSidType values.
@@ -47,10 +49,6 @@ struct ServiceSpec {
   std::filesystem::path executable;  // absolute path of tier0watch.exe
   std::filesystem::path config;      // absolute path of the YAML file
 };
-
-// One argument quoted for CommandLineToArgvW / the C runtime: quotes only when needed,
-// backslashes before a quote doubled.
-std::string quoteWindowsArgument(std::string_view arg);
 
 // The service's ImagePath: "<exe>" service run --config "<config>".
 std::string serviceCommandLine(const ServiceSpec& spec);

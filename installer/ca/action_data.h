@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text/windows_argument.h"
+
 namespace t0w::installer {
 
 struct PrepareActionData {
@@ -27,10 +29,6 @@ struct PrepareActionData {
 
 // nullopt when a field is missing or a path is empty.
 std::optional<PrepareActionData> parsePrepareActionData(std::string_view data);
-
-// One argument quoted for CommandLineToArgvW / the MSVC runtime: backslashes are literal except
-// before a double quote, where they and the quote are escaped.
-std::string quoteWindowsArgument(std::string_view arg);
 
 // `"<exe>" install prepare --data-dir ... --default-config ... [--collector-url ...]
 // [--source key=value]... [--token-stdin]`: the token itself never appears on the command line.
