@@ -236,11 +236,12 @@ void ForwardLoop::run() {
       Status s = output_->deliver(*items);
       if (s) {
         failures = 0;
+        // Counted before the rows leave the queue: whoever sees an empty queue sees the count.
+        metrics_.forwarded += ids.size();
         if (Status a = storage_.ackForwards(ids); !a) {
           ++metrics_.storage_errors;  // delivered again later: duplicates, never a loss
           spdlog::error("forward {}: {}", output_->name(), a.error().toString());
         }
-        metrics_.forwarded += ids.size();
         wait = std::chrono::milliseconds(0);
       } else {
         ++metrics_.forward_errors;
