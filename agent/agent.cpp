@@ -12,7 +12,7 @@
 #include "agent/metrics/load_governor.h"
 #include "agent/metrics/metrics_server.h"
 #include "agent/metrics/process_usage.h"
-#include "agent/pipeline.h"
+#include "agent/pipeline/pipeline.h"
 #include "agent/platform/host_info.h"
 #include "agent/queue/event_queue.h"
 #include "agent/rules/audit_prerequisites.h"
@@ -233,9 +233,9 @@ Status Agent::start() {
       std::make_unique<Shipper>(queue, *r->transport, *r->encoder, so, r->clock, r->random);
 
   PipelineOptions po;
-  po.clock = &r->clock;
-  po.status_board = &r->source_status;
-  po.computer = hostName();  // trace-file events carry no Computer of their own
+  po.sources.clock = &r->clock;
+  po.sources.board = &r->source_status;
+  po.sources.computer = hostName();  // trace-file events carry no Computer of their own
   po.load_throttle = r->governor.get();
 #ifdef _WIN32
   if (runningUnderWine()) {
@@ -244,7 +244,7 @@ Status Agent::start() {
         "running under Wine, whose wevtapi.dll aborts on EvtCreateBookmark: event log "
         "subscriptions are not started");
   } else {
-    po.evt_api = [] { return makeWindowsEvtApi(); };
+    po.sources.evt_api = [] { return makeWindowsEvtApi(); };
   }
 #endif
   Shipper& shipper = *r->shipper;

@@ -10,8 +10,9 @@ else()
   set(T0W_AGENT_HOST_DEPS)
 endif()
 t0w_library(t0w_agent
-  SOURCES pipeline.cpp agent.cpp shipper/transport_factory.cpp platform/host_info.cpp
+  SOURCES pipeline/pipeline.cpp pipeline/queue_writer.cpp pipeline/record_batcher.cpp
+    pipeline/resume_gate.cpp pipeline/agent_sources.cpp agent.cpp shipper/transport_factory.cpp platform/host_info.cpp
     ${T0W_AGENT_HOST_SOURCES}
-  DEPS t0w_config t0w_metrics t0w_queue t0w_shipper_loop t0w_shipper t0w_rules t0w_evtx
-       t0w_eventlog t0w_tracefile spdlog::spdlog nlohmann_json::nlohmann_json ${T0W_AGENT_HOST_DEPS})
+  DEPS t0w_config t0w_metrics t0w_queue t0w_shipper_loop t0w_shipper t0w_rules t0w_sources
+       spdlog::spdlog nlohmann_json::nlohmann_json ${T0W_AGENT_HOST_DEPS})
 target_compile_definitions(t0w_agent PRIVATE T0W_VERSION="${PROJECT_VERSION}")

@@ -8,7 +8,7 @@
 
 #include "agent/agent.h"
 #include "agent/config/agent_config.h"
-#include "agent/pipeline.h"
+#include "agent/pipeline/pipeline.h"
 #include "agent/platform/host_stop_signal.h"
 #include "agent/shipper/transport_factory.h"
 

@@ -10,8 +10,7 @@
 #include "agent/cli/scan_inputs.h"
 #include "agent/rules/alert_json.h"
 #include "agent/rules/rule_stage.h"
-#include "collectors/eventlog/xml_file_collector.h"
-#include "collectors/evtx/evtx_file_collector.h"
+#include "collectors/registry.h"
 #include "common/core/clock.h"
 
 namespace t0w::cli {
@@ -82,15 +81,6 @@ class ScanMonitor final : public EventSink {
   bool drawn_ = false;
 };
 
-std::unique_ptr<Collector> makeCollector(const ScanInput& input, const ScanOptions& options) {
-  if (input.kind == ScanInput::Kind::kEvtx) {
-    EvtxReadOptions evtx;
-    evtx.include_recovered = options.include_recovered;
-    return std::make_unique<EvtxFileCollector>(input.path, evtx);
-  }
-  return std::make_unique<XmlFileCollector>(input.path);
-}
-
 }  // namespace
 
 int runScan(const ScanOptions& options, CliIo io, ScanReport* report) {
@@ -139,10 +129,27 @@ int runScan(const ScanOptions& options, CliIo io, ScanReport* report) {
   ScanMonitor monitor(*after_monitor, io, inputs.files.size());
   for (const InputError& e : inputs.errors) monitor.onError(e);
 
+  // Each input is a source of the registry (collectors/registry.h), as in `run`.
+  SourceContext context;
+  context.include_recovered = options.include_recovered;
   for (const ScanInput& input : inputs.files) {
     monitor.startFile(input.path.string());
-    std::unique_ptr<Collector> collector = makeCollector(input, options);
-    collector->run(monitor);
+    SourceConfig source;
+    source.type = input.kind == ScanInput::Kind::kEvtx ? SourceType::kEvtxReplay : SourceType::kXml;
+    source.path = input.path;
+    auto plan = planSource(source, context);
+    if (!plan) {
+      monitor.onError({input.path.string(), 0, plan.error()});
+      continue;
+    }
+    for (const SourceStream& stream : plan->streams) {
+      auto opened = stream.open({}, {});
+      if (!opened) {
+        monitor.onError({stream.name, 0, opened.error()});
+        continue;
+      }
+      opened->collector->run(monitor);
+    }
   }
   monitor.finish();
   if (rule_stage) {

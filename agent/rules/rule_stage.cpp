@@ -8,8 +8,12 @@ void RuleStage::onEvent(Event&& event) {
   ++events_;
   // Only a matching event is copied (once) into the shared event its alerts point to; the
   // original goes on unchanged.
-  matches_ += rules_.evaluate(
-      event, [&event] { return std::make_shared<const Event>(event); }, alerts_);
+  {
+    std::unique_lock<std::mutex> lock;
+    if (shared_ != nullptr) lock = std::unique_lock(*shared_);
+    matches_ += rules_.evaluate(
+        event, [&event] { return std::make_shared<const Event>(event); }, alerts_);
+  }
   if (forward_) next_.onEvent(std::move(event));
 }
 

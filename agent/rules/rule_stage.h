@@ -2,6 +2,8 @@
 // AlertSink and forwards the event unchanged to the next stage.
 #pragma once
 
+#include <mutex>
+
 #include "agent/core/event_sink.h"
 #include "agent/rules/alert.h"
 #include "agent/rules/rule_set.h"
@@ -11,8 +13,11 @@ namespace t0w {
 class RuleStage final : public EventSink {
  public:
   // `forward_events`: false when nothing downstream looks at events (scan without --events).
-  RuleStage(RuleSet& rules, AlertSink& alerts, EventSink& next, bool forward_events = true)
-      : rules_(rules), alerts_(alerts), next_(next), forward_(forward_events) {}
+  // `shared`: held while evaluating when several sources' threads share one RuleSet (`run`);
+  // null when one thread owns it (`scan`).
+  RuleStage(RuleSet& rules, AlertSink& alerts, EventSink& next, bool forward_events = true,
+            std::mutex* shared = nullptr)
+      : rules_(rules), alerts_(alerts), next_(next), forward_(forward_events), shared_(shared) {}
 
   void onEvent(Event&& event) override;
   void onError(const InputError& error) override { next_.onError(error); }
@@ -27,6 +32,7 @@ class RuleStage final : public EventSink {
   AlertSink& alerts_;
   EventSink& next_;
   bool forward_;
+  std::mutex* shared_;
   uint64_t events_ = 0;
   uint64_t matches_ = 0;
 };

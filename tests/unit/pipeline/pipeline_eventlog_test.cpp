@@ -8,7 +8,7 @@
 #include <set>
 #include <vector>
 
-#include "agent/pipeline.h"
+#include "agent/pipeline/pipeline.h"
 #include "collectors/eventlog/evt_subscription_collector.h"
 #include "tests/unit/collectors/eventlog/evt_api_double.h"
 #include "tests/unit/queue/queue_test_support.h"
@@ -117,10 +117,10 @@ class PipelineEventlogTest : public ::testing::Test {
                        size_t batch_events = 1000,
                        std::optional<BackfillSetting> backfill = std::nullopt) {
     PipelineOptions o;
-    o.batch_events = batch_events;
-    o.clock = &clock_;
-    o.eventlog_batch = 2;
-    o.evt_api = [this] { return std::make_unique<ForwardingEvtApi>(*api_); };
+    o.batch.events = batch_events;
+    o.sources.clock = &clock_;
+    o.sources.eventlog_batch = 2;
+    o.sources.evt_api = [this] { return std::make_unique<ForwardingEvtApi>(*api_); };
     SourceConfig source = eventlogSource(channel);
     source.backfill = backfill;
     Pipeline p({source}, *queue_, nullptr, metrics_, std::move(listener), o);

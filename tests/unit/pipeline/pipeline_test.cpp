@@ -1,6 +1,6 @@
 // Pipeline with the real queue and the real XML collector: records and checkpoint stored
 // together, resume after the last stored record, pause_sources waits without dropping.
-#include "agent/pipeline.h"
+#include "agent/pipeline/pipeline.h"
 
 #include <gtest/gtest.h>
 
@@ -84,7 +84,7 @@ TEST_F(PipelineTest, StoresEveryEventWithItsCheckpoint) {
   auto q = openQueue();
   size_t notified = 0;
   PipelineOptions o;
-  o.batch_events = 10;
+  o.batch.events = 10;
   runToEnd(*q, o, &notified);
   EXPECT_EQ(notified, 25u);
   EXPECT_EQ(*q->checkpoint(xml_.string()), std::optional<std::string>("complete"));
@@ -147,10 +147,10 @@ TEST_F(PipelineTest, PauseSourcesWaitsAndStopStoresNothingPastTheCheckpoint) {
 TEST(PipelineKeyTest, ChannelRecordIdOrSourcePosition) {
   Event e;
   e.origin = {"f.evtx", 7, {}};
-  EXPECT_EQ(Pipeline::eventRecordKey(e), "f.evtx|7");
+  EXPECT_EQ(eventRecordKey(e), "f.evtx|7");
   e.system.channel = "Security";
   e.system.record_id = 42;
-  EXPECT_EQ(Pipeline::eventRecordKey(e), "Security|42");
+  EXPECT_EQ(eventRecordKey(e), "Security|42");
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "agent/pipeline.h"
+#include "agent/pipeline/pipeline.h"
 #include "agent/queue/chunk_codec.h"
 #include "tests/unit/queue/queue_test_support.h"
 
@@ -46,10 +46,10 @@ class PipelineTracefileTest : public ::testing::Test {
     s.type = SourceType::kTracefile;
     s.path = glob_;
     PipelineOptions o;
-    o.batch_events = 4;  // the tail hands over a checkpoint every 2 entries
-    o.tracefile_poll = std::chrono::milliseconds(5);
-    o.tracefile_entry_idle = std::chrono::milliseconds(0);
-    o.clock = &clock_;
+    o.batch.events = 4;  // the tail hands over a checkpoint every 2 entries
+    o.sources.tracefile_poll = std::chrono::milliseconds(5);
+    o.sources.tracefile_entry_idle = std::chrono::milliseconds(0);
+    o.sources.clock = &clock_;
     std::mutex mu;
     std::condition_variable cv;
     size_t stored = 0;

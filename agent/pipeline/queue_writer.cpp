@@ -1,0 +1,61 @@
+#include "agent/pipeline/queue_writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <iterator>
+
+namespace t0w {
+
+bool QueueWriter::store(std::vector<QueueRecord> records, const Checkpoint& checkpoint,
+                        SourceMetrics* source) {
+  for (;;) {
+    auto result = queue_.enqueue(records, checkpoint);
+    if (!result) {
+      if (result.error().code == Errc::kLimit && records.size() > 1) {
+        // Larger than the whole cap: store it in halves, the first half without advancing the
+        // checkpoint past records not yet stored.
+        std::vector<QueueRecord> second(
+            std::make_move_iterator(records.begin() + records.size() / 2),
+            std::make_move_iterator(records.end()));
+        records.resize(records.size() / 2);
+        auto previous = queue_.checkpoint(checkpoint.source);
+        // No checkpoint yet: an empty position reads as "from the beginning", which is right.
+        Checkpoint keep{checkpoint.source, previous && *previous ? **previous : std::string()};
+        if (!store(std::move(records), keep, source)) return false;
+        return store(std::move(second), checkpoint, source);
+      }
+      if (result.error().code == Errc::kLimit) {
+        ++metrics_.dropped_too_large;
+        spdlog::error("{}: record {} is larger than the whole queue; dropped", checkpoint.source,
+                      records.empty() ? "" : records.front().key);
+        records.clear();
+        continue;  // store the checkpoint alone
+      }
+      ++metrics_.enqueue_errors;
+      spdlog::error("{}: cannot store events: {}; retrying", checkpoint.source,
+                    result.error().toString());
+    } else if (result->stored()) {
+      size_t bytes = 0;
+      for (const auto& r : records) bytes += r.body.size();
+      metrics_.enqueued_records += records.size();
+      metrics_.dropped_queue_full += result->dropped_events;
+      if (result->dropped_events > 0) {
+        spdlog::warn("queue full: dropped the {} oldest events (reported to the collector)",
+                     result->dropped_events);
+      }
+      if (listener_ && !records.empty()) listener_(records.size(), bytes);
+      // Self-protection: over its CPU or memory ceiling the agent slows its sources' reading
+      // and rule evaluation here, after each stored batch (nothing is dropped for it).
+      if (source != nullptr && throttle_ != nullptr) {
+        const auto delay = throttle_->delayFor(LoadThrottle::Work::kRules);
+        if (delay.count() > 0) stop_.waitFor(delay);
+      }
+      return true;
+    } else if (source != nullptr) {
+      ++source->pause_waits;  // kFull with pause_sources: wait for the shipper to make room
+    }
+    if (stop_.waitFor(full_retry_)) return false;
+  }
+}
+
+}  // namespace t0w
