@@ -1,5 +1,7 @@
 #include "agent/config/schema_validator.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <charconv>
 #include <cmath>
 #include <set>

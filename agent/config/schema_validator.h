@@ -5,11 +5,13 @@
 // minItems, minProperties, maxProperties. Others are ignored (description, default, $id, ...).
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+namespace YAML {
+class Node;
+}
 
 namespace t0w {
 

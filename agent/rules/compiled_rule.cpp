@@ -1,10 +1,17 @@
+// The compiler of Sigma rules: rule documents and detection blocks into CompiledRule and
+// Detection. Value transforms are in value_transforms.cpp, evaluation order in
+// detection_order.cpp, evaluation in detection_eval.cpp.
 #include "agent/rules/compiled_rule.h"
+
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <charconv>
 #include <set>
 
 #include "agent/rules/condition_parser.h"
+#include "agent/rules/detection_order.h"
+#include "agent/rules/value_transforms.h"
 
 namespace t0w {
 namespace {
@@ -12,144 +19,6 @@ namespace {
 // Errors carry "<kind>: <detail>"; the kind is the summary class in `rules check`.
 Error fail(Errc code, const std::string& kind, const std::string& detail) {
   return makeError(code, kind + ": " + detail);
-}
-
-// ---- value transformations -------------------------------------------------------------------
-
-std::string base64Encode(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16 | static_cast<uint8_t>(in[i + 1]) << 8 |
-                 static_cast<uint8_t>(in[i + 2]);
-    out.push_back(kAlphabet[v >> 18]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back(kAlphabet[v & 63]);
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    out.push_back(kAlphabet[v >> 18]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16 | static_cast<uint8_t>(in[i + 1]) << 8;
-    out.push_back(kAlphabet[v >> 18]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back('=');
-  }
-  return out;
-}
-
-// UTF-8 → UTF-16 code units; invalid bytes pass through as U+FFFD.
-std::vector<uint16_t> utf16Units(std::string_view s) {
-  std::vector<uint16_t> out;
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    uint32_t cp = 0xFFFD;
-    size_t len = 1;
-    if (c < 0x80) {
-      cp = c;
-    } else if ((c >> 5) == 0x6 && i + 1 < s.size()) {
-      cp = (c & 0x1F) << 6 | (s[i + 1] & 0x3F);
-      len = 2;
-    } else if ((c >> 4) == 0xE && i + 2 < s.size()) {
-      cp = (c & 0x0F) << 12 | (s[i + 1] & 0x3F) << 6 | (s[i + 2] & 0x3F);
-      len = 3;
-    } else if ((c >> 3) == 0x1E && i + 3 < s.size()) {
-      cp = (c & 0x07) << 18 | (s[i + 1] & 0x3F) << 12 | (s[i + 2] & 0x3F) << 6 | (s[i + 3] & 0x3F);
-      len = 4;
-    }
-    i += len;
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      out.push_back(static_cast<uint16_t>(0xD800 + (cp >> 10)));
-      out.push_back(static_cast<uint16_t>(0xDC00 + (cp & 0x3FF)));
-    } else {
-      out.push_back(static_cast<uint16_t>(cp));
-    }
-  }
-  return out;
-}
-
-// Encodes the literal runs of s as UTF-16; wildcards stay wildcards.
-SigmaString toUtf16(const SigmaString& s, bool big_endian, bool bom) {
-  SigmaString out;
-  auto push = [&](char c, bool w) {
-    out.text.push_back(c);
-    out.wild.push_back(w);
-  };
-  if (bom) {
-    push(static_cast<char>(0xFF), false);
-    push(static_cast<char>(0xFE), false);
-  }
-  size_t i = 0;
-  while (i < s.text.size()) {
-    if (s.wild[i]) {
-      push(s.text[i], true);
-      ++i;
-      continue;
-    }
-    size_t j = i;
-    while (j < s.text.size() && !s.wild[j]) ++j;
-    for (uint16_t u : utf16Units(std::string_view(s.text).substr(i, j - i))) {
-      const char lo = static_cast<char>(u & 0xff), hi = static_cast<char>(u >> 8);
-      push(big_endian ? hi : lo, false);
-      push(big_endian ? lo : hi, false);
-    }
-    i = j;
-  }
-  return out;
-}
-
-// Sigma's windash: every '-' or '/' that starts a command-line flag (preceded by a non-word
-// character or the start, followed by a word character) in all of its dash forms.
-std::vector<SigmaString> windash(const SigmaString& s, size_t max_dashes) {
-  auto isWord = [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' ||
-           (static_cast<unsigned char>(c) & 0x80) != 0;
-  };
-  std::vector<size_t> positions;
-  for (size_t i = 0; i < s.text.size(); ++i) {
-    if (s.wild[i] || (s.text[i] != '-' && s.text[i] != '/')) continue;
-    const bool before_ok = i == 0 || !isWord(s.text[i - 1]);
-    const bool after_ok = i + 1 < s.text.size() && isWord(s.text[i + 1]);
-    if (before_ok && after_ok) positions.push_back(i);
-  }
-  static const char* const kDashes[] = {"-", "/", "\xE2\x80\x93", "\xE2\x80\x94", "\xE2\x80\x95"};
-  if (positions.empty()) return {s};
-  // Beyond the limit every flag gets the same dash form (5 variants instead of 5^n).
-  const bool same_everywhere = positions.size() > max_dashes;
-  size_t combos = 1;
-  if (!same_everywhere)
-    for (size_t k = 0; k < positions.size(); ++k) combos *= 5;
-  else
-    combos = 5;
-  std::vector<SigmaString> out;
-  for (size_t combo = 0; combo < combos; ++combo) {
-    SigmaString v;
-    size_t pi = 0, code = combo;
-    for (size_t i = 0; i < s.text.size(); ++i) {
-      if (pi < positions.size() && positions[pi] == i) {
-        const size_t which = same_everywhere ? combo : code % 5;
-        if (!same_everywhere) code /= 5;
-        for (const char* d = kDashes[which]; *d; ++d) {
-          v.text.push_back(*d);
-          v.wild.push_back(false);
-        }
-        ++pi;
-      } else {
-        v.text.push_back(s.text[i]);
-        v.wild.push_back(s.wild[i]);
-      }
-    }
-    out.push_back(std::move(v));
-  }
-  return out;
 }
 
 // ---- field references ------------------------------------------------------------------------
@@ -177,258 +46,7 @@ FieldRef makeFieldRef(const std::string& sigma_name, const FieldMapping* mapping
   return r;
 }
 
-void record(EvalContext& ctx, const std::string& name, std::string_view value) {
-  if (ctx.matched) ctx.matched->push_back(MatchedField{name, std::string(value)});
-}
-
-}  // namespace
-
-// ---- evaluation -------------------------------------------------------------------------------
-
-bool FieldCondition::evaluate(const Event& event, EvalContext& ctx) const {
-  switch (mode) {
-    case Mode::kKeywords: {
-      // Keywords: anywhere in any data field value.
-      if (!all) {
-        for (const auto& f : event.fields()) {
-          for (const auto& m : matchers) {
-            if (m.match(f.value)) {
-              record(ctx, f.name, f.value);
-              return true;
-            }
-          }
-        }
-        return false;
-      }
-      for (const auto& m : matchers) {
-        bool hit = false;
-        for (const auto& f : event.fields()) {
-          if (m.match(f.value)) {
-            record(ctx, f.name, f.value);
-            hit = true;
-            break;
-          }
-        }
-        if (!hit) return false;
-      }
-      return true;
-    }
-    case Mode::kExists: {
-      bool present = false;
-      forEachFieldValueOf(field, event, ctx, [&](std::string_view) { present = true; });
-      return present == exists;
-    }
-    case Mode::kFieldRef: {
-      bool has_other = false;
-      // The other field's value must outlive the scan of this field's values (System fields are
-      // rendered into ctx.buf, which the scan reuses).
-      forEachFieldValueOf(other, event, ctx, [&](std::string_view v) {
-        if (!has_other) {
-          ctx.ref_buf.assign(v);
-          has_other = true;
-        }
-      });
-      if (!has_other) return false;
-      const std::string_view other_value = ctx.ref_buf;
-      bool hit = false;
-      forEachFieldValueOf(field, event, ctx, [&](std::string_view v) {
-        if (hit) return;
-        auto eq = [&](std::string_view a, std::string_view b) {
-          if (a.size() != b.size()) return false;
-          if (ref_cased) return a == b;
-          for (size_t i = 0; i < a.size(); ++i)
-            if (foldAscii(a[i]) != foldAscii(b[i])) return false;
-          return true;
-        };
-        switch (ref_kind) {
-          case ValueMatcher::Kind::kPrefix:
-            hit =
-                v.size() >= other_value.size() && eq(v.substr(0, other_value.size()), other_value);
-            break;
-          case ValueMatcher::Kind::kSuffix:
-            hit = v.size() >= other_value.size() &&
-                  eq(v.substr(v.size() - other_value.size()), other_value);
-            break;
-          case ValueMatcher::Kind::kContains: {
-            if (ref_cased) {
-              hit = v.find(other_value) != std::string_view::npos;
-            } else {
-              for (size_t i = 0; !hit && i + other_value.size() <= v.size(); ++i)
-                hit = eq(v.substr(i, other_value.size()), other_value);
-            }
-            break;
-          }
-          default:
-            hit = eq(v, other_value);
-        }
-        if (hit) record(ctx, field.sigma_name, v);
-      });
-      return hit;
-    }
-    case Mode::kValues:
-      break;
-  }
-  if (!all) {
-    bool hit = false;
-    const size_t n = forEachFieldValueOf(field, event, ctx, [&](std::string_view v) {
-      if (hit) return;
-      for (const auto& m : matchers) {
-        if (m.match(v)) {
-          hit = true;
-          record(ctx, field.sigma_name, v);
-          return;
-        }
-      }
-    });
-    if (n == 0) {
-      for (const auto& m : matchers)
-        if (m.matchesAbsent()) return true;
-    }
-    return hit;
-  }
-  uint32_t begin = 0;
-  for (uint32_t end : group_ends) {
-    bool hit = false;
-    const size_t n = forEachFieldValueOf(field, event, ctx, [&](std::string_view v) {
-      if (hit) return;
-      for (uint32_t i = begin; i < end; ++i) {
-        if (matchers[i].match(v)) {
-          hit = true;
-          record(ctx, field.sigma_name, v);
-          return;
-        }
-      }
-    });
-    if (!hit && n == 0) {
-      for (uint32_t i = begin; i < end; ++i)
-        if (matchers[i].matchesAbsent()) hit = true;
-    }
-    if (!hit) return false;
-    begin = end;
-  }
-  return true;
-}
-
-bool Selection::evaluate(const Event& event, EvalContext& ctx) const {
-  for (const auto& alt : alternatives) {
-    const size_t mark = ctx.matched ? ctx.matched->size() : 0;
-    bool ok = true;
-    for (const auto& c : alt) {
-      if (!c.evaluate(event, ctx)) {
-        ok = false;
-        break;
-      }
-    }
-    if (ok) return true;
-    if (ctx.matched) ctx.matched->resize(mark);
-  }
-  return false;
-}
-
-bool Detection::eval(const CondExpr& e, const Event& event, EvalContext& ctx) const {
-  switch (e.kind) {
-    case CondExpr::Kind::kSel:
-      return selections[e.sel].evaluate(event, ctx);
-    case CondExpr::Kind::kNot: {
-      // Fields under a negation never explain a match: do not record them.
-      auto* saved = ctx.matched;
-      ctx.matched = nullptr;
-      const bool r = !eval(e.children[0], event, ctx);
-      ctx.matched = saved;
-      return r;
-    }
-    case CondExpr::Kind::kAnd: {
-      const size_t mark = ctx.matched ? ctx.matched->size() : 0;
-      for (const auto& c : e.children) {
-        if (!eval(c, event, ctx)) {
-          if (ctx.matched) ctx.matched->resize(mark);
-          return false;
-        }
-      }
-      return true;
-    }
-    case CondExpr::Kind::kOr:
-      for (const auto& c : e.children) {
-        if (eval(c, event, ctx)) return true;
-      }
-      return false;
-  }
-  return false;
-}
-
-bool Detection::evaluate(const Event& event, EvalContext& ctx) const {
-  return eval(root, event, ctx);
-}
-
-namespace {
-
-std::optional<std::vector<uint32_t>> idsOf(const Detection& d, const CondExpr& e) {
-  switch (e.kind) {
-    case CondExpr::Kind::kSel: {
-      const Selection& s = d.selections[e.sel];
-      if (s.alternatives.size() != 1) return std::nullopt;
-      for (const auto& c : s.alternatives[0]) {
-        if (c.mode != FieldCondition::Mode::kValues || c.all || !c.field.system ||
-            *c.field.system != SystemField::kEventId)
-          continue;
-        std::vector<uint32_t> ids;
-        for (const auto& m : c.matchers) {
-          if (m.kind() != ValueMatcher::Kind::kExact) return std::nullopt;
-          uint32_t id = 0;
-          auto [p, ec] =
-              std::from_chars(m.needle().data(), m.needle().data() + m.needle().size(), id);
-          if (ec != std::errc() || p != m.needle().data() + m.needle().size()) return std::nullopt;
-          ids.push_back(id);
-        }
-        return ids;
-      }
-      return std::nullopt;
-    }
-    case CondExpr::Kind::kAnd: {
-      std::optional<std::vector<uint32_t>> acc;
-      for (const auto& c : e.children) {
-        auto ids = idsOf(d, c);
-        if (!ids) continue;
-        if (!acc) {
-          acc = std::move(ids);
-        } else {
-          std::vector<uint32_t> keep;
-          for (uint32_t id : *acc)
-            if (std::find(ids->begin(), ids->end(), id) != ids->end()) keep.push_back(id);
-          acc = std::move(keep);
-        }
-      }
-      return acc;
-    }
-    case CondExpr::Kind::kOr: {
-      std::vector<uint32_t> all;
-      for (const auto& c : e.children) {
-        auto ids = idsOf(d, c);
-        if (!ids) return std::nullopt;
-        all.insert(all.end(), ids->begin(), ids->end());
-      }
-      return all;
-    }
-    case CondExpr::Kind::kNot:
-      return std::nullopt;
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
-std::vector<uint32_t> Detection::requiredEventIds() const {
-  auto ids = idsOf(*this, root);
-  if (!ids) return {};
-  std::sort(ids->begin(), ids->end());
-  ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
-  if (ids->empty()) return {0xFFFFFFFFu};  // contradictory: no EventID can match
-  return *ids;
-}
-
-// ---- compilation ------------------------------------------------------------------------------
-
-namespace {
+// ---- modifiers ---------------------------------------------------------------------------------
 
 struct Modifiers {
   bool contains = false, startswith = false, endswith = false, all = false, re = false,
@@ -549,79 +167,6 @@ std::vector<SigmaString> expandPlaceholders(const SigmaString& s, const RuleComp
   return out;
 }
 
-// Evaluation order: AND/OR short-circuit, so cheap tests go first (an `Image|endswith` before a
-// list of `CommandLine|contains`, those before regexes and keyword scans). Order never changes
-// the result, only how soon a non-matching event is rejected.
-uint32_t matcherCost(const ValueMatcher& m) {
-  switch (m.kind()) {
-    case ValueMatcher::Kind::kExact:
-    case ValueMatcher::Kind::kPrefix:
-    case ValueMatcher::Kind::kSuffix:
-    case ValueMatcher::Kind::kNull:
-      return 1;
-    case ValueMatcher::Kind::kContains:
-      return 4;
-    case ValueMatcher::Kind::kGlob:
-    case ValueMatcher::Kind::kCidr:
-    case ValueMatcher::Kind::kLt:
-    case ValueMatcher::Kind::kLte:
-    case ValueMatcher::Kind::kGt:
-    case ValueMatcher::Kind::kGte:
-    case ValueMatcher::Kind::kBitAnd:
-      return 8;
-    case ValueMatcher::Kind::kRegex:
-      return 40;
-  }
-  return 8;
-}
-
-uint32_t conditionCost(const FieldCondition& c) {
-  uint32_t cost = 2;  // the field lookup
-  for (const auto& m : c.matchers) cost += matcherCost(m);
-  if (c.mode == FieldCondition::Mode::kKeywords) cost *= 16;  // every field of the event
-  if (c.mode == FieldCondition::Mode::kFieldRef) cost += 8;
-  return cost;
-}
-
-uint32_t optimizeSelection(Selection& s) {
-  uint32_t total = 0;
-  std::vector<uint32_t> alt_cost;
-  for (auto& alt : s.alternatives) {
-    std::stable_sort(alt.begin(), alt.end(), [](const FieldCondition& a, const FieldCondition& b) {
-      return conditionCost(a) < conditionCost(b);
-    });
-    uint32_t c = 0;
-    for (const auto& fc : alt) c += conditionCost(fc);
-    total += c;
-  }
-  return total;
-}
-
-uint32_t optimizeExpr(CondExpr& e, const std::vector<uint32_t>& sel_cost) {
-  switch (e.kind) {
-    case CondExpr::Kind::kSel:
-      return sel_cost[e.sel];
-    case CondExpr::Kind::kNot:
-      return optimizeExpr(e.children[0], sel_cost);
-    case CondExpr::Kind::kAnd:
-    case CondExpr::Kind::kOr: {
-      std::vector<std::pair<uint32_t, CondExpr>> costed;
-      uint32_t total = 0;
-      for (auto& c : e.children) {
-        const uint32_t cost = optimizeExpr(c, sel_cost);
-        total += cost;
-        costed.emplace_back(cost, std::move(c));
-      }
-      std::stable_sort(costed.begin(), costed.end(),
-                       [](const auto& a, const auto& b) { return a.first < b.first; });
-      e.children.clear();
-      for (auto& [cost, c] : costed) e.children.push_back(std::move(c));
-      return total;
-    }
-  }
-  return 0;
-}
-
 class DetectionCompiler {
  public:
   DetectionCompiler(const FieldMapping* fields, const RuleCompileOptions& opt)
@@ -668,9 +213,7 @@ class DetectionCompiler {
       root.children.push_back(std::move(e));
     }
     d.root = root.children.size() == 1 ? std::move(root.children[0]) : std::move(root);
-    std::vector<uint32_t> sel_cost;
-    for (auto& sel : d.selections) sel_cost.push_back(optimizeSelection(sel));
-    optimizeExpr(d.root, sel_cost);
+    orderDetectionByCost(d);
     d.placeholders.assign(used_placeholders_.begin(), used_placeholders_.end());
     return d;
   }
@@ -909,26 +452,26 @@ class DetectionCompiler {
       std::vector<SigmaString> next;
       for (const auto& s : vals) {
         if (t == "windash") {
-          auto w = windash(s, opt_.limits.max_windash_dashes);
+          auto w = sigma::windash(s, opt_.limits.max_windash_dashes);
           next.insert(next.end(), w.begin(), w.end());
         } else if (t == "utf16le" || t == "wide") {
-          next.push_back(toUtf16(s, false, false));
+          next.push_back(sigma::toUtf16(s, false, false));
         } else if (t == "utf16be") {
-          next.push_back(toUtf16(s, true, false));
+          next.push_back(sigma::toUtf16(s, true, false));
         } else if (t == "utf16") {
-          next.push_back(toUtf16(s, false, true));
+          next.push_back(sigma::toUtf16(s, false, true));
         } else {
           if (s.hasWildcards())
             return fail(Errc::kUnsupported, "invalid value",
                         ctx + ": " + t + " cannot encode a value with wildcards");
           if (t == "base64") {
-            next.push_back(SigmaString::literal(base64Encode(s.text)));
+            next.push_back(SigmaString::literal(sigma::base64Encode(s.text)));
           } else {  // base64offset: the three alignments, without the edge characters that
                     // depend on neighbouring bytes
             static constexpr size_t kStart[3] = {0, 2, 3};
             static constexpr size_t kEndTrim[3] = {0, 3, 2};
             for (size_t i = 0; i < 3; ++i) {
-              const std::string enc = base64Encode(std::string(i, ' ') + s.text);
+              const std::string enc = sigma::base64Encode(std::string(i, ' ') + s.text);
               const size_t trim = kEndTrim[(s.text.size() + i) % 3];
               if (enc.size() < kStart[i] + trim) continue;
               next.push_back(

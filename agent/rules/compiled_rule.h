@@ -3,8 +3,6 @@
 // differ). Evaluation reads fields through precomputed FieldKeys and never allocates.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <map>
 #include <optional>
 #include <string>
@@ -17,6 +15,10 @@
 #include "agent/rules/rule_limits.h"
 #include "agent/rules/rule_loader.h"
 #include "agent/rules/value_matcher.h"
+
+namespace YAML {
+class Node;
+}
 
 namespace t0w {
 

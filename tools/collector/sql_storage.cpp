@@ -5,21 +5,15 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "common/sqlite/migrator.h"
 #include "tools/collector/sql_conn.h"
 #include "tools/collector/sql_enrollment.h"
 #include "tools/collector/sql_ingest.h"
+#include "tools/collector/sql_migrations.h"
+#include "tools/collector/sql_rows.h"
 #include "tools/collector/storage.h"
 
 namespace t0w::collector {
 namespace {
-
-constexpr Migration kSqliteMigrations[] = {
-#include "collector_sqlite_migrations.inc"
-};
-constexpr Migration kPostgresMigrations[] = {
-#include "collector_postgres_migrations.inc"
-};
 
 int64_t num(const std::optional<std::string>& v) { return sqlInt(v); }
 std::optional<int64_t> optNum(const std::optional<std::string>& v) { return sqlOptInt(v); }
@@ -45,47 +39,7 @@ class SqlStorage final : public Storage {
 
   Status migrate() {
     Lease c(*this);
-    const std::span<const Migration> migrations =
-        postgres_ ? std::span<const Migration>(kPostgresMigrations)
-                  : std::span<const Migration>(kSqliteMigrations);
-    if (Status s =
-            c->script("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                      "name TEXT NOT NULL)");
-        !s) {
-      return s;
-    }
-    for (const Migration& m : migrations) {
-      if (Status s = c->begin(); !s) return s;
-      if (postgres_) {
-        // Two collectors starting at once on one database: the second waits, then skips.
-        if (Status s = c->script("SELECT pg_advisory_xact_lock(7302531)"); !s) {
-          return rollback(*c, s.error());
-        }
-      }
-      auto done =
-          c->query("SELECT version FROM schema_migrations WHERE version = ?", {int64_t{m.version}});
-      if (!done) return rollback(*c, done.error());
-      if (!done->empty()) {
-        if (Status s = c->script("COMMIT"); !s) return s;
-        continue;
-      }
-      if (Status s = c->script(std::string(m.sql)); !s) {
-        return rollback(*c, makeError(s.error().code, "migration " + std::string(m.name) + ": " +
-                                                          s.error().message));
-      }
-      auto ins = c->query("INSERT INTO schema_migrations(version, name) VALUES (?, ?)",
-                          {int64_t{m.version}, std::string(m.name)});
-      if (!ins) return rollback(*c, ins.error());
-      if (Status s = c->script("COMMIT"); !s) return s;
-    }
-    auto newest = c->query("SELECT MAX(version) FROM schema_migrations", {});
-    if (!newest) return newest.error();
-    if (!newest->empty() && num((*newest)[0][0]) > migrations.back().version) {
-      return makeError(Errc::kUnsupported, "database schema version " +
-                                               std::to_string(num((*newest)[0][0])) +
-                                               " is newer than this collector supports");
-    }
-    return {};
+    return migrateSchema(*c, postgres_);
   }
 
   Status enrollAgent(const std::string& name, const std::string& token_hash, int64_t now) override {
@@ -99,35 +53,6 @@ class SqlStorage final : public Storage {
       return r.error();
     }
     return {};
-  }
-
-  static constexpr const char* kAgentColumns =
-      "name, agent_id, hostname, version, enrolled_at, last_seen, last_batch, batches, events, "
-      "alerts, drops, gaps, status, conflicts, enrolled_via, revoked_at, rotated_at, prev_status, "
-      "last_heartbeat";
-
-  static AgentRecord agentFromRow(const SqlRow& r) {
-    AgentRecord a;
-    a.name = str(r[0]);
-    a.agent_id = str(r[1]);
-    a.hostname = str(r[2]);
-    a.version = str(r[3]);
-    a.enrolled_at = num(r[4]);
-    a.last_seen = optNum(r[5]);
-    a.last_batch = str(r[6]);
-    a.batches = num(r[7]);
-    a.events = num(r[8]);
-    a.alerts = num(r[9]);
-    a.drops = num(r[10]);
-    a.gaps = num(r[11]);
-    a.status = str(r[12]);
-    a.conflicts = num(r[13]);
-    a.enrolled_via = str(r[14]);
-    a.revoked_at = optNum(r[15]);
-    a.rotated_at = optNum(r[16]);
-    a.prev_status = str(r[17]);
-    a.last_heartbeat = optNum(r[18]);
-    return a;
   }
 
   Result<std::optional<AgentRecord>> agentByTokenHash(const std::string& token_hash) override {
@@ -272,27 +197,6 @@ class SqlStorage final : public Storage {
           StatusReport{num(r[0]), str(r[1]), str(r[2]), optNum(r[3]), num(r[4]), str(r[5])});
     }
     return out;
-  }
-
-  static constexpr const char* kHealthColumns =
-      "id, agent, code, source, severity, detail, first_seen, last_seen, state, closed_at, "
-      "suppressed_until, suppressed_by";
-
-  static HealthIssue healthFromRow(const SqlRow& r) {
-    HealthIssue h;
-    h.id = num(r[0]);
-    h.agent = str(r[1]);
-    h.code = str(r[2]);
-    h.source = str(r[3]);
-    h.severity = str(r[4]);
-    h.detail = str(r[5]);
-    h.first_seen = num(r[6]);
-    h.last_seen = num(r[7]);
-    h.state = str(r[8]);
-    h.closed_at = optNum(r[9]);
-    h.suppressed_until = optNum(r[10]);
-    if (r[11]) h.suppressed_by = *r[11];
-    return h;
   }
 
   Result<std::vector<HealthIssue>> queryHealth(const HealthQuery& q) override {
@@ -656,25 +560,6 @@ class SqlStorage final : public Storage {
     SqlStorage& s_;
     SqlConn* conn_;
   };
-
-  static constexpr const char* kEventColumns =
-      "id, key, agent, host, channel, event_id, record_id, time, received, body";
-  static constexpr const char* kAlertColumns =
-      "id, key, agent, host, rule_id, rule_title, level, time, received, event_key, body, "
-      "acknowledged_by, acknowledged_at";
-
-  static StoredEvent eventFromRow(const SqlRow& r) {
-    return StoredEvent{num(r[0]), str(r[1]), str(r[2]),    str(r[3]), str(r[4]),
-                       num(r[5]), num(r[6]), optNum(r[7]), num(r[8]), str(r[9])};
-  }
-  static StoredAlert alertFromRow(const SqlRow& r) {
-    StoredAlert a{num(r[0]),  str(r[1]),    str(r[2]),    str(r[3]), str(r[4]),
-                  str(r[5]),  str(r[6]),    optNum(r[7]), num(r[8]), str(r[9]),
-                  str(r[10]), std::nullopt, std::nullopt};
-    if (r[11]) a.acknowledged_by = *r[11];
-    a.acknowledged_at = optNum(r[12]);
-    return a;
-  }
 
   Result<std::optional<StoredEvent>> oneEvent(const char* where, SqlParam value) {
     Lease c(*this);

@@ -1,0 +1,13 @@
+// Evaluation order of a compiled detection: AND/OR short-circuit, so cheap tests go first (an
+// `Image|endswith` before a list of `CommandLine|contains`, those before regexes and keyword
+// scans). Order never changes the result, only how soon a non-matching event is rejected.
+#pragma once
+
+#include "agent/rules/compiled_rule.h"
+
+namespace t0w {
+
+// Reorders the conditions of every selection and the operands of every AND/OR by cost.
+void orderDetectionByCost(Detection& d);
+
+}  // namespace t0w
