@@ -23,6 +23,11 @@
 //   counts as happening at the watermark (counted in stats().clamped_events). An event without
 //   TimeCreated also takes the watermark (0 before any timed event), i.e. it is placed by arrival
 //   order in the current window (counted in stats().untimed_events).
+//   There is one watermark PER SOURCE (Event::origin.source: channel, replay file, trace file;
+//   agent/rules/correlation_clocks.h): a backlog read from one channel keeps its own event times
+//   while another channel is live, and each source's watermark decides (closes, frees) only the
+//   windows whose newest event came from it. Groups may still mix sources: counting always uses
+//   the events' own times.
 //
 // * Windows. A window of timespan T ending at t is [t - T, t], both ends inclusive.
 //   - Conditions that are monotone in the count (gt, gte; and for temporal types any upper bound
@@ -205,7 +210,8 @@ class CorrelationEngine {
 
   // Moves event time forward to `event_time` (FILETIME ticks; earlier times are ignored) and
   // decides the windows that closed before it.
-  void advanceTo(int64_t event_time, AlertSink& out);
+  // Advances the clock of `source` (Event::origin.source; tests: the default "").
+  void advanceTo(int64_t event_time, AlertSink& out, std::string_view source = {});
 
   // End of input: decides every open window (lt/lte/eq conditions), then clears all state.
   void flush(AlertSink& out);

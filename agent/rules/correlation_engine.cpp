@@ -5,12 +5,14 @@
 #include <functional>
 #include <limits>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
 #include "agent/core/field_key.h"
 #include "agent/rules/correlation.h"
+#include "agent/rules/correlation_clocks.h"
 
 namespace t0w {
 
@@ -60,6 +62,7 @@ struct Group {
   std::vector<std::string> values;  // group-by values
   int64_t window_start = 0;         // tumbling windows: time of the first event
   int64_t expiry = 0;               // key in RuleState::expiry
+  CorrelationClocks::Id clock = 0;  // the source clock of its newest event (decides expiry)
   Entry last;                       // newest event of the window
   std::deque<Entry> entries;        // event_count, value_count
   std::unordered_map<std::string, uint32_t> value_counts;  // value_count
@@ -108,7 +111,8 @@ struct RuleState {
   std::vector<std::vector<FieldRef>> group_fields;  // [rule index][group-by index]
   std::vector<std::vector<FieldRef>> value_fields;  // [rule index][value field index]
   std::unordered_map<std::string, Group> groups;
-  std::set<std::pair<int64_t, std::string>> expiry;  // (time the window ends, group key)
+  // (source clock, time the window ends, group key): each clock expires its own groups.
+  std::set<std::tuple<CorrelationClocks::Id, int64_t, std::string>> expiry;
   CorrelationRuleStats stats;
 };
 
@@ -171,39 +175,52 @@ class CorrelationEngine::Impl {
       ++null_events_;
       return;
     }
+    const CorrelationClocks::Id clock = clocks_.idOf(event->origin.source);
+    const std::optional<int64_t> mark = clocks_.mark(clock);
     int64_t t = 0;
     if (event->system.time_created) {
       t = *event->system.time_created;
-      if (watermark_ && t < *watermark_) {
+      if (mark && t < *mark) {
         ++clamped_events_;
-        t = *watermark_;
+        t = *mark;
       } else {
-        advanceTo(t, out);
+        advanceClock(clock, t, out);
       }
     } else {
       ++untimed_events_;
-      t = watermark_.value_or(0);
+      t = mark.value_or(0);
     }
-    dispatch(rule_id, rule_name, event, t, nullptr, out, 0);
+    dispatch(rule_id, rule_name, event, t, clock, nullptr, out, 0);
   }
 
-  void advanceTo(int64_t t, AlertSink& out) {
-    if (watermark_ && t <= *watermark_) return;
-    watermark_ = t;
+  void advanceTo(int64_t t, std::string_view source, AlertSink& out) {
+    advanceClock(clocks_.idOf(source), t, out);
+  }
+
+  // Decides and frees the windows of `clock` that end before `t`.
+  void advanceClock(CorrelationClocks::Id clock, int64_t t, AlertSink& out) {
+    if (!clocks_.advance(clock, t)) return;
     // Called for every event: nothing can have ended before the earliest window end.
-    if (t <= next_expiry_) return;
+    if (t <= clocks_.nextExpiry(clock)) return;
     // Recomputed exactly below; windows opened by alerts raised meanwhile lower it again.
-    next_expiry_ = std::numeric_limits<int64_t>::max();
+    clocks_.nextExpiry(clock) = std::numeric_limits<int64_t>::max();
     int64_t next = std::numeric_limits<int64_t>::max();
+    const auto first = [clock](RuleState& rs) {
+      return rs.expiry.lower_bound({clock, std::numeric_limits<int64_t>::min(), std::string()});
+    };
     for (size_t i : order_) {
       RuleState& rs = states_[i];
-      while (!rs.expiry.empty() && rs.expiry.begin()->first < t) {
-        Group g = takeGroup(rs, rs.expiry.begin()->second);
+      for (auto it = first(rs);
+           it != rs.expiry.end() && std::get<0>(*it) == clock && std::get<1>(*it) < t;
+           it = first(rs)) {
+        Group g = takeGroup(rs, std::get<2>(*it));
         if (rs.tumbling) decideWindow(i, std::move(g), out, 0);
       }
-      if (!rs.expiry.empty()) next = std::min(next, rs.expiry.begin()->first);
+      auto it = first(rs);
+      if (it != rs.expiry.end() && std::get<0>(*it) == clock)
+        next = std::min(next, std::get<1>(*it));
     }
-    next_expiry_ = std::min(next_expiry_, next);
+    clocks_.nextExpiry(clock) = std::min(clocks_.nextExpiry(clock), next);
   }
 
   void flush(AlertSink& out) {
@@ -211,7 +228,7 @@ class CorrelationEngine::Impl {
     for (size_t i : order_) {
       RuleState& rs = states_[i];
       while (!rs.expiry.empty()) {
-        Group g = takeGroup(rs, rs.expiry.begin()->second);
+        Group g = takeGroup(rs, std::get<2>(*rs.expiry.begin()));
         if (rs.tumbling) decideWindow(i, std::move(g), out, 0);
       }
     }
@@ -220,7 +237,7 @@ class CorrelationEngine::Impl {
 
   void reset() {
     clearGroups();
-    watermark_.reset();
+    clocks_.reset();
   }
 
   CorrelationStats stats() const {
@@ -237,7 +254,7 @@ class CorrelationEngine::Impl {
     return s;
   }
 
-  std::optional<int64_t> eventTime() const { return watermark_; }
+  std::optional<int64_t> eventTime() const { return clocks_.newest(); }
 
  private:
   using Targets = std::vector<std::pair<size_t, uint32_t>>;  // (state, index in `rules:`)
@@ -339,12 +356,12 @@ class CorrelationEngine::Impl {
     auto it = rs.groups.find(key);
     Group g = std::move(it->second);
     rs.groups.erase(it);
-    rs.expiry.erase({g.expiry, key});
+    rs.expiry.erase({g.clock, g.expiry, key});
     return g;
   }
 
   void dispatch(std::string_view rule_id, std::string_view rule_name,
-                const std::shared_ptr<const Event>& event, int64_t t,
+                const std::shared_ptr<const Event>& event, int64_t t, CorrelationClocks::Id clock,
                 const std::shared_ptr<const Contribution>& chained, AlertSink& out, size_t depth) {
     if (depth > states_.size()) {
       ++cycle_drops_;
@@ -363,7 +380,7 @@ class CorrelationEngine::Impl {
       }
     }
     for (const auto& [state, index] : targets) {
-      process(state, index, rule_id, rule_name, event, t, chained, out, depth);
+      process(state, index, rule_id, rule_name, event, t, clock, chained, out, depth);
     }
   }
 
@@ -381,7 +398,7 @@ class CorrelationEngine::Impl {
   }
 
   void process(size_t state, uint32_t index, std::string_view rule_id, std::string_view rule_name,
-               const std::shared_ptr<const Event>& event, int64_t t,
+               const std::shared_ptr<const Event>& event, int64_t t, CorrelationClocks::Id clock,
                const std::shared_ptr<const Contribution>& chained, AlertSink& out, size_t depth) {
     RuleState& rs = states_[state];
     ++rs.stats.matches;
@@ -422,7 +439,7 @@ class CorrelationEngine::Impl {
     if (it == rs.groups.end()) {
       if (rs.groups.size() >= limits_.max_groups_per_rule && !rs.expiry.empty()) {
         // The group whose window ends first is the oldest.
-        takeGroup(rs, rs.expiry.begin()->second);
+        takeGroup(rs, oldestGroup(rs));
         ++rs.stats.groups_evicted;
       }
       Group g;
@@ -432,7 +449,7 @@ class CorrelationEngine::Impl {
       if (type == CorrelationType::kTemporalOrdered) g.best.resize(rs.rule.rules.size());
       it = rs.groups.emplace(key, std::move(g)).first;
     } else {
-      rs.expiry.erase({it->second.expiry, key});
+      rs.expiry.erase({it->second.clock, it->second.expiry, key});
     }
     Group& g = it->second;
     const int64_t window_low = t - span;  // sliding window [t - span, t]
@@ -479,13 +496,25 @@ class CorrelationEngine::Impl {
       if (rs.condition.holds(count(rs, g, window_low))) {
         Alert alert = buildAlert(rs, g, window_low, g.last);
         takeGroupNoExpiry(rs, key);
-        raise(state, std::move(alert), out, depth);
+        raise(state, std::move(alert), clock, out, depth);
         return;
       }
       g.expiry = satAdd(t, span);
     }
-    rs.expiry.emplace(g.expiry, key);
-    next_expiry_ = std::min(next_expiry_, g.expiry);
+    g.clock = clock;
+    rs.expiry.emplace(clock, g.expiry, key);
+    clocks_.nextExpiry(clock) = std::min(clocks_.nextExpiry(clock), g.expiry);
+  }
+
+  // The key of the group whose window ends first, over all clocks (one probe per clock).
+  std::string oldestGroup(const RuleState& rs) const {
+    auto best = rs.expiry.begin();
+    for (auto it = best; it != rs.expiry.end();
+         it = rs.expiry.lower_bound(
+             {std::get<0>(*it) + 1, std::numeric_limits<int64_t>::min(), std::string()})) {
+      if (std::get<1>(*it) < std::get<1>(*best)) best = it;
+    }
+    return std::get<2>(*best);
   }
 
   static int64_t satAdd(int64_t a, int64_t b) {
@@ -572,7 +601,7 @@ class CorrelationEngine::Impl {
     a.level = rule.level;
     a.tags = rule.tags;
     a.rule_file = rule.file;
-    if (watermark_) a.time = completing.time;
+    if (clocks_.newest()) a.time = completing.time;
     a.event = completing.event;
     a.correlation_type = correlationTypeName(rule.type);
     for (size_t i = 0; i < rule.group_by.size() && i < g.values.size(); ++i) {
@@ -601,12 +630,12 @@ class CorrelationEngine::Impl {
   void decideWindow(size_t state, Group g, AlertSink& out, size_t depth) {
     RuleState& rs = states_[state];
     if (!rs.condition.holds(count(rs, g, 0))) return;
-    raise(state, buildAlert(rs, g, 0, g.last), out, depth);
+    raise(state, buildAlert(rs, g, 0, g.last), g.clock, out, depth);
   }
 
   // Emits the alert (unless an outer correlation consumes it silently) and feeds it to the
   // correlations that name this one.
-  void raise(size_t state, Alert alert, AlertSink& out, size_t depth) {
+  void raise(size_t state, Alert alert, CorrelationClocks::Id clock, AlertSink& out, size_t depth) {
     RuleState& rs = states_[state];
     ++rs.stats.alerts;
     const std::string id = rs.rule.id;
@@ -614,7 +643,7 @@ class CorrelationEngine::Impl {
     const bool chained = findReference(id) || findReference(name);
     std::shared_ptr<const Event> event = alert.event;
     int64_t t = alert.time.value_or(0);
-    if (watermark_) t = std::max(t, *watermark_);
+    if (auto mark = clocks_.mark(clock)) t = std::max(t, *mark);
     std::shared_ptr<const Contribution> contribution;
     if (chained) {
       contribution = std::make_shared<Contribution>(
@@ -624,7 +653,7 @@ class CorrelationEngine::Impl {
       ++alerts_emitted_;
       out.onAlert(std::move(alert));
     }
-    if (chained) dispatch(id, name, event, t, contribution, out, depth + 1);
+    if (chained) dispatch(id, name, event, t, clock, contribution, out, depth + 1);
   }
 
   CorrelationLimits limits_;
@@ -635,9 +664,7 @@ class CorrelationEngine::Impl {
   std::unordered_map<std::string, size_t, StringHash, std::equal_to<>> reference_index_;
   std::vector<std::vector<size_t>> edges_;  // edges_[outer] = inner correlations it lists
   std::vector<size_t> order_;               // inner correlations before outer ones
-  std::optional<int64_t> watermark_;
-  // At most the earliest window end of all rules (a lower bound: removals do not raise it).
-  int64_t next_expiry_ = std::numeric_limits<int64_t>::max();
+  CorrelationClocks clocks_;                // event time per source
   uint64_t alerts_emitted_ = 0;
   uint64_t untimed_events_ = 0;
   uint64_t clamped_events_ = 0;
@@ -676,8 +703,8 @@ void CorrelationEngine::onRuleMatch(std::string_view rule_id, std::string_view r
   impl_->onRuleMatch(rule_id, rule_name, event, out);
 }
 
-void CorrelationEngine::advanceTo(int64_t event_time, AlertSink& out) {
-  impl_->advanceTo(event_time, out);
+void CorrelationEngine::advanceTo(int64_t event_time, AlertSink& out, std::string_view source) {
+  impl_->advanceTo(event_time, source, out);
 }
 
 void CorrelationEngine::flush(AlertSink& out) { impl_->flush(out); }

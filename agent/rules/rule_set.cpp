@@ -302,7 +302,8 @@ size_t RuleSet::evaluate(const Event& ev,
   std::shared_ptr<const Event> shared;
   // Event time drives correlation windows: windows with an upper bound (lt/lte/eq) close as
   // soon as any later event arrives, not only on the next correlated match.
-  if (engine_ && ev.system.time_created) engine_->advanceTo(*ev.system.time_created, sink);
+  if (engine_ && ev.system.time_created)
+    engine_->advanceTo(*ev.system.time_created, sink, ev.origin.source);
   forEachCandidate(ev, [&](const Candidate& c) {
     if (last_hit_[c.rule] == serial_) return;
     ctx_.matched = nullptr;

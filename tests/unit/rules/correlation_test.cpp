@@ -1111,6 +1111,46 @@ TEST(TimeTest, OlderEventsAreClampedToTheWatermarkAndCounted) {
   EXPECT_EQ(engine.eventTime(), at(1000));
 }
 
+std::shared_ptr<const Event> fromSource(const std::string& source, uint64_t record, int64_t seconds,
+                                        const std::string& ip) {
+  auto e = std::const_pointer_cast<Event>(makeEvent(record, seconds, {{"IpAddress", ip}}));
+  e->origin.source = source;
+  return e;
+}
+
+// A backlog on one source (history read at first start) while another source is live: each
+// keeps its own event time. Five failures an hour apart in the backlog are no burst, however
+// late they are read; four failures within a minute in the backlog still meet their fifth
+// after the live source has moved on by a day.
+TEST(TimeTest, EachSourceHasItsOwnClock) {
+  auto rule = mustParse(kFailedLogins);
+  CorrelationEngine engine({rule});
+  CollectingSink sink;
+  const int64_t day = 86400;
+  uint64_t record = 1;
+  for (int i = 0; i < 5; ++i) {
+    engine.onRuleMatch("", "failed_logon", fromSource("live", record++, 10 * day + i, "10.9.9.9"),
+                       sink);
+    engine.onRuleMatch("", "failed_logon", fromSource("backlog", record++, i * 3600, "10.0.0.1"),
+                       sink);
+  }
+  ASSERT_EQ(sink.alerts.size(), 1u) << "the live burst only";
+  EXPECT_EQ(sink.alerts[0].group_by[0].value, "10.9.9.9");
+  EXPECT_EQ(engine.stats().clamped_events, 0u);
+
+  for (int i = 0; i < 4; ++i) {
+    engine.onRuleMatch("", "failed_logon",
+                       fromSource("backlog", record++, 5 * 3600 + i, "10.0.0.2"), sink);
+  }
+  engine.onRuleMatch("", "failed_logon", fromSource("live", record++, 11 * day, "10.9.9.8"), sink);
+  engine.onRuleMatch("", "failed_logon", fromSource("backlog", record++, 5 * 3600 + 30, "10.0.0.2"),
+                     sink);
+  ASSERT_EQ(sink.alerts.size(), 2u);
+  EXPECT_EQ(sink.alerts[1].group_by[0].value, "10.0.0.2");
+  EXPECT_EQ(sink.alerts[1].time, at(5 * 3600 + 30)) << "the backlog's own time";
+  EXPECT_EQ(engine.eventTime(), at(11 * day)) << "the newest of all sources";
+}
+
 TEST(TimeTest, NullEventIsIgnoredAndCounted) {
   CorrelationEngine engine({mustParse(kFailedLogins)});
   CollectingSink sink;
