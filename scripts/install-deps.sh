@@ -2,7 +2,7 @@
 # Installs every Debian 12 package the Linux build, tests and benchmarks need. Idempotent.
 set -euo pipefail
 PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config clang
+  build-essential cmake ninja-build ccache pkg-config clang clang-format
   libpugixml-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libre2-dev
   libcli11-dev libsqlite3-dev libpq-dev libboost-all-dev libssl-dev zlib1g-dev
   libevtx-dev libbfio-dev libevtx-utils libxml2-utils

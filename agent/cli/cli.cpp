@@ -3,8 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 
-#include "agent/cli/install_command.h"
 #include "agent/cli/config_command.h"
+#include "agent/cli/install_command.h"
 #include "agent/cli/rules_command.h"
 #include "agent/cli/run_command.h"
 #include "agent/cli/scan_command.h"

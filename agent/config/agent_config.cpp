@@ -290,9 +290,9 @@ Result<BackfillSetting> parseBackfill(std::string_view text) {
     unit = *p == 's' ? 1 : *p == 'm' ? 60 : *p == 'h' ? 3600 : *p == 'd' ? 86400 : 0;
   }
   if (unit == 0 || n <= 0 || n > 3650 * 86400 / unit) {
-    return makeError(Errc::kInvalidArgument,
-                     "\"" + std::string(text) +
-                         "\" is not none, all or a duration such as 24h, 90m, 7d");
+    return makeError(
+        Errc::kInvalidArgument,
+        "\"" + std::string(text) + "\" is not none, all or a duration such as 24h, 90m, 7d");
   }
   b.seconds = n * unit;
   return b;

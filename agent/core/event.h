@@ -94,7 +94,7 @@ class Event {
 
   EventSystem system;
   DataSection data_section = DataSection::kNone;
-  std::string user_data_root;  // element name under <UserData>, e.g. "LogFileCleared"
+  std::string user_data_root;   // element name under <UserData>, e.g. "LogFileCleared"
   std::vector<uint8_t> binary;  // EventData/Binary, decoded from hex
   std::optional<RenderingInfo> rendering;
   EventOrigin origin;

@@ -6,6 +6,7 @@
 #include <deque>
 #include <nlohmann/json.hpp>
 
+#include "common/core/check.h"
 #include "common/wire/wire_protocol.h"
 
 namespace t0w {
@@ -189,6 +190,8 @@ Result<Shipper::Step> Shipper::shipOnce(
   const std::span<const QueueRecord> all(lease.records);
   while (!ranges.empty()) {
     const Range r = ranges.front();
+    // Halves of a range of two or more records are never empty, and a lease holds records.
+    T0W_CHECK(r.size() > 0 && r.end <= lease.records.size(), "shipper: an empty or outside range");
     int64_t sequence = lease.id;
     if (!first) {
       auto seq = queue_.nextSequence();

@@ -26,7 +26,7 @@ class SystemClock final : public Clock {
 class Random {
  public:
   virtual ~Random() = default;
-  // Uniform in [0, bound); bound > 0.
+  // Uniform in [0, bound); bound > 0 (StdRandom checks it: T0W_CHECK).
   virtual uint64_t uniform(uint64_t bound) = 0;
 };
 

@@ -33,7 +33,7 @@ while IFS= read -r -d '' exe; do
 done < <(find "$BUILD_DIR/tests" "$BUILD_DIR/agent" -name '*.exe' -print0)
 for exe in tests/unit/core/core_tests.exe tests/unit/platform/platform_windows_tests.exe \
   tests/unit/collectors/eventlog/evt_subscription_tests.exe agent/tier0watch.exe \
-  tests/unit/pipeline/pipeline_tests.exe tests/unit/pipeline/agent_run_wine_tests.exe; do
+  tests/unit/pipeline/pipeline_tests.exe tests/integration/agent_run_wine_tests.exe; do
   [ -f "$BUILD_DIR/$exe" ] || { echo "no $exe in $BUILD_DIR" >&2; exit 1; }
 done
 

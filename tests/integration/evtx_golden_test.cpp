@@ -7,20 +7,15 @@
 
 #include "agent/core/event_json.h"
 #include "collectors/evtx/evtx_file_collector.h"
+#include "tests/fakes/fake_event_sink.h"
 #include "tests/support/corpus.h"
 
 namespace t0w {
 namespace {
 
-namespace fs = std::filesystem;
+using ::t0w::testing::FakeEventSink;
 
-class RecordingSink : public EventSink {
- public:
-  void onEvent(Event&& event) override { events.push_back(std::move(event)); }
-  void onError(const InputError& error) override { errors.push_back(error.error.message); }
-  std::vector<Event> events;
-  std::vector<std::string> errors;
-};
+namespace fs = std::filesystem;
 
 std::vector<fs::path> goldenFiles() {
   std::vector<fs::path> files;
@@ -42,9 +37,9 @@ TEST(EvtxGolden, CorpusRecordsMatchTheirExpectedJson) {
     const std::string file = doc.at("file").get<std::string>();
     const uint64_t record = doc.at("record").get<uint64_t>();
 
-    RecordingSink sink;
+    FakeEventSink sink;
     EvtxFileCollector(corpus / file).run(sink);
-    EXPECT_TRUE(sink.errors.empty()) << sink.errors.front();
+    EXPECT_TRUE(sink.errors.empty()) << sink.errors.front().error.message;
     const Event* event = nullptr;
     for (const Event& e : sink.events) {
       if (e.origin.position == record) event = &e;

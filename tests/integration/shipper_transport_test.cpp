@@ -9,6 +9,7 @@
 #include "agent/shipper/outcome.h"
 #include "common/http/beast_transport.h"
 #include "tests/fakes/fake_process.h"
+#include "tests/fakes/fake_random.h"
 #include "tests/fakes/gzip.h"
 
 namespace t0w {
@@ -210,18 +211,13 @@ TEST(ShipperTransportTest, TooManyRequestsWithRetryAfterHttpDate) {
   EXPECT_EQ(*outcome.retry_after, seconds(90));
 }
 
-class CountingRandom final : public Random {
- public:
-  uint64_t uniform(uint64_t bound) override { return bound - 1; }
-};
-
 TEST(ShipperTransportTest, ServerErrorStormRetriesUntilAck) {
   TempDir dir;
   auto server = startCollector(dir, {"--fail-first", "4"});
   ASSERT_TRUE(server);
   auto transport = makeTransport(optionsFor(*server));
   ASSERT_TRUE(transport);
-  CountingRandom random;
+  auto random = testing::FakeRandom::maximum();
   BackoffPolicy policy;
   policy.base = std::chrono::milliseconds(100);
   policy.cap = std::chrono::milliseconds(1000);

@@ -21,11 +21,11 @@ inline bool corpusRequired() {
 }
 
 // Returns the corpus path, or an empty path after GTEST_SKIP/FAIL has been recorded.
-#define T0W_CORPUS_OR_SKIP(var)                                                        \
-  std::filesystem::path var = std::filesystem::path(T0W_CORPUS_DIR);                   \
-  if (!std::filesystem::is_directory(var)) {                                           \
-    if (::t0w::testing::corpusRequired()) FAIL() << "corpus missing at " << var;       \
-    GTEST_SKIP() << "public corpus not found at " << var << " (see README: Tests)";    \
+#define T0W_CORPUS_OR_SKIP(var)                                                     \
+  std::filesystem::path var = std::filesystem::path(T0W_CORPUS_DIR);                \
+  if (!std::filesystem::is_directory(var)) {                                        \
+    if (::t0w::testing::corpusRequired()) FAIL() << "corpus missing at " << var;    \
+    GTEST_SKIP() << "public corpus not found at " << var << " (see README: Tests)"; \
   }
 
 }  // namespace t0w::testing

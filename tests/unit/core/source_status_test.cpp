@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/support/fake_clock.h"
+#include "tests/fakes/fake_clock.h"
 
 namespace t0w {
 namespace {

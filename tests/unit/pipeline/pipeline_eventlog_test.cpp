@@ -1,5 +1,5 @@
 // Pipeline with eventlog sources: the real EvtSubscriptionCollector over the scripted EvtApi
-// double (tests/unit/collectors/eventlog/evt_api_double.h) and the real SQLite queue. Portable:
+// double (tests/fakes/fake_evt_api.h) and the real SQLite queue. Portable:
 // runs natively and under Wine (the double stands in for wevtapi.dll, which Wine only stubs).
 #include <gtest/gtest.h>
 
@@ -10,76 +10,16 @@
 
 #include "agent/pipeline/pipeline.h"
 #include "collectors/eventlog/evt_subscription_collector.h"
-#include "tests/unit/collectors/eventlog/evt_api_double.h"
-#include "tests/unit/queue/queue_test_support.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/fake_evt_api.h"
+#include "tests/support/temp_dir.h"
 
 namespace t0w {
 namespace {
 
 using ::t0w::testing::bookmarkXml;
 using ::t0w::testing::eventXml;
-using ::t0w::testing::ScriptedEvtApi;
-
-// Each subscription owns its EvtApi; this one hands the calls to the test's scripted channel.
-class ForwardingEvtApi final : public EvtApi {
- public:
-  explicit ForwardingEvtApi(ScriptedEvtApi& t) : t_(t) {}
-  uint32_t createBookmark(std::string_view xml, Handle& out) override {
-    return t_.createBookmark(xml, out);
-  }
-  uint32_t subscribe(std::string_view channel, std::string_view query, Handle bookmark,
-                     uint32_t flags, Handle& out) override {
-    return t_.subscribe(channel, query, bookmark, flags, out);
-  }
-  Wait waitForEvents(Handle subscription, std::chrono::milliseconds timeout) override {
-    return t_.waitForEvents(subscription, timeout);
-  }
-  void interrupt() override { t_.interrupt(); }
-  uint32_t next(Handle results, uint32_t max, std::chrono::milliseconds timeout,
-                std::vector<Handle>& out) override {
-    return t_.next(results, max, timeout, out);
-  }
-  uint32_t renderEventXml(Handle event, std::string& utf8) override {
-    return t_.renderEventXml(event, utf8);
-  }
-  uint32_t renderBookmark(Handle bookmark, std::string& utf8) override {
-    return t_.renderBookmark(bookmark, utf8);
-  }
-  uint32_t updateBookmark(Handle bookmark, Handle event) override {
-    return t_.updateBookmark(bookmark, event);
-  }
-  uint32_t oldestRecordNumber(std::string_view channel, uint64_t& out) override {
-    return t_.oldestRecordNumber(channel, out);
-  }
-  uint32_t queryFile(std::string_view path, std::string_view query, Handle& out) override {
-    return t_.queryFile(path, query, out);
-  }
-  uint32_t seekAfterBookmark(Handle results, Handle bookmark) override {
-    return t_.seekAfterBookmark(results, bookmark);
-  }
-  uint32_t queryHistory(std::string_view channel, std::string_view xpath,
-                        const EvtHistoryRange& range, Handle& out) override {
-    return t_.queryHistory(channel, xpath, range, out);
-  }
-  uint32_t logInfo(std::string_view channel, EvtLogInfo& out) override {
-    return t_.logInfo(channel, out);
-  }
-  uint32_t channelConfig(std::string_view channel, EvtChannelConfig& out) override {
-    return t_.channelConfig(channel, out);
-  }
-  uint32_t openPublisherMetadata(std::string_view publisher, uint32_t locale,
-                                 Handle& out) override {
-    return t_.openPublisherMetadata(publisher, locale, out);
-  }
-  uint32_t formatEventMessage(Handle metadata, Handle event, std::string& utf8) override {
-    return t_.formatEventMessage(metadata, event, utf8);
-  }
-  void close(Handle h) override { t_.close(h); }
-  std::string errorText(uint32_t code) const override { return t_.errorText(code); }
-
- private:
-  ScriptedEvtApi& t_;
-};
+using ::t0w::testing::FakeEvtApi;
 
 SourceConfig eventlogSource(const std::string& channel) {
   SourceConfig s;
@@ -120,7 +60,7 @@ class PipelineEventlogTest : public ::testing::Test {
     o.batch.events = batch_events;
     o.sources.clock = &clock_;
     o.sources.eventlog_batch = 2;
-    o.sources.evt_api = [this] { return std::make_unique<ForwardingEvtApi>(*api_); };
+    o.sources.evt_api = [this] { return api_->share(); };
     SourceConfig source = eventlogSource(channel);
     source.backfill = backfill;
     Pipeline p({source}, *queue_, nullptr, metrics_, std::move(listener), o);
@@ -151,7 +91,7 @@ class PipelineEventlogTest : public ::testing::Test {
   t0w::testing::FakeClock clock_;
   std::unique_ptr<EventQueue> queue_;
   AgentMetrics metrics_;
-  std::unique_ptr<ScriptedEvtApi> api_ = std::make_unique<ScriptedEvtApi>();
+  std::unique_ptr<FakeEvtApi> api_ = std::make_unique<FakeEvtApi>();
   uint64_t gaps_ = 0;
 };
 
@@ -215,7 +155,7 @@ TEST_F(PipelineEventlogTest, RestartResumesAfterTheStoredBookmark) {
 
   // New events while the agent was down; the next start subscribes after the stored bookmark.
   fill(4, 6);
-  auto fresh = std::make_unique<ScriptedEvtApi>();  // a new process: a new API, same channel
+  auto fresh = std::make_unique<FakeEvtApi>();  // a new process: a new API, same channel
   fresh->channels = api_->channels;
   api_ = std::move(fresh);
   runSubscription("Security");

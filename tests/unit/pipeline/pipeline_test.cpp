@@ -8,7 +8,9 @@
 #include <set>
 
 #include "agent/queue/chunk_codec.h"
-#include "tests/unit/queue/queue_test_support.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/support/queue_records.h"
+#include "tests/support/temp_dir.h"
 
 namespace t0w {
 namespace {

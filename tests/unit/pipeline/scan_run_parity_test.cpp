@@ -17,7 +17,8 @@
 #include "agent/pipeline/pipeline.h"
 #include "agent/rules/rule_sources.h"
 #include "tests/support/corpus.h"
-#include "tests/unit/queue/queue_test_support.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/support/temp_dir.h"
 
 namespace t0w {
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/zlib/zlib_codec.h"
-#include "tests/unit/queue/queue_test_support.h"
+#include "tests/support/queue_records.h"
 
 namespace t0w {
 namespace {

@@ -9,7 +9,10 @@
 #include <set>
 #include <thread>
 
-#include "tests/unit/queue/queue_test_support.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/fake_random.h"
+#include "tests/support/queue_records.h"
+#include "tests/support/temp_dir.h"
 
 namespace t0w {
 namespace {
@@ -608,14 +611,8 @@ TEST_F(EventQueueTest, FullSyncModeIsAccepted) {
 
 // A random epoch is drawn when the file is created and kept with it; a new file gets another
 // one, so the lease sequence restarting at 1 never repeats a batch id of the old file.
-class CountingRandom final : public Random {
- public:
-  uint64_t uniform(uint64_t bound) override { return (next_++) % bound; }
-  uint64_t next_ = 0xabc;
-};
-
 TEST_F(EventQueueTest, EpochIsDrawnWithTheFileAndKeptAcrossReopens) {
-  CountingRandom random;
+  auto random = testing::FakeRandom::counting(0xabc);
   QueueOptions o = options();
   o.random = &random;
   std::string first;
@@ -633,7 +630,7 @@ TEST_F(EventQueueTest, EpochIsDrawnWithTheFileAndKeptAcrossReopens) {
     auto q = open(o);
     ASSERT_TRUE(q);
     EXPECT_EQ(q->epoch(), first) << "reopening keeps the epoch";
-    EXPECT_EQ(random.next_, 0xabdu) << "no new draw";
+    EXPECT_EQ(random.calls(), 1u) << "no new draw";
   }
   std::filesystem::remove(o.path);
   std::filesystem::remove(o.path.string() + "-wal");

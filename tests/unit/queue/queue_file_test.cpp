@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/queue/event_queue.h"
-#include "tests/unit/queue/queue_test_support.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/support/queue_records.h"
+#include "tests/support/temp_dir.h"
 
 namespace t0w {
 namespace {

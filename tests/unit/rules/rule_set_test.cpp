@@ -6,6 +6,7 @@
 #include "agent/rules/gate_index.h"
 #include "agent/rules/rule_stage.h"
 #include "collectors/evtx/evtx_file_collector.h"
+#include "tests/fakes/fake_event_sink.h"
 #include "tests/support/corpus.h"
 #include "tests/unit/rules/rule_test_support.h"
 
@@ -114,17 +115,10 @@ TEST(RuleSetAlerts, AlertCarriesRuleEventAndMatchedFields) {
   EXPECT_TRUE(r.alerts(sysmon1({{"CommandLine", "cmd /c whoami"}, {"User", "system"}})).empty());
 }
 
-class ForwardSink : public EventSink {
- public:
-  void onEvent(Event&& e) override { events.push_back(std::move(e)); }
-  void onError(const InputError&) override {}
-  std::vector<Event> events;
-};
-
 TEST(RuleStage, ForwardsEveryEventAndAlertsOnMatches) {
   auto r = load(procRule("    sel:\n      CommandLine|contains: 'x'\n    condition: sel\n"));
   CollectingSink alerts;
-  ForwardSink next;
+  testing::FakeEventSink next;
   RuleStage stage(*r.set, alerts, next);
   stage.onEvent(sysmon1({{"CommandLine", "x"}}));
   stage.onEvent(sysmon1({{"CommandLine", "y"}}));
@@ -282,13 +276,6 @@ TEST(RuleSetPrefilter, GateKeepsEveryMatch) {
   EXPECT_EQ(r.matches(cmd_("nothing")), 1u);  // only `not f`
 }
 
-class CollectEvents : public EventSink {
- public:
-  void onEvent(Event&& e) override { events.push_back(std::move(e)); }
-  void onError(const InputError&) override {}
-  std::vector<Event> events;
-};
-
 TEST(RuleSetPrefilter, SameMatchesWithAndWithoutGateOnCorpus) {
   T0W_CORPUS_OR_SKIP(corpus);
   RuleCompileOptions off;
@@ -302,7 +289,7 @@ TEST(RuleSetPrefilter, SameMatchesWithAndWithoutGateOnCorpus) {
   gated.finalize(r1);
   plain.finalize(r2);
   ASSERT_GT(gated.indexStats().gated, 1000u);
-  CollectEvents events;
+  testing::FakeEventSink events;
   for (const char* sub : {"evtx-attack-samples", "sigma/regression"}) {
     for (const auto& e : std::filesystem::recursive_directory_iterator(corpus / sub))
       if (e.path().extension() == ".evtx") EvtxFileCollector(e.path()).run(events);

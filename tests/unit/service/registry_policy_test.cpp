@@ -1,9 +1,8 @@
 // The registry adapter and watcher on a real registry (Windows, or Wine's): values written by
 // reg.exe ("reg add", as an administrator would) are read with their types, and the watcher
 // reports a change made while it runs — a bounded wait on its notification, no sleeping.
-#include <windows.h>
-
 #include <gtest/gtest.h>
+#include <windows.h>
 
 #include <string>
 

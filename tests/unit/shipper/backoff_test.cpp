@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include <deque>
-#include <random>
 #include <vector>
+
+#include "tests/fakes/fake_random.h"
 
 namespace t0w {
 namespace {
@@ -12,39 +12,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Returns scripted fractions of the bound and records every bound it was asked for.
-class ScriptedRandom final : public Random {
- public:
-  enum Pick { kMin, kMax, kMid };
-  explicit ScriptedRandom(Pick pick) : pick_(pick) {}
-  uint64_t uniform(uint64_t bound) override {
-    bounds.push_back(bound);
-    switch (pick_) {
-      case kMin:
-        return 0;
-      case kMax:
-        return bound - 1;
-      case kMid:
-        return bound / 2;
-    }
-    return 0;
-  }
-  std::vector<uint64_t> bounds;
-
- private:
-  Pick pick_;
-};
-
-class SeededRandom final : public Random {
- public:
-  explicit SeededRandom(uint64_t seed) : engine_(seed) {}
-  uint64_t uniform(uint64_t bound) override {
-    return std::uniform_int_distribution<uint64_t>(0, bound - 1)(engine_);
-  }
-
- private:
-  std::mt19937_64 engine_;
-};
+using testing::FakeRandom;
 
 BackoffPolicy policy(milliseconds base, milliseconds cap) {
   BackoffPolicy p;
@@ -54,25 +22,25 @@ BackoffPolicy policy(milliseconds base, milliseconds cap) {
 }
 
 TEST(BackoffTest, WindowDoublesFromBaseUpToCap) {
-  ScriptedRandom random(ScriptedRandom::kMax);
+  auto random = FakeRandom::maximum();
   Backoff backoff(policy(milliseconds(100), milliseconds(1000)), random);
   std::vector<int64_t> delays;
   for (int i = 0; i < 7; ++i) delays.push_back(backoff.next().count());
   // Full jitter upper ends: 100, 200, 400, 800, then the cap.
   EXPECT_EQ(delays, (std::vector<int64_t>{100, 200, 400, 800, 1000, 1000, 1000}));
   // random(0, ceiling) is inclusive of the ceiling: the generator is asked for ceiling + 1.
-  EXPECT_EQ(random.bounds.front(), 101u);
-  EXPECT_EQ(random.bounds.back(), 1001u);
+  EXPECT_EQ(random.bounds().front(), 101u);
+  EXPECT_EQ(random.bounds().back(), 1001u);
 }
 
 TEST(BackoffTest, JitterLowerBoundIsZero) {
-  ScriptedRandom random(ScriptedRandom::kMin);
+  auto random = FakeRandom::minimum();
   Backoff backoff(policy(milliseconds(100), milliseconds(1000)), random);
   for (int i = 0; i < 10; ++i) EXPECT_EQ(backoff.next(), milliseconds(0));
 }
 
 TEST(BackoffTest, JitterStaysWithinWindowForManyDraws) {
-  SeededRandom random(42);
+  auto random = FakeRandom::seeded(42);
   Backoff backoff(policy(milliseconds(50), milliseconds(5000)), random);
   bool saw_low = false;
   bool saw_high = false;
@@ -95,7 +63,7 @@ TEST(BackoffTest, JitterStaysWithinWindowForManyDraws) {
 }
 
 TEST(BackoffTest, ResetStartsAgainFromBase) {
-  ScriptedRandom random(ScriptedRandom::kMax);
+  auto random = FakeRandom::maximum();
   Backoff backoff(policy(milliseconds(10), milliseconds(10'000)), random);
   for (int i = 0; i < 5; ++i) (void)backoff.next();
   EXPECT_EQ(backoff.ceiling(), milliseconds(320));
@@ -105,19 +73,19 @@ TEST(BackoffTest, ResetStartsAgainFromBase) {
 }
 
 TEST(BackoffTest, RetryAfterIsAFloor) {
-  ScriptedRandom random(ScriptedRandom::kMin);
+  auto random = FakeRandom::minimum();
   Backoff backoff(policy(milliseconds(100), milliseconds(1000)), random);
   EXPECT_EQ(backoff.next(seconds(7)), seconds(7));  // above the cap: still honoured
 }
 
 TEST(BackoffTest, JitterAboveRetryAfterWins) {
-  ScriptedRandom random(ScriptedRandom::kMax);
+  auto random = FakeRandom::maximum();
   Backoff backoff(policy(milliseconds(1000), milliseconds(1000)), random);
   EXPECT_EQ(backoff.next(milliseconds(300)), milliseconds(1000));
 }
 
 TEST(BackoffTest, RetryAfterIsClampedToMaximum) {
-  ScriptedRandom random(ScriptedRandom::kMin);
+  auto random = FakeRandom::minimum();
   BackoffPolicy p = policy(milliseconds(100), milliseconds(1000));
   p.max_retry_after = seconds(60);
   Backoff backoff(p, random);
@@ -126,7 +94,7 @@ TEST(BackoffTest, RetryAfterIsClampedToMaximum) {
 }
 
 TEST(BackoffTest, ManyAttemptsSaturateWithoutOverflow) {
-  ScriptedRandom random(ScriptedRandom::kMax);
+  auto random = FakeRandom::maximum();
   Backoff backoff(policy(milliseconds(1), std::chrono::hours(1)), random);
   milliseconds last{0};
   for (int i = 0; i < 10'000; ++i) last = backoff.next();
@@ -135,7 +103,7 @@ TEST(BackoffTest, ManyAttemptsSaturateWithoutOverflow) {
 }
 
 TEST(BackoffTest, DegeneratePolicyIsRepaired) {
-  ScriptedRandom random(ScriptedRandom::kMax);
+  auto random = FakeRandom::maximum();
   Backoff backoff(policy(milliseconds(0), milliseconds(0)), random);
   EXPECT_EQ(backoff.next(), milliseconds(1));  // base 0 would mean no backoff at all
 }

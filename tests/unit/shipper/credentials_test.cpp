@@ -8,23 +8,21 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "tests/unit/queue/queue_test_support.h"
+#include "tests/fakes/fake_transport.h"
+#include "tests/support/temp_dir.h"
 
 namespace t0w {
 namespace {
 
-class EnrolTransport final : public Transport {
- public:
-  std::vector<HttpRequest> sent;
-  TransportResult answer = HttpResponse{
+// Answers the enrolment with a credential.
+testing::FakeTransport enrolTransport() {
+  testing::FakeTransport t;
+  t.answer = HttpResponse{
       200,
       {{"Tier0Watch-Collector", "2"}},
       R"({"agent":"dc01","agent_id":"a1","credential":")" + std::string(64, 'c') + "\"}"};
-  TransportResult send(const HttpRequest& request) override {
-    sent.push_back(request);
-    return answer;
-  }
-};
+  return t;
+}
 
 class CredentialsTest : public ::testing::Test {
  protected:
@@ -37,7 +35,7 @@ class CredentialsTest : public ::testing::Test {
   }
   const std::chrono::system_clock::time_point now_{std::chrono::seconds(1767323045)};
   testing::TempDir dir_;
-  EnrolTransport transport_;
+  testing::FakeTransport transport_ = enrolTransport();
 };
 
 TEST_F(CredentialsTest, AConfiguredCredentialIsSentAsItIs) {

@@ -8,7 +8,11 @@
 
 #include "agent/queue/event_queue.h"
 #include "agent/shipper/shipper.h"
-#include "tests/unit/queue/queue_test_support.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/fake_random.h"
+#include "tests/fakes/fake_transport.h"
+#include "tests/support/queue_records.h"
+#include "tests/support/temp_dir.h"
 
 namespace t0w {
 namespace {
@@ -17,31 +21,21 @@ using std::chrono::milliseconds;
 using t0w::testing::eventBatch;
 using Kind = Shipper::Step::Kind;
 
-class MaxRandom final : public Random {
- public:
-  uint64_t uniform(uint64_t bound) override { return bound - 1; }
-};
+using testing::FakeRandom;
+using testing::FakeTransport;
 
-struct Sent {
-  HttpRequest request;
-  DecodedBatch batch;
-};
+// The batch a request carried, decoded as the collector would.
+DecodedBatch batchOf(const HttpRequest& request) {
+  auto decoded = decodeBatch(request.body, 64 << 20);
+  EXPECT_TRUE(decoded) << decoded.error().toString();
+  return decoded ? *decoded : DecodedBatch{};
+}
 
-// Answers with `respond(batch)`; records every request with its decoded batch.
-class ScriptedTransport final : public Transport {
- public:
-  std::function<TransportResult(const DecodedBatch&)> respond = [](const DecodedBatch&) {
-    return TransportResult(HttpResponse{200, {{"Tier0Watch-Collector", "2"}}, "{}"});
-  };
-  std::vector<Sent> sent;
-
-  TransportResult send(const HttpRequest& request) override {
-    auto decoded = decodeBatch(request.body, 64 << 20);
-    EXPECT_TRUE(decoded) << decoded.error().toString();
-    sent.push_back(Sent{request, decoded ? *decoded : DecodedBatch{}});
-    return respond(sent.back().batch);
-  }
-};
+// Answers with respond(batch) for the batch the request carried.
+std::function<TransportResult(const HttpRequest&)> onBatch(
+    std::function<TransportResult(const DecodedBatch&)> respond) {
+  return [respond](const HttpRequest& request) { return respond(batchOf(request)); };
+}
 
 // An answer of the collector.
 TransportResult status(int code, HttpHeaders headers = {}) {
@@ -85,15 +79,15 @@ class ShipperTest : public ::testing::Test {
   std::set<std::string> deliveredKeys() const {
     std::set<std::string> keys;
     for (const auto& s : transport_.sent) {
-      for (const auto& r : s.batch.records) keys.insert(r.key);
+      for (const auto& r : batchOf(s).records) keys.insert(r.key);
     }
     return keys;
   }
 
   t0w::testing::TempDir dir_;
   t0w::testing::FakeClock clock_;
-  MaxRandom random_;
-  ScriptedTransport transport_;
+  FakeRandom random_ = FakeRandom::maximum();
+  FakeTransport transport_;
   BatchEncoder encoder_{AgentIdentity{"agent1", "host", "0.1.0"}};
   std::unique_ptr<EventQueue> queue_;
 };
@@ -114,20 +108,21 @@ TEST_F(ShipperTest, AcceptedBatchIsAcked) {
   EXPECT_EQ(step->kind, Kind::kShipped);
   EXPECT_EQ(step->records, 10u);
   ASSERT_EQ(transport_.sent.size(), 1u);
-  const Sent& sent = transport_.sent[0];
-  EXPECT_EQ(sent.request.path, "/api/v1/batches");
-  EXPECT_EQ(sent.request.bearer_token, "tok");
-  EXPECT_EQ(findHeader(sent.request.headers, "content-encoding"), "gzip");
-  EXPECT_EQ(sent.batch.batch_id, "agent1:" + std::to_string(sent.batch.sequence));
-  EXPECT_EQ(sent.batch.records.size(), 10u);
-  EXPECT_EQ(sent.batch.records[0].key, "agent1|Security|1");
+  const HttpRequest& request = transport_.sent[0];
+  const DecodedBatch batch = batchOf(request);
+  EXPECT_EQ(request.path, "/api/v1/batches");
+  EXPECT_EQ(request.bearer_token, "tok");
+  EXPECT_EQ(findHeader(request.headers, "content-encoding"), "gzip");
+  EXPECT_EQ(batch.batch_id, "agent1:" + std::to_string(batch.sequence));
+  EXPECT_EQ(batch.records.size(), 10u);
+  EXPECT_EQ(batch.records[0].key, "agent1|Security|1");
   EXPECT_EQ(stats().events, 0u);
   EXPECT_EQ(s.counters().records_shipped, 10u);
   auto st = queue_->statusEntries();
   ASSERT_TRUE(st);
   const auto last = nlohmann::json::parse(st->at("shipper.last_outcome"));
   EXPECT_EQ(last["outcome"], "ack");
-  EXPECT_EQ(last["batch_id"], sent.batch.batch_id);
+  EXPECT_EQ(last["batch_id"], batch.batch_id);
 }
 
 TEST_F(ShipperTest, BatchLimitsSplitTheQueueIntoFullLeases) {
@@ -143,13 +138,13 @@ TEST_F(ShipperTest, BatchLimitsSplitTheQueueIntoFullLeases) {
   ASSERT_TRUE(second);
   EXPECT_FALSE(second->full);
   EXPECT_EQ(second->records, 4u);
-  EXPECT_GT(transport_.sent[1].batch.sequence, transport_.sent[0].batch.sequence);
+  EXPECT_GT(batchOf(transport_.sent[1]).sequence, batchOf(transport_.sent[0]).sequence);
   EXPECT_EQ(deliveredKeys().size(), 12u);
 }
 
 TEST_F(ShipperTest, RetryableStatusReleasesWithRetryAndBacksOff) {
   put(1, 3);
-  transport_.respond = [](const DecodedBatch&) { return status(503); };
+  transport_.respond = onBatch([](const DecodedBatch&) { return status(503); });
   Shipper s = make();
   auto step = s.shipOnce();
   ASSERT_TRUE(step);
@@ -162,18 +157,20 @@ TEST_F(ShipperTest, RetryableStatusReleasesWithRetryAndBacksOff) {
   ASSERT_TRUE(again);
   EXPECT_EQ(again->delay, milliseconds(200));  // exponent grows
   // Retrying the same lease would reuse its id; a new reserve gives a new sequence.
-  EXPECT_EQ(transport_.sent[0].batch.records.size(), transport_.sent[1].batch.records.size());
-  transport_.respond = [](const DecodedBatch&) { return status(200); };
+  EXPECT_EQ(batchOf(transport_.sent[0]).records.size(), batchOf(transport_.sent[1]).records.size());
+  transport_.respond = onBatch([](const DecodedBatch&) { return status(200); });
   ASSERT_EQ(s.shipOnce()->kind, Kind::kShipped);
   EXPECT_EQ(stats().events, 0u);
-  transport_.respond = [](const DecodedBatch&) { return status(500); };
+  transport_.respond = onBatch([](const DecodedBatch&) { return status(500); });
   put(10, 1);
   EXPECT_EQ(s.shipOnce()->delay, milliseconds(100));  // success reset the backoff
 }
 
 TEST_F(ShipperTest, RetryAfterIsAFloor) {
   put(1, 3);
-  transport_.respond = [](const DecodedBatch&) { return status(429, {{"Retry-After", "7"}}); };
+  transport_.respond = onBatch([](const DecodedBatch&) {
+    return status(429, {{"Retry-After", "7"}});
+  });
   Shipper s = make();
   auto step = s.shipOnce();
   ASSERT_TRUE(step);
@@ -187,16 +184,16 @@ TEST_F(ShipperTest, TransportErrorsDoNotSpendTheRetryBudget) {
   ShipperOptions o;
   o.retry_budget = 2;
   Shipper s = make(o);
-  transport_.respond = [](const DecodedBatch&) {
+  transport_.respond = onBatch([](const DecodedBatch&) {
     return TransportResult(TransportError{TransportErrorKind::kConnectRefused, "refused"});
-  };
+  });
   for (int i = 0; i < 5; ++i) ASSERT_EQ(s.shipOnce()->kind, Kind::kBackoff);
   EXPECT_EQ(s.counters().transport_errors, 5u);
   EXPECT_EQ(s.counters().retries, 0u);
   EXPECT_EQ(stats().events, 3u);
   EXPECT_EQ(stats().dead_letter_chunks, 0u);
   // Two budget-spending failures of the same batch exhaust it: dead-lettered.
-  transport_.respond = [](const DecodedBatch&) { return status(502); };
+  transport_.respond = onBatch([](const DecodedBatch&) { return status(502); });
   ASSERT_EQ(s.shipOnce()->kind, Kind::kBackoff);
   EXPECT_EQ(stats().events, 3u);
   ASSERT_EQ(s.shipOnce()->kind, Kind::kBackoff);
@@ -207,7 +204,7 @@ TEST_F(ShipperTest, TransportErrorsDoNotSpendTheRetryBudget) {
 
 TEST_F(ShipperTest, UnlimitedBudgetNeverDeadLetters) {
   put(1, 2);
-  transport_.respond = [](const DecodedBatch&) { return status(500); };
+  transport_.respond = onBatch([](const DecodedBatch&) { return status(500); });
   Shipper s = make();
   for (int i = 0; i < 50; ++i) ASSERT_EQ(s.shipOnce()->kind, Kind::kBackoff);
   EXPECT_EQ(stats().events, 2u);
@@ -216,9 +213,8 @@ TEST_F(ShipperTest, UnlimitedBudgetNeverDeadLetters) {
 
 TEST_F(ShipperTest, PayloadTooLargeHalvesUntilBatchesFit) {
   put(1, 10);
-  transport_.respond = [](const DecodedBatch& b) {
-    return status(b.records.size() > 3 ? 413 : 200);
-  };
+  transport_.respond =
+      onBatch([](const DecodedBatch& b) { return status(b.records.size() > 3 ? 413 : 200); });
   Shipper s = make();
   auto step = s.shipOnce();
   ASSERT_TRUE(step) << step.error().toString();
@@ -227,10 +223,10 @@ TEST_F(ShipperTest, PayloadTooLargeHalvesUntilBatchesFit) {
   EXPECT_EQ(stats().dead_letter_chunks, 0u);
   std::vector<size_t> sizes;
   std::set<std::string> ids;
-  for (const auto& sent : transport_.sent) {
-    sizes.push_back(sent.batch.records.size());
-    EXPECT_TRUE(ids.insert(sent.batch.batch_id).second)
-        << "batch id reused: " << sent.batch.batch_id;
+  for (const auto& request : transport_.sent) {
+    const DecodedBatch batch = batchOf(request);
+    sizes.push_back(batch.records.size());
+    EXPECT_TRUE(ids.insert(batch.batch_id).second) << "batch id reused: " << batch.batch_id;
   }
   EXPECT_EQ(sizes, (std::vector<size_t>{10, 5, 2, 3, 5, 2, 3}));
   EXPECT_EQ(deliveredKeys().size(), 10u);
@@ -239,12 +235,12 @@ TEST_F(ShipperTest, PayloadTooLargeHalvesUntilBatchesFit) {
 
 TEST_F(ShipperTest, SingleRecordStillTooLargeIsDeadLetteredOthersDelivered) {
   put(1, 4);
-  transport_.respond = [](const DecodedBatch& b) {
+  transport_.respond = onBatch([](const DecodedBatch& b) {
     for (const auto& r : b.records) {
       if (r.key == "agent1|Security|3") return status(413);
     }
     return status(200);
-  };
+  });
   Shipper s = make();
   auto step = s.shipOnce();
   ASSERT_TRUE(step);
@@ -255,13 +251,13 @@ TEST_F(ShipperTest, SingleRecordStillTooLargeIsDeadLetteredOthersDelivered) {
   ASSERT_EQ(dl->size(), 1u);
   EXPECT_NE((*dl)[0].reason.find("Security|3"), std::string::npos) << (*dl)[0].reason;
   std::set<std::string> accepted;
-  for (const auto& sent : transport_.sent) {
-    if (sent.batch.records.size() == 1 && sent.batch.records[0].key == "agent1|Security|3")
-      continue;
+  for (const auto& request : transport_.sent) {
+    const DecodedBatch batch = batchOf(request);
+    if (batch.records.size() == 1 && batch.records[0].key == "agent1|Security|3") continue;
     bool has3 = false;
-    for (const auto& r : sent.batch.records) has3 = has3 || r.key == "agent1|Security|3";
+    for (const auto& r : batch.records) has3 = has3 || r.key == "agent1|Security|3";
     if (!has3) {
-      for (const auto& r : sent.batch.records) accepted.insert(r.key);
+      for (const auto& r : batch.records) accepted.insert(r.key);
     }
   }
   EXPECT_EQ(accepted,
@@ -271,7 +267,7 @@ TEST_F(ShipperTest, SingleRecordStillTooLargeIsDeadLetteredOthersDelivered) {
 
 TEST_F(ShipperTest, UnauthorizedPausesAndKeepsRecords) {
   put(1, 3);
-  transport_.respond = [](const DecodedBatch&) { return status(401); };
+  transport_.respond = onBatch([](const DecodedBatch&) { return status(401); });
   Shipper s = make();
   auto step = s.shipOnce();
   ASSERT_TRUE(step);
@@ -281,7 +277,7 @@ TEST_F(ShipperTest, UnauthorizedPausesAndKeepsRecords) {
   EXPECT_EQ(stats().leased_events, 0u);
   EXPECT_EQ(s.counters().retries, 0u);
   EXPECT_EQ(s.counters().auth_pauses, 1u);
-  transport_.respond = [](const DecodedBatch&) { return status(403); };
+  transport_.respond = onBatch([](const DecodedBatch&) { return status(403); });
   EXPECT_EQ(s.shipOnce()->kind, Kind::kPaused);
   const auto last = nlohmann::json::parse(queue_->statusEntries()->at("shipper.last_outcome"));
   EXPECT_EQ(last["status"], 403);
@@ -290,9 +286,9 @@ TEST_F(ShipperTest, UnauthorizedPausesAndKeepsRecords) {
 TEST_F(ShipperTest, TheCollectorsBatchRefusalDeadLetters) {
   put(1, 3);
   put(4, 2);
-  transport_.respond = [](const DecodedBatch&) {
+  transport_.respond = onBatch([](const DecodedBatch&) {
     return status(400, {{"Tier0Watch-Refusal", "batch"}});
-  };
+  });
   ShipperOptions o;
   o.max_events = 4;
   Shipper s = make(o);
@@ -301,7 +297,7 @@ TEST_F(ShipperTest, TheCollectorsBatchRefusalDeadLetters) {
   EXPECT_EQ(step->kind, Kind::kShipped);
   EXPECT_EQ(stats().events, 2u);  // only the lease went
   EXPECT_EQ(stats().dead_letter_chunks, 1u);
-  transport_.respond = [](const DecodedBatch&) { return status(200); };
+  transport_.respond = onBatch([](const DecodedBatch&) { return status(200); });
   EXPECT_EQ(s.shipOnce()->kind, Kind::kShipped);
   EXPECT_EQ(stats().events, 0u);
 }
@@ -318,7 +314,7 @@ TEST_F(ShipperTest, ProxyAnswersNeverDeleteEvents) {
   Shipper s = make(o);
   uint64_t answers = 0;
   for (int code : {404, 405, 400, 200, 502, 413}) {
-    transport_.respond = [code](const DecodedBatch&) { return proxy(code); };
+    transport_.respond = onBatch([code](const DecodedBatch&) { return proxy(code); });
     for (int i = 0; i < 3; ++i) {
       auto step = s.shipOnce();
       ASSERT_TRUE(step) << step.error().toString();
@@ -338,7 +334,7 @@ TEST_F(ShipperTest, ProxyAnswersNeverDeleteEvents) {
   const auto last = nlohmann::json::parse(st->at("shipper.last_outcome"));
   EXPECT_NE(last["detail"].get<std::string>().find("not from the collector"), std::string::npos);
 
-  transport_.respond = [](const DecodedBatch&) { return status(200); };
+  transport_.respond = onBatch([](const DecodedBatch&) { return status(200); });
   while (stats().events > 0) ASSERT_EQ(s.shipOnce()->kind, Kind::kShipped);
   EXPECT_EQ(deliveredKeys().size(), 8u);
   EXPECT_EQ(s.counters().records_shipped, 8u);
@@ -347,7 +343,7 @@ TEST_F(ShipperTest, ProxyAnswersNeverDeleteEvents) {
 TEST_F(ShipperTest, CollectorRefusingTheRequestPausesWithoutDeadLetter) {
   // The collector's own 404 (collector.url with a wrong path) is a configuration error.
   put(1, 4);
-  transport_.respond = [](const DecodedBatch&) { return status(404); };
+  transport_.respond = onBatch([](const DecodedBatch&) { return status(404); });
   Shipper s = make();
   auto step = s.shipOnce();
   ASSERT_TRUE(step);
@@ -362,13 +358,13 @@ TEST_F(ShipperTest, SequencesKeepIncreasingAcrossRestarts) {
     Shipper s = make();
     ASSERT_EQ(s.shipOnce()->kind, Kind::kShipped);
   }
-  const int64_t before = transport_.sent.back().batch.sequence;
+  const int64_t before = batchOf(transport_.sent.back()).sequence;
   queue_.reset();
   open();
   put(3, 2);
   Shipper s = make();
   ASSERT_EQ(s.shipOnce()->kind, Kind::kShipped);
-  EXPECT_GT(transport_.sent.back().batch.sequence, before);
+  EXPECT_GT(batchOf(transport_.sent.back()).sequence, before);
 }
 
 TEST_F(ShipperTest, DrainShipsEverythingBeforeTheDeadline) {
@@ -383,7 +379,9 @@ TEST_F(ShipperTest, DrainShipsEverythingBeforeTheDeadline) {
 
 TEST_F(ShipperTest, DrainStopsWhenTheBackoffOutlastsTheDeadline) {
   put(1, 4);
-  transport_.respond = [](const DecodedBatch&) { return status(429, {{"Retry-After", "60"}}); };
+  transport_.respond = onBatch([](const DecodedBatch&) {
+    return status(429, {{"Retry-After", "60"}});
+  });
   Shipper s = make();
   EXPECT_EQ(s.drain(clock_.monotonic() + std::chrono::seconds(5)), 0u);
   EXPECT_EQ(transport_.sent.size(), 1u);

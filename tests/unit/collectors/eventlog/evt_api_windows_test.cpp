@@ -14,6 +14,7 @@
 #include "collectors/eventlog/evt_subscription_collector.h"
 #include "collectors/evtx/evtx_file_collector.h"
 #include "common/core/clock.h"
+#include "tests/fakes/fake_event_sink.h"
 #include "tests/support/under_wine.h"
 
 namespace t0w {
@@ -23,20 +24,7 @@ namespace {
 // an exception when called (seen), so the tests that need a bookmark skip there.
 using test::underWine;
 
-struct StopOnErrorSink : EventSink {
-  Collector* collector = nullptr;
-  std::vector<Event> events;
-  std::vector<InputError> errors;
-  bool stop_on_event = false;
-  void onEvent(Event&& event) override {
-    events.push_back(std::move(event));
-    if (stop_on_event && collector != nullptr) collector->stop();
-  }
-  void onError(const InputError& error) override {
-    errors.push_back(error);
-    if (collector != nullptr) collector->stop();
-  }
-};
+using ::t0w::testing::FakeEventSink;
 
 TEST(WindowsEvtApiTest, ErrorTextNamesTheWin32Code) {
   std::unique_ptr<EvtApi> api = makeWindowsEvtApi();
@@ -91,9 +79,9 @@ TEST(WindowsEvtApiTest, MissingChannelIsConfiguredAbsentNotAnError) {
   options.channel = "Tier0Watch-Test-No-Such-Channel/Operational";
   options.retry_interval = std::chrono::hours(1);  // stop() interrupts the retry wait
   EvtSubscriptionCollector collector(*api, clock, options);
-  StopOnErrorSink sink;
-  sink.collector = &collector;
-  sink.stop_on_event = true;
+  FakeEventSink sink;
+  sink.after_event = [&collector](const Event&) { collector.stop(); };
+  sink.after_error = [&collector](const InputError&) { collector.stop(); };
   const CollectorSummary s = collector.run(sink);
   EXPECT_TRUE(sink.errors.empty()) << sink.errors[0].error.message;
   ASSERT_EQ(sink.events.size(), 1u);
@@ -148,7 +136,7 @@ TEST(WindowsEvtApiTest, EvtxFileReaderReportsAMissingFileClearly) {
   const std::filesystem::path missing =
       std::filesystem::temp_directory_path() / "t0w-no-such-file.evtx";
   EvtxFileCollector reader(missing);
-  StopOnErrorSink sink;
+  FakeEventSink sink;
   const CollectorSummary s = reader.run(sink);
   ASSERT_EQ(sink.errors.size(), 1u);
   const std::string& m = sink.errors[0].error.message;

@@ -9,30 +9,19 @@
 #include <vector>
 
 #include "common/core/time.h"
-#include "tests/support/fake_clock.h"
-#include "tests/unit/collectors/eventlog/evt_api_double.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/fake_event_sink.h"
+#include "tests/fakes/fake_evt_api.h"
 
 namespace t0w {
 namespace {
 
+using ::t0w::testing::FakeClock;
+using ::t0w::testing::FakeEventSink;
+
 using ::t0w::testing::bookmarkXml;
 using ::t0w::testing::eventXml;
-using ::t0w::testing::ScriptedEvtApi;
-
-class FixedClock final : public Clock {
- public:
-  std::chrono::system_clock::time_point now() const override {
-    return std::chrono::system_clock::time_point(std::chrono::seconds(1714557600));
-  }
-  std::chrono::steady_clock::time_point monotonic() const override { return {}; }
-};
-
-struct RecordingSink : EventSink {
-  std::vector<Event> events;
-  std::vector<InputError> errors;
-  void onEvent(Event&& event) override { events.push_back(std::move(event)); }
-  void onError(const InputError& error) override { errors.push_back(error); }
-};
+using ::t0w::testing::FakeEvtApi;
 
 std::string field(const Event& e, std::string_view name) {
   const std::string* v = e.find(name);
@@ -95,15 +84,15 @@ class EvtSubscriptionTest : public ::testing::Test {
     return s ? s->detail : "";
   }
 
-  ScriptedEvtApi api;
-  FixedClock clock;
+  FakeEvtApi api;
+  FakeClock clock{std::chrono::system_clock::time_point(std::chrono::seconds(1714557600))};
   SourceStatusBoard board{clock};
   EvtSubscriptionOptions options = [] {
     EvtSubscriptionOptions o;
     o.channel = "Security";
     return o;
   }();
-  RecordingSink sink;
+  FakeEventSink sink;
   std::vector<std::string> checkpoints;
   EvtSubscriptionStats stats;
 };
@@ -382,8 +371,8 @@ TEST_F(EvtSubscriptionTest, DifferentFailureAfterAnotherIsReportedAgain) {
 TEST_F(EvtSubscriptionTest, EventLogServiceRestartIsReportedAndReadingResumesAfterTheBookmark) {
   for (uint32_t code : {uint32_t{6}, evt_errc::kRpcServerUnavailable}) {
     SCOPED_TRACE(code);
-    api = ScriptedEvtApi();
-    sink = RecordingSink();
+    api = FakeEvtApi();
+    sink = FakeEventSink();
     checkpoints.clear();
     options.board = &board;
     api.channels["Security"];

@@ -10,10 +10,13 @@
 #include <vector>
 
 #include "agent/core/event_json.h"
+#include "tests/fakes/fake_event_sink.h"
 #include "tests/support/corpus.h"
 
 namespace t0w {
 namespace {
+
+using ::t0w::testing::FakeEventSink;
 
 namespace fs = std::filesystem;
 using ::t0w::testing::testData;
@@ -33,13 +36,6 @@ std::string goldenElement(const std::string& name) {
   return xml.substr(start, end + 1 - start);
 }
 
-struct RecordingSink : EventSink {
-  std::vector<Event> events;
-  std::vector<InputError> errors;
-  void onEvent(Event&& event) override { events.push_back(std::move(event)); }
-  void onError(const InputError& error) override { errors.push_back(error); }
-};
-
 class XmlFileCollectorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -57,10 +53,10 @@ class XmlFileCollectorTest : public ::testing::Test {
     return p;
   }
 
-  RecordingSink run(const fs::path& path, size_t chunk = 0, XmlParseLimits limits = {}) {
+  FakeEventSink run(const fs::path& path, size_t chunk = 0, XmlParseLimits limits = {}) {
     XmlFileCollector collector(path, limits);
     if (chunk) collector.setChunkBytes(chunk);
-    RecordingSink sink;
+    FakeEventSink sink;
     CollectorSummary summary = collector.run(sink);
     EXPECT_EQ(summary.records, sink.events.size());
     EXPECT_EQ(summary.errors, sink.errors.size());
@@ -77,7 +73,7 @@ TEST_F(XmlFileCollectorTest, ConcatenatedEventsWithOffsets) {
   const std::string content = a + "\r\n" + b + c + "\n";
   const fs::path path = write("events.xml", content);
 
-  RecordingSink sink = run(path);
+  FakeEventSink sink = run(path);
   ASSERT_TRUE(sink.errors.empty()) << sink.errors[0].error.toString();
   ASSERT_EQ(sink.events.size(), 3u);
   EXPECT_EQ(sink.events[0].system.event_id, 4624u);
@@ -96,7 +92,7 @@ TEST_F(XmlFileCollectorTest, EventsWrapperWithDeclarationAndComments) {
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Events>\n"
       "<!-- an <Event> inside a comment is not an event -->\n";
   const std::string content = head + a + "\n" + b + "\n</Events>\n";
-  RecordingSink sink = run(write("wrapped.xml", content));
+  FakeEventSink sink = run(write("wrapped.xml", content));
   ASSERT_TRUE(sink.errors.empty()) << sink.errors[0].error.toString();
   ASSERT_EQ(sink.events.size(), 2u);
   EXPECT_EQ(sink.events[0].origin.position, head.size());
@@ -106,7 +102,7 @@ TEST_F(XmlFileCollectorTest, EventsWrapperWithDeclarationAndComments) {
 
 TEST_F(XmlFileCollectorTest, Utf8BomIsSkippedAndOffsetsCountIt) {
   const std::string a = goldenElement("security_4662");
-  RecordingSink sink = run(write("bom.xml", "\xEF\xBB\xBF" + a));
+  FakeEventSink sink = run(write("bom.xml", "\xEF\xBB\xBF" + a));
   ASSERT_EQ(sink.events.size(), 1u);
   EXPECT_EQ(sink.events[0].origin.position, 3u);
 }
@@ -118,7 +114,7 @@ TEST_F(XmlFileCollectorTest, BadEventInTheMiddleIsReportedAndReadingGoesOn) {
   const std::string c = goldenElement("security_4742");
   const fs::path path = write("mixed.xml", "<Events>" + a + bad + c + "</Events>");
 
-  RecordingSink sink = run(path);
+  FakeEventSink sink = run(path);
   ASSERT_EQ(sink.events.size(), 2u);
   EXPECT_EQ(sink.events[0].system.event_id, 4624u);
   EXPECT_EQ(sink.events[1].system.event_id, 4742u);
@@ -142,12 +138,12 @@ TEST_F(XmlFileCollectorTest, AnyChunkSizeGivesTheSameResult) {
   }
   content += "</Events>";
   const fs::path path = write("chunks.xml", content);
-  RecordingSink reference = run(path);
+  FakeEventSink reference = run(path);
   ASSERT_EQ(reference.events.size(), 5u);
   ASSERT_TRUE(reference.errors.empty());
   for (size_t chunk : {1, 2, 3, 7, 64, 1000}) {
     SCOPED_TRACE(chunk);
-    RecordingSink sink = run(path, chunk);
+    FakeEventSink sink = run(path, chunk);
     ASSERT_EQ(sink.events.size(), reference.events.size());
     EXPECT_TRUE(sink.errors.empty());
     for (size_t i = 0; i < sink.events.size(); ++i) {
@@ -195,7 +191,7 @@ TEST_F(XmlFileCollectorTest, Utf16FilesWithBom) {
     const fs::path path = write(big_endian ? "be.xml" : "le.xml", toUtf16(utf8, big_endian));
     for (size_t chunk : {size_t{0}, size_t{1}, size_t{3}, size_t{4096}}) {
       SCOPED_TRACE(chunk);
-      RecordingSink sink = run(path, chunk);
+      FakeEventSink sink = run(path, chunk);
       ASSERT_TRUE(sink.errors.empty()) << sink.errors[0].error.toString();
       ASSERT_EQ(sink.events.size(), 2u);
       EXPECT_EQ(*sink.events[0].find("FullName"), "Jeanne Renée Dupré");
@@ -210,26 +206,26 @@ TEST_F(XmlFileCollectorTest, Utf16FilesWithBom) {
 
 TEST_F(XmlFileCollectorTest, Utf16WithoutBomIsDetected) {
   std::string le = toUtf16(goldenElement("security_4624"), false).substr(2);
-  RecordingSink sink = run(write("nobom.xml", le));
+  FakeEventSink sink = run(write("nobom.xml", le));
   ASSERT_EQ(sink.events.size(), 1u);
   EXPECT_EQ(sink.events[0].origin.position, 0u);
 }
 
 TEST_F(XmlFileCollectorTest, EmptyMissingAndDirectoryPaths) {
-  RecordingSink empty = run(write("empty.xml", ""));
+  FakeEventSink empty = run(write("empty.xml", ""));
   ASSERT_EQ(empty.errors.size(), 1u);
   EXPECT_NE(empty.errors[0].error.message.find("empty file"), std::string::npos);
 
-  RecordingSink missing = run(dir_ / "does-not-exist.xml");
+  FakeEventSink missing = run(dir_ / "does-not-exist.xml");
   ASSERT_EQ(missing.errors.size(), 1u);
   EXPECT_EQ(missing.errors[0].error.code, Errc::kIo);
   EXPECT_NE(missing.errors[0].error.message.find("does-not-exist.xml"), std::string::npos);
 
-  RecordingSink directory = run(dir_);
+  FakeEventSink directory = run(dir_);
   ASSERT_EQ(directory.errors.size(), 1u);
   EXPECT_EQ(directory.errors[0].error.code, Errc::kIo);
 
-  RecordingSink no_events = run(write("text.xml", "<Events>\n</Events>\n"));
+  FakeEventSink no_events = run(write("text.xml", "<Events>\n</Events>\n"));
   ASSERT_EQ(no_events.errors.size(), 1u);
   EXPECT_NE(no_events.errors[0].error.message.find("no <Event> element"), std::string::npos);
 }
@@ -237,7 +233,7 @@ TEST_F(XmlFileCollectorTest, EmptyMissingAndDirectoryPaths) {
 TEST_F(XmlFileCollectorTest, TruncatedFileReportsTheLastElement) {
   const std::string a = goldenElement("security_4624");
   const std::string b = goldenElement("security_4625");
-  RecordingSink sink = run(write("cut.xml", a + b.substr(0, b.size() / 2)));
+  FakeEventSink sink = run(write("cut.xml", a + b.substr(0, b.size() / 2)));
   ASSERT_EQ(sink.events.size(), 1u);
   ASSERT_EQ(sink.errors.size(), 1u);
   EXPECT_EQ(sink.errors[0].position, a.size());
@@ -251,7 +247,7 @@ TEST_F(XmlFileCollectorTest, FiftyMegabyteEventIsSkippedAndReadingGoesOn) {
   huge.replace(huge.find("DC01$"), 5, std::string(50u << 20, 'x'));
   const fs::path path = write("huge.xml", "<Events>" + a + huge + c + "</Events>");
 
-  RecordingSink sink = run(path);
+  FakeEventSink sink = run(path);
   ASSERT_EQ(sink.events.size(), 2u);
   EXPECT_EQ(sink.events[0].system.event_id, 4624u);
   EXPECT_EQ(sink.events[1].system.event_id, 4662u);
@@ -268,7 +264,7 @@ TEST_F(XmlFileCollectorTest, OversizedEventWithinOneChunkIsAlsoALimitError) {
   const std::string a = goldenElement("security_4624");  // about 2.3 KB
   const std::string b = goldenElement("dcagent_10016");  // below 1 KB without its comment
   ASSERT_LT(b.size(), 1000u);
-  RecordingSink sink = run(write("limit.xml", a + b), 0, limits);
+  FakeEventSink sink = run(write("limit.xml", a + b), 0, limits);
   ASSERT_EQ(sink.errors.size(), 1u);
   EXPECT_EQ(sink.errors[0].error.code, Errc::kLimit);
   ASSERT_EQ(sink.events.size(), 1u);
@@ -281,7 +277,7 @@ TEST_F(XmlFileCollectorTest, CdataAndAttributesMayHoldEndTags) {
       "<System><Provider Name=\"a>b\" EventSourceName='</Event>'/><EventID>7</EventID></System>"
       "<EventData><Data Name=\"x\"><![CDATA[</Event><Event>]]></Data></EventData></Event>";
   const std::string a = goldenElement("security_4624");
-  RecordingSink sink = run(write("tricky.xml", tricky + a), 5);
+  FakeEventSink sink = run(write("tricky.xml", tricky + a), 5);
   ASSERT_TRUE(sink.errors.empty()) << sink.errors[0].error.toString();
   ASSERT_EQ(sink.events.size(), 2u);
   EXPECT_EQ(sink.events[0].system.provider_name, "a>b");
@@ -293,7 +289,7 @@ TEST_F(XmlFileCollectorTest, CdataAndAttributesMayHoldEndTags) {
 TEST_F(XmlFileCollectorTest, DoctypeInFileIsReportedAndEventsStillRead) {
   const std::string head = "<!DOCTYPE Events [<!ENTITY x \"y\">]>";
   const std::string a = goldenElement("security_4624");
-  RecordingSink sink = run(write("doctype.xml", head + "<Events>" + a + "</Events>"));
+  FakeEventSink sink = run(write("doctype.xml", head + "<Events>" + a + "</Events>"));
   ASSERT_EQ(sink.errors.size(), 1u);
   EXPECT_EQ(sink.errors[0].position, 0u);
   EXPECT_NE(sink.errors[0].error.message.find("DOCTYPE not allowed"), std::string::npos);
@@ -307,7 +303,7 @@ TEST_F(XmlFileCollectorTest, RandomBytesNeverCrash) {
   for (int i = 0; i < 200; ++i) {
     std::string content = base;
     for (int k = 0; k < 8; ++k) content[rng() % content.size()] = static_cast<char>(rng());
-    RecordingSink sink = run(write("random.xml", content), 1 + rng() % 97);
+    FakeEventSink sink = run(write("random.xml", content), 1 + rng() % 97);
     EXPECT_LE(sink.events.size(), 2u);
     EXPECT_GE(sink.events.size() + sink.errors.size(), 1u);
   }

@@ -7,20 +7,15 @@
 #include <random>
 #include <vector>
 
+#include "tests/fakes/fake_event_sink.h"
 #include "tests/support/corpus.h"
 
 namespace t0w {
 namespace {
 
-namespace fs = std::filesystem;
+using ::t0w::testing::FakeEventSink;
 
-class RecordingSink : public EventSink {
- public:
-  void onEvent(Event&& event) override { events.push_back(std::move(event)); }
-  void onError(const InputError& error) override { errors.push_back(error); }
-  std::vector<Event> events;
-  std::vector<InputError> errors;
-};
+namespace fs = std::filesystem;
 
 class TempDir {
  public:
@@ -51,7 +46,7 @@ TEST(EvtxFileCollector, ReadsEveryRecordWithOrigin) {
   T0W_CORPUS_OR_SKIP(corpus);
   const fs::path file = corpus / "evtx-attack-samples" / "CA_DCSync_4662.evtx";
   EvtxFileCollector collector(file);
-  RecordingSink sink;
+  FakeEventSink sink;
   CollectorSummary summary = collector.run(sink);
 
   EXPECT_EQ(collector.name(), file.string());
@@ -79,7 +74,7 @@ TEST(EvtxFileCollector, RecoveredRecordsFollowTheAllocatedOnes) {
   EvtxReadOptions options;
   options.include_recovered = true;
   EvtxFileCollector collector(file, options);
-  RecordingSink sink;
+  FakeEventSink sink;
   CollectorSummary summary = collector.run(sink);
   // evtxinfo reports 3 records and 8 recovered records for this file. libevtx cannot rebuild
   // these 8 from slack space (evtxexport -m recovered prints none either): each is a named error
@@ -97,14 +92,8 @@ TEST(EvtxFileCollector, RecoveredRecordsFollowTheAllocatedOnes) {
 TEST(EvtxFileCollector, StopEndsTheRunAfterTheCurrentRecord) {
   T0W_CORPUS_OR_SKIP(corpus);
   EvtxFileCollector collector(corpus / "evtx-attack-samples" / "CA_DCSync_4662.evtx");
-  struct StoppingSink : RecordingSink {
-    Collector* collector = nullptr;
-    void onEvent(Event&& event) override {
-      RecordingSink::onEvent(std::move(event));
-      collector->stop();
-    }
-  } sink;
-  sink.collector = &collector;
+  FakeEventSink sink;
+  sink.after_event = [&collector](const Event&) { collector.stop(); };
   CollectorSummary summary = collector.run(sink);
   EXPECT_EQ(summary.records, 1u);
   EXPECT_EQ(sink.events.size(), 1u);
@@ -114,7 +103,7 @@ TEST(EvtxFileCollector, MissingFileIsOneNamedError) {
   TempDir dir;
   const fs::path file = dir.path() / "absent.evtx";
   EvtxFileCollector collector(file);
-  RecordingSink sink;
+  FakeEventSink sink;
   CollectorSummary summary = collector.run(sink);
   EXPECT_EQ(summary.records, 0u);
   ASSERT_EQ(summary.errors, 1u);
@@ -140,7 +129,7 @@ TEST(EvtxFileCollector, EmptyRandomAndDirectoryInputsAreErrorsNotCrashes) {
     SCOPED_TRACE(name);
     const fs::path file = dir.path() / name;
     EvtxFileCollector collector(file);
-    RecordingSink sink;
+    FakeEventSink sink;
     CollectorSummary summary = collector.run(sink);
     EXPECT_EQ(summary.records, sink.events.size());
     EXPECT_GE(summary.errors, 1u);
@@ -156,7 +145,7 @@ TEST(EvtxFileCollector, TruncatedCopyYieldsItsRecordsAndAnError) {
   T0W_CORPUS_OR_SKIP(corpus);
   const fs::path original =
       corpus / "evtx-attack-samples" / "ACL_ForcePwd_SPNAdd_User_Computer_Accounts.evtx";
-  RecordingSink full;
+  FakeEventSink full;
   const CollectorSummary full_summary = EvtxFileCollector(original).run(full);
   ASSERT_EQ(full_summary.errors, 0u);
   ASSERT_GT(full_summary.records, 2u);
@@ -165,7 +154,7 @@ TEST(EvtxFileCollector, TruncatedCopyYieldsItsRecordsAndAnError) {
   TempDir dir;
   const fs::path truncated = dir.path() / "truncated.evtx";
   writeBytes(truncated, readBytes(original).substr(0, 4096 + 40000));
-  RecordingSink sink;
+  FakeEventSink sink;
   CollectorSummary summary = EvtxFileCollector(truncated).run(sink);
   EXPECT_LT(summary.records, full_summary.records);
   ASSERT_GE(summary.errors, 1u);
@@ -190,7 +179,7 @@ TEST(EvtxFileCollector, DamagedRecordsAreNamedAndTheOthersStillRead) {
   TempDir dir;
   const fs::path damaged = dir.path() / "damaged.evtx";
   writeBytes(damaged, bytes);
-  RecordingSink sink;
+  FakeEventSink sink;
   CollectorSummary summary = EvtxFileCollector(damaged).run(sink);
   EXPECT_GE(summary.errors, 1u);
   bool named_record = false;

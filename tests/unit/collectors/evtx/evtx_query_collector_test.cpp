@@ -6,28 +6,24 @@
 #include <string>
 #include <vector>
 
-#include "tests/unit/collectors/eventlog/evt_api_double.h"
+#include "tests/fakes/fake_event_sink.h"
+#include "tests/fakes/fake_evt_api.h"
 
 namespace t0w {
 namespace {
 
-using ::t0w::testing::eventXml;
-using ::t0w::testing::ScriptedEvtApi;
+using ::t0w::testing::FakeEventSink;
 
-struct RecordingSink : EventSink {
-  std::vector<Event> events;
-  std::vector<InputError> errors;
-  void onEvent(Event&& event) override { events.push_back(std::move(event)); }
-  void onError(const InputError& error) override { errors.push_back(error); }
-};
+using ::t0w::testing::eventXml;
+using ::t0w::testing::FakeEvtApi;
 
 class EvtxQueryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (uint64_t id = 100; id < 105; ++id) api.files["logs/Security.evtx"].push_back(eventXml(id));
   }
-  ScriptedEvtApi api;
-  RecordingSink sink;
+  FakeEvtApi api;
+  FakeEventSink sink;
 };
 
 TEST_F(EvtxQueryTest, ReadsEveryRecordInOrderWithItsIndexAsPosition) {

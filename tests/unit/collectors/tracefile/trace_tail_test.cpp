@@ -15,7 +15,8 @@
 
 #include "agent/core/source_status.h"
 #include "common/core/time.h"
-#include "tests/support/fake_clock.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/fake_event_sink.h"
 #include "tests/support/under_wine.h"
 
 #ifdef _WIN32
@@ -25,21 +26,10 @@
 namespace t0w {
 namespace {
 
+using ::t0w::testing::FakeEventSink;
+
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
-
-class RecordingSink final : public EventSink {
- public:
-  std::vector<Event> events;
-  std::vector<InputError> errors;
-  void onEvent(Event&& e) override { events.push_back(std::move(e)); }
-  void onError(const InputError& e) override { errors.push_back(e); }
-  std::vector<std::string> messages() const {
-    std::vector<std::string> out;
-    for (const auto& e : events) out.push_back(*e.find("Message"));
-    return out;
-  }
-};
 
 std::string line(int i, const std::string& text = "") {
   char buf[64];
@@ -110,7 +100,7 @@ class TraceTailTest : public ::testing::Test {
   std::unique_ptr<TraceFileSystem> fs_;
   testing::FakeClock clock_;
   SourceStatusBoard board_{clock_};
-  RecordingSink sink_;
+  FakeEventSink sink_;
   std::vector<std::pair<size_t, std::string>> checkpoints_;  // events delivered before it, it
   std::unique_ptr<TraceTailCollector> tail_;
 };
@@ -161,11 +151,11 @@ TEST_F(TraceTailTest, HoldsAPartialLastLineUntilItIsComplete) {
   tail();
   poll();
   pollIdle();
-  ASSERT_EQ(sink_.messages(), std::vector<std::string>{"line 1"});
+  ASSERT_EQ(sink_.values("Message"), std::vector<std::string>{"line 1"});
   append("trace-1.log", " a line\n");
   poll();
   pollIdle();
-  EXPECT_EQ(sink_.messages(), (std::vector<std::string>{"line 1", "half a line"}));
+  EXPECT_EQ(sink_.values("Message"), (std::vector<std::string>{"line 1", "half a line"}));
 }
 
 TEST_F(TraceTailTest, JoinsMultiLineEntries) {
@@ -201,7 +191,7 @@ TEST_F(TraceTailTest, PicksUpNewFilesInNameOrder) {
   append("other.log", line(99));  // not matched
   poll();
   pollIdle();
-  EXPECT_EQ(sink_.messages(), (std::vector<std::string>{"line 1", "line 2", "line 3"}));
+  EXPECT_EQ(sink_.values("Message"), (std::vector<std::string>{"line 1", "line 2", "line 3"}));
 }
 
 TEST_F(TraceTailTest, RenameInsideTheGlobKeepsThePositionOutsideItReadsTheRest) {
@@ -214,7 +204,7 @@ TEST_F(TraceTailTest, RenameInsideTheGlobKeepsThePositionOutsideItReadsTheRest) 
   append("trace-b.log", line(3));
   poll();
   pollIdle();
-  EXPECT_EQ(sink_.messages(), (std::vector<std::string>{"line 1", "line 2", "line 3"}));
+  EXPECT_EQ(sink_.values("Message"), (std::vector<std::string>{"line 1", "line 2", "line 3"}));
   // Named as first seen: the same record if it is ever read again after a restart.
   EXPECT_EQ(sink_.events[2].origin.source, u8(file("trace-a.log")));
   EXPECT_NE(nlohmann::json::parse(tail_->checkpoint())["files"][0]["path"].get<std::string>().find(
@@ -225,7 +215,7 @@ TEST_F(TraceTailTest, RenameInsideTheGlobKeepsThePositionOutsideItReadsTheRest) 
   append("trace-b.log", line(4) + "[12:00:05.000] [  1] [INFO ] no newline");
   fs::rename(file("trace-b.log"), file("trace-b.log.1"));
   poll();
-  EXPECT_EQ(sink_.messages(),
+  EXPECT_EQ(sink_.values("Message"),
             (std::vector<std::string>{"line 1", "line 2", "line 3", "line 4", "no newline"}));
   EXPECT_EQ(tail_->stats().gone, 1u);
   EXPECT_EQ(nlohmann::json::parse(tail_->checkpoint())["files"].size(), 0u);
@@ -242,7 +232,7 @@ TEST_F(TraceTailTest, TruncationReadsFromTheStartWithANewGeneration) {
   append("trace-1.log", line(3));
   poll();
   pollIdle();
-  ASSERT_EQ(sink_.messages(), (std::vector<std::string>{"line 1", "line 2", "line 3"}));
+  ASSERT_EQ(sink_.values("Message"), (std::vector<std::string>{"line 1", "line 2", "line 3"}));
   EXPECT_EQ(sink_.events[2].origin.position, 0u);
   EXPECT_NE(sink_.events[2].origin.file_id, first_id);  // keys never collide with the old ones
   ASSERT_EQ(sink_.errors.size(), 1u);
@@ -261,7 +251,8 @@ TEST_F(TraceTailTest, FileRewrittenInPlaceLongerThanBeforeIsReadAgain) {
   }
   poll();
   pollIdle();
-  EXPECT_EQ(sink_.messages(), (std::vector<std::string>{"line 1", "other content", "line 8"}));
+  EXPECT_EQ(sink_.values("Message"),
+            (std::vector<std::string>{"line 1", "other content", "line 8"}));
   EXPECT_EQ(tail_->stats().truncations + tail_->stats().replaced, 1u);
 }
 
@@ -279,13 +270,14 @@ TEST_F(TraceTailTest, DeletionWhileOpenReadsTheRestAndLetsTheFileGo) {
   ASSERT_TRUE(fs::remove(file("trace-1.log"), ec)) << ec.message();
   poll();
   poll();
-  EXPECT_EQ(sink_.messages(), (std::vector<std::string>{"line 1", "line 2", "last, no newline"}));
+  EXPECT_EQ(sink_.values("Message"),
+            (std::vector<std::string>{"line 1", "line 2", "last, no newline"}));
   EXPECT_EQ(nlohmann::json::parse(tail_->checkpoint())["files"].size(), 0u);
   // The name is free again (no handle of ours keeps a delete-pending name alive).
   append("trace-1.log", line(9));
   poll();
   pollIdle();
-  EXPECT_EQ(sink_.messages().back(), "line 9");
+  EXPECT_EQ(sink_.values("Message").back(), "line 9");
   EXPECT_EQ(sink_.events.back().origin.position, 0u);
 }
 
@@ -298,7 +290,7 @@ TEST_F(TraceTailTest, AFileReplacedUnderTheSameNameIsANewFile) {
   append("trace-1.log", line(3));
   poll();
   pollIdle();
-  EXPECT_EQ(sink_.messages(), (std::vector<std::string>{"line 1", "line 2", "line 3"}));
+  EXPECT_EQ(sink_.values("Message"), (std::vector<std::string>{"line 1", "line 2", "line 3"}));
   EXPECT_NE(sink_.events[2].origin.file_id, sink_.events[0].origin.file_id);
   EXPECT_EQ(sink_.events[2].origin.position, 0u);
 }
@@ -368,8 +360,9 @@ TEST_F(TraceTailTest, ResumesFromTheCheckpointWithoutRereadingOrSkipping) {
   append("trace-20231116-120902.log", "   at Frame.Two()\n" + line(5));
   poll();
   pollIdle();
-  ASSERT_EQ(sink_.messages(), (std::vector<std::string>{
-                                  "Exception\n   at Frame.One()\n   at Frame.Two()", "line 5"}));
+  ASSERT_EQ(
+      sink_.values("Message"),
+      (std::vector<std::string>{"Exception\n   at Frame.One()\n   at Frame.Two()", "line 5"}));
   // The time context came back with the checkpoint: UTC times after the restart too.
   ASSERT_TRUE(sink_.events[0].system.time_created);
   EXPECT_EQ(sink_.events[0].origin.file_id, delivered[0].origin.file_id);
@@ -418,7 +411,7 @@ TEST_F(TraceTailTest, AnAbsentFolderIsReportedOnceAndPickedUpWhenItAppears) {
   poll();
   pollIdle();
   EXPECT_EQ(status().state, SourceState::kSubscribed);
-  EXPECT_EQ(sink_.messages(), std::vector<std::string>{"line 1"});
+  EXPECT_EQ(sink_.values("Message"), std::vector<std::string>{"line 1"});
 }
 
 TEST_F(TraceTailTest, WildcardFoldersCoverEveryUserProfile) {
@@ -432,7 +425,7 @@ TEST_F(TraceTailTest, WildcardFoldersCoverEveryUserProfile) {
   tail("", u8(dir_ / "Users") + "/*/AppData/Local/AADConnect/trace-*.log");
   poll();
   pollIdle();
-  EXPECT_EQ(sink_.messages(), (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(sink_.values("Message"), (std::vector<std::string>{"alice", "bob"}));
 }
 
 TEST_F(TraceTailTest, IdleFilesAreClosedAndReopenedWhenTheyGrow) {
@@ -449,7 +442,7 @@ TEST_F(TraceTailTest, IdleFilesAreClosedAndReopenedWhenTheyGrow) {
   poll();
   pollIdle();
   EXPECT_EQ(tail_->stats().files_opened, opened + 1);
-  EXPECT_EQ(sink_.messages(), (std::vector<std::string>{"line 1", "line 2"}));
+  EXPECT_EQ(sink_.values("Message"), (std::vector<std::string>{"line 1", "line 2"}));
 }
 
 #ifdef _WIN32
@@ -479,7 +472,7 @@ TEST_F(TraceTailTest, WindowsDeletePendingFileIsFinishedAndReleased) {
   poll();
   poll();
   CloseHandle(writer);
-  EXPECT_EQ(sink_.messages(), (std::vector<std::string>{"line 1", "line 2"}));
+  EXPECT_EQ(sink_.values("Message"), (std::vector<std::string>{"line 1", "line 2"}));
   EXPECT_EQ(nlohmann::json::parse(tail_->checkpoint())["files"].size(), 0u);
   // Gone for real: no handle of ours kept it.
   EXPECT_EQ(GetFileAttributesW(path.c_str()), INVALID_FILE_ATTRIBUTES);

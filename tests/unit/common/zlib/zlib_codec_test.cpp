@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/unit/queue/queue_test_support.h"
+#include "tests/support/noise.h"
 
 namespace t0w {
 namespace {

@@ -8,7 +8,8 @@
 #include "agent/core/event_json.h"
 #include "agent/queue/event_queue.h"
 #include "common/zlib/zlib_codec.h"
-#include "tests/unit/queue/queue_test_support.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/support/temp_dir.h"
 
 namespace t0w {
 namespace {
@@ -264,7 +265,7 @@ class BatchSchema : public ::testing::Test {
     const auto file = dir_.path() / "batch.json";
     std::ofstream(file) << json;
     const std::string cmd = "\"" + python + "\" \"" + std::string(T0W_SOURCE_DIR) +
-                            "/tests/unit/shipper/batch_schema_check.py\" \"" +
+                            "/tests/unit/common/wire/batch_schema_check.py\" \"" +
                             std::string(T0W_SOURCE_DIR) + "/schemas\" \"" + file.string() +
                             "\" 2>\"" + (dir_.path() / "err.txt").string() + "\"";
     const int rc = std::system(cmd.c_str());

@@ -1,4 +1,4 @@
-// ScriptedEvtApi: a test double of EvtApi with the documented Windows behaviour the read loops
+// FakeEvtApi: the one test double of EvtApi, with the documented Windows behaviour the read loops
 // depend on (EvtSubscribe origins and EvtSubscribeStrict, EvtNext batches and
 // ERROR_NO_MORE_ITEMS, bookmarks as XML, EvtGetLogInfo's oldest record), over an in-memory
 // channel whose contents, failures and timing the test scripts. Counts open handles so that
@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -40,8 +41,12 @@ inline std::string bookmarkXml(const std::string& channel, uint64_t id) {
          "' IsCurrent='true'/>\r\n</BookmarkList>";
 }
 
-class ScriptedEvtApi final : public EvtApi {
+class FakeEvtApi final : public EvtApi {
  public:
+  // An EvtApi that hands every call to this one: for code that owns its EvtApi (one per
+  // subscription) while the test scripts a single channel.
+  std::unique_ptr<EvtApi> share();
+
   struct SubscribeCall {
     std::string channel;
     std::string query;
@@ -400,5 +405,68 @@ class ScriptedEvtApi final : public EvtApi {
   Handle last_handle_ = 0;
   bool interrupted_ = false;
 };
+
+// Forwards to a FakeEvtApi the test keeps (FakeEvtApi::share()).
+class SharedEvtApi final : public EvtApi {
+ public:
+  explicit SharedEvtApi(FakeEvtApi& t) : t_(t) {}
+  uint32_t createBookmark(std::string_view xml, Handle& out) override {
+    return t_.createBookmark(xml, out);
+  }
+  uint32_t subscribe(std::string_view channel, std::string_view query, Handle bookmark,
+                     uint32_t flags, Handle& out) override {
+    return t_.subscribe(channel, query, bookmark, flags, out);
+  }
+  Wait waitForEvents(Handle subscription, std::chrono::milliseconds timeout) override {
+    return t_.waitForEvents(subscription, timeout);
+  }
+  void interrupt() override { t_.interrupt(); }
+  uint32_t next(Handle results, uint32_t max, std::chrono::milliseconds timeout,
+                std::vector<Handle>& out) override {
+    return t_.next(results, max, timeout, out);
+  }
+  uint32_t renderEventXml(Handle event, std::string& utf8) override {
+    return t_.renderEventXml(event, utf8);
+  }
+  uint32_t renderBookmark(Handle bookmark, std::string& utf8) override {
+    return t_.renderBookmark(bookmark, utf8);
+  }
+  uint32_t updateBookmark(Handle bookmark, Handle event) override {
+    return t_.updateBookmark(bookmark, event);
+  }
+  uint32_t oldestRecordNumber(std::string_view channel, uint64_t& out) override {
+    return t_.oldestRecordNumber(channel, out);
+  }
+  uint32_t queryFile(std::string_view path, std::string_view query, Handle& out) override {
+    return t_.queryFile(path, query, out);
+  }
+  uint32_t seekAfterBookmark(Handle results, Handle bookmark) override {
+    return t_.seekAfterBookmark(results, bookmark);
+  }
+  uint32_t queryHistory(std::string_view channel, std::string_view xpath,
+                        const EvtHistoryRange& range, Handle& out) override {
+    return t_.queryHistory(channel, xpath, range, out);
+  }
+  uint32_t logInfo(std::string_view channel, EvtLogInfo& out) override {
+    return t_.logInfo(channel, out);
+  }
+  uint32_t channelConfig(std::string_view channel, EvtChannelConfig& out) override {
+    return t_.channelConfig(channel, out);
+  }
+  uint32_t openPublisherMetadata(std::string_view publisher, uint32_t locale,
+                                 Handle& out) override {
+    return t_.openPublisherMetadata(publisher, locale, out);
+  }
+  uint32_t formatEventMessage(Handle metadata, Handle event, std::string& utf8) override {
+    return t_.formatEventMessage(metadata, event, utf8);
+  }
+  void close(Handle h) override { t_.close(h); }
+  std::string errorText(uint32_t code) const override { return t_.errorText(code); }
+
+ private:
+  FakeEvtApi& t_;
+};
+
+inline std::unique_ptr<EvtApi> FakeEvtApi::share() { return std::make_unique<SharedEvtApi>(*this); }
 
 }  // namespace t0w::testing
