@@ -16,8 +16,8 @@
 #include "agent/cli/scan_pipeline.h"
 #include "agent/pipeline/pipeline.h"
 #include "agent/rules/rule_sources.h"
-#include "tests/support/corpus.h"
 #include "tests/fakes/fake_clock.h"
+#include "tests/support/corpus.h"
 #include "tests/support/temp_dir.h"
 
 namespace t0w {
