@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "agent/config/agent_config.h"
-#include "agent/core/collector.h"
+#include "agent/core/event_source.h"
 #include "agent/core/source_status.h"
 #include "collectors/eventlog/evt_api.h"
 #include "common/core/clock.h"
@@ -57,7 +57,7 @@ using CheckpointCallback = std::function<void(const std::string&)>;
 // A collector ready to run, with what it needs to stay alive and what to log around it.
 struct OpenedCollector {
   std::shared_ptr<void> resources;  // outlives `collector` (declared first): file system, API
-  std::unique_ptr<Collector> collector;
+  std::unique_ptr<EventSource> collector;
   std::string starting;  // "subscribing (query *, ...)"; empty: nothing to say
   // Details for the "stopped" log line (statistics of the collector); empty function: none.
   std::function<std::string()> details;

@@ -64,7 +64,7 @@ void Pipeline::endOfInput() {
 void Pipeline::stop() {
   stop_.stop();
   std::lock_guard lock(collectors_mu_);
-  for (Collector* c : active_) c->stop();
+  for (EventSource* c : active_) c->stop();
 }
 
 void Pipeline::join() {
@@ -125,11 +125,11 @@ void Pipeline::runStream(const SourceStream& stream) {
     ++m.input_errors;
     return;
   }
-  Collector* collector = opened->collector.get();
+  EventSource* collector = opened->collector.get();
   if (!activate(collector)) return;
   if (resume.last_stored) spdlog::info("{}: resuming after position {}", name, *resume.last_stored);
   if (!opened->starting.empty()) spdlog::info("{}: {}", name, opened->starting);
-  const CollectorSummary summary = collector->run(gate);
+  const SourceSummary summary = collector->run(gate);
   deactivate(collector);
   // A replay file is read to its end only when not stopped midway: a stopped file resumes at its
   // checkpoint. A stream stores what its last batch left (a gap without a following batch).
@@ -141,14 +141,14 @@ void Pipeline::runStream(const SourceStream& stream) {
                opened->details ? opened->details() : std::string());
 }
 
-bool Pipeline::activate(Collector* collector) {
+bool Pipeline::activate(EventSource* collector) {
   std::lock_guard lock(collectors_mu_);
   if (stop_.stopped()) return false;
   active_.push_back(collector);
   return true;
 }
 
-void Pipeline::deactivate(Collector* collector) {
+void Pipeline::deactivate(EventSource* collector) {
   std::lock_guard lock(collectors_mu_);
   std::erase(active_, collector);
 }

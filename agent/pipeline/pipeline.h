@@ -95,8 +95,8 @@ class Pipeline {
   void runSource(const SourceConfig& source);
   void runStream(const SourceStream& stream);
   void endOfInput();
-  bool activate(Collector* collector);  // false when stop() came first
-  void deactivate(Collector* collector);
+  bool activate(EventSource* collector);  // false when stop() came first
+  void deactivate(EventSource* collector);
 
   std::vector<SourceConfig> sources_;
   RuleSet* rules_;
@@ -110,7 +110,7 @@ class Pipeline {
   std::atomic<int> left_{0};  // sources whose thread has not ended yet
   std::atomic<uint64_t> gaps_{0};
   std::mutex collectors_mu_;
-  std::vector<Collector*> active_;  // collectors running now, for stop()
+  std::vector<EventSource*> active_;  // collectors running now, for stop()
 };
 
 }  // namespace t0w

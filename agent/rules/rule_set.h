@@ -1,6 +1,6 @@
 // RuleSet: the loaded Sigma rules, indexed by channel (or provider) and EventID so that an event
-// is tried only against the rules that can match it. Not thread-safe: one RuleSet per pipeline
-// strand (evaluation reuses scratch buffers).
+// is tried only against the rules that can match it. Not thread-safe: the pipeline
+// evaluates under one mutex for all sources (RuleStage; evaluation reuses scratch buffers).
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // WinHttpTransport: the Windows HTTPS transport (WinHTTP), see docs/adr/0001. The server is
 // validated by WinHTTP against the Windows certificate store; no SECURITY_FLAG_IGNORE_* flag is
 // ever set. Proxy: the system's by default, or a configured one. Mutual TLS with a certificate
-// from a system store (winhttp_options.h). One request at a time (the shipper's strand owns it);
+// from a system store (winhttp_options.h). One request at a time (the shipper thread owns it);
 // WinHTTP keeps the connection alive in the session's pool between requests.
 // Windows only.
 #pragma once

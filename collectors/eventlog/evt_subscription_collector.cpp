@@ -51,7 +51,7 @@ std::chrono::nanoseconds threadCpuTime() {
 }
 
 EvtSubscriptionCollector::Reader::Reader(EvtSubscriptionCollector& c, EventSink& sink,
-                                         CollectorSummary& summary)
+                                         SourceSummary& summary)
     : c_(c),
       api_(c.api_),
       o_(c.options_),
@@ -232,8 +232,8 @@ EvtSubscriptionCollector::EvtSubscriptionCollector(EvtApi& api, const Clock& clo
   if (options_.batch_size == 0) options_.batch_size = 1;
 }
 
-CollectorSummary EvtSubscriptionCollector::run(EventSink& sink) {
-  CollectorSummary summary;
+SourceSummary EvtSubscriptionCollector::run(EventSink& sink) {
+  SourceSummary summary;
   stats_ = {};
   {
     Reader reader(*this, sink, summary);

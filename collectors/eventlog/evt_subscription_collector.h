@@ -43,7 +43,7 @@
 #include <optional>
 #include <string>
 
-#include "agent/core/collector.h"
+#include "agent/core/event_source.h"
 #include "agent/core/source_status.h"
 #include "collectors/eventlog/event_xml_parser.h"
 #include "collectors/eventlog/evt_api.h"
@@ -134,13 +134,13 @@ struct EvtSubscriptionStats {
   uint32_t batch_size = 0;  // current EvtNext size
 };
 
-class EvtSubscriptionCollector final : public Collector {
+class EvtSubscriptionCollector final : public EventSource {
  public:
   // `api` is this collector's own (stop() interrupts its waits); both must outlive run().
   EvtSubscriptionCollector(EvtApi& api, const Clock& clock, EvtSubscriptionOptions options);
 
   const std::string& name() const override { return name_; }
-  CollectorSummary run(EventSink& sink) override;
+  SourceSummary run(EventSink& sink) override;
   void stop() override;
 
   // Valid after run() returns.

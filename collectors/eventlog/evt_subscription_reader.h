@@ -22,7 +22,7 @@ namespace t0w {
 
 class EvtSubscriptionCollector::Reader {
  public:
-  Reader(EvtSubscriptionCollector& c, EventSink& sink, CollectorSummary& summary);
+  Reader(EvtSubscriptionCollector& c, EventSink& sink, SourceSummary& summary);
   ~Reader();
 
   void run();
@@ -122,7 +122,7 @@ class EvtSubscriptionCollector::Reader {
   EvtApi& api_;
   const EvtSubscriptionOptions& o_;
   EventSink& sink_;
-  CollectorSummary& summary_;
+  SourceSummary& summary_;
   const std::string board_name_;
   EvtHandle bookmark_;
   EvtHandle sub_;

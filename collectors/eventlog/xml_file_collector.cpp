@@ -398,7 +398,7 @@ struct FileCloser {
 class Delivery : public ElementSplitter::Handler {
  public:
   Delivery(const std::string& source, const XmlParseLimits& limits, EventSink& sink,
-           CollectorSummary& summary)
+           SourceSummary& summary)
       : source_(source), limits_(limits), sink_(sink), summary_(summary) {}
 
   void onElement(char* data, size_t size, uint64_t offset) override {
@@ -423,7 +423,7 @@ class Delivery : public ElementSplitter::Handler {
   const std::string& source_;
   const XmlParseLimits& limits_;
   EventSink& sink_;
-  CollectorSummary& summary_;
+  SourceSummary& summary_;
 };
 
 }  // namespace
@@ -431,8 +431,8 @@ class Delivery : public ElementSplitter::Handler {
 XmlFileCollector::XmlFileCollector(std::filesystem::path path, XmlParseLimits limits)
     : path_(std::move(path)), name_(path_.string()), limits_(limits) {}
 
-CollectorSummary XmlFileCollector::run(EventSink& sink) {
-  CollectorSummary summary;
+SourceSummary XmlFileCollector::run(EventSink& sink) {
+  SourceSummary summary;
   Delivery delivery(name_, limits_, sink, summary);
 
   std::unique_ptr<std::FILE, FileCloser> file(std::fopen(name_.c_str(), "rb"));

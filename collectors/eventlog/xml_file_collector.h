@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-#include "agent/core/collector.h"
+#include "agent/core/event_source.h"
 #include "collectors/eventlog/event_xml_parser.h"
 
 namespace t0w {
@@ -18,14 +18,14 @@ namespace t0w {
 // file size. Each element is parsed on its own, so a bad element is reported through
 // EventSink::onError (naming the file and byte offset) and the next one is still read.
 // Event::origin is {path, byte offset of the element's '<' in the file}.
-class XmlFileCollector : public Collector {
+class XmlFileCollector : public EventSource {
  public:
   static constexpr size_t kDefaultChunkBytes = 1 << 20;
 
   explicit XmlFileCollector(std::filesystem::path path, XmlParseLimits limits = {});
 
   const std::string& name() const override { return name_; }
-  CollectorSummary run(EventSink& sink) override;
+  SourceSummary run(EventSink& sink) override;
   void stop() override { stop_.store(true, std::memory_order_relaxed); }
 
   // Bytes read per step; small values exercise element and character splits across reads.

@@ -12,7 +12,7 @@ namespace {
 class RecordReader {
  public:
   RecordReader(const std::string& source, const XmlParseLimits& limits, EventSink& sink,
-               CollectorSummary& summary)
+               SourceSummary& summary)
       : source_(source), limits_(limits), sink_(sink), summary_(summary) {}
 
   void fail(uint64_t position, Errc code, std::string_view what) {
@@ -39,7 +39,7 @@ class RecordReader {
   const std::string& source_;
   const XmlParseLimits& limits_;
   EventSink& sink_;
-  CollectorSummary& summary_;
+  SourceSummary& summary_;
 };
 
 }  // namespace
@@ -47,8 +47,8 @@ class RecordReader {
 EvtxFileCollector::EvtxFileCollector(std::filesystem::path path, EvtxReadOptions options)
     : path_(std::move(path)), name_(path_.string()), options_(std::move(options)) {}
 
-CollectorSummary EvtxFileCollector::run(EventSink& sink) {
-  CollectorSummary summary;
+SourceSummary EvtxFileCollector::run(EventSink& sink) {
+  SourceSummary summary;
   auto fileError = [&](uint64_t position, const Error& error, std::string_view what) {
     ++summary.errors;
     std::string message = name_ + ": " + std::string(what) + ": " + error.message;

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "agent/core/collector.h"
+#include "agent/core/event_source.h"
 #include "collectors/eventlog/event_xml_parser.h"
 
 namespace t0w {
@@ -23,12 +23,12 @@ struct EvtxReadOptions {
 // Events carry origin.source = the path as given and origin.position = the record index.
 // A damaged file yields every record that can be read plus an error per failure that names
 // the file and the record; run() never throws.
-class EvtxFileCollector final : public Collector {
+class EvtxFileCollector final : public EventSource {
  public:
   explicit EvtxFileCollector(std::filesystem::path path, EvtxReadOptions options = {});
 
   const std::string& name() const override { return name_; }
-  CollectorSummary run(EventSink& sink) override;
+  SourceSummary run(EventSink& sink) override;
   // Safe from another thread: the current record finishes, then run() returns.
   void stop() override { stop_ = true; }
 

@@ -21,8 +21,8 @@ EvtxQueryCollector::EvtxQueryCollector(EvtApi& api, std::filesystem::path path,
   if (options_.batch_size == 0) options_.batch_size = 1;
 }
 
-CollectorSummary EvtxQueryCollector::run(EventSink& sink) {
-  CollectorSummary summary;
+SourceSummary EvtxQueryCollector::run(EventSink& sink) {
+  SourceSummary summary;
   auto fail = [&](uint64_t position, Errc code, std::string message) {
     ++summary.errors;
     sink.onError(InputError{name_, position, makeError(code, name_ + ": " + std::move(message))});

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <string>
 
-#include "agent/core/collector.h"
+#include "agent/core/event_source.h"
 #include "collectors/eventlog/event_xml_parser.h"
 #include "collectors/eventlog/evt_api.h"
 
@@ -23,12 +23,12 @@ struct EvtxQueryOptions {
   const std::atomic<bool>* stop_flag = nullptr;
 };
 
-class EvtxQueryCollector final : public Collector {
+class EvtxQueryCollector final : public EventSource {
  public:
   EvtxQueryCollector(EvtApi& api, std::filesystem::path path, EvtxQueryOptions options = {});
 
   const std::string& name() const override { return name_; }
-  CollectorSummary run(EventSink& sink) override;
+  SourceSummary run(EventSink& sink) override;
   void stop() override { stop_ = true; }
 
  private:

@@ -11,8 +11,8 @@ namespace t0w {
 EvtxFileCollector::EvtxFileCollector(std::filesystem::path path, EvtxReadOptions options)
     : path_(std::move(path)), name_(path_.string()), options_(std::move(options)) {}
 
-CollectorSummary EvtxFileCollector::run(EventSink& sink) {
-  CollectorSummary summary;
+SourceSummary EvtxFileCollector::run(EventSink& sink) {
+  SourceSummary summary;
   if (options_.include_recovered) {
     ++summary.errors;
     sink.onError(InputError{
@@ -26,7 +26,7 @@ CollectorSummary EvtxFileCollector::run(EventSink& sink) {
   query.limits = options_.limits;
   query.stop_flag = &stop_;
   EvtxQueryCollector reader(*api, path_, std::move(query));
-  const CollectorSummary read = reader.run(sink);
+  const SourceSummary read = reader.run(sink);
   summary.records += read.records;
   summary.errors += read.errors;
   return summary;

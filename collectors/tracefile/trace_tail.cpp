@@ -170,14 +170,14 @@ void TraceTailCollector::reportError(EventSink& sink, const std::string& path, u
       path, offset, makeError(code, path + ": offset " + std::to_string(offset) + ": " + message)});
 }
 
-CollectorSummary TraceTailCollector::run(EventSink& sink) {
+SourceSummary TraceTailCollector::run(EventSink& sink) {
   while (!stop_) {
     poll(sink);
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, options_.poll, [&] { return stop_.load(); });
   }
   maybeCheckpoint();
-  return CollectorSummary{stats_.entries, stats_.input_errors};
+  return SourceSummary{stats_.entries, stats_.input_errors};
 }
 
 void TraceTailCollector::stop() {

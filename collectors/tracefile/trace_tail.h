@@ -33,7 +33,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/core/collector.h"
+#include "agent/core/event_source.h"
 #include "agent/core/source_status.h"
 #include "collectors/tracefile/file_system.h"
 #include "collectors/tracefile/trace_entry.h"
@@ -71,14 +71,14 @@ struct TraceTailStats {
   uint64_t polls = 0;
 };
 
-class TraceTailCollector final : public Collector {
+class TraceTailCollector final : public EventSource {
  public:
   TraceTailCollector(TraceFileSystem& fs, const Clock& clock, TraceTailOptions options);
   ~TraceTailCollector() override;
 
   const std::string& name() const override { return options_.name; }
   // poll() every options.poll until stop().
-  CollectorSummary run(EventSink& sink) override;
+  SourceSummary run(EventSink& sink) override;
   void stop() override;
 
   // One round: expand the glob, read what every file gained, deliver complete entries, hand

@@ -1,7 +1,7 @@
 // BeastTransport: the portable HTTPS transport (Boost.Beast + OpenSSL), see docs/adr/0001.
 // TLS verification cannot be switched off: the server's chain is checked against the system CA
 // store plus an optional bundle, and its name against the URL's host. Plain http:// needs
-// `allow_insecure`. One request at a time (the shipper's strand owns it); the connection is
+// `allow_insecure`. One request at a time (the shipper thread owns it); the connection is
 // kept alive between requests and reopened when it breaks.
 #pragma once
 

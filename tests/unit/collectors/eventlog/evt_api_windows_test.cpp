@@ -82,7 +82,7 @@ TEST(WindowsEvtApiTest, MissingChannelIsConfiguredAbsentNotAnError) {
   FakeEventSink sink;
   sink.after_event = [&collector](const Event&) { collector.stop(); };
   sink.after_error = [&collector](const InputError&) { collector.stop(); };
-  const CollectorSummary s = collector.run(sink);
+  const SourceSummary s = collector.run(sink);
   EXPECT_TRUE(sink.errors.empty()) << sink.errors[0].error.message;
   ASSERT_EQ(sink.events.size(), 1u);
   const std::string* type = sink.events[0].find("Type");
@@ -137,7 +137,7 @@ TEST(WindowsEvtApiTest, EvtxFileReaderReportsAMissingFileClearly) {
       std::filesystem::temp_directory_path() / "t0w-no-such-file.evtx";
   EvtxFileCollector reader(missing);
   FakeEventSink sink;
-  const CollectorSummary s = reader.run(sink);
+  const SourceSummary s = reader.run(sink);
   ASSERT_EQ(sink.errors.size(), 1u);
   const std::string& m = sink.errors[0].error.message;
   EXPECT_EQ(m.rfind(missing.string() + ": cannot open as EVTX: EvtQuery: ", 0), 0u) << m;

@@ -46,11 +46,11 @@ class EvtSubscriptionTest : public ::testing::Test {
     for (uint64_t id = first; id <= last; ++id) api.channels[channel][id] = eventXml(id, channel);
   }
 
-  CollectorSummary run() { return runWith(clock); }
-  CollectorSummary runWith(const Clock& c) {
+  SourceSummary run() { return runWith(clock); }
+  SourceSummary runWith(const Clock& c) {
     options.on_checkpoint = [this](const std::string& xml) { checkpoints.push_back(xml); };
     EvtSubscriptionCollector collector(api, c, options);
-    CollectorSummary s = collector.run(sink);
+    SourceSummary s = collector.run(sink);
     stats = collector.stats();
     return s;
   }
@@ -101,7 +101,7 @@ TEST_F(EvtSubscriptionTest, EmptyChannelAtFirstStartReadsEverythingThatComesInBa
   api.channels["Security"];  // exists, empty: nothing to backfill
   api.waits.push_back([&] { fill(10, 14); });
   options.batch_size = 2;
-  const CollectorSummary s = run();
+  const SourceSummary s = run();
 
   EXPECT_EQ(recordIds(sink.events), (std::vector<uint64_t>{10, 11, 12, 13, 14}));
   EXPECT_EQ(s.records, 5u);
@@ -166,7 +166,7 @@ TEST_F(EvtSubscriptionTest, StaleBookmarkBecomesAGapEventWithTheMissingRange) {
   // The log wrapped while the agent was down: records 13..19 were overwritten.
   fill(20, 22);
   options.bookmark_xml = bookmarkXml("Security", 12);
-  const CollectorSummary s = run();
+  const SourceSummary s = run();
 
   ASSERT_EQ(api.subscribe_calls.size(), 2u);
   EXPECT_EQ(api.subscribe_calls[0].flags, EvtApi::kStartAfterBookmark | EvtApi::kStrict);
@@ -297,7 +297,7 @@ TEST_F(EvtSubscriptionTest, AccessDeniedIsReportedOnceAndRetriedUntilItClears) {
     // Between the retries the board showed access_denied; now subscribed.
     EXPECT_EQ(boardState("Security"), SourceState::kSubscribed);
   });
-  const CollectorSummary s = run();
+  const SourceSummary s = run();
 
   ASSERT_EQ(sink.errors.size(), 1u);
   const std::string& m = sink.errors[0].error.message;
@@ -325,7 +325,7 @@ TEST_F(EvtSubscriptionTest, MissingChannelIsConfiguredAbsentOnceAndPickedUpWhenI
                  api.channels[ch][1] = eventXml(1, ch, 10016);
                }};
   api.waits.push_back(nullptr);
-  const CollectorSummary s = run();
+  const SourceSummary s = run();
   EXPECT_TRUE(sink.errors.empty()) << sink.errors[0].error.message;  // absent is not an error
   EXPECT_EQ(s.errors, 0u);
   const std::vector<const Event*> n = notices();
@@ -456,7 +456,7 @@ TEST_F(EvtSubscriptionTest, StopBeforeRunReturnsWithoutReading) {
   options.on_checkpoint = nullptr;
   EvtSubscriptionCollector collector(api, clock, options);
   collector.stop();
-  const CollectorSummary s = collector.run(sink);
+  const SourceSummary s = collector.run(sink);
   EXPECT_EQ(s.records, 0u);
   EXPECT_TRUE(api.subscribe_calls.empty());
   EXPECT_EQ(api.openHandles(), 0u);
@@ -485,7 +485,7 @@ TEST_F(EvtSubscriptionTest, FirstStartBackfillsTheLast24HoursOldestFirstBesideLi
   api.waits.push_back([&] { fill(7, 7); });
   api.waits.push_back(nullptr);
   api.waits.push_back(nullptr);
-  const CollectorSummary s = runWith(fake);
+  const SourceSummary s = runWith(fake);
 
   // Live starts strictly after the newest record at start (6); history is a separate query.
   ASSERT_EQ(api.subscribe_calls.size(), 1u);

@@ -57,7 +57,7 @@ class XmlFileCollectorTest : public ::testing::Test {
     XmlFileCollector collector(path, limits);
     if (chunk) collector.setChunkBytes(chunk);
     FakeEventSink sink;
-    CollectorSummary summary = collector.run(sink);
+    SourceSummary summary = collector.run(sink);
     EXPECT_EQ(summary.records, sink.events.size());
     EXPECT_EQ(summary.errors, sink.errors.size());
     return sink;

@@ -47,7 +47,7 @@ TEST(EvtxFileCollector, ReadsEveryRecordWithOrigin) {
   const fs::path file = corpus / "evtx-attack-samples" / "CA_DCSync_4662.evtx";
   EvtxFileCollector collector(file);
   FakeEventSink sink;
-  CollectorSummary summary = collector.run(sink);
+  SourceSummary summary = collector.run(sink);
 
   EXPECT_EQ(collector.name(), file.string());
   ASSERT_EQ(summary.records, 3u);
@@ -75,7 +75,7 @@ TEST(EvtxFileCollector, RecoveredRecordsFollowTheAllocatedOnes) {
   options.include_recovered = true;
   EvtxFileCollector collector(file, options);
   FakeEventSink sink;
-  CollectorSummary summary = collector.run(sink);
+  SourceSummary summary = collector.run(sink);
   // evtxinfo reports 3 records and 8 recovered records for this file. libevtx cannot rebuild
   // these 8 from slack space (evtxexport -m recovered prints none either): each is a named error
   // at a position after the allocated records.
@@ -94,7 +94,7 @@ TEST(EvtxFileCollector, StopEndsTheRunAfterTheCurrentRecord) {
   EvtxFileCollector collector(corpus / "evtx-attack-samples" / "CA_DCSync_4662.evtx");
   FakeEventSink sink;
   sink.after_event = [&collector](const Event&) { collector.stop(); };
-  CollectorSummary summary = collector.run(sink);
+  SourceSummary summary = collector.run(sink);
   EXPECT_EQ(summary.records, 1u);
   EXPECT_EQ(sink.events.size(), 1u);
 }
@@ -104,7 +104,7 @@ TEST(EvtxFileCollector, MissingFileIsOneNamedError) {
   const fs::path file = dir.path() / "absent.evtx";
   EvtxFileCollector collector(file);
   FakeEventSink sink;
-  CollectorSummary summary = collector.run(sink);
+  SourceSummary summary = collector.run(sink);
   EXPECT_EQ(summary.records, 0u);
   ASSERT_EQ(summary.errors, 1u);
   ASSERT_EQ(sink.errors.size(), 1u);
@@ -130,7 +130,7 @@ TEST(EvtxFileCollector, EmptyRandomAndDirectoryInputsAreErrorsNotCrashes) {
     const fs::path file = dir.path() / name;
     EvtxFileCollector collector(file);
     FakeEventSink sink;
-    CollectorSummary summary = collector.run(sink);
+    SourceSummary summary = collector.run(sink);
     EXPECT_EQ(summary.records, sink.events.size());
     EXPECT_GE(summary.errors, 1u);
     ASSERT_EQ(summary.errors, sink.errors.size());
@@ -146,7 +146,7 @@ TEST(EvtxFileCollector, TruncatedCopyYieldsItsRecordsAndAnError) {
   const fs::path original =
       corpus / "evtx-attack-samples" / "ACL_ForcePwd_SPNAdd_User_Computer_Accounts.evtx";
   FakeEventSink full;
-  const CollectorSummary full_summary = EvtxFileCollector(original).run(full);
+  const SourceSummary full_summary = EvtxFileCollector(original).run(full);
   ASSERT_EQ(full_summary.errors, 0u);
   ASSERT_GT(full_summary.records, 2u);
 
@@ -155,7 +155,7 @@ TEST(EvtxFileCollector, TruncatedCopyYieldsItsRecordsAndAnError) {
   const fs::path truncated = dir.path() / "truncated.evtx";
   writeBytes(truncated, readBytes(original).substr(0, 4096 + 40000));
   FakeEventSink sink;
-  CollectorSummary summary = EvtxFileCollector(truncated).run(sink);
+  SourceSummary summary = EvtxFileCollector(truncated).run(sink);
   EXPECT_LT(summary.records, full_summary.records);
   ASSERT_GE(summary.errors, 1u);
   EXPECT_NE(sink.errors.back().error.message.find("truncated.evtx: file is corrupted"),
@@ -180,7 +180,7 @@ TEST(EvtxFileCollector, DamagedRecordsAreNamedAndTheOthersStillRead) {
   const fs::path damaged = dir.path() / "damaged.evtx";
   writeBytes(damaged, bytes);
   FakeEventSink sink;
-  CollectorSummary summary = EvtxFileCollector(damaged).run(sink);
+  SourceSummary summary = EvtxFileCollector(damaged).run(sink);
   EXPECT_GE(summary.errors, 1u);
   bool named_record = false;
   for (const InputError& e : sink.errors) {

@@ -30,7 +30,7 @@ TEST_F(EvtxQueryTest, ReadsEveryRecordInOrderWithItsIndexAsPosition) {
   EvtxQueryOptions options;
   options.batch_size = 2;
   EvtxQueryCollector c(api, "logs/Security.evtx", options);
-  const CollectorSummary s = c.run(sink);
+  const SourceSummary s = c.run(sink);
   ASSERT_EQ(sink.events.size(), 5u);
   for (size_t i = 0; i < 5; ++i) {
     EXPECT_EQ(sink.events[i].system.record_id, 100 + i);
@@ -48,7 +48,7 @@ TEST_F(EvtxQueryTest, ReadsEveryRecordInOrderWithItsIndexAsPosition) {
 
 TEST_F(EvtxQueryTest, MissingFileIsOneErrorNamingTheFile) {
   EvtxQueryCollector c(api, "logs/nope.evtx");
-  const CollectorSummary s = c.run(sink);
+  const SourceSummary s = c.run(sink);
   EXPECT_TRUE(sink.events.empty());
   ASSERT_EQ(sink.errors.size(), 1u);
   EXPECT_EQ(sink.errors[0].source, "logs/nope.evtx");
@@ -62,7 +62,7 @@ TEST_F(EvtxQueryTest, BadRecordIsReportedAndTheNextOnesAreRead) {
   api.files["logs/Security.evtx"][1] = "<Event><System><EventRecordID>zz";
   api.render_errors = {evt_errc::kOk, evt_errc::kOk, 15027};  // record 2 fails to render
   EvtxQueryCollector c(api, "logs/Security.evtx");
-  const CollectorSummary s = c.run(sink);
+  const SourceSummary s = c.run(sink);
   ASSERT_EQ(sink.events.size(), 3u);
   EXPECT_EQ(sink.events[0].origin.position, 0u);
   EXPECT_EQ(sink.events[1].origin.position, 3u);
@@ -84,7 +84,7 @@ TEST_F(EvtxQueryTest, EvtNextFailureEndsTheFileWithAnErrorSayingWhatWasRead) {
   EvtxQueryOptions options;
   options.batch_size = 2;
   EvtxQueryCollector c(api, "logs/Security.evtx", options);
-  const CollectorSummary s = c.run(sink);
+  const SourceSummary s = c.run(sink);
   EXPECT_EQ(sink.events.size(), 2u);
   ASSERT_EQ(sink.errors.size(), 1u);
   EXPECT_EQ(sink.errors[0].error.code, Errc::kCorrupt);
@@ -101,7 +101,7 @@ TEST_F(EvtxQueryTest, StopFlagEndsTheReadAndClosesEveryHandle) {
   EvtxQueryOptions options;
   options.stop_flag = &outer_stop;
   EvtxQueryCollector c(api, "logs/Security.evtx", options);
-  const CollectorSummary s = c.run(sink);
+  const SourceSummary s = c.run(sink);
   EXPECT_EQ(s.records, 0u);
   EXPECT_EQ(api.openHandles(), 0u);
 }
