@@ -11,7 +11,7 @@
 // STORED record, or "complete"; for an XML file, "offset:<byte offset>" of the last stored
 // element. A restarted agent skips what is stored and resumes after it: never re-reads into
 // the queue, never skips. Alerts go to the queue's priority lane with the events that raised
-// them. With overflow pause_sources a full queue makes the collector thread wait and retry.
+// them. With overflow pause_sources a full queue makes the source's thread wait and retry.
 //
 // Event log subscriptions (source type eventlog, Windows): checkpoint source
 // "eventlog:<channel>", position = the rendered bookmark XML the EvtSubscriptionCollector hands
@@ -23,9 +23,12 @@
 // agent's health). A notice (configured/absent, disabled, service restart, wrap risk, ...) is a
 // status record {"type":"eventlog_absent",...} only. First start: live from now plus a bounded
 // backfill (SourceConfig::backfill, EvtSubscriptionCollector); the subscription reports its state,
-// position, rate, gaps and time to wrap on PipelineOptions::status_board. A subscription runs until
+// position, rate, gaps and time to wrap on SourceContext::board. A subscription runs until
 // stop(): finished() is never true while one is configured. The Event Log API comes from
-// PipelineOptions::evt_api (tests: a scripted double).
+// SourceContext::evt_api (tests: FakeEvtApi).
+//
+// Replays only: when the last source has ended, correlation windows still open are decided
+// (RuleSet::flush) and their alerts stored, as `scan` does at the end of its files.
 //
 // Trace files (source type tracefile, both platforms): checkpoint source "tracefile:<glob as
 // configured>", position = the TraceTailCollector's JSON state (per file: identity, generation,
