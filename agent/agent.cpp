@@ -23,6 +23,7 @@
 #include "agent/shipper/shipper.h"
 #include "agent/shipper/transport_factory.h"
 #include "collectors/eventlog/evt_api.h"
+#include "collectors/registry.h"
 #include "common/core/std_random.h"
 #include "common/wire/batch_encoder.h"
 
@@ -43,7 +44,7 @@ std::optional<QueueStats> queueStats(EventQueue& queue) {
 
 bool hasLiveSource(const std::vector<SourceConfig>& sources) {
   for (const auto& s : sources) {
-    if (s.type == SourceType::kEventlog || s.type == SourceType::kTracefile) return true;
+    if (!sourceTraits(s.type).ends) return true;
   }
   return false;
 }

@@ -170,7 +170,7 @@ Result<SourcePlan> planTracefile(const SourceConfig& source, const SourceContext
     o.computer = context.computer;
     o.poll = context.tracefile_poll;
     o.entry_idle = context.tracefile_entry_idle;
-    o.batch_entries = std::max<size_t>(1, context.tracefile_batch);
+    o.batch_entries = std::max<size_t>(1, context.batch_events / 2);
     o.checkpoint = checkpoint;
     o.on_checkpoint = std::move(on_checkpoint);
     o.board = context.board;
@@ -210,6 +210,35 @@ std::string sourceName(const SourceConfig& source) {
       break;
   }
   return source.path.string();
+}
+
+SourceTraits sourceTraits(SourceType type) {
+  constexpr const char* kSharedCheckpoint =
+      "the same path is configured twice (they would share a checkpoint)";
+  SourceTraits t;
+  switch (type) {
+    case SourceType::kXml:
+    case SourceType::kEvtxReplay:
+      t.ends = true;
+      t.twice = kSharedCheckpoint;
+      break;
+    case SourceType::kEventlog:
+      t.windows_only = true;
+      t.case_insensitive = true;
+      t.windows_only_reason = "Windows event log subscriptions run on Windows only";
+      t.twice =
+          "the channel is subscribed to twice (one subscription per channel; combine the "
+          "queries with XPath 'or')";
+      break;
+    case SourceType::kTracefile:
+      t.twice = kSharedCheckpoint;
+      break;
+  }
+  return t;
+}
+
+std::string configuredName(const SourceConfig& source) {
+  return source.type == SourceType::kEventlog ? source.channel : source.path.string();
 }
 
 // The list of source types.

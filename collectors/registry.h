@@ -36,8 +36,10 @@ struct SourceContext {
   // tracefile
   std::chrono::milliseconds tracefile_poll{1000};
   std::chrono::milliseconds tracefile_entry_idle{2000};
-  size_t tracefile_batch = 500;  // entries between two handed-over checkpoints
-  std::string computer;          // Computer of trace-file events (they carry none)
+  // Records per enqueue transaction of the pipeline (a trace tail hands over a checkpoint every
+  // half of it, so that entries and their checkpoint usually share one transaction).
+  size_t batch_events = 1000;
+  std::string computer;  // Computer of trace-file events (they carry none)
   // evtx: also the records libevtx recovers from unallocated space (`scan --include-recovered`).
   bool include_recovered = false;
 };
@@ -79,6 +81,19 @@ struct SourcePlan {
   std::vector<SourceStream> streams;
   std::function<void()> finished;  // after the last stream ran (status board); may be empty
 };
+
+// What the agent needs to know about a source type before running it (configuration checks, end
+// of input), so that nothing outside this registry switches on SourceType.
+struct SourceTraits {
+  bool windows_only = false;             // needs the Windows Event Log API
+  bool ends = false;                     // reads to an end (replays); streams run until stopped
+  bool case_insensitive = false;         // names compare without case (channel names)
+  const char* windows_only_reason = "";  // why, for the configuration error
+  const char* twice = "";  // why one name may not be configured twice (shared checkpoint)
+};
+SourceTraits sourceTraits(SourceType type);
+// The configured name a user recognises: the channel, or the path / glob.
+std::string configuredName(const SourceConfig& source);
 
 // Checks the source (replay files: exists, reported absent on the board otherwise; eventlog:
 // the API is there) and lists its streams. The error names the source.

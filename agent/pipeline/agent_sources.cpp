@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "collectors/registry.h"
 #include "common/text/ascii.h"
 
 namespace t0w {
@@ -55,37 +56,23 @@ std::vector<SourceConfig> agentSources(const AgentConfig& config, HostPlatform p
 }
 
 Status checkSources(const std::vector<SourceConfig>& sources, HostPlatform platform) {
-  std::vector<std::string> channels;
-  std::vector<std::string> globs;
+  std::vector<std::string> names;  // checkpoint names: one source each
   for (size_t i = 0; i < sources.size(); ++i) {
     const SourceConfig& s = sources[i];
-    if (s.type == SourceType::kTracefile) {
-      const std::string glob = s.path.string();
-      if (std::find(globs.begin(), globs.end(), glob) != globs.end()) {
-        return makeError(Errc::kInvalidArgument,
-                         "sources[" + std::to_string(i) + "] tracefile \"" + glob +
-                             "\": the same path is configured twice (they would share a "
-                             "checkpoint)");
-      }
-      globs.push_back(glob);
-      continue;
-    }
-    if (s.type != SourceType::kEventlog) continue;
-    const std::string where = "sources[" + std::to_string(i) + "] eventlog \"" + s.channel + "\"";
-    if (platform != HostPlatform::kWindows) {
+    const SourceTraits traits = sourceTraits(s.type);
+    const std::string where = "sources[" + std::to_string(i) + "] " + sourceTypeName(s.type) +
+                              " \"" + configuredName(s) + "\"";
+    if (traits.windows_only && platform != HostPlatform::kWindows) {
       return makeError(Errc::kUnsupported,
-                       where + ": Windows event log subscriptions run on Windows only; on " +
+                       where + ": " + traits.windows_only_reason + "; on " +
                            hostPlatformName(platform) +
                            " replay exported logs with an evtx_replay or xml source");
     }
-    const std::string key = lowerAscii(s.channel);
-    if (std::find(channels.begin(), channels.end(), key) != channels.end()) {
-      return makeError(Errc::kInvalidArgument,
-                       where +
-                           ": the channel is subscribed to twice (one subscription per "
-                           "channel; combine the queries with XPath 'or')");
+    const std::string name = traits.case_insensitive ? lowerAscii(sourceName(s)) : sourceName(s);
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      return makeError(Errc::kInvalidArgument, where + ": " + traits.twice);
     }
-    channels.push_back(key);
+    names.push_back(name);
   }
   return {};
 }

@@ -17,10 +17,7 @@ Pipeline::Pipeline(std::vector<SourceConfig> sources, EventQueue& queue, RuleSet
       options_(std::move(options)),
       writer_(queue, metrics, std::move(listener), stop_, options_.full_retry,
               options_.load_throttle) {
-  // A trace tail hands over a checkpoint at least every half batch: the batcher's own size flush
-  // (which keeps the previous checkpoint) rarely comes first, so entries and their checkpoint
-  // share one transaction.
-  options_.sources.tracefile_batch = std::max<size_t>(1, options_.batch.events / 2);
+  options_.sources.batch_events = options_.batch.events;
 }
 
 Pipeline::~Pipeline() {
@@ -47,7 +44,7 @@ void Pipeline::start() {
 void Pipeline::endOfInput() {
   if (rules_ == nullptr || stop_.stopped()) return;
   for (const SourceConfig& s : sources_) {
-    if (s.type != SourceType::kXml && s.type != SourceType::kEvtxReplay) return;
+    if (!sourceTraits(s.type).ends) return;
   }
   SourceStream end;
   end.name = "rules:end-of-input";

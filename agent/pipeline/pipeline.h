@@ -64,7 +64,7 @@ struct PipelineOptions {
   // never throttled. Eventlog backfill asks it for LoadThrottle::Work::kBackfill.
   const LoadThrottle* load_throttle = nullptr;
   // What the sources get (clock, status board, Event Log API, timings): collectors/registry.h.
-  // Trace tails hand over a checkpoint at least every half batch (see Pipeline::Pipeline).
+  // Its batch_events is set from `batch`.
   SourceContext sources;
 };
 
