@@ -538,7 +538,7 @@ RuleCompileResult compileRule(const RuleDoc& doc, const RuleCompileOptions& opti
     return r;
   };
   try {
-    const YAML::Node& n = doc.node;
+    const YAML::Node& n = *doc.node;
     CompiledRule rule;
     RuleInfo& info = rule.info;
     info.file = doc.file;

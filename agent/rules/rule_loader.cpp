@@ -1,5 +1,7 @@
 #include "agent/rules/rule_loader.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -181,7 +183,7 @@ RuleFileContents parseRuleText(std::string_view text, const std::string& file,
       rd.file = file;
       rd.index = i;
       rd.id = scalarOr(merged["id"]);
-      rd.node.reset(merged);
+      rd.node = std::make_shared<const YAML::Node>(merged);
       out.docs.push_back(std::move(rd));
     } catch (const std::exception& e) {
       out.issues.push_back({file, "", "malformed rule", where + ": " + e.what()});

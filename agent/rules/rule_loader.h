@@ -3,9 +3,8 @@
 // (file size, depth, node count after alias expansion) before anything else looks at a document.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,13 +12,19 @@
 #include "agent/rules/rule_issue.h"
 #include "agent/rules/rule_limits.h"
 
+namespace YAML {
+class Node;
+}  // namespace YAML
+
 namespace t0w {
 
 struct RuleDoc {
   std::string file;
   size_t index = 0;  // position of the document in its file (0-based, action documents counted)
-  YAML::Node node;   // a map; collection actions already applied
-  std::string id;    // `id` when present and a scalar
+  // A map; collection actions already applied. Held by pointer so that this header needs no
+  // yaml-cpp (a forward declaration).
+  std::shared_ptr<const YAML::Node> node;
+  std::string id;  // `id` when present and a scalar
 };
 
 struct RuleFileContents {

@@ -1,5 +1,7 @@
 #include "agent/rules/rule_set.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <system_error>
 
@@ -38,8 +40,8 @@ void RuleSet::addRule(CompiledRule rule) {
 void RuleSet::loadDocs(RuleFileContents& contents, RuleLoadReport& report) {
   for (auto& issue : contents.issues) report.rejected.push_back(std::move(issue));
   for (const auto& doc : contents.docs) {
-    if (doc.node["correlation"]) {
-      auto c = parseCorrelationRule(doc.node, doc.file);
+    if ((*doc.node)["correlation"]) {
+      auto c = parseCorrelationRule(*doc.node, doc.file);
       if (!c.ok()) {
         report.rejected.push_back({doc.file, doc.id, "invalid correlation", c.error().message});
       } else {

@@ -1,6 +1,7 @@
 #include "agent/rules/rule_set.h"
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include "agent/rules/alert_json.h"
 #include "agent/rules/gate_index.h"
