@@ -1,0 +1,138 @@
+"""One table, one run: the cost of each stage of the agent and of the collector, measured on the
+same generated sample (issue 14's harness, first part). Called by tools/bench/run.sh.
+
+Rows (each a separate process, its own rusage from wait4):
+  scan --events             XML -> Event -> JSON, no rules
+  scan --pack tier0         + the built-in pack
+  scan --rules <SigmaHQ>    + every SigmaHQ Windows rule (when ../shared/corpus is there)
+  run -> collector (sqlite) the whole path into the real tier0watch-collector, pack only
+  run -> collector (postgres) the same with the collector on PostgreSQL (T0W_PG_URL set)
+Figures: events/s (wall), CPU seconds per million events, peak RSS; for the full path the
+collector's CPU too (/proc/<pid>/stat). Not yet here (issue 14): per-stage ceilings (pugixml,
+raw SQLite, compressor), latency percentiles at 2,000 events/s, the syslog-ng peer.
+
+usage: stage_bench.py BUILD_DIR [EVENTS=200000]
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from collector_harness import RealCollector, write_agent_config  # noqa: E402
+from agent_harness import wait_until  # noqa: E402
+
+
+def proc_cpu(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(args, **kw):
+    """Runs a process to its end; (exit code, wall s, CPU s, peak RSS MiB) of that process only."""
+    start = time.monotonic()
+    p = subprocess.Popen(args, **kw)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - start
+    return p.returncode, wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0
+
+
+def row(name, n, rc, wall, cpu, rss, collector_cpu=None):
+    return {"stage": name, "events": n, "exit": rc, "events_per_s": n / wall if wall else 0,
+            "agent_cpu_s_per_million": cpu / (n / 1e6), "agent_peak_rss_mib": rss,
+            "collector_cpu_s_per_million":
+                None if collector_cpu is None else collector_cpu / (n / 1e6)}
+
+
+def full_path(build, work, xml, n, name, extra_collector="", extra_agent=""):
+    # Only letters and digits in the folder: the agent's config is YAML flow style.
+    d = os.path.join(work, "".join(ch if ch.isalnum() else "_" for ch in name))
+    os.makedirs(d)
+    c = RealCollector(os.path.join(build, "tools", "collector", "tier0watch-collector"),
+                      os.path.join(d, "collector"), extra_collector)
+    token = c.enroll("bench")
+    c.start()
+    try:
+        cfg = os.path.join(d, "agent.yaml")
+        write_agent_config(cfg, os.path.join(d, "state"), c, token, [("xml", xml)],
+                           extra="batch: {max_events: 5000, max_delay_ms: 50}\n" + extra_agent)
+        c0 = proc_cpu(c.proc.pid)
+        rc, wall, cpu, rss = measured(
+            [os.path.join(build, "agent", "tier0watch"), "run", "--config", cfg,
+             "--exit-when-drained"], stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(d, "agent.err"), "w"))
+        c1 = proc_cpu(c.proc.pid)
+        stored = c.metrics().get("t0w_collector_events_total")
+        return row(name, n, rc, wall, cpu, rss, c1 - c0), stored
+    finally:
+        c.stop()
+
+
+def main():
+    build = sys.argv[1]
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 200000
+    t0w = os.path.join(build, "agent", "tier0watch")
+    work = tempfile.mkdtemp(prefix="t0w-stage-bench-")
+    rows = []
+    try:
+        xml = os.path.join(work, "sample.xml")
+        subprocess.run([os.path.join(build, "tools", "bench", "t0w-samplegen"), "--seed", "42",
+                        "--background", str(n), "--output", xml], check=True,
+                       stdout=subprocess.DEVNULL)
+        # The sample holds the background plus the attack scenarios: count what scan reads.
+        out = subprocess.run([t0w, "scan", "--output", "/dev/null", xml], capture_output=True,
+                             text=True, check=True).stderr
+        events = int(out.rsplit("scan: 1 files, ", 1)[1].split(" records")[0])
+        scans = [("scan --events: parse, event JSON, no rules", ["--events"]),
+                 ("scan --pack tier0: parse, pack rules, no event JSON", ["--pack", "tier0"])]
+        sigma = os.path.join(ROOT, "..", "shared", "corpus", "sigma", "rules", "windows")
+        if os.path.isdir(sigma):
+            scans.append(("scan --rules SigmaHQ windows: parse, all rules, no event JSON",
+                          ["--rules", sigma]))
+        for name, extra in scans:
+            rc, wall, cpu, rss = measured([t0w, "scan", "--output", "/dev/null"] + extra + [xml],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            rows.append(row(name, events, rc, wall, cpu, rss))
+        r, stored = full_path(build, work, xml, events, "run -> collector on SQLite, tier0 pack")
+        r["stored"] = stored
+        rows.append(r)
+        if os.path.isdir(sigma):
+            r, stored = full_path(build, work, xml, events,
+                                  "run -> collector on SQLite, pack + all SigmaHQ Windows rules",
+                                  extra_agent="rules: {paths: [\"%s\"]}\n" % sigma)
+            r["stored"] = stored
+            rows.append(r)
+        if os.environ.get("T0W_PG_URL"):
+            r, stored = full_path(build, work, xml, events, "run -> collector on PostgreSQL, tier0 pack",
+                             "storage: {driver: postgres, postgres_url: \"%s\"}\n" %
+                             os.environ["T0W_PG_URL"])
+            r["stored"] = stored
+            rows.append(r)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("| stage | events | stored | events/s | agent CPU-s per million | agent peak RSS MiB | "
+          "collector CPU-s per million |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print("| %s | %d | %s | %.0f | %.2f | %.1f | %s |" % (
+            r["stage"] + ("" if r["exit"] == 0 else " (exit %d)" % r["exit"]), r["events"],
+            r.get("stored", "-"),
+            r["events_per_s"], r["agent_cpu_s_per_million"], r["agent_peak_rss_mib"],
+            "-" if r["collector_cpu_s_per_million"] is None
+            else "%.2f" % r["collector_cpu_s_per_million"]))
+    with open(os.environ.get("T0W_BENCH_JSON", os.devnull), "w") as f:
+        json.dump(rows, f, indent=1)
+    # The full path must store every event: a figure for a lossy run would mean nothing.
+    lossless = all(r.get("stored", r["events"]) == r["events"] for r in rows)
+    return 0 if lossless and all(r["exit"] == 0 for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
