@@ -8,8 +8,10 @@ Rows (each a separate process, its own rusage from wait4):
   run -> collector (sqlite) the whole path into the real tier0watch-collector, pack only
   run -> collector (postgres) the same with the collector on PostgreSQL (T0W_PG_URL set)
 Figures: events/s (wall), CPU seconds per million events, peak RSS; for the full path the
-collector's CPU too (/proc/<pid>/stat). Not yet here (issue 14): per-stage ceilings (pugixml,
-raw SQLite, compressor), latency percentiles at 2,000 events/s, the syslog-ng peer.
+collector's CPU too (/proc/<pid>/stat). Then, in the same run, the ceilings: what one stage's
+library alone costs per event (Google Benchmark programs: pugixml load_buffer vs our parser,
+raw SQLite rows vs EventQueue, the batch compressor alone). Not yet here (issue 14): latency
+percentiles at 2,000 events/s, the syslog-ng peer.
 
 usage: stage_bench.py BUILD_DIR [EVENTS=200000]
 """
@@ -75,6 +77,47 @@ def full_path(build, work, xml, n, name, extra_collector="", extra_agent=""):
         c.stop()
 
 
+def google_benchmark(build, program, filt):
+    """{name: (CPU s per million items, items/s)} from a Google Benchmark program's JSON output."""
+    out = os.path.join(tempfile.mkdtemp(prefix="t0w-gbench-"), "out.json")
+    subprocess.run([os.path.join(build, "tools", "bench", program), "--benchmark_filter=" + filt,
+                    "--benchmark_out=" + out, "--benchmark_out_format=json"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    with open(out) as f:
+        data = json.load(f)
+    shutil.rmtree(os.path.dirname(out), ignore_errors=True)
+    scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+    result = {}
+    for b in data["benchmarks"]:
+        unit = scale[b["time_unit"]]
+        if "items_per_second" in b:
+            # Items per iteration = rate x real time of one iteration.
+            per_iter = b["items_per_second"] * b["real_time"] * unit
+            result[b["name"]] = (b["cpu_time"] * unit / per_iter * 1e6, b["items_per_second"])
+        else:  # one event per iteration
+            result[b["name"]] = (b["cpu_time"] * unit * 1e6, 1 / (b["real_time"] * unit))
+    return result
+
+
+def ceilings(build):
+    rows = []
+    xml = google_benchmark(build, "xml_parser_bench", "4624_compact")
+    for name, label in (("PugiLoadBuffer/4624_compact", "pugixml load_buffer alone (4624)"),
+                        ("ParseEventXml/4624_compact", "our parser: XML -> Event (4624)")):
+        if name in xml:
+            rows.append((label, xml[name]))
+    q = google_benchmark(build, "queue_bench", "RawSqliteRowPerEvent|QueueOnly/chunk_level:1|"
+                                               "EncodeGzipOnly/1")
+    for name, label in (("BM_RawSqliteRowPerEvent/real_time",
+                         "raw SQLite: one ~1 KiB row per event, 1,000 per transaction"),
+                        ("BM_QueueOnly/chunk_level:1/real_time",
+                         "EventQueue: enqueue, reserve, ack (zlib 1 chunks)"),
+                        ("BM_EncodeGzipOnly/1/real_time", "wire batch JSON + gzip 1 alone")):
+        if name in q:
+            rows.append((label, q[name]))
+    return rows
+
+
 def main():
     build = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 200000
@@ -127,6 +170,11 @@ def main():
             r["events_per_s"], r["agent_cpu_s_per_million"], r["agent_peak_rss_mib"],
             "-" if r["collector_cpu_s_per_million"] is None
             else "%.2f" % r["collector_cpu_s_per_million"]))
+    print()
+    print("| ceiling (one stage's work alone, same run) | CPU-s per million | per second |")
+    print("|---|---|---|")
+    for label, (cpu, rate) in ceilings(build):
+        print("| %s | %.2f | %.0f |" % (label, cpu, rate))
     with open(os.environ.get("T0W_BENCH_JSON", os.devnull), "w") as f:
         json.dump(rows, f, indent=1)
     # The full path must store every event: a figure for a lossy run would mean nothing.
