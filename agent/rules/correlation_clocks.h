@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -17,14 +18,23 @@
 
 namespace t0w {
 
+namespace correlation_detail {
+// Lets string-keyed maps be searched with a string_view (no std::string built per lookup).
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+}  // namespace correlation_detail
+
 class CorrelationClocks {
  public:
   using Id = uint32_t;
   // Sources beyond this share one clock (e.g. years of rotated trace-file names): bounded memory.
   static constexpr size_t kMaxClocks = 4096;
 
+  // Called for every event: found without building a string.
   Id idOf(std::string_view source) {
-    auto it = ids_.find(std::string(source));
+    auto it = ids_.find(source);
     if (it != ids_.end()) return it->second;
     if (marks_.size() >= kMaxClocks) return kMaxClocks - 1;
     const Id id = static_cast<Id>(marks_.size());
@@ -60,7 +70,7 @@ class CorrelationClocks {
   }
 
  private:
-  std::unordered_map<std::string, Id> ids_;
+  std::unordered_map<std::string, Id, correlation_detail::StringHash, std::equal_to<>> ids_;
   std::vector<std::optional<int64_t>> marks_;
   std::vector<int64_t> next_expiry_;
 };

@@ -21,11 +21,6 @@
 
 namespace t0w::correlation_detail {
 
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
 // What a correlation alert passes on to the correlations that name it.
 struct Contribution {
   std::vector<std::string> keys;

@@ -47,18 +47,19 @@ class Writer:
 
     def run(self, rate, seconds):
         start = time.monotonic()
+        phase_written = 0
         with open(self.path, "a") as f:
             while True:
                 elapsed = time.monotonic() - start
                 if elapsed >= seconds:
                     break
-                due = int(rate * elapsed) - self.phase_written
+                due = int(rate * elapsed) - phase_written
                 if due > 0:
                     f.write("".join("[00:00:01.000] [  7] [INFO ] footprint entry %d\n" %
                                     (self.written + i) for i in range(due)))
                     f.flush()
                     self.written += due
-                    self.phase_written += due
+                    phase_written += due
                 time.sleep(0.01)
 
 
@@ -110,7 +111,6 @@ def main():
         time.sleep(5)  # start-up (rules loaded, first round of the tail) is not "at rest"
         rows = [("at rest (nothing written)",) + measure(agent.pid, min(seconds, 30.0))]
         for rate in (100, 2000, 20000):
-            writer.phase_written = 0
             cpu, rss = measure(agent.pid, seconds, lambda r=rate: writer.run(r, seconds))
             rows.append(("%d entries/s for %.0f s" % (rate, seconds), cpu, rss))
         total = writer.written

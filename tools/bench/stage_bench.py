@@ -27,7 +27,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from collector_harness import RealCollector, write_agent_config  # noqa: E402
-from agent_harness import wait_until  # noqa: E402
 
 
 def proc_cpu(pid):
