@@ -4,7 +4,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config clang clang-format
   libpugixml-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libre2-dev
-  libcli11-dev libsqlite3-dev libpq-dev libboost-all-dev libssl-dev zlib1g-dev
+  libcli11-dev libsqlite3-dev libpq-dev libboost-all-dev libssl-dev zlib1g-dev libzstd-dev
   libevtx-dev libbfio-dev libevtx-utils libxml2-utils
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql chromium nodejs

@@ -19,6 +19,10 @@ namespace t0w {
 
 inline constexpr std::string_view kBatchSchemaV1 = "tier0watch.batch/1";
 inline constexpr std::string_view kBatchSchemaV2 = "tier0watch.batch/2";
+// v3: record keys are agent-local (the collector prefixes the authenticated agent id), so that a
+// queue chunk can be encoded for the wire once, when it is stored, and sent as stored; sent
+// zstd-encoded only to collectors that announce 3 (wire_protocol.h, docs/adr/0005).
+inline constexpr std::string_view kBatchSchemaV3 = "tier0watch.batch/3";
 inline constexpr std::string_view kBatchSchema = kBatchSchemaV2;
 
 struct AgentIdentity {

@@ -32,7 +32,7 @@ esac
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PREFIX=${T0W_WIN64_PREFIX:-/var/cache/tier0watch/win64-prefix}
 WORK=${T0W_WIN64_WORK:-$(dirname "$PREFIX")/win64-src}
-DEPS=${T0W_WIN64_DEPS:-pugixml googletest nlohmann-json3 yaml-cpp sqlite3 re2 fmtlib spdlog cli11 zlib boost-headers}
+DEPS=${T0W_WIN64_DEPS:-pugixml googletest nlohmann-json3 yaml-cpp sqlite3 re2 fmtlib spdlog cli11 zlib libzstd boost-headers}
 APT_HELPER=${T0W_APT_HELPER:-/usr/lib/apt/apt-helper}
 TOOLCHAIN=$ROOT/cmake/mingw-w64.cmake
 JOBS=${JOBS:-$(nproc)}
@@ -269,6 +269,14 @@ Version: ${2%%[-+.]dfsg*}
 Libs: -L\${libdir} -lz
 Cflags: -I\${includedir}
 PC
+}
+
+REV_libzstd=1
+build_libzstd() {
+  # Static, single-threaded, no legacy formats: the agent makes and reads only its own frames.
+  cmakeBuild libzstd "$1/build/cmake" -DZSTD_BUILD_PROGRAMS=OFF -DZSTD_BUILD_SHARED=OFF \
+    -DZSTD_BUILD_STATIC=ON -DZSTD_BUILD_TESTS=OFF -DZSTD_LEGACY_SUPPORT=OFF \
+    -DZSTD_MULTITHREAD_SUPPORT=OFF
 }
 
 # Boost: only header-only parts are used on Windows (Asio, Beast, System since 1.69). Boost

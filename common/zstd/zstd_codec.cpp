@@ -1,0 +1,109 @@
+#include "common/zstd/zstd_codec.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <memory>
+
+namespace t0w {
+namespace {
+
+struct CCtxFree {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct DCtxFree {
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+// Contexts are reused: making one per chunk would cost more than compressing a small chunk.
+ZSTD_CCtx* threadCCtx() {
+  thread_local std::unique_ptr<ZSTD_CCtx, CCtxFree> ctx(ZSTD_createCCtx());
+  return ctx.get();
+}
+
+ZSTD_DCtx* threadDCtx() {
+  thread_local std::unique_ptr<ZSTD_DCtx, DCtxFree> ctx(ZSTD_createDCtx());
+  return ctx.get();
+}
+
+Error zstdError(Errc code, std::string_view what, size_t rc) {
+  return makeError(code, "zstd: " + std::string(what) + ": " + ZSTD_getErrorName(rc));
+}
+
+}  // namespace
+
+Status zstdAppendFrame(std::string& out, std::string_view data, int level) {
+  ZSTD_CCtx* c = threadCCtx();
+  if (c == nullptr) return makeError(Errc::kInternal, "zstd: cannot allocate a context");
+  ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
+  const int lvl = std::clamp(level, ZSTD_minCLevel(), ZSTD_maxCLevel());
+  if (size_t rc = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, lvl); ZSTD_isError(rc)) {
+    return zstdError(Errc::kInternal, "level", rc);
+  }
+  ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1);
+  const size_t start = out.size();
+  out.resize(start + ZSTD_compressBound(data.size()));
+  const size_t rc = ZSTD_compress2(c, out.data() + start, out.size() - start, data.data(),
+                                   data.size());
+  if (ZSTD_isError(rc)) {
+    out.resize(start);
+    return zstdError(Errc::kInternal, "compress", rc);
+  }
+  out.resize(start + rc);
+  return {};
+}
+
+Result<std::string> zstdCompress(std::string_view data, int level) {
+  std::string out;
+  if (Status s = zstdAppendFrame(out, data, level); !s) return s.error();
+  return out;
+}
+
+Result<std::string> zstdDecompress(std::string_view data, size_t max_output) {
+  if (data.empty()) return makeError(Errc::kCorrupt, "zstd: empty input");
+  ZSTD_DCtx* d = threadDCtx();
+  if (d == nullptr) return makeError(Errc::kInternal, "zstd: cannot allocate a context");
+  ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters);
+  // A hostile frame may ask for a huge window; the wire and the queue never need more than 8 MiB.
+  ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, 23);
+  std::string out;
+  // Frames that declare their size (ours do) let the first allocation be the right one.
+  unsigned long long declared = ZSTD_getFrameContentSize(data.data(), data.size());
+  size_t initial = std::max<size_t>(data.size() * 4, 4096);
+  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR) {
+    initial = static_cast<size_t>(std::min<unsigned long long>(declared, max_output)) + 1;
+  }
+  out.resize(std::min(initial, max_output + 1));
+  ZSTD_inBuffer in{data.data(), data.size(), 0};
+  size_t out_pos = 0;
+  size_t rc = 0;
+  while (in.pos < in.size || rc != 0) {
+    if (out_pos == out.size()) {
+      if (out.size() > max_output) break;
+      out.resize(std::min(out.size() * 2, max_output + 1));
+    }
+    ZSTD_outBuffer ob{out.data(), out.size(), out_pos};
+    const size_t before_in = in.pos;
+    rc = ZSTD_decompressStream(d, &ob, &in);
+    out_pos = ob.pos;
+    if (ZSTD_isError(rc)) return zstdError(Errc::kCorrupt, "damaged stream", rc);
+    // No progress with input left and room to write: the stream is cut short.
+    if (in.pos == before_in && ob.pos < ob.size && in.pos == in.size && rc != 0) break;
+  }
+  if (out_pos > max_output) {
+    return makeError(Errc::kLimit, "zstd: decompressed size exceeds the limit of " +
+                                       std::to_string(max_output) + " bytes");
+  }
+  if (rc != 0) return makeError(Errc::kCorrupt, "zstd: truncated stream (a frame is cut short)");
+  out.resize(out_pos);
+  return out;
+}
+
+bool isZstdFrame(std::string_view data) {
+  return data.size() >= 4 && static_cast<unsigned char>(data[0]) == 0x28 &&
+         static_cast<unsigned char>(data[1]) == 0xB5 &&
+         static_cast<unsigned char>(data[2]) == 0x2F && static_cast<unsigned char>(data[3]) == 0xFD;
+}
+
+}  // namespace t0w

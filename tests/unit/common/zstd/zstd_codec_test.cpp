@@ -1,0 +1,70 @@
+#include "common/zstd/zstd_codec.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/noise.h"
+
+namespace t0w {
+namespace {
+
+TEST(ZstdCodec, RoundTripsAndMarksFrames) {
+  const std::string data = testing::noise(100000, 3) + std::string(100000, 'a');
+  auto z = zstdCompress(data, 1);
+  ASSERT_TRUE(z.ok()) << z.error().toString();
+  EXPECT_TRUE(isZstdFrame(*z));
+  EXPECT_FALSE(isZstdFrame("x\x9c"));
+  auto back = zstdDecompress(*z, data.size());
+  ASSERT_TRUE(back.ok()) << back.error().toString();
+  EXPECT_EQ(*back, data);
+  auto empty = zstdCompress("", 1);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(zstdDecompress(*empty, 0).value(), "");
+}
+
+TEST(ZstdCodec, ConcatenatedFramesDecodeToTheConcatenation) {
+  std::string body;
+  ASSERT_TRUE(zstdAppendFrame(body, "{\"records\":[", 1).ok());
+  const std::string chunk = testing::noise(3000, 5);
+  body += zstdCompress(chunk, 3).value();  // a frame made elsewhere, spliced as stored
+  ASSERT_TRUE(zstdAppendFrame(body, ",", 1).ok());
+  ASSERT_TRUE(zstdAppendFrame(body, "]}", 1).ok());
+  EXPECT_EQ(zstdDecompress(body, 1 << 20).value(), "{\"records\":[" + chunk + ",]}");
+}
+
+TEST(ZstdCodec, StopsABombAtTheLimit) {
+  const std::string zeros(64 << 20, '\0');
+  auto bomb = zstdCompress(zeros, 19);
+  ASSERT_TRUE(bomb.ok());
+  EXPECT_LT(bomb->size(), 64u * 1024);
+  auto out = zstdDecompress(*bomb, 1 << 20);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, Errc::kLimit);
+  auto small = zstdCompress(std::string(1000, 'z'), 3);
+  EXPECT_TRUE(zstdDecompress(*small, 1000).ok());
+  auto over = zstdDecompress(*small, 999);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().code, Errc::kLimit);
+}
+
+TEST(ZstdCodec, RejectsDamageTruncationAndTrailingGarbage) {
+  auto z = zstdCompress(testing::noise(5000, 9), 1);
+  ASSERT_TRUE(z.ok());
+  for (size_t cut : {size_t{1}, size_t{3}, z->size() / 2}) {
+    auto r = zstdDecompress(z->substr(0, z->size() - cut), 1 << 20);
+    ASSERT_FALSE(r.ok()) << cut;
+    EXPECT_EQ(r.error().code, Errc::kCorrupt) << cut;
+  }
+  std::string flipped = *z;
+  flipped[flipped.size() / 2] ^= 0x10;  // the content checksum catches what the format does not
+  EXPECT_FALSE(zstdDecompress(flipped, 1 << 20).ok());
+  for (const std::string junk : {"junk", "ab"}) {
+    auto r = zstdDecompress(*z + junk, 1 << 20);
+    ASSERT_FALSE(r.ok()) << junk;
+    EXPECT_EQ(r.error().code, Errc::kCorrupt) << junk;
+  }
+  EXPECT_FALSE(zstdDecompress("plain text", 1 << 20).ok());
+  EXPECT_FALSE(zstdDecompress("", 1 << 20).ok());
+}
+
+}  // namespace
+}  // namespace t0w
