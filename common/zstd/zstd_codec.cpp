@@ -44,8 +44,8 @@ Status zstdAppendFrame(std::string& out, std::string_view data, int level) {
   ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1);
   const size_t start = out.size();
   out.resize(start + ZSTD_compressBound(data.size()));
-  const size_t rc = ZSTD_compress2(c, out.data() + start, out.size() - start, data.data(),
-                                   data.size());
+  const size_t rc =
+      ZSTD_compress2(c, out.data() + start, out.size() - start, data.data(), data.size());
   if (ZSTD_isError(rc)) {
     out.resize(start);
     return zstdError(Errc::kInternal, "compress", rc);
