@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/core/time.h"
+#include "common/text/json_string.h"
 
 namespace t0w {
 namespace {
@@ -122,47 +123,6 @@ std::string eventToJsonLine(const Event& event) {
 
 namespace {
 
-// Bytes copied as they are: ASCII from the space up, except '"' and '\\' (0x7F included, as
-// nlohmann writes it).
-constexpr std::array<bool, 256> kPlain = [] {
-  std::array<bool, 256> t{};
-  for (int c = 0x20; c < 0x80; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
-  return t;
-}();
-
-void appendReplacement(std::string& out) { out.append("\xEF\xBF\xBD"); }
-
-void appendEscapedAscii(std::string& out, unsigned char c) {
-  switch (c) {
-    case '\b':
-      out.append("\\b");
-      return;
-    case '\t':
-      out.append("\\t");
-      return;
-    case '\n':
-      out.append("\\n");
-      return;
-    case '\f':
-      out.append("\\f");
-      return;
-    case '\r':
-      out.append("\\r");
-      return;
-    case '"':
-      out.append("\\\"");
-      return;
-    case '\\':
-      out.append("\\\\");
-      return;
-    default: {
-      static constexpr char kHex[] = "0123456789abcdef";
-      const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-      out.append(esc, sizeof esc);
-      return;
-    }
-  }
-}
 
 void appendUnsigned(std::string& out, uint64_t v) {
   char buf[24];
@@ -368,63 +328,6 @@ class LineWriter {
 
 }  // namespace
 
-void appendJsonString(std::string& out, std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  out.push_back('"');
-  size_t i = 0;
-  while (i < n) {
-    size_t run = i;
-    while (run < n && kPlain[p[run]]) ++run;
-    if (run > i) {
-      out.append(s.data() + i, run - i);
-      i = run;
-      if (i == n) break;
-    }
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      appendEscapedAscii(out, c);
-      ++i;
-      continue;
-    }
-    // A multi-byte sequence: its length and the range of its second byte (RFC 3629: no
-    // overlong forms, no surrogates, nothing above U+10FFFF).
-    size_t len = 0;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      appendReplacement(out);  // a byte that never starts a sequence
-      ++i;
-      continue;
-    }
-    size_t k = 1;
-    for (; k < len && i + k < n; ++k) {
-      const unsigned char b = p[i + k];
-      if (b < lo || b > hi) break;
-      lo = 0x80;
-      hi = 0xBF;
-    }
-    if (k == len) {
-      out.append(s.data() + i, len);
-      i += len;
-      continue;
-    }
-    // One U+FFFD for the broken sequence; the byte that broke it is read again on its own.
-    appendReplacement(out);
-    i += k;
-  }
-  out.push_back('"');
-}
 
 void appendEventJsonLine(std::string& out, const Event& event) {
   LineWriter w(out);

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "agent/core/event.h"
+#include "common/text/json_string.h"
 
 namespace t0w {
 
@@ -17,8 +18,5 @@ nlohmann::ordered_json eventToJson(const Event& event);
 std::string eventToJsonLine(const Event& event);
 // Appends the same line (no newline) to `out`, so that a caller can reuse one buffer.
 void appendEventJsonLine(std::string& out, const Event& event);
-// Appends `s` as a JSON string literal the way nlohmann's dump() does with ensure_ascii off and
-// error_handler_t::replace: invalid UTF-8 becomes U+FFFD, control characters are escaped.
-void appendJsonString(std::string& out, std::string_view s);
 
 }  // namespace t0w

@@ -2,7 +2,9 @@
 
 #include <cstring>
 
+#include "common/wire/wire_fragment.h"
 #include "common/zlib/zlib_codec.h"
+#include "common/zstd/zstd_codec.h"
 
 namespace t0w {
 namespace {
@@ -74,6 +76,13 @@ Status validateRecord(const QueueRecord& record) {
 }
 
 Result<EncodedChunk> encodeChunk(std::span<const QueueRecord> records, int level) {
+  const std::string fragment = encodeWireFragment(records);
+  auto z = zstdCompress(fragment, level);
+  if (!z) return z.error();
+  return EncodedChunk{std::move(*z), fragment.size(), records.size()};
+}
+
+Result<EncodedChunk> encodeChunkV1(std::span<const QueueRecord> records, int level) {
   std::string raw;
   size_t estimate = 1;
   for (const auto& r : records) estimate += r.key.size() + r.body.size() + 24;
@@ -96,7 +105,25 @@ Result<EncodedChunk> encodeChunk(std::span<const QueueRecord> records, int level
   return EncodedChunk{std::move(*z), raw.size(), records.size()};
 }
 
+bool isWireChunk(std::string_view payload) { return isZstdFrame(payload); }
+
+Status verifyWireChunk(std::string_view payload, size_t raw_bytes) {
+  auto raw = zstdDecompress(payload, raw_bytes);
+  if (!raw) return raw.error();
+  if (raw->size() != raw_bytes) {
+    return makeError(Errc::kCorrupt, "chunk: " + std::to_string(raw->size()) +
+                                         " bytes decoded, the row says " +
+                                         std::to_string(raw_bytes));
+  }
+  return {};
+}
+
 Result<std::vector<QueueRecord>> decodeChunk(std::string_view payload, size_t max_raw) {
+  if (isWireChunk(payload)) {
+    auto fragment = zstdDecompress(payload, max_raw);
+    if (!fragment) return fragment.error();
+    return decodeWireFragment(*fragment);
+  }
   auto raw = zDecompress(payload, ZFormat::kZlib, max_raw);
   if (!raw) return raw.error();
   Reader in(*raw);

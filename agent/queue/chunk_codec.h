@@ -1,7 +1,9 @@
 // Chunk codec: a run of QueueRecords as one compressed blob (one SQLite row per chunk).
-// Frame per record: kind (1 byte), key length (varint), key, time flag (1 byte) [+ 8-byte
-// little-endian time], body length (varint), body; the whole is preceded by a format byte and
-// zlib-compressed.
+// Written now: the records in the v3 wire encoding (wire_fragment.h) in one zstd frame, which the
+// shipper sends as stored (compressed once; docs/adr/0005).
+// Still read (queues written by agents before 0.5): a format byte 1, then per record kind
+// (1 byte), key length (varint), key, time flag (1 byte) [+ 8-byte little-endian time], body
+// length (varint), body; the whole zlib-compressed. A chunk's own magic tells the two apart.
 #pragma once
 
 #include <span>
@@ -16,16 +18,26 @@ namespace t0w {
 
 struct EncodedChunk {
   std::string payload;   // compressed
-  size_t raw_bytes = 0;  // serialized size before compression
+  size_t raw_bytes = 0;  // serialized size before compression (the wire fragment's size)
   size_t record_count = 0;
 };
 
 // Checks that body is plausibly a single-line JSON object (the wire encoder splices it as is).
 Status validateRecord(const QueueRecord& record);
 
+// level: zstd's scale (1 fast; negative faster, larger output).
 Result<EncodedChunk> encodeChunk(std::span<const QueueRecord> records, int level);
 
-// max_raw bounds the decompressed size; damaged payloads yield Errc::kCorrupt.
+// The format of agents before 0.5 (zlib level 0..9): what tests of old queue files write.
+Result<EncodedChunk> encodeChunkV1(std::span<const QueueRecord> records, int level);
+
+// Either format. max_raw bounds the decompressed size; damaged payloads yield Errc::kCorrupt.
 Result<std::vector<QueueRecord>> decodeChunk(std::string_view payload, size_t max_raw);
+
+// True for a chunk in the wire encoding (sendable as stored).
+bool isWireChunk(std::string_view payload);
+// Checks a wire chunk's frame (its content checksum) without parsing it: a damaged row is
+// found before it is sent, so it cannot spoil a whole batch at the collector.
+Status verifyWireChunk(std::string_view payload, size_t raw_bytes);
 
 }  // namespace t0w

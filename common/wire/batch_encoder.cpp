@@ -2,7 +2,9 @@
 
 #include "common/core/agent_id.h"
 #include "common/core/time.h"
+#include "common/wire/wire_fragment.h"
 #include "common/zlib/zlib_codec.h"
+#include "common/zstd/zstd_codec.h"
 
 namespace t0w {
 namespace {
@@ -71,14 +73,9 @@ std::string BatchEncoder::batchId(int64_t sequence) const {
   return batchId(agent_.id, queue_epoch_, sequence);
 }
 
-Result<std::string> BatchEncoder::toJson(int64_t sequence,
-                                         std::span<const QueueRecord> records) const {
-  size_t estimate = 256;
-  for (const auto& r : records) estimate += r.body.size() + r.key.size() + agent_.id.size() + 96;
-  std::string out;
-  out.reserve(estimate);
-  out += "{\"schema\":\"";
-  out += queue_epoch_.empty() ? kBatchSchemaV1 : kBatchSchemaV2;
+std::string BatchEncoder::header(std::string_view schema, int64_t sequence) const {
+  std::string out = "{\"schema\":\"";
+  out += schema;
   out += "\",\"agent\":";
   out += agent_json_;
   if (!queue_epoch_.empty()) {
@@ -90,6 +87,16 @@ Result<std::string> BatchEncoder::toJson(int64_t sequence,
   out += ",\"sequence\":";
   out += std::to_string(sequence);
   out += ",\"records\":[";
+  return out;
+}
+
+Result<std::string> BatchEncoder::toJson(int64_t sequence,
+                                         std::span<const QueueRecord> records) const {
+  size_t estimate = 256;
+  for (const auto& r : records) estimate += r.body.size() + r.key.size() + agent_.id.size() + 96;
+  std::string out;
+  out.reserve(estimate);
+  out += header(queue_epoch_.empty() ? kBatchSchemaV1 : kBatchSchemaV2, sequence);
   bool first = true;
   for (const QueueRecord& r : records) {
     // The queue checked the shape at enqueue; a body that is not an object would corrupt the
@@ -124,6 +131,58 @@ Result<EncodedBatch> BatchEncoder::encode(int64_t sequence,
   auto gz = zCompress(*json, ZFormat::kGzip, gzip_level_);
   if (!gz) return gz.error();
   return EncodedBatch{batchId(sequence), sequence, records.size(), json->size(), std::move(*gz)};
+}
+
+Result<ZstdBatch> BatchEncoder::encodeV3(int64_t sequence, std::span<const QueueRecord> records,
+                                         int level) const {
+  if (queue_epoch_.empty()) {
+    return makeError(Errc::kInvalidArgument, "batch: v3 needs the queue epoch");
+  }
+  for (const QueueRecord& r : records) {
+    if (r.body.size() < 2 || r.body.front() != '{' || r.body.back() != '}') {
+      return makeError(Errc::kInvalidArgument, "batch " + std::to_string(sequence) + ": record " +
+                                                   r.key + ": body is not a JSON object");
+    }
+  }
+  std::string json = header(kBatchSchemaV3, sequence);
+  json += encodeWireFragment(records);
+  json += "]}";
+  ZstdBatch out{batchId(sequence), sequence, records.size(), json.size(), {}};
+  if (Status s = zstdAppendFrame(out.zstd, json, level); !s) return s.error();
+  return out;
+}
+
+Result<ZstdBatch> BatchEncoder::encodeStoredV3(int64_t sequence,
+                                               std::span<const StoredFragment> chunks) const {
+  if (queue_epoch_.empty()) {
+    return makeError(Errc::kInvalidArgument, "batch: v3 needs the queue epoch");
+  }
+  // The separators and the trailer are the same few bytes every time: framed once.
+  static const std::string kComma = zstdCompress(",", 1).value();
+  static const std::string kTrailer = zstdCompress("]}", 1).value();
+  const std::string head = header(kBatchSchemaV3, sequence);
+  ZstdBatch out{batchId(sequence), sequence, 0, head.size() + 2, {}};
+  size_t stored = 0;
+  for (const StoredFragment& c : chunks) stored += c.zstd.size() + kComma.size();
+  out.zstd.reserve(stored + head.size() + kTrailer.size());
+  if (Status s = zstdAppendFrame(out.zstd, head, 1); !s) return s.error();
+  bool first = true;
+  for (const StoredFragment& c : chunks) {
+    if (!isZstdFrame(c.zstd) || c.records == 0) {
+      return makeError(Errc::kInvalidArgument, "batch " + std::to_string(sequence) +
+                                                   ": a chunk is not a stored wire fragment");
+    }
+    if (!first) {
+      out.zstd += kComma;
+      ++out.json_bytes;
+    }
+    first = false;
+    out.zstd += c.zstd;
+    out.record_count += c.records;
+    out.json_bytes += c.raw_bytes;
+  }
+  out.zstd += kTrailer;
+  return out;
 }
 
 Result<DecodedBatch> parseBatchJson(std::string_view text, const JsonLimits& limits) {

@@ -39,6 +39,22 @@ struct EncodedBatch {
   std::string gzip;       // the HTTP body (Content-Encoding: gzip)
 };
 
+// A v3 batch (tier0watch.batch/3), sent with Content-Encoding: zstd.
+struct ZstdBatch {
+  std::string batch_id;
+  int64_t sequence = 0;
+  size_t record_count = 0;
+  size_t json_bytes = 0;  // the document's size once decoded
+  std::string zstd;       // the HTTP body: concatenated zstd frames
+};
+
+// A queue chunk as stored: one zstd frame of a wire fragment (wire_fragment.h).
+struct StoredFragment {
+  std::string_view zstd;
+  size_t records = 0;
+  size_t raw_bytes = 0;  // the fragment's size
+};
+
 class BatchEncoder {
  public:
   // Writes v1 documents (no epoch): the format of tools that have no queue.
@@ -57,7 +73,18 @@ class BatchEncoder {
   // toJson() then gzip.
   Result<EncodedBatch> encode(int64_t sequence, std::span<const QueueRecord> records) const;
 
+  // v3 (needs a queue epoch): for collectors that announce 3. From records: the document in
+  // one zstd frame at `level`.
+  Result<ZstdBatch> encodeV3(int64_t sequence, std::span<const QueueRecord> records,
+                             int level) const;
+  // From chunks stored in the wire encoding: their frames spliced, as stored, between a header
+  // frame and a trailer frame. Nothing is compressed but a few dozen bytes.
+  Result<ZstdBatch> encodeStoredV3(int64_t sequence, std::span<const StoredFragment> chunks) const;
+
  private:
+  // Everything before the first record: {"schema":...,"records":[
+  std::string header(std::string_view schema, int64_t sequence) const;
+
   AgentIdentity agent_;
   std::string queue_epoch_;
   std::string agent_json_;  // the "agent" member, escaped once

@@ -1,0 +1,165 @@
+#include "common/wire/wire_fragment.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/core/time.h"
+#include "common/text/json_string.h"
+
+namespace t0w {
+namespace {
+
+Error corrupt(size_t at, std::string_view what) {
+  return makeError(Errc::kCorrupt,
+                   "wire fragment: " + std::string(what) + " at byte " + std::to_string(at));
+}
+
+// The fragment is our own output, so the reader expects exactly what the writer writes: literal
+// member names in order, a string key, an optional time, and a body whose end is found by
+// matching braces outside strings (bodies are JSON objects, checked when queued).
+class FragmentReader {
+ public:
+  explicit FragmentReader(std::string_view s) : s_(s) {}
+
+  Result<std::vector<QueueRecord>> read() {
+    std::vector<QueueRecord> out;
+    if (s_.empty()) return out;
+    for (;;) {
+      auto r = record();
+      if (!r) return r.error();
+      out.push_back(std::move(*r));
+      if (pos_ == s_.size()) return out;
+      if (s_[pos_] != ',') return corrupt(pos_, "expected ',' between records");
+      ++pos_;
+    }
+  }
+
+ private:
+  bool literal(std::string_view text) {
+    if (s_.substr(pos_, text.size()) != text) return false;
+    pos_ += text.size();
+    return true;
+  }
+
+  // A JSON string token starting at pos_; its end, past the closing quote.
+  std::optional<size_t> stringEnd(size_t from) const {
+    if (from >= s_.size() || s_[from] != '"') return std::nullopt;
+    for (size_t i = from + 1; i < s_.size(); ++i) {
+      if (s_[i] == '\\') {
+        ++i;
+      } else if (s_[i] == '"') {
+        return i + 1;
+      }
+    }
+    return std::nullopt;
+  }
+
+  Result<std::string> string() {
+    const size_t at = pos_;
+    auto end = stringEnd(pos_);
+    if (!end) return corrupt(at, "unterminated string");
+    const std::string_view token = s_.substr(pos_, *end - pos_);
+    pos_ = *end;
+    if (token.find('\\') == std::string_view::npos) {
+      return std::string(token.substr(1, token.size() - 2));
+    }
+    const auto j = nlohmann::json::parse(token, nullptr, false);
+    if (!j.is_string()) return corrupt(at, "malformed string");
+    return j.get<std::string>();
+  }
+
+  Result<std::string> object() {
+    const size_t at = pos_;
+    if (pos_ >= s_.size() || s_[pos_] != '{') return corrupt(at, "expected a body object");
+    int depth = 0;
+    for (size_t i = pos_; i < s_.size(); ++i) {
+      const char c = s_[i];
+      if (c == '"') {
+        auto end = stringEnd(i);
+        if (!end) break;
+        i = *end - 1;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        if (--depth == 0) {
+          std::string body(s_.substr(pos_, i + 1 - pos_));
+          pos_ = i + 1;
+          return body;
+        }
+      }
+    }
+    return corrupt(at, "unterminated body");
+  }
+
+  Result<QueueRecord> record() {
+    const size_t at = pos_;
+    QueueRecord r;
+    if (literal("{\"kind\":\"event\"")) {
+      r.kind = RecordKind::kEvent;
+    } else if (literal("{\"kind\":\"alert\"")) {
+      r.kind = RecordKind::kAlert;
+    } else if (literal("{\"kind\":\"status\"")) {
+      r.kind = RecordKind::kStatus;
+    } else {
+      return corrupt(at, "expected a record");
+    }
+    if (!literal(",\"key\":")) return corrupt(pos_, "expected the key");
+    auto key = string();
+    if (!key) return key.error();
+    r.key = std::move(*key);
+    if (literal(",\"time\":")) {
+      const size_t t_at = pos_;
+      auto t = string();
+      if (!t) return t.error();
+      r.time = parseFiletime(*t);
+      if (!r.time) return corrupt(t_at, "malformed time");
+    }
+    if (!literal(",\"body\":")) return corrupt(pos_, "expected the body");
+    auto body = object();
+    if (!body) return body.error();
+    r.body = std::move(*body);
+    if (!literal("}")) return corrupt(pos_, "expected the end of the record");
+    return r;
+  }
+
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+// 1601-01-01 to 9999-12-31T23:59:59.9999999: what ISO 8601 with four-digit years can say. A time
+// outside is left out (the record still ships; the collector treats it as unknown).
+constexpr int64_t kMaxWireTicks = 2'650'467'743'999'999'999;
+
+}  // namespace
+
+void appendWireRecord(std::string& out, const QueueRecord& r) {
+  out += "{\"kind\":\"";
+  out += recordKindName(r.kind);
+  out += "\",\"key\":";
+  appendJsonString(out, r.key);
+  if (r.time && *r.time >= 0 && *r.time <= kMaxWireTicks) {
+    out += ",\"time\":\"";
+    out += formatFiletime(*r.time);
+    out += '"';
+  }
+  out += ",\"body\":";
+  out += r.body;
+  out += '}';
+}
+
+std::string encodeWireFragment(std::span<const QueueRecord> records) {
+  size_t estimate = 0;
+  for (const auto& r : records) estimate += r.key.size() + r.body.size() + 80;
+  std::string out;
+  out.reserve(estimate);
+  for (const QueueRecord& r : records) {
+    if (!out.empty()) out += ',';
+    appendWireRecord(out, r);
+  }
+  return out;
+}
+
+Result<std::vector<QueueRecord>> decodeWireFragment(std::string_view fragment) {
+  return FragmentReader(fragment).read();
+}
+
+}  // namespace t0w
