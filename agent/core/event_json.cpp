@@ -123,7 +123,6 @@ std::string eventToJsonLine(const Event& event) {
 
 namespace {
 
-
 void appendUnsigned(std::string& out, uint64_t v) {
   char buf[24];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
@@ -327,7 +326,6 @@ class LineWriter {
 };
 
 }  // namespace
-
 
 void appendEventJsonLine(std::string& out, const Event& event) {
   LineWriter w(out);

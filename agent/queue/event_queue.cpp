@@ -412,8 +412,20 @@ Result<int64_t> EventQueue::mergePendingReport(const std::string& source, DropIn
   return freed;
 }
 
+Result<std::vector<QueueRecord>> decodeLease(const Lease& lease) {
+  if (lease.chunks.empty()) return lease.records;
+  std::vector<QueueRecord> out;
+  out.reserve(lease.record_count);
+  for (const LeasedChunk& c : lease.chunks) {
+    auto records = decodeChunk(c.payload, c.raw_bytes + kMaxChunkRawSlack);
+    if (!records) return records.error();
+    std::move(records->begin(), records->end(), std::back_inserter(out));
+  }
+  return out;
+}
+
 Result<Lease> EventQueue::reserve(size_t max_events, size_t max_bytes,
-                                  std::chrono::milliseconds lease_duration) {
+                                  std::chrono::milliseconds lease_duration, LeaseContent content) {
   std::lock_guard lock(mu_);
   const int64_t now = nowMs();
   Lease lease;
@@ -440,15 +452,29 @@ Result<Lease> EventQueue::reserve(size_t max_events, size_t max_bytes,
         break;
       }
       const int64_t id = sel.columnInt(0);
-      auto records = decodeChunk(sel.columnBlob(3), raw + kMaxChunkRawSlack);
-      if (!records) {
-        damaged.push_back(Damaged{id, records.error().toString()});
-        continue;
+      const std::string_view payload = sel.columnBlob(3);
+      if (content == LeaseContent::kStoredChunks && isWireChunk(payload)) {
+        // Checked, not parsed: the frame goes out as it is.
+        if (Status ok = verifyWireChunk(payload, raw); !ok) {
+          damaged.push_back(Damaged{id, ok.error().toString()});
+          continue;
+        }
+        lease.chunks.push_back(LeasedChunk{std::string(payload), count, raw});
+      } else {
+        auto records = decodeChunk(payload, raw + kMaxChunkRawSlack);
+        if (!records) {
+          damaged.push_back(Damaged{id, records.error().toString()});
+          continue;
+        }
+        if (content == LeaseContent::kStoredChunks) {
+          lease.chunks.push_back(LeasedChunk{std::string(payload), records->size(), raw});
+        } else {
+          std::move(records->begin(), records->end(), std::back_inserter(lease.records));
+        }
       }
       lease.chunk_ids.push_back(id);
-      events += records->size();
+      events += count;
       lease.raw_bytes += raw;
-      std::move(records->begin(), records->end(), std::back_inserter(lease.records));
     }
     sel.reset();
   }
@@ -482,6 +508,7 @@ Result<Lease> EventQueue::reserve(size_t max_events, size_t max_bytes,
       return c.error();
     }
   }
+  lease.record_count = events;
   if (!lease.chunk_ids.empty()) {
     auto seq = stmts_->counters->add("lease_seq", 1);
     if (!seq) return seq.error();

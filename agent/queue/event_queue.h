@@ -42,7 +42,7 @@ struct QueueOptions {
   // the smallest unit a lease (and so an upload) can hold.
   size_t max_chunk_records = 1000;
   size_t max_chunk_bytes = 1 << 20;
-  int compression_level = 1;        // zlib 1..9: chunks are re-compressed for the wire anyway
+  int compression_level = 1;        // zstd level of chunks, which are sent as stored
   int64_t max_dead_letters = 1000;  // chunks kept in the dead-letter table
   // Draws the queue epoch of a new file; nullptr: std::random_device.
   Random* random = nullptr;
@@ -61,14 +61,30 @@ struct EnqueueResult {
   bool stored() const { return outcome == Outcome::kStored; }
 };
 
+// What reserve() hands out: decoded records, or the chunks as stored for the shipper, which
+// sends chunks in the wire encoding without decoding them (chunk_codec.h).
+enum class LeaseContent { kRecords, kStoredChunks };
+
+struct LeasedChunk {
+  std::string payload;  // as stored; checked (checksum) by reserve()
+  size_t records = 0;
+  size_t raw_bytes = 0;
+};
+
 struct Lease {
   int64_t id = 0;  // also the batch sequence: unique and increasing across restarts
   std::vector<int64_t> chunk_ids;
-  std::vector<QueueRecord> records;  // priority lane first, then oldest first
+  // Priority lane first, then oldest first; one of the two is filled (LeaseContent).
+  std::vector<QueueRecord> records;
+  std::vector<LeasedChunk> chunks;
+  size_t record_count = 0;
   std::chrono::system_clock::time_point expires;
   uint64_t raw_bytes = 0;
-  bool empty() const { return records.empty(); }
+  bool empty() const { return record_count == 0; }
 };
+
+// The records of a lease taken as kStoredChunks (a 413 split, an older collector).
+Result<std::vector<QueueRecord>> decodeLease(const Lease& lease);
 
 struct SourceDrops {
   uint64_t events = 0;
@@ -123,7 +139,8 @@ class EventQueue {
   // Leases up to max_events records / max_bytes serialized bytes, whole chunks only (at least
   // one chunk when any is available). An empty lease when nothing is shippable.
   Result<Lease> reserve(size_t max_events, size_t max_bytes,
-                        std::chrono::milliseconds lease_duration);
+                        std::chrono::milliseconds lease_duration,
+                        LeaseContent content = LeaseContent::kRecords);
   // Deletes the lease's rows (the collector accepted them); returns how many records went.
   // Rows that expired and were leased again meanwhile stay with their new lease.
   Result<uint64_t> ack(const Lease& lease);

@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <deque>
 #include <nlohmann/json.hpp>
 
+#include "agent/queue/chunk_codec.h"
 #include "common/core/check.h"
 #include "common/wire/wire_protocol.h"
 
@@ -49,21 +51,25 @@ void Shipper::recordStatus(const Outcome& outcome, const std::string& batch_id, 
   }
 }
 
-TransportResult Shipper::sendRecords(int64_t sequence, std::span<const QueueRecord> records,
-                                     std::optional<std::chrono::steady_clock::time_point> deadline,
-                                     const std::string& bearer, std::string& batch_id,
-                                     Status& encode_status) {
-  auto batch = encoder_.encode(sequence, records);
-  if (!batch) {
-    encode_status = batch.error();
-    return TransportError{TransportErrorKind::kOther, batch.error().toString()};
+void Shipper::noteCollectorVersion(const TransportResult& result) {
+  if (!result.isResponse()) return;
+  const auto value = result.response().header(kCollectorHeader);
+  if (!value) return;
+  int version = 0;
+  const auto* end = value->data() + value->size();
+  if (std::from_chars(value->data(), end, version).ptr == end && version != collector_version_) {
+    if (version >= 3 && collector_version_ < 3) {
+      spdlog::info("shipper: the collector reads tier0watch.batch/{}: chunks go as stored (zstd)",
+                   version);
+    }
+    collector_version_ = version;
   }
-  batch_id = batch->batch_id;
-  HttpRequest request;
+}
+
+TransportResult Shipper::send(HttpRequest request, const std::string& content_encoding,
+                              std::optional<std::chrono::steady_clock::time_point> deadline) {
   request.path = options_.path;
-  request.bearer_token = bearer;
-  request.headers = {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}};
-  request.body = std::move(batch->gzip);
+  request.headers = {{"Content-Type", "application/json"}, {"Content-Encoding", content_encoding}};
   request.timeout = options_.request_timeout;
   if (deadline) {
     const auto left = std::chrono::duration_cast<milliseconds>(*deadline - clock_.monotonic());
@@ -72,10 +78,60 @@ TransportResult Shipper::sendRecords(int64_t sequence, std::span<const QueueReco
   ++counters_.batches_sent;
   const auto sent_at = clock_.now();
   TransportResult result = transport_.send(request);
+  noteCollectorVersion(result);
   if (result.isResponse() && result.response().status / 100 == 2) {
     noteServerTime(result.response().body, sent_at, clock_.now());
   }
   return result;
+}
+
+TransportResult Shipper::sendStored(int64_t sequence, const Lease& lease,
+                                    std::optional<std::chrono::steady_clock::time_point> deadline,
+                                    const std::string& bearer, std::string& batch_id,
+                                    Status& encode_status) {
+  std::vector<StoredFragment> chunks;
+  chunks.reserve(lease.chunks.size());
+  for (const LeasedChunk& c : lease.chunks) chunks.push_back({c.payload, c.records, c.raw_bytes});
+  auto batch = encoder_.encodeStoredV3(sequence, chunks);
+  if (!batch) {
+    encode_status = batch.error();
+    return TransportError{TransportErrorKind::kOther, batch.error().toString()};
+  }
+  batch_id = batch->batch_id;
+  HttpRequest request;
+  request.bearer_token = bearer;
+  request.body = std::move(batch->zstd);
+  return send(std::move(request), "zstd", deadline);
+}
+
+TransportResult Shipper::sendRecords(int64_t sequence, std::span<const QueueRecord> records,
+                                     std::optional<std::chrono::steady_clock::time_point> deadline,
+                                     const std::string& bearer, std::string& batch_id,
+                                     Status& encode_status) {
+  HttpRequest request;
+  request.bearer_token = bearer;
+  std::string encoding;
+  if (collector_version_ >= 3) {
+    auto batch = encoder_.encodeV3(sequence, records, 1);
+    if (!batch) {
+      encode_status = batch.error();
+      return TransportError{TransportErrorKind::kOther, batch.error().toString()};
+    }
+    batch_id = batch->batch_id;
+    request.body = std::move(batch->zstd);
+    encoding = "zstd";
+  } else {
+    // A collector older than v3 (or not yet heard from) reads v2 + gzip.
+    auto batch = encoder_.encode(sequence, records);
+    if (!batch) {
+      encode_status = batch.error();
+      return TransportError{TransportErrorKind::kOther, batch.error().toString()};
+    }
+    batch_id = batch->batch_id;
+    request.body = std::move(batch->gzip);
+    encoding = "gzip";
+  }
+  return send(std::move(request), encoding, deadline);
 }
 
 void Shipper::noteServerTime(const std::string& body, std::chrono::system_clock::time_point sent,
@@ -116,8 +172,8 @@ Shipper::Step Shipper::failure(const Lease& lease, const Outcome& outcome, uint6
         spdlog::error("shipper: dead-letter failed: {}", s.error().toString());
       } else {
         ++counters_.dead_lettered_batches;
-        counters_.dead_lettered_records += lease.records.size() - sent_records;
-        spdlog::error("shipper: dead-lettered {} records: {}", lease.records.size(), reason);
+        counters_.dead_lettered_records += lease.record_count - sent_records;
+        spdlog::error("shipper: dead-lettered {} records: {}", lease.record_count, reason);
       }
       failures_ = 0;
       failing_chunk_ = -1;
@@ -136,7 +192,7 @@ Shipper::Step Shipper::failure(const Lease& lease, const Outcome& outcome, uint6
         "shipper: {}{} answered HTTP {} without the collector's {} header: a proxy or another "
         "server is in the way; {} records stay queued, next attempt in {} ms",
         options_.collector_url, options_.path, outcome.status, kCollectorHeader,
-        lease.records.size() - sent_records, step.delay.count());
+        lease.record_count - sent_records, step.delay.count());
   } else {
     spdlog::warn("shipper: upload failed ({}); next attempt in {} ms", outcome.detail,
                  step.delay.count());
@@ -170,7 +226,8 @@ Result<Shipper::Step> Shipper::shipOnce(
     if (const auto* outcome = std::get_if<Outcome>(&token)) return credentialFailure(*outcome);
     bearer = std::move(std::get<std::string>(token));
   }
-  auto reserved = queue_.reserve(limit_, options_.max_bytes, options_.lease_duration);
+  auto reserved = queue_.reserve(limit_, options_.max_bytes, options_.lease_duration,
+                                 LeaseContent::kStoredChunks);
   if (!reserved) {
     ++counters_.queue_errors;
     return reserved.error();
@@ -178,20 +235,47 @@ Result<Shipper::Step> Shipper::shipOnce(
   const Lease& lease = *reserved;
   Step step;
   if (lease.empty()) return step;
-  step.records = lease.records.size();
-  step.full = lease.records.size() >= limit_ || lease.raw_bytes >= options_.max_bytes;
+  const size_t total = lease.record_count;
+  step.records = total;
+  step.full = total >= limit_ || lease.raw_bytes >= options_.max_bytes;
+
+  // The whole lease goes as stored when the collector reads v3 and every chunk is in the wire
+  // encoding; otherwise (and for the halves after a 413) it is decoded into records.
+  bool as_stored = collector_version_ >= 3;
+  for (const LeasedChunk& c : lease.chunks) as_stored = as_stored && isWireChunk(c.payload);
+  std::vector<QueueRecord> records;
+  auto decode = [&]() -> Status {
+    if (!records.empty()) return {};
+    auto decoded = decodeLease(lease);
+    if (!decoded) return decoded.error();
+    if (decoded->size() != total) {
+      return makeError(Errc::kCorrupt, "lease holds " + std::to_string(decoded->size()) +
+                                           " records, its rows say " + std::to_string(total));
+    }
+    records = std::move(*decoded);
+    return {};
+  };
+  auto undecodable = [&](const Error& e) {
+    // Checked by reserve(), so this is damage after the check: keep it for inspection.
+    (void)queue_.deadLetter(lease, "cannot decode: " + e.message);
+    ++counters_.dead_lettered_batches;
+    counters_.dead_lettered_records += total;
+    return step;
+  };
+  if (!as_stored) {
+    if (Status s = decode(); !s) return undecodable(s.error());
+  }
 
   // Ranges still to send; the first goes under the lease's own sequence, later ones (halves
   // after a 413) under fresh sequence numbers so that every batch id names one set of records.
-  std::deque<Range> ranges{Range{0, lease.records.size()}};
+  std::deque<Range> ranges{Range{0, total}};
   std::vector<std::string> refused;  // keys of single records the collector refused with 413
   bool first = true;
   uint64_t sent = 0;
-  const std::span<const QueueRecord> all(lease.records);
   while (!ranges.empty()) {
     const Range r = ranges.front();
     // Halves of a range of two or more records are never empty, and a lease holds records.
-    T0W_CHECK(r.size() > 0 && r.end <= lease.records.size(), "shipper: an empty or outside range");
+    T0W_CHECK(r.size() > 0 && r.end <= total, "shipper: an empty or outside range");
     int64_t sequence = lease.id;
     if (!first) {
       auto seq = queue_.nextSequence();
@@ -202,16 +286,21 @@ Result<Shipper::Step> Shipper::shipOnce(
       }
       sequence = *seq;
     }
+    const bool whole_as_stored = first && as_stored;
     first = false;
     std::string batch_id;
     Status encoded;
     const TransportResult result =
-        sendRecords(sequence, all.subspan(r.begin, r.size()), deadline, bearer, batch_id, encoded);
+        whole_as_stored
+            ? sendStored(sequence, lease, deadline, bearer, batch_id, encoded)
+            : sendRecords(sequence,
+                          std::span<const QueueRecord>(records).subspan(r.begin, r.size()),
+                          deadline, bearer, batch_id, encoded);
     if (!encoded) {
       // A record the encoder cannot write will never ship: keep it for inspection.
       (void)queue_.deadLetter(lease, "cannot encode: " + encoded.error().message);
       ++counters_.dead_lettered_batches;
-      counters_.dead_lettered_records += lease.records.size();
+      counters_.dead_lettered_records += total;
       return step;
     }
     Outcome outcome = classifyOutcome(result, clock_.now(), batch_id);
@@ -228,6 +317,7 @@ Result<Shipper::Step> Shipper::shipOnce(
       case OutcomeKind::kSplit: {
         ++counters_.splits;
         ranges.pop_front();
+        if (Status d = decode(); !d) return undecodable(d.error());
         if (r.size() > 1) {
           const size_t mid = r.begin + r.size() / 2;
           ranges.push_front(Range{mid, r.end});
@@ -236,7 +326,7 @@ Result<Shipper::Step> Shipper::shipOnce(
           acks_at_limit_ = 0;
           spdlog::info("shipper: collector answered 413 for {} records; sending halves", r.size());
         } else {
-          refused.push_back(lease.records[r.begin].key);
+          refused.push_back(records[r.begin].key);
         }
         continue;
       }
@@ -247,8 +337,8 @@ Result<Shipper::Step> Shipper::shipOnce(
           return s.error();
         }
         ++counters_.dead_lettered_batches;
-        counters_.dead_lettered_records += lease.records.size() - sent;
-        spdlog::error("shipper: dead-lettered {} records ({})", lease.records.size(), reason);
+        counters_.dead_lettered_records += total - sent;
+        spdlog::error("shipper: dead-lettered {} records ({})", total, reason);
         backoff_.reset();
         step.kind = Kind::kShipped;
         return step;

@@ -11,6 +11,9 @@
 //   401/403      release, pause for `auth_pause` and report
 //   4xx + Tier0Watch-Refusal: batch   dead-letter (the collector refused the content)
 //   other 4xx from the collector      release, pause (the URL or configuration is wrong)
+// Encoding: until a collector answer says it reads tier0watch.batch/3 (Tier0Watch-Collector: 3
+// or more), batches go as v2 + gzip, decoded from the chunks; from then on a lease's chunks go as
+// stored (v3 + zstd, compressed once when queued) and only a 413 split decodes them.
 // shipOnce() does one lease and returns what should happen next, so that unit tests drive it with
 // a fake Transport, Clock and Random and never sleep; run() is the thread loop around it.
 #pragma once
@@ -114,6 +117,14 @@ class Shipper {
   // No token (enrolment failed): nothing was leased; back off or pause.
   Step credentialFailure(const Outcome& outcome);
   void recordStatus(const Outcome& outcome, const std::string& batch_id, size_t records);
+  // The collector's wire version from an answer's Tier0Watch-Collector header.
+  void noteCollectorVersion(const TransportResult& result);
+  TransportResult sendStored(int64_t sequence, const Lease& lease,
+                             std::optional<std::chrono::steady_clock::time_point> deadline,
+                             const std::string& bearer, std::string& batch_id,
+                             Status& encode_status);
+  TransportResult send(HttpRequest request, const std::string& content_encoding,
+                       std::optional<std::chrono::steady_clock::time_point> deadline);
   TransportResult sendRecords(int64_t sequence, std::span<const QueueRecord> records,
                               std::optional<std::chrono::steady_clock::time_point> deadline,
                               const std::string& bearer, std::string& batch_id,
@@ -133,6 +144,7 @@ class Shipper {
   int acks_at_limit_ = 0;
   int64_t failing_chunk_ = -1;  // first chunk of the batch that failed last
   int64_t failures_ = 0;        // budget-spending failures of that batch in a row
+  int collector_version_ = 0;   // 0 until an answer names it
 
   std::mutex mu_;
   std::condition_variable cv_;

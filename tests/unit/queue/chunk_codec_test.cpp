@@ -106,8 +106,9 @@ TEST(ChunkCodec, DamagedPayloadsAreErrorsNotCrashes) {
   EXPECT_EQ(dec.error().code, Errc::kCorrupt);
   EXPECT_NE(dec.error().message.find("byte 1"), std::string::npos) << dec.error().message;
   // A sound zstd frame whose text is not a fragment of records.
-  for (const std::string text : {"{\"kind\":\"nope\"}", "{\"kind\":\"event\",\"key\":\"k\",\"body\":{",
-                                 "{\"kind\":\"event\",\"key\":\"k\",\"body\":{}}x"}) {
+  for (const std::string text :
+       {"{\"kind\":\"nope\"}", "{\"kind\":\"event\",\"key\":\"k\",\"body\":{",
+        "{\"kind\":\"event\",\"key\":\"k\",\"body\":{}}x"}) {
     auto bad = decodeChunk(zstdCompress(text, 1).value(), 100);
     ASSERT_FALSE(bad.ok()) << text;
     EXPECT_EQ(bad.error().code, Errc::kCorrupt);
