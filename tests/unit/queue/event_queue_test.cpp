@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "agent/queue/chunk_codec.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/fake_random.h"
 #include "tests/support/queue_records.h"
@@ -81,6 +82,16 @@ class EventQueueTest : public ::testing::Test {
   TempDir dir_;
   FakeClock clock_;
 };
+
+std::string hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
 
 std::vector<std::string> keys(const std::vector<QueueRecord>& records) {
   std::vector<std::string> out;
@@ -546,6 +557,56 @@ TEST_F(EventQueueTest, DamagedChunkIsDeadLetteredAndTheRestShips) {
   auto entries = q->deadLetters(10);
   ASSERT_EQ(entries->size(), 1u);
   EXPECT_NE((*entries)[0].reason.find("corrupt chunk"), std::string::npos);
+}
+
+TEST_F(EventQueueTest, StoredChunkLeasesAreCheckedNotDecoded) {
+  QueueOptions o = options();
+  o.max_chunk_records = 2;
+  auto q = open(o);
+  ASSERT_TRUE(q->enqueue(eventBatch("Security", 1, 6), {"Security", "p"}).ok());
+  // Flip one byte inside the second chunk's frame: its checksum no longer holds.
+  RawDb(o.path).exec(
+      "UPDATE chunks SET payload = CAST(substr(payload, 1, 20) || "
+      "CASE WHEN substr(payload, 21, 1) = x'5a' THEN x'a5' ELSE x'5a' END || "
+      "substr(payload, 22) AS BLOB) WHERE id = 2");
+  auto lease = q->reserve(100, 1 << 20, std::chrono::seconds(60), LeaseContent::kStoredChunks);
+  ASSERT_TRUE(lease.ok()) << lease.error().toString();
+  EXPECT_TRUE(lease->records.empty());
+  ASSERT_EQ(lease->chunks.size(), 2u);
+  EXPECT_EQ(lease->record_count, 4u);
+  for (const LeasedChunk& c : lease->chunks) {
+    EXPECT_TRUE(isWireChunk(c.payload));
+    EXPECT_EQ(c.records, 2u);
+  }
+  auto records = decodeLease(*lease);
+  ASSERT_TRUE(records.ok()) << records.error().toString();
+  EXPECT_EQ(keys(*records),
+            (std::vector<std::string>{"Security|1", "Security|2", "Security|5", "Security|6"}));
+  EXPECT_EQ(q->stats()->corrupt_chunks, 1u);
+  EXPECT_EQ(*q->ack(*lease), 4u);
+}
+
+TEST_F(EventQueueTest, ChunksOfAnOlderAgentShipAfterTheUpgrade) {
+  QueueOptions o = options();
+  auto q = open(o);
+  ASSERT_TRUE(q->enqueue(eventBatch("Security", 1, 3), {"Security", "p"}).ok());
+  // What an agent before 0.5 stored: the zlib framed format.
+  auto v1 = encodeChunkV1(eventBatch("Security", 1, 3), 6);
+  ASSERT_TRUE(v1.ok());
+  {
+    RawDb db(o.path);
+    db.exec("UPDATE chunks SET payload = x'" + hex(v1->payload) +
+            "', raw_bytes = " + std::to_string(v1->raw_bytes));
+  }
+  q.reset();
+  q = open(o);
+  auto lease = q->reserve(100, 1 << 20, std::chrono::seconds(60), LeaseContent::kStoredChunks);
+  ASSERT_TRUE(lease.ok()) << lease.error().toString();
+  ASSERT_EQ(lease->chunks.size(), 1u);
+  EXPECT_FALSE(isWireChunk(lease->chunks[0].payload));
+  auto records = decodeLease(*lease);
+  ASSERT_TRUE(records.ok()) << records.error().toString();
+  EXPECT_EQ(*records, eventBatch("Security", 1, 3));
 }
 
 TEST_F(EventQueueTest, ConcurrentReservesReturnDisjointRows) {

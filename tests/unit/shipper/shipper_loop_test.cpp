@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/queue/event_queue.h"
+#include "agent/queue/chunk_codec.h"
 #include "agent/shipper/shipper.h"
+#include "common/zstd/zstd_codec.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/fake_random.h"
 #include "tests/fakes/fake_transport.h"
@@ -387,6 +389,102 @@ TEST_F(ShipperTest, DrainStopsWhenTheBackoffOutlastsTheDeadline) {
   EXPECT_EQ(transport_.sent.size(), 1u);
   EXPECT_EQ(stats().events, 4u);  // stays queued for the next start
   EXPECT_EQ(stats().leased_events, 0u);
+}
+
+// A collector that reads tier0watch.batch/3: after its first answer, chunks go as stored.
+class ShipperV3Test : public ShipperTest {
+ protected:
+  Shipper makeV3() {
+    encoder_v3_ = std::make_unique<BatchEncoder>(AgentIdentity{"agent1", "host", "0.1.0"},
+                                                 queue_->epoch());
+    ShipperOptions o;
+    o.bearer_token = "tok";
+    return Shipper(*queue_, transport_, *encoder_v3_, o, clock_, random_);
+  }
+
+  // The document a v3 request carried, decoded by a plain zstd reader.
+  static nlohmann::json documentOf(const HttpRequest& request) {
+    auto json = zstdDecompress(request.body, 64 << 20);
+    EXPECT_TRUE(json.ok()) << json.error().toString();
+    return json.ok() ? nlohmann::json::parse(*json) : nlohmann::json();
+  }
+
+  std::unique_ptr<BatchEncoder> encoder_v3_;
+};
+
+TEST_F(ShipperV3Test, ChunksGoAsStoredOnceTheCollectorReadsV3) {
+  transport_.answer = HttpResponse{200, {{"Tier0Watch-Collector", "3"}}, "{}"};
+  Shipper s = makeV3();
+  put(1, 4);
+  ASSERT_TRUE(s.shipOnce());
+  // Nothing was known of the collector before its first answer: v2 + gzip.
+  EXPECT_EQ(findHeader(transport_.sent[0].headers, "content-encoding"), "gzip");
+  put(5, 10);  // chunks of 4, 4 and 2 records
+  auto step = s.shipOnce();
+  ASSERT_TRUE(step) << step.error().toString();
+  EXPECT_EQ(step->kind, Kind::kShipped);
+  ASSERT_EQ(transport_.sent.size(), 2u);
+  const HttpRequest& request = transport_.sent[1];
+  EXPECT_EQ(findHeader(request.headers, "content-encoding"), "zstd");
+  // Each chunk's frame is in the body byte for byte: compressed once, when it was queued.
+  for (auto [first, n] : {std::pair{5, 4}, {9, 4}, {13, 2}}) {
+    auto chunk = encodeChunk(eventBatch("Security", first, n), 1);
+    ASSERT_TRUE(chunk.ok());
+    EXPECT_NE(request.body.find(chunk->payload), std::string::npos) << first;
+  }
+  const nlohmann::json doc = documentOf(request);
+  EXPECT_EQ(doc["schema"], "tier0watch.batch/3");
+  EXPECT_EQ(doc["queue_epoch"], queue_->epoch());
+  EXPECT_EQ(doc["batch_id"],
+            "agent1:" + queue_->epoch() + ":" + std::to_string(doc["sequence"].get<int64_t>()));
+  const auto sent = eventBatch("Security", 5, 10);
+  ASSERT_EQ(doc["records"].size(), sent.size());
+  for (size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(doc["records"][i]["key"], sent[i].key) << "agent-local in v3";
+    EXPECT_EQ(doc["records"][i]["body"], nlohmann::json::parse(sent[i].body));
+  }
+  EXPECT_EQ(stats().events, 0u);
+  EXPECT_EQ(s.counters().records_shipped, 14u);
+}
+
+TEST_F(ShipperV3Test, A413OnAStoredBatchSendsHalvesFromTheRecords) {
+  Shipper s = makeV3();
+  transport_.answer = HttpResponse{200, {{"Tier0Watch-Collector", "3"}}, "{}"};
+  put(1, 1);
+  ASSERT_TRUE(s.shipOnce());
+  put(2, 8);
+  std::vector<std::string> keys;
+  transport_.respond = [&](const HttpRequest& request) -> TransportResult {
+    const nlohmann::json doc = documentOf(request);
+    if (doc["records"].size() > 4) return HttpResponse{413, {{"Tier0Watch-Collector", "3"}}, ""};
+    for (const auto& r : doc["records"]) keys.push_back(r["key"]);
+    return HttpResponse{200, {{"Tier0Watch-Collector", "3"}}, "{}"};
+  };
+  auto step = s.shipOnce();
+  ASSERT_TRUE(step) << step.error().toString();
+  EXPECT_EQ(step->kind, Kind::kShipped);
+  ASSERT_EQ(transport_.sent.size(), 4u);  // v2 first, then the stored 8, then two halves of 4
+  for (size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(findHeader(transport_.sent[i].headers, "content-encoding"), "zstd");
+  }
+  std::vector<std::string> want;
+  for (const auto& r : eventBatch("Security", 2, 8)) want.push_back(r.key);
+  EXPECT_EQ(keys, want);
+  EXPECT_EQ(stats().events, 0u);
+}
+
+TEST_F(ShipperV3Test, AnOlderCollectorKeepsGettingV2Gzip) {
+  Shipper s = makeV3();  // the fixture's default answer names version 2
+  for (uint64_t first : {1, 5, 9}) {
+    put(first, 4);
+    ASSERT_TRUE(s.shipOnce());
+  }
+  ASSERT_EQ(transport_.sent.size(), 3u);
+  for (const auto& request : transport_.sent) {
+    EXPECT_EQ(findHeader(request.headers, "content-encoding"), "gzip");
+    EXPECT_EQ(batchOf(request).version, 2);
+  }
+  EXPECT_EQ(deliveredKeys().size(), 12u);
 }
 
 }  // namespace
