@@ -6,8 +6,8 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "agent/queue/event_queue.h"
 #include "agent/queue/chunk_codec.h"
+#include "agent/queue/event_queue.h"
 #include "agent/shipper/shipper.h"
 #include "common/zstd/zstd_codec.h"
 #include "tests/fakes/fake_clock.h"
@@ -395,8 +395,8 @@ TEST_F(ShipperTest, DrainStopsWhenTheBackoffOutlastsTheDeadline) {
 class ShipperV3Test : public ShipperTest {
  protected:
   Shipper makeV3() {
-    encoder_v3_ = std::make_unique<BatchEncoder>(AgentIdentity{"agent1", "host", "0.1.0"},
-                                                 queue_->epoch());
+    encoder_v3_ =
+        std::make_unique<BatchEncoder>(AgentIdentity{"agent1", "host", "0.1.0"}, queue_->epoch());
     ShipperOptions o;
     o.bearer_token = "tok";
     return Shipper(*queue_, transport_, *encoder_v3_, o, clock_, random_);
