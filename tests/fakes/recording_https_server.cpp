@@ -49,6 +49,8 @@ struct Options {
   std::string require_token;
   int time_limit_seconds = 60;
   bool no_record = false;
+  // The wire version announced in Tier0Watch-Collector (benchmarks of the agent's v3 path).
+  std::string announce = std::string(t0w::kCollectorHeaderValue);
   int close_after = 0;  // 0: keep connections open
   size_t max_request_bytes = size_t{256} << 20;
   // Added for the agent's integration tests (collector down, then up on the same port with the
@@ -202,7 +204,7 @@ class Server {
     }
     response.result(static_cast<unsigned>(status));
     // Speaks the collector's protocol: the agent deletes queued events only on such answers.
-    response.set(std::string(t0w::kCollectorHeader), std::string(t0w::kCollectorHeaderValue));
+    response.set(std::string(t0w::kCollectorHeader), options_.announce);
     if (status == 400)
       response.set(std::string(t0w::kRefusalHeader), std::string(t0w::kRefusalBatch));
     response.set(http::field::content_type, "application/json");
@@ -239,6 +241,8 @@ int main(int argc, char** argv) {
   app.add_option("--require-token", options.require_token, "Answer 401 unless Bearer TOKEN");
   app.add_option("--time-limit", options.time_limit_seconds, "Exit after N seconds");
   app.add_flag("--no-record", options.no_record, "Do not decode or store bodies (benchmarks)");
+  app.add_option("--announce", options.announce,
+                 "Wire version to announce in Tier0Watch-Collector (default: this build's)");
   app.add_option("--close-after", options.close_after,
                  "Close each connection after N responses without announcing it");
   app.add_option("--max-request-bytes", options.max_request_bytes, "Largest body accepted");

@@ -3,6 +3,9 @@
 exits. Prints events/s and CPU seconds per million events for the agent (rusage of the child)
 and, apart, for the collector (/proc/<pid>/stat).
 
+With T0W_ANNOUNCE=3 the fake collector says it reads tier0watch.batch/3, so the agent sends its
+stored chunks as they are (zstd); by default it announces this build's version.
+
 usage: e2e_agent_bench.py TIER0WATCH FAKE_COLLECTOR [EVENTS=200000]
 """
 import json
@@ -35,7 +38,10 @@ def main():
         write_events(xml, n)
         fc_dir = os.path.join(work, "fc")
         os.makedirs(fc_dir)
-        fc = subprocess.Popen([fake, "--dir", fc_dir, "--no-record", "--time-limit", "3600"],
+        announce = ["--announce", os.environ["T0W_ANNOUNCE"]] if os.environ.get("T0W_ANNOUNCE") \
+            else []
+        fc = subprocess.Popen([fake, "--dir", fc_dir, "--no-record", "--time-limit", "3600"] +
+                              announce,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         if not select.select([fc.stdout], [], [], 30)[0]:
             raise SystemExit("fake collector did not start")
@@ -61,7 +67,7 @@ def main():
         m = n / 1e6
         print("events %d (XML %.1f MB): exit %d, %.2f s wall, %.0f events/s" %
               (n, os.path.getsize(xml) / 1e6, rc, wall, n / wall))
-        print("agent process (parse+encode+enqueue+reserve+gzip+TLS+ack): %.2f CPU s = %.2f per "
+        print("agent process (parse+encode+enqueue+reserve+compress+TLS+ack): %.2f CPU s = %.2f per "
               "million" % (agent_cpu, agent_cpu / m))
         print("fake collector: %.2f CPU s = %.2f per million" % (c1 - c0, (c1 - c0) / m))
         return rc
