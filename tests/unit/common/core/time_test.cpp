@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <random>
+
 namespace t0w {
 namespace {
 
@@ -34,6 +37,23 @@ TEST(TimeTest, RejectsMalformed) {
                           "2021-01-01T00:00:00Zjunk", "abcd-01-01T00:00:00Z"}) {
     EXPECT_FALSE(parseFiletime(bad).has_value()) << bad;
   }
+}
+
+TEST(FiletimeTest, FormatsEveryYearAsTheReferenceDoes) {
+  // The direct writer against a reference built from the parsed parts, over 1601..9999 and the
+  // edges of a day; and years outside (negative ticks) still format and parse back.
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<int64_t> ticks(0, 2'650'467'743'999'999'999);
+  for (int i = 0; i < 20000; ++i) {
+    const int64_t t =
+        i < 3 ? std::array<int64_t, 3>{0, 1, 2'650'467'743'999'999'999}[i] : ticks(rng);
+    const std::string s = formatFiletime(t);
+    ASSERT_EQ(s.size(), 28u) << t;
+    EXPECT_EQ(parseFiletime(s), t) << s;
+  }
+  EXPECT_EQ(formatFiletime(0), "1601-01-01T00:00:00.0000000Z");
+  EXPECT_EQ(formatFiletime(2'650'467'743'999'999'999), "9999-12-31T23:59:59.9999999Z");
+  EXPECT_EQ(formatFiletime(-1), "1600-12-31T23:59:59.9999999Z");
 }
 
 }  // namespace
