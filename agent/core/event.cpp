@@ -69,6 +69,34 @@ const char* systemFieldName(SystemField field) {
   return "?";
 }
 
+namespace {
+
+// Heap bytes of a string (none while it fits the small-string buffer).
+size_t heapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
+
+}  // namespace
+
+size_t Event::memoryBytes() const {
+  size_t n = sizeof(Event) + binary.capacity() + fields_.capacity() * sizeof(EventField);
+  for (const std::string* s :
+       {&system.provider_name, &system.provider_guid, &system.event_source_name,
+        &system.activity_id, &system.related_activity_id, &system.channel, &system.computer,
+        &system.user_sid, &user_data_root, &origin.source, &origin.file_id}) {
+    n += heapBytes(*s);
+  }
+  for (const EventField& f : fields_) n += heapBytes(f.name) + heapBytes(f.value);
+  if (rendering) {
+    for (const std::string* s :
+         {&rendering->culture, &rendering->message, &rendering->level, &rendering->task,
+          &rendering->opcode, &rendering->channel, &rendering->provider}) {
+      n += heapBytes(*s);
+    }
+    n += rendering->keywords.capacity() * sizeof(std::string);
+    for (const auto& k : rendering->keywords) n += heapBytes(k);
+  }
+  return n;
+}
+
 void Event::addField(std::string name, std::string value) {
   uint32_t h = fieldHash(name);
   fields_.push_back(EventField{std::move(name), std::move(value), h});

@@ -126,6 +126,10 @@ class Event {
   // A System field as text, rendered into buf when numeric. Empty optional when absent.
   std::optional<std::string_view> systemText(SystemField field, std::string& buf) const;
 
+  // The memory this event holds (itself and what its members allocate): what the correlation
+  // engine charges to its byte budget for each window that keeps the event.
+  size_t memoryBytes() const;
+
  private:
   std::vector<EventField> fields_;
 };

@@ -78,6 +78,12 @@ std::string AgentMetrics::prometheusText(const std::optional<QueueStats>& queue,
   sample(out, "t0w_dropped_events_total", dropped_too_large, "reason=\"too_large\"");
   metric(out, "t0w_enqueue_errors_total", "counter", "Failed queue writes.");
   sample(out, "t0w_enqueue_errors_total", enqueue_errors);
+  metric(out, "t0w_correlation_state_bytes", "gauge",
+         "Memory charged to the correlation state (all correlations, one budget).");
+  sample(out, "t0w_correlation_state_bytes", correlation.state_bytes);
+  metric(out, "t0w_correlation_budget_evictions_total", "counter",
+         "Correlation windows dropped because the state reached its byte budget.");
+  sample(out, "t0w_correlation_budget_evictions_total", correlation.budget_evictions);
   if (shipper != nullptr) {
     metric(out, "t0w_shipped_records_total", "counter", "Records the collector accepted.");
     sample(out, "t0w_shipped_records_total", shipper->records_shipped);

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "agent/queue/event_queue.h"
+#include "agent/rules/rule_stage.h"
 #include "agent/shipper/shipper.h"
 
 namespace t0w {
@@ -35,6 +36,7 @@ class AgentMetrics {
   std::atomic<uint64_t> dropped_queue_full{0};  // older events dropped to make room
   std::atomic<uint64_t> dropped_too_large{0};   // a single event larger than the queue cap
   std::atomic<uint64_t> enqueue_errors{0};
+  CorrelationGauges correlation;  // kept by the rules stage
 
   // Rendering. `queue` may be absent when reading the queue failed.
   std::string prometheusText(const std::optional<QueueStats>& queue,

@@ -110,7 +110,8 @@ void Pipeline::runStream(const SourceStream& stream) {
   std::unique_ptr<RuleStage> rules;
   EventSink* after_gate = &batcher;
   if (rules_ != nullptr) {
-    rules = std::make_unique<RuleStage>(*rules_, batcher, batcher, true, &rules_mu_);
+    rules = std::make_unique<RuleStage>(*rules_, batcher, batcher, true, &rules_mu_,
+                                        &metrics_.correlation);
     after_gate = rules.get();
   }
   ResumeGate gate(*after_gate, batcher, resume, handed_over, m);

@@ -65,7 +65,8 @@
 //   to the sink only if one of the correlations naming it has generate: true (spec: only the
 //   outermost correlation alerts). Cycles are reported by validate() and cut at run time.
 //
-// * Bounds. At most max_groups_per_rule groups per correlation: a new group evicts the group
+// * Bounds. All state together stays under max_state_bytes (oldest windows first are dropped).
+//   At most max_groups_per_rule groups per correlation: a new group evicts the group
 //   whose window expires first (the oldest), with its state, counted in groups_evicted. At most
 //   max_events_per_group stored events per group: the oldest is dropped and no longer counts,
 //   counted in events_evicted. Groups whose window has passed are freed as event time advances.
@@ -147,6 +148,10 @@ Result<CorrelationRule> parseCorrelationRule(const YAML::Node& doc, const std::s
 struct CorrelationLimits {
   size_t max_groups_per_rule = 100000;
   size_t max_events_per_group = 10000;
+  // One budget for the state of all correlations together (groups, kept events, counted
+  // values): past it, the group whose window ends first, of any correlation, is dropped
+  // (counted in budget_evictions). Events shared by several windows are charged to each.
+  size_t max_state_bytes = size_t{32} << 20;
 };
 
 struct CorrelationRuleStats {
@@ -155,6 +160,7 @@ struct CorrelationRuleStats {
   uint64_t alerts = 0;               // alerts raised (emitted or fed to an outer correlation)
   uint64_t groups_evicted = 0;       // groups dropped at max_groups_per_rule
   uint64_t events_evicted = 0;       // events dropped at max_events_per_group
+  uint64_t budget_evictions = 0;     // groups dropped because all state passed max_state_bytes
   uint64_t missing_group_field = 0;  // matches not counted: a group-by field was absent
   uint64_t missing_value_field = 0;  // value_count matches not counted: `field` was absent
   size_t active_groups = 0;          // groups currently held
@@ -167,6 +173,7 @@ struct CorrelationStats {
   uint64_t clamped_events = 0;              // matches whose event was older than the watermark
   uint64_t cycle_drops = 0;  // chained matches dropped because correlations form a cycle
   uint64_t null_events = 0;  // onRuleMatch() calls with a null event (ignored)
+  size_t state_bytes = 0;    // held by all groups now, as charged to max_state_bytes
   uint64_t groupsEvicted() const;
   uint64_t eventsEvicted() const;
 };
@@ -220,6 +227,12 @@ class CorrelationEngine {
   void reset();
 
   CorrelationStats stats() const;  // evicted groups/events per rule, alerts emitted
+  // The state's charge counted from scratch (stats().state_bytes is kept incrementally; the
+  // two agree unless the bookkeeping is wrong). O(state): for tests and diagnostics.
+  size_t recountStateBytes() const;
+  // Cheap reads for the agent's metrics (stats() copies every rule's counters).
+  size_t stateBytes() const;
+  uint64_t budgetEvictions() const;
 
   // The watermark: newest event time seen, if any.
   std::optional<int64_t> eventTime() const;

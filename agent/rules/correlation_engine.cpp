@@ -167,10 +167,22 @@ class CorrelationEngine::Impl {
     s.clamped_events = clamped_events_;
     s.cycle_drops = cycle_drops_;
     s.null_events = null_events_;
+    s.state_bytes = total_bytes_;
     return s;
   }
 
   std::optional<int64_t> eventTime() const { return clocks_.newest(); }
+
+  size_t stateBytes() const { return total_bytes_; }
+  uint64_t budgetEvictions() const { return budget_evictions_; }
+
+  size_t recountStateBytes() const {
+    size_t n = 0;
+    for (const auto& rs : states_) {
+      for (const auto& [key, g] : rs.groups) n += groupBytes(key, g);
+    }
+    return n;
+  }
 
  private:
   using Targets = std::vector<std::pair<size_t, uint32_t>>;  // (state, index in `rules:`)
@@ -265,6 +277,7 @@ class CorrelationEngine::Impl {
       rs.groups.clear();
       rs.expiry.clear();
     }
+    total_bytes_ = 0;
   }
 
   Group takeGroup(RuleState& rs, const std::string& key_ref) {
@@ -273,6 +286,7 @@ class CorrelationEngine::Impl {
     Group g = std::move(it->second);
     rs.groups.erase(it);
     rs.expiry.erase({g.clock, g.expiry, key});
+    total_bytes_ -= g.bytes;
     return g;
   }
 
@@ -363,14 +377,22 @@ class CorrelationEngine::Impl {
       g.window_start = t;
       if (type == CorrelationType::kTemporal) g.latest.resize(rs.rule.rules.size());
       if (type == CorrelationType::kTemporalOrdered) g.best.resize(rs.rule.rules.size());
+      g.bytes = groupBytes(key, g);
+      total_bytes_ += g.bytes;
       it = rs.groups.emplace(key, std::move(g)).first;
     } else {
       rs.expiry.erase({it->second.clock, it->second.expiry, key});
     }
     Group& g = it->second;
     const int64_t window_low = t - span;  // sliding window [t - span, t]
+    // Charged again once the group has changed: incrementally for the counting types (their
+    // groups may hold thousands of entries), from scratch for the temporal ones (a few).
+    total_bytes_ -= g.bytes;
 
     Entry e{t, event, index, std::move(counted), chained};
+    const size_t e_bytes = entryBytes(e);
+    g.bytes += e_bytes;
+    g.bytes -= entryBytes(g.last);
     g.last = e;
     switch (type) {
       case CorrelationType::kEventCount:
@@ -382,7 +404,10 @@ class CorrelationEngine::Impl {
           popFront(rs, g);
           ++rs.stats.events_evicted;
         }
-        if (type == CorrelationType::kValueCount) ++g.value_counts[e.value];
+        if (type == CorrelationType::kValueCount && ++g.value_counts[e.value] == 1) {
+          g.bytes += e.value.size() + 48;
+        }
+        g.bytes += e_bytes;
         g.entries.push_back(std::move(e));
         break;
       }
@@ -405,6 +430,10 @@ class CorrelationEngine::Impl {
         break;
       }
     }
+    if (type == CorrelationType::kTemporal || type == CorrelationType::kTemporalOrdered) {
+      g.bytes = groupBytes(key, g);
+    }
+    total_bytes_ += g.bytes;
 
     if (rs.tumbling) {
       g.expiry = satAdd(g.window_start, span);
@@ -420,6 +449,31 @@ class CorrelationEngine::Impl {
     g.clock = clock;
     rs.expiry.emplace(clock, g.expiry, key);
     clocks_.nextExpiry(clock) = std::min(clocks_.nextExpiry(clock), g.expiry);
+    enforceBudget();
+  }
+
+  // Drops the groups whose windows end first, of any correlation, until all state fits the
+  // budget. Called last in a match, when no reference to a group is held.
+  void enforceBudget() {
+    while (total_bytes_ > limits_.max_state_bytes) {
+      RuleState* victim = nullptr;
+      std::string victim_key;
+      int64_t earliest = std::numeric_limits<int64_t>::max();
+      for (RuleState& rs : states_) {
+        if (rs.expiry.empty()) continue;
+        std::string k = oldestGroup(rs);
+        const int64_t end = rs.groups.at(k).expiry;
+        if (victim == nullptr || end < earliest) {
+          victim = &rs;
+          victim_key = std::move(k);
+          earliest = end;
+        }
+      }
+      if (victim == nullptr) return;
+      takeGroup(*victim, victim_key);
+      ++victim->stats.budget_evictions;
+      ++budget_evictions_;
+    }
   }
 
   // The key of the group whose window ends first, over all clocks (one probe per clock).
@@ -438,13 +492,21 @@ class CorrelationEngine::Impl {
                                                        : a + b;
   }
 
-  void takeGroupNoExpiry(RuleState& rs, const std::string& key) { rs.groups.erase(key); }
+  void takeGroupNoExpiry(RuleState& rs, const std::string& key) {
+    auto it = rs.groups.find(key);
+    total_bytes_ -= it->second.bytes;
+    rs.groups.erase(it);
+  }
 
   void popFront(RuleState& rs, Group& g) {
     if (rs.rule.type == CorrelationType::kValueCount) {
       auto v = g.value_counts.find(g.entries.front().value);
-      if (v != g.value_counts.end() && --v->second == 0) g.value_counts.erase(v);
+      if (v != g.value_counts.end() && --v->second == 0) {
+        g.bytes -= v->first.size() + 48;
+        g.value_counts.erase(v);
+      }
     }
+    g.bytes -= entryBytes(g.entries.front());
     g.entries.pop_front();
   }
 
@@ -573,6 +635,8 @@ class CorrelationEngine::Impl {
   }
 
   CorrelationLimits limits_;
+  size_t total_bytes_ = 0;  // sum of Group::bytes over all rules
+  uint64_t budget_evictions_ = 0;
   std::vector<CorrelationRule> rules_;
   std::vector<RuleState> states_;
   std::unordered_map<std::string, Targets, StringHash, std::equal_to<>> targets_;
@@ -626,6 +690,10 @@ void CorrelationEngine::advanceTo(int64_t event_time, AlertSink& out, std::strin
 void CorrelationEngine::flush(AlertSink& out) { impl_->flush(out); }
 
 void CorrelationEngine::reset() { impl_->reset(); }
+
+size_t CorrelationEngine::recountStateBytes() const { return impl_->recountStateBytes(); }
+size_t CorrelationEngine::stateBytes() const { return impl_->stateBytes(); }
+uint64_t CorrelationEngine::budgetEvictions() const { return impl_->budgetEvictions(); }
 
 CorrelationStats CorrelationEngine::stats() const { return impl_->stats(); }
 

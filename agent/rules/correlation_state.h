@@ -51,7 +51,34 @@ struct Group {
   std::unordered_map<std::string, uint32_t> value_counts;  // value_count
   std::vector<std::optional<Entry>> latest;                // temporal: newest per rule
   std::vector<std::optional<Chain>> best;  // temporal_ordered: best[k] matches rules[0..k]
+  size_t bytes = 0;                        // charged to CorrelationLimits::max_state_bytes
 };
+
+inline size_t entryBytes(const Entry& e) {
+  size_t n = sizeof(Entry) + e.value.size() + (e.event ? e.event->memoryBytes() : 0);
+  if (e.chained) {
+    for (const auto& k : e.chained->keys) n += sizeof(std::string) + k.size();
+    for (const auto& r : e.chained->rules) n += sizeof(std::string) + r.size();
+  }
+  return n;
+}
+
+// What a group holds, counted from scratch (temporal types: a few entries per rule).
+inline size_t groupBytes(const std::string& key, const Group& g) {
+  size_t n = sizeof(Group) + 2 * key.size() + 64;  // the map node and the expiry entry
+  for (const auto& v : g.values) n += sizeof(std::string) + v.size();
+  n += entryBytes(g.last);
+  for (const auto& e : g.entries) n += entryBytes(e);
+  for (const auto& [value, count] : g.value_counts) n += value.size() + 48;
+  for (const auto& e : g.latest) {
+    if (e) n += entryBytes(*e);
+  }
+  for (const auto& c : g.best) {
+    if (!c) continue;
+    for (const auto& e : c->entries) n += entryBytes(e);
+  }
+  return n;
+}
 
 // A group-by or value field as seen in the events of one entry of `rules:`.
 struct FieldRef {

@@ -2,6 +2,7 @@
 // AlertSink and forwards the event unchanged to the next stage.
 #pragma once
 
+#include <atomic>
 #include <mutex>
 
 #include "agent/core/event_sink.h"
@@ -10,14 +11,26 @@
 
 namespace t0w {
 
+// The correlation engine's state as the agent's metrics show it (read by the metrics thread).
+struct CorrelationGauges {
+  std::atomic<uint64_t> state_bytes{0};
+  std::atomic<uint64_t> budget_evictions{0};
+};
+
 class RuleStage final : public EventSink {
  public:
   // `forward_events`: false when nothing downstream looks at events (scan without --events).
   // `shared`: held while evaluating when several sources' threads share one RuleSet (`run`);
   // null when one thread owns it (`scan`).
+  // `gauges`: when set, kept up to date after each event (under the same lock).
   RuleStage(RuleSet& rules, AlertSink& alerts, EventSink& next, bool forward_events = true,
-            std::mutex* shared = nullptr)
-      : rules_(rules), alerts_(alerts), next_(next), forward_(forward_events), shared_(shared) {}
+            std::mutex* shared = nullptr, CorrelationGauges* gauges = nullptr)
+      : rules_(rules),
+        alerts_(alerts),
+        next_(next),
+        forward_(forward_events),
+        shared_(shared),
+        gauges_(gauges) {}
 
   void onEvent(Event&& event) override;
   void onError(const InputError& error) override { next_.onError(error); }
@@ -33,6 +46,7 @@ class RuleStage final : public EventSink {
   EventSink& next_;
   bool forward_;
   std::mutex* shared_;
+  CorrelationGauges* gauges_;
   uint64_t events_ = 0;
   uint64_t matches_ = 0;
 };

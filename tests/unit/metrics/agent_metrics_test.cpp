@@ -45,6 +45,8 @@ TEST(AgentMetricsTest, PrometheusTextHasEveryCounterWithHelpAndTypeOnce) {
   m.dropped_queue_full = 5;
   m.dropped_too_large = 6;
   m.enqueue_errors = 7;
+  m.correlation.state_bytes = 123456;
+  m.correlation.budget_evictions = 8;
   const std::string text = m.prometheusText(std::nullopt, nullptr);
   EXPECT_THAT(text, HasSubstr("# HELP t0w_source_events_total Events read by the source.\n"
                               "# TYPE t0w_source_events_total counter\n"));
@@ -57,6 +59,9 @@ TEST(AgentMetricsTest, PrometheusTextHasEveryCounterWithHelpAndTypeOnce) {
   EXPECT_THAT(text, HasSubstr("t0w_dropped_events_total{reason=\"queue_full\"} 5\n"));
   EXPECT_THAT(text, HasSubstr("t0w_dropped_events_total{reason=\"too_large\"} 6\n"));
   EXPECT_THAT(text, HasSubstr("t0w_enqueue_errors_total 7\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE t0w_correlation_state_bytes gauge\n"
+                              "t0w_correlation_state_bytes 123456\n"));
+  EXPECT_THAT(text, HasSubstr("t0w_correlation_budget_evictions_total 8\n"));
   EXPECT_EQ(count(text, "# TYPE t0w_source_events_total "), 1u);
   EXPECT_EQ(count(text, "# TYPE t0w_dropped_events_total "), 1u);
   // Without a shipper or a queue, neither part is rendered.
