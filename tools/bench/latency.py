@@ -7,8 +7,8 @@ HTTPS to the real tier0watch-collector on SQLite.
 Per entry: "written" is the time the script's write() + flush() of the slice (5 ms of entries)
 holding it returned; "stored" is when a read-only SQLite connection to the collector's database
 (WAL: a reader does not block the collector) first saw its row. The database is polled every
-5 ms for rows past the last id seen; an entry is mapped back by the file offset in its key
-("...tracefile:<file>#<gen>@<offset>"). A row seen by a poll was committed before that poll's
+5 ms for rows past the last id seen; an entry is mapped back by its number, in the stored body's
+message ("latency entry N"). A row seen by a poll was committed before that poll's
 query ended and after the previous poll's query started: the printed figures are the upper bound
 (poll end); the lower bound is printed too, and the poll interval (the resolution) below the table.
 Also printed: written -> the collector's own `received` stamp (its clock when it decoded the
@@ -23,6 +23,7 @@ usage: latency.py BUILD_DIR [SECONDS=30]
 """
 import math
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -38,20 +39,18 @@ from collector_harness import RealCollector  # noqa: E402
 RATE = 2000
 SLICE = 0.005  # seconds between two writes of the writer
 POLL = 0.005   # seconds between two polls of the database
+NUMBER = re.compile(r"latency entry (\d+)")
 
 
 class Writer:
-    """Appends numbered entries at RATE in slices; remembers each entry's offset and write time."""
+    """Appends numbered entries at RATE in slices; remembers each entry's write time."""
 
     def __init__(self, path):
         self.path = path
-        header = "[00:00:00.000] [  1] [INFO ] Start Time (UTC): Mon, 01 Jan 2024 00:00:00 GMT\n"
         with open(path, "w") as f:
-            f.write(header)
-        self.pos = len(header)
-        self.at = {}  # offset -> index into mono/wall
-        self.mono = []
-        self.wall = []
+            f.write("[00:00:00.000] [  1] [INFO ] Start Time (UTC): Mon, 01 Jan 2024 00:00:00 GMT\n")
+        self.mono = []  # entry number -> write time, monotonic
+        self.wall = []  # the same, wall clock
 
     def run(self, seconds):
         start = time.monotonic()
@@ -68,11 +67,8 @@ class Writer:
                     f.write("".join(lines))
                     f.flush()
                     mono, wall = time.monotonic(), time.time()
-                    for line in lines:
-                        self.at[self.pos] = len(self.mono)
-                        self.mono.append(mono)
-                        self.wall.append(wall)
-                        self.pos += len(line)  # ASCII: characters are bytes
+                    self.mono.extend([mono] * due)
+                    self.wall.extend([wall] * due)
                     n += due
                 time.sleep(SLICE)
 
@@ -80,11 +76,10 @@ class Writer:
 class Poller:
     """Polls the collector's database read-only for new event rows."""
 
-    def __init__(self, db, first):
-        self.first = first  # offset of the first numbered entry
+    def __init__(self, db):
         self.db = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=5)
         self.last_id = 0
-        self.seen = {}  # offset -> (lower bound, upper bound, received µs)
+        self.seen = {}  # entry number -> (lower bound, upper bound, received µs)
         self.others = 0
         self.polls = 0
         self.gaps = []  # upper - lower bound of each poll: its resolution
@@ -92,22 +87,18 @@ class Poller:
 
     def poll(self):
         start = time.monotonic()
-        rows = self.db.execute("SELECT id, key, received FROM events WHERE id > ? ORDER BY id",
+        rows = self.db.execute("SELECT id, body, received FROM events WHERE id > ? ORDER BY id",
                                (self.last_id,)).fetchall()
         end = time.monotonic()
         self.polls += 1
         self.gaps.append(end - self.prev_start)
-        for rid, key, received in rows:
+        for rid, body, received in rows:
             self.last_id = rid
-            try:
-                offset = int(key.rsplit("@", 1)[1])
-            except (IndexError, ValueError):
-                self.others += 1
-                continue
-            if offset < self.first or offset in self.seen:  # the header entry, a duplicate
+            m = NUMBER.search(body)
+            if m is None or int(m.group(1)) in self.seen:  # the header entry, a duplicate
                 self.others += 1
             else:
-                self.seen[offset] = (self.prev_start, end, received)
+                self.seen[int(m.group(1))] = (self.prev_start, end, received)
         self.prev_start = start
 
 
@@ -141,14 +132,14 @@ def main():
                                   cfg], stdout=subprocess.DEVNULL,
                                  stderr=open(os.path.join(work, "agent.log"), "w"))
         time.sleep(5)  # start-up (rules loaded, the header entry shipped) is not measured
-        poller = Poller(os.path.join(c.state, "collector.db"), writer.pos)
+        poller = Poller(os.path.join(c.state, "collector.db"))
         t = threading.Thread(target=writer.run, args=(seconds,))
         t.start()
         deadline = None
         while True:
             poller.poll()
             if not t.is_alive():
-                if len(poller.seen) >= len(writer.at):
+                if len(poller.seen) >= len(writer.mono):
                     break
                 deadline = deadline or time.monotonic() + 60
                 if time.monotonic() > deadline:
@@ -162,14 +153,13 @@ def main():
         c.stop()
         shutil.rmtree(work, ignore_errors=True)
     upper, lower, recv = [], [], []
-    for offset, (lo, hi, received) in poller.seen.items():
-        i = writer.at.get(offset)
-        if i is None:
+    for i, (lo, hi, received) in poller.seen.items():
+        if i >= len(writer.mono):
             continue
         upper.append((hi - writer.mono[i]) * 1000)
         lower.append(max(0.0, lo - writer.mono[i]) * 1000)
         recv.append(received / 1000.0 - writer.wall[i] * 1000)
-    n = len(writer.at)
+    n = len(writer.mono)
     print("| %d entries/s for %.0f s, agent defaults, tier0 pack, collector on SQLite | "
           "entries | p50 ms | p99 ms | max ms |" % (RATE, seconds))
     print("|---|---|---|---|---|")
