@@ -221,10 +221,10 @@ def run_agent(work, build, lines, pack):
 
 
 def measure(pid, trace, lines, done, counts):
-    """Appends the lines; CPU, peak RSS and wall time of pid until done() (120 s at most)."""
+    """Appends the lines; CPU, peak RSS and wall time of pid until done() (300 s at most)."""
     c0, w0 = cpu_seconds(pid), time.monotonic()
     append_lines(trace, lines)
-    complete = wait_for(done, 120)
+    complete = wait_for(done, 300)
     w1, c1 = time.monotonic(), cpu_seconds(pid)
     received, distinct = counts()
     return {"cpu": c1 - c0, "wall": w1 - w0, "rss": peak_rss_mib(pid), "received": received,
