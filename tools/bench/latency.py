@@ -175,8 +175,11 @@ def main():
           "%.1f ms): each entry's true time lies between its two bounds" % (
               len(gaps), 1000 * sum(gaps) / max(1, len(gaps)), 1000 * percentile(gaps, 99),
               1000 * gaps[-1]) if gaps else "resolution: no polls")
-    print("entries written %d, seen stored %d (other event rows %d); load average at the start "
-          "%s" % (n, len(upper), poller.others, " ".join(load)))
+    last = n - 1 in poller.seen and (poller.seen[n - 1][1] - writer.mono[n - 1]) * 1000
+    print("entries written %d, seen stored %d (other event rows %d); the last entry written: "
+          "%s (it waits for the file to be idle 2 s); load average at the start %s" % (
+              n, len(upper), poller.others, "%.0f ms" % last if last else "not seen",
+              " ".join(load)))
     return 0 if len(upper) == n else 1
 
 
