@@ -272,8 +272,9 @@ def main():
         ok = ok and arrived
         print("| %s | %.2f | %.0f | %.1f | %.1f | %s |" % (
             name, r["cpu"] / lines * 1e6, lines / r["cpu"] if r["cpu"] else 0, r["rss"],
-            r["wall"], "yes" if arrived else "NO (%d received, %d distinct)" % (
-                r["received"], r["distinct"])))
+            r["wall"], ("yes" if r["received"] == lines + 1 else
+                        "yes, %d lines received twice" % (r["received"] - lines - 1))
+            if arrived else "NO (%d received, %d distinct)" % (r["received"], r["distinct"])))
     print("CPU of the named process only, from just before the append to the last arrival; "
           "load average at the start %s" % " ".join(load))
     return 0 if ok else 1
