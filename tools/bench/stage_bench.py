@@ -10,8 +10,9 @@ Rows (each a separate process, its own rusage from wait4):
 Figures: events/s (wall), CPU seconds per million events, peak RSS; for the full path the
 collector's CPU too (/proc/<pid>/stat). Then, in the same run, the ceilings: what one stage's
 library alone costs per event (Google Benchmark programs: pugixml load_buffer vs our parser,
-raw SQLite rows vs EventQueue, the batch compressor alone). Not yet here (issue 14): latency
-percentiles at 2,000 events/s, the syslog-ng peer.
+raw SQLite rows vs EventQueue, the batch compressor alone). Elsewhere in run.sh: the footprint
+(footprint.py), latency percentiles at 2,000 entries/s (latency.py), the syslog-ng peer
+(syslog_ng_peer.py).
 
 usage: stage_bench.py BUILD_DIR [EVENTS=200000]
 """
