@@ -107,7 +107,7 @@ BatchIngest::BatchIngest(const CollectorConfig& config, Storage& storage, Metric
       metrics_(metrics),
       forward_outputs_(std::move(forward_outputs)),
       now_(std::move(now)),
-      limiter_(config.agent_requests_per_second, config.agent_burst) {}
+      limiter_(config.agent_requests_per_second, config.agent_burst, storage, "agent") {}
 
 Response BatchIngest::storageFailure(const Request& req, const Error& e) {
   ++metrics_.storage_errors;

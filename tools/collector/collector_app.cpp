@@ -33,7 +33,7 @@ CollectorApp::CollectorApp(const CollectorConfig& config, Storage& storage, Metr
       ingest_(config, storage, metrics, std::move(forward_outputs), now),
       enroll_(storage, metrics, now),
       // Login attempts per client address: enough for people, too few for guessing.
-      login_limiter_(0.2, 10),
+      login_limiter_(0.2, 10, storage, "login"),
       health_tracker_(storage, healthPolicyOf(config)) {}
 
 Response CollectorApp::storageFailure(const Request& req, const Error& e) {

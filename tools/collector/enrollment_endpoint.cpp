@@ -22,7 +22,10 @@ std::optional<std::string> stringMember(const Json& j, const char* name, size_t 
 }  // namespace
 
 EnrollmentEndpoint::EnrollmentEndpoint(Storage& storage, Metrics& metrics, NowFn now)
-    : storage_(storage), metrics_(metrics), now_(std::move(now)), limiter_(1, 60) {}
+    : storage_(storage),
+      metrics_(metrics),
+      now_(std::move(now)),
+      limiter_(1, 60, storage, "enroll") {}
 
 Response EnrollmentEndpoint::handle(const Request& req, const RequestContext& ctx) {
   const std::string client = ctx.remote.substr(0, ctx.remote.rfind(':'));

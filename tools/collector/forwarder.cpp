@@ -226,7 +226,8 @@ void ForwardLoop::run() {
   int failures = 0;
   while (!stop_) {
     std::chrono::milliseconds wait(1000);
-    auto items = storage_.dueForwards(output_->name(), systemNowMicros(), batch_size_);
+    // Claimed for this instance: another instance on the same database skips these rows.
+    auto items = storage_.claimForwards(output_->name(), systemNowMicros(), batch_size_);
     if (!items) {
       ++metrics_.storage_errors;
       spdlog::error("forward {}: {}", output_->name(), items.error().toString());

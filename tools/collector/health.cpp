@@ -247,6 +247,7 @@ Result<std::vector<HealthChange>> HealthTracker::evaluate(int64_t now) {
         continue;
       }
       HealthIssue h = it->second;
+      const std::string it_state = h.state;
       known.erase(it);
       h.last_seen = now;
       h.detail = c.detail;
@@ -256,14 +257,19 @@ Result<std::vector<HealthChange>> HealthTracker::evaluate(int64_t now) {
         h.state = "open";  // the suppression ran out and the condition still holds
         reopened = true;
       }
-      if (Status s = storage_.updateHealthIssue(h); !s) return s.error();
-      if (reopened) changes.push_back({HealthChange::Kind::kOpened, h});
+      // Written only if nobody changed the issue since it was read (a user suppressing it
+      // through another instance): that change wins, and the next round sees it.
+      auto written = storage_.updateHealthIssueIf(h, it_state);
+      if (!written) return written.error();
+      if (reopened && *written) changes.push_back({HealthChange::Kind::kOpened, h});
     }
     for (auto& [key, h] : known) {  // conditions that cleared
+      const std::string was = h.state;
       h.state = "closed";
       h.closed_at = now;
-      if (Status s = storage_.updateHealthIssue(h); !s) return s.error();
-      changes.push_back({HealthChange::Kind::kClosed, h});
+      auto written = storage_.updateHealthIssueIf(h, was);
+      if (!written) return written.error();
+      if (*written) changes.push_back({HealthChange::Kind::kClosed, h});
     }
     if (Status s = storage_.markHealthEvaluated(a.name, a.status); !s) return s.error();
   }
@@ -277,10 +283,14 @@ Result<std::optional<HealthIssue>> HealthTracker::suppress(int64_t id, int64_t u
   if (!h) return h.error();
   if (!*h || (*h)->state == "closed") return std::optional<HealthIssue>();
   HealthIssue issue = **h;
+  const std::string was = issue.state;
   issue.state = "suppressed";
   issue.suppressed_until = until;
   issue.suppressed_by = user;
-  if (Status s = storage_.updateHealthIssue(issue); !s) return s.error();
+  // Not over a change another instance's tracker made meanwhile (closed it): then no such issue.
+  auto written = storage_.updateHealthIssueIf(issue, was);
+  if (!written) return written.error();
+  if (!*written) return std::optional<HealthIssue>();
   return std::optional<HealthIssue>(issue);
 }
 

@@ -15,7 +15,7 @@ Result<std::unique_ptr<CollectorService>> CollectorService::create(const Collect
   std::unique_ptr<CollectorService> s(new CollectorService(config));
   if (Status st = createPrivateDirectory(config.state_dir); !st) return st.error();
   auto storage = openStorage(config.storage_driver, config.storageTarget(),
-                             StorageOptions{config.sqlite_synchronous == "full"});
+                             StorageOptions{config.sqlite_synchronous == "full", ""});
   if (!storage) return storage.error();
   s->storage_ = std::move(*storage);
   auto tls = makeServerTls(config);
@@ -98,8 +98,18 @@ void CollectorService::retentionLoop() {
     if (config_.retention_max_age_days > 0) {
       older = systemNowMicros() - int64_t{config_.retention_max_age_days} * 86400 * 1'000'000;
     }
-    auto r = storage_->applyRetention(older, config_.retention_max_bytes,
-                                      config_.retention_max_bytes_per_agent);
+    // One instance of those sharing the database applies retention (two would each delete the
+    // same excess); the lease outlives a round and passes on when its holder stops renewing.
+    const int64_t now = systemNowMicros();
+    auto leader = storage_->holdLease(
+        "retention", now, now + int64_t{config_.retention_interval_seconds} * 2 * 1'000'000);
+    Result<RetentionResult> r = RetentionResult{};
+    if (!leader) {
+      r = leader.error();
+    } else if (*leader) {
+      r = storage_->applyRetention(older, config_.retention_max_bytes,
+                                   config_.retention_max_bytes_per_agent);
+    }
     if (!r) {
       ++metrics_.storage_errors;
       spdlog::error("retention: {}", r.error().toString());
@@ -119,7 +129,18 @@ void CollectorService::healthLoop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     lock.unlock();
-    auto changes = app_->healthTracker().evaluate(systemNowMicros());
+    // One instance evaluates for the fleet (two would open the same issue twice and notify it
+    // twice). Its lease lasts three rounds: when it stops, another instance takes over within
+    // 3 x evaluate_interval_seconds.
+    const int64_t now = systemNowMicros();
+    auto leader = storage_->holdLease(
+        "health", now, now + int64_t{config_.health.evaluate_interval_seconds} * 3 * 1'000'000);
+    Result<std::vector<HealthChange>> changes = std::vector<HealthChange>{};
+    if (!leader) {
+      changes = leader.error();
+    } else if (*leader) {
+      changes = app_->healthTracker().evaluate(systemNowMicros());
+    }
     if (!changes) {
       ++metrics_.storage_errors;
       spdlog::error("health: {}", changes.error().toString());

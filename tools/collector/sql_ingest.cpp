@@ -75,6 +75,18 @@ Status IngestWriter::recordBatch() {
     out_.duplicate_batch = true;
     return {};
   }
+  // This other content of the batch id is one conflict, however often it arrives: a re-send of
+  // it (the answer was lost; possibly to another instance while this one was storing it) is a
+  // duplicate. The key waits for a concurrent insert of the same variant to commit.
+  auto variant = c_.query(
+      "INSERT INTO batch_variants(batch_id, content_hash, received) VALUES (?, ?, ?) "
+      "ON CONFLICT (batch_id, content_hash) DO NOTHING RETURNING batch_id",
+      {b_.batch_id, b_.content_hash, b_.received});
+  if (!variant) return variant.error();
+  if (variant->empty()) {
+    out_.duplicate_batch = true;
+    return {};
+  }
   out_.conflict_batch = true;
   nlohmann::json summary{{"type", "batch_conflict"},
                          {"records", b_.records.size()},

@@ -20,9 +20,25 @@ Status rollback(SqlConn& c, const Error& e) {
   return e;
 }
 
+Status migrateLocked(SqlConn& c, bool postgres);
+
 }  // namespace
 
 Status migrateSchema(SqlConn& c, bool postgres) {
+  if (!postgres) return migrateLocked(c, false);
+  // Several instances starting at once on one database: the first migrates, the others wait
+  // here, then find every migration done. The lock is the session's (held across the
+  // transactions, even the CREATE TABLE IF NOT EXISTS, which races on PostgreSQL's catalog
+  // otherwise); a process that dies releases it with its connection.
+  if (Status s = c.script("SELECT pg_advisory_lock(7302531)"); !s) return s;
+  Status result = migrateLocked(c, true);
+  if (Status s = c.script("SELECT pg_advisory_unlock(7302531)"); !s && result) return s;
+  return result;
+}
+
+namespace {
+
+Status migrateLocked(SqlConn& c, bool postgres) {
   const std::span<const Migration> migrations =
       postgres ? std::span<const Migration>(kPostgresMigrations)
                : std::span<const Migration>(kSqliteMigrations);
@@ -34,12 +50,6 @@ Status migrateSchema(SqlConn& c, bool postgres) {
   }
   for (const Migration& m : migrations) {
     if (Status s = c.begin(); !s) return s;
-    if (postgres) {
-      // Two collectors starting at once on one database: the second waits, then skips.
-      if (Status s = c.script("SELECT pg_advisory_xact_lock(7302531)"); !s) {
-        return rollback(c, s.error());
-      }
-    }
     auto done =
         c.query("SELECT version FROM schema_migrations WHERE version = ?", {int64_t{m.version}});
     if (!done) return rollback(c, done.error());
@@ -65,5 +75,7 @@ Status migrateSchema(SqlConn& c, bool postgres) {
   }
   return {};
 }
+
+}  // namespace
 
 }  // namespace t0w::collector

@@ -1,10 +1,14 @@
 // Storage implemented once over SqlConn for both SQLite and PostgreSQL; the SQL is the subset
 // both understand (ON CONFLICT DO NOTHING, RETURNING), with LIKE vs ILIKE the one difference.
+#include <unistd.h>
+
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "tools/collector/security.h"
 #include "tools/collector/sql_conn.h"
 #include "tools/collector/sql_enrollment.h"
 #include "tools/collector/sql_ingest.h"
@@ -30,8 +34,8 @@ std::string likePattern(const std::string& text) {
 
 class SqlStorage final : public Storage {
  public:
-  SqlStorage(std::vector<std::unique_ptr<SqlConn>> conns, bool postgres)
-      : all_(std::move(conns)), postgres_(postgres) {
+  SqlStorage(std::vector<std::unique_ptr<SqlConn>> conns, bool postgres, std::string instance)
+      : all_(std::move(conns)), postgres_(postgres), instance_(std::move(instance)) {
     for (auto& c : all_) free_.push_back(c.get());
   }
 
@@ -112,7 +116,12 @@ class SqlStorage final : public Storage {
       if (rows.error().code == Errc::kInvalidArgument) return false;
       return rows.error();
     }
-    return !rows->empty();
+    if (!rows->empty()) return true;
+    // Bound meanwhile: by this very agent (its first batches arrived at two instances at once)
+    // or by another.
+    auto now_held = c->query("SELECT name FROM agents WHERE agent_id = ?", {agent_id});
+    if (!now_held) return now_held.error();
+    return !now_held->empty() && (*now_held)[0][0].value_or("") == name;
   }
 
   Result<std::vector<AgentRecord>> listAgents() override {
@@ -262,6 +271,20 @@ class SqlStorage final : public Storage {
     return {};
   }
 
+  Result<bool> updateHealthIssueIf(const HealthIssue& h, const std::string& expected) override {
+    Lease c(*this);
+    auto rows = c->query(
+        "UPDATE health_issues SET severity = ?, detail = ?, last_seen = ?, state = ?, "
+        "closed_at = ?, suppressed_until = ?, suppressed_by = ? WHERE id = ? AND state = ? "
+        "RETURNING id",
+        {h.severity, h.detail, h.last_seen, h.state, sqlOptParam(h.closed_at),
+         sqlOptParam(h.suppressed_until),
+         h.suppressed_by ? SqlParam(*h.suppressed_by) : SqlParam(std::monostate{}), h.id,
+         expected});
+    if (!rows) return rows.error();
+    return !rows->empty();
+  }
+
   Result<std::vector<AlertBucket>> alertHistogram(int64_t since, int64_t bucket) override {
     Lease c(*this);
     auto rows = c->query(
@@ -401,16 +424,24 @@ class SqlStorage final : public Storage {
     return {};
   }
 
-  Result<std::vector<ForwardItem>> dueForwards(const std::string& output, int64_t now,
-                                               int limit) override {
+  Result<std::vector<ForwardItem>> claimForwards(const std::string& output, int64_t now,
+                                                 int limit) override {
     Lease c(*this);
+    // One statement: the rows are claimed as they are chosen. PostgreSQL skips the rows another
+    // instance is claiming at this moment (SKIP LOCKED) instead of waiting for them; SQLite has
+    // one writer. A claim runs out at lease_until (its instance died): the rows are due again.
     auto rows = c->query(
-        "SELECT id, payload, attempts FROM forward_queue WHERE output = ? AND next_attempt <= ? "
-        "ORDER BY id LIMIT ?",
-        {output, now, int64_t{limit}});
+        std::string("UPDATE forward_queue SET lease_owner = ?, lease_until = ? WHERE id IN "
+                    "(SELECT id FROM forward_queue WHERE output = ? AND next_attempt <= ? AND "
+                    "(lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT ?") +
+            (postgres_ ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING id, payload, attempts",
+        {instance_, now + kForwardLeaseMicros, output, now, now, int64_t{limit}});
     if (!rows) return rows.error();
     std::vector<ForwardItem> out;
     for (const auto& r : *rows) out.push_back({num(r[0]), str(r[1]), num(r[2])});
+    // RETURNING follows no ORDER BY: the SIEM gets them oldest first.
+    std::sort(out.begin(), out.end(),
+              [](const ForwardItem& a, const ForwardItem& b) { return a.id < b.id; });
     return out;
   }
 
@@ -420,7 +451,9 @@ class SqlStorage final : public Storage {
 
   Status retryForwards(const std::vector<int64_t>& ids, int64_t next_attempt) override {
     return eachInTransaction(
-        ids, "UPDATE forward_queue SET attempts = attempts + 1, next_attempt = ? WHERE id = ?",
+        ids,
+        "UPDATE forward_queue SET attempts = attempts + 1, next_attempt = ?, lease_owner = NULL, "
+        "lease_until = NULL WHERE id = ?",
         next_attempt);
   }
 
@@ -444,6 +477,15 @@ class SqlStorage final : public Storage {
   Result<RetentionResult> applyRetention(std::optional<int64_t> older_than, int64_t max_bytes,
                                          int64_t max_bytes_per_agent) override {
     RetentionResult out;
+    {
+      // Rate buckets idle for a day are full (a bucket fills in burst / rate seconds): forgotten.
+      Lease c(*this);
+      if (auto r = c->query(
+              "DELETE FROM rate_buckets WHERE updated < " + dbNowMicros() + " - 86400000000", {});
+          !r) {
+        return r.error();
+      }
+    }
     if (older_than) {
       Lease c(*this);
       for (const char* table : {"events", "alerts", "statuses"}) {
@@ -453,7 +495,7 @@ class SqlStorage final : public Storage {
         if (!rows) return rows.error();
         out.deleted += static_cast<int64_t>(rows->size());
       }
-      for (const char* table : {"batches", "conflicts"}) {
+      for (const char* table : {"batches", "batch_variants", "conflicts"}) {
         if (auto r = c->query(std::string("DELETE FROM ") + table + " WHERE received < ?",
                               {*older_than});
             !r) {
@@ -534,7 +576,62 @@ class SqlStorage final : public Storage {
     return rows->empty() ? 0 : num((*rows)[0][0]);
   }
 
+  const std::string& instanceId() const override { return instance_; }
+
+  Result<std::optional<int64_t>> takeRateToken(const std::string& bucket, double per_second,
+                                               double burst) override {
+    // Integers: millionths of a token, microseconds. Refill = elapsed_us * rate / 1e6 tokens =
+    // elapsed_us * rate_micro / 1e6 micro-tokens; elapsed is capped at the time a bucket takes
+    // to fill, so the product stays far from overflowing.
+    constexpr int64_t kOne = 1'000'000;
+    const auto rate = std::max<int64_t>(1, static_cast<int64_t>(per_second * 1e6));
+    const auto cap = std::max<int64_t>(kOne, static_cast<int64_t>(burst * 1e6));
+    const auto fill_us = static_cast<int64_t>(burst / per_second * 1e6) + 1;
+    // The database's clock: instances on hosts with skewed clocks still share one bucket. The
+    // right-hand sides of SET read the row as it was (both dialects).
+    const std::string now = dbNowMicros();
+    const std::string avail = (postgres_ ? "LEAST(" : "MIN(") + std::string("?, b.tokens + ") +
+                              (postgres_ ? "LEAST(GREATEST(" : "MIN(MAX(") + now +
+                              " - b.updated, 0), ?) * ? / 1000000)";
+    const std::string sql =
+        "INSERT INTO rate_buckets AS b (bucket, tokens, updated, granted) VALUES (?, ?, " + now +
+        ", 1) ON CONFLICT (bucket) DO UPDATE SET granted = CASE WHEN " + avail +
+        " >= 1000000 THEN 1 ELSE 0 END, tokens = " + avail + " - CASE WHEN " + avail +
+        " >= 1000000 THEN 1000000 ELSE 0 END, updated = " + (postgres_ ? "GREATEST(" : "MAX(") +
+        now + ", b.updated) RETURNING tokens, granted";
+    std::vector<SqlParam> p{bucket, cap - kOne};
+    for (int i = 0; i < 3; ++i) {
+      p.emplace_back(cap);
+      p.emplace_back(fill_us);
+      p.emplace_back(rate);
+    }
+    Lease c(*this);
+    auto rows = c->query(sql, p);
+    if (!rows) return rows.error();
+    if (rows->empty()) return makeError(Errc::kInternal, "rate bucket upsert returned no row");
+    if (num((*rows)[0][1]) == 1) return std::optional<int64_t>();
+    const int64_t missing = kOne - num((*rows)[0][0]);
+    return std::optional<int64_t>(std::max<int64_t>(1, missing * kOne / rate));
+  }
+
+  Result<bool> holdLease(const std::string& name, int64_t now, int64_t until) override {
+    Lease c(*this);
+    auto rows = c->query(
+        "INSERT INTO leader_leases(name, holder, expires) VALUES (?, ?, ?) ON CONFLICT (name) DO "
+        "UPDATE SET holder = excluded.holder, expires = excluded.expires WHERE "
+        "leader_leases.holder = excluded.holder OR leader_leases.expires <= ? RETURNING holder",
+        {name, instance_, until, now});
+    if (!rows) return rows.error();
+    return !rows->empty();
+  }
+
  private:
+  // The database server's clock in Unix microseconds, as an SQL expression.
+  std::string dbNowMicros() const {
+    return postgres_ ? "CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS BIGINT)"
+                     : "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)";
+  }
+
   // Borrows a connection from the pool for one operation.
   class Lease {
    public:
@@ -591,6 +688,7 @@ class SqlStorage final : public Storage {
 
   std::vector<std::unique_ptr<SqlConn>> all_;
   bool postgres_;
+  std::string instance_;
   std::mutex mutex_;
   std::condition_variable available_;
   std::vector<SqlConn*> free_;
@@ -629,7 +727,14 @@ Result<std::unique_ptr<Storage>> openStorage(const std::string& driver, const st
     return makeError(Errc::kInvalidArgument,
                      "storage driver must be sqlite or postgres, not \"" + driver + "\"");
   }
-  auto storage = std::make_unique<SqlStorage>(std::move(conns), postgres);
+  std::string instance = options.instance_id;
+  if (instance.empty()) {
+    char host[256] = {};
+    (void)gethostname(host, sizeof(host) - 1);
+    auto tag = randomHex(4);
+    instance = std::string(host) + ":" + std::to_string(getpid()) + ":" + (tag ? *tag : "0");
+  }
+  auto storage = std::make_unique<SqlStorage>(std::move(conns), postgres, std::move(instance));
   if (Status s = storage->migrate(); !s) return s.error();
   return std::unique_ptr<Storage>(std::move(storage));
 }

@@ -309,6 +309,10 @@ class Storage {
   // Rewrites an issue's mutable fields (severity, detail, last_seen, state, closed_at,
   // suppressed_until, suppressed_by) by id.
   virtual Status updateHealthIssue(const HealthIssue& issue) = 0;
+  // The same, only while the stored state is still `expected_state`: false when another
+  // instance (or a user) changed it since it was read; nothing is written then.
+  virtual Result<bool> updateHealthIssueIf(const HealthIssue& issue,
+                                           const std::string& expected_state) = 0;
   // Alerts received since `since`, counted per `bucket` microseconds and level.
   virtual Result<std::vector<AlertBucket>> alertHistogram(int64_t since, int64_t bucket) = 0;
 
@@ -331,10 +335,14 @@ class Storage {
   virtual Status deleteSession(const std::string& token_hash) = 0;
 
   // SIEM forward queues.
-  // Up to `limit` rows of `output` whose next attempt is due, oldest first.
-  virtual Result<std::vector<ForwardItem>> dueForwards(const std::string& output, int64_t now,
-                                                       int limit) = 0;
+  // Claims up to `limit` rows of `output` whose next attempt is due and that no instance holds,
+  // oldest first, for this instance until now + kForwardLeaseMicros (one statement; PostgreSQL
+  // skips rows another instance is claiming). A claim that was neither acknowledged nor retried
+  // by then (the instance died) runs out and the rows are claimed again: at-least-once.
+  virtual Result<std::vector<ForwardItem>> claimForwards(const std::string& output, int64_t now,
+                                                         int limit) = 0;
   virtual Status ackForwards(const std::vector<int64_t>& ids) = 0;
+  // Releases the claim and schedules the next attempt.
   virtual Status retryForwards(const std::vector<int64_t>& ids, int64_t next_attempt) = 0;
   virtual Result<int64_t> forwardDepth(const std::string& output) = 0;
   // Queues one payload for `output` (health notifications; records are queued by ingest).
@@ -350,12 +358,30 @@ class Storage {
                                                  int64_t max_bytes_per_agent) = 0;
   // Bytes of stored record bodies (events, alerts, statuses), from the per-agent totals.
   virtual Result<int64_t> storedBytes() = 0;
+
+  // State shared by the instances of a collector on one database (docs/scaling.md).
+  // This process's id among them ("host:pid:random"): the holder of its claims and leases.
+  virtual const std::string& instanceId() const = 0;
+  // Takes one token from the bucket `bucket` (refilled at `per_second` up to `burst`), in one
+  // statement on the database server's clock, so every instance draws from the same bucket.
+  // nullopt: granted; otherwise the microseconds until a token is due.
+  virtual Result<std::optional<int64_t>> takeRateToken(const std::string& bucket, double per_second,
+                                                       double burst) = 0;
+  // Takes or renews the lease `name` for this instance until `until` when it is free, expired
+  // (expires <= now) or already this instance's; false when another instance holds it.
+  virtual Result<bool> holdLease(const std::string& name, int64_t now, int64_t until) = 0;
 };
+
+// How long a claimed forward-queue row stays with its instance: longer than one delivery can
+// take (Splunk 30 s, syslog 3 x 15 s), so that a live instance never loses its claim.
+inline constexpr int64_t kForwardLeaseMicros = 120'000'000;
 
 struct StorageOptions {
   // SQLite (WAL): FULL syncs the log at every commit, so an acknowledged batch survives a power
   // loss; NORMAL survives a crash of the process only. PostgreSQL: its synchronous_commit.
   bool sqlite_full_sync = true;
+  // This process's id among the instances sharing the database; empty: host:pid:random.
+  std::string instance_id;
 };
 
 // Opens the storage named by `driver` ("sqlite": `target` is a file path, created readable by

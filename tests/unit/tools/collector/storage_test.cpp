@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <set>
+#include <thread>
 
 #include "tools/collector/health.h"
 #include "tools/collector/notifier.h"
@@ -30,6 +32,13 @@ class SqliteBackend {
   Result<std::unique_ptr<Storage>> reopen() {
     return openStorage("sqlite", dir_ + "/collector.db");
   }
+  // A new place for a database that nobody opened yet.
+  Status createEmpty() {
+    char tmpl[] = "/tmp/t0w-collector-storage-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) return makeError(Errc::kIo, "mkdtemp");
+    dir_ = tmpl;
+    return {};
+  }
   void cleanup() {
     std::error_code ec;
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
@@ -49,6 +58,13 @@ class PostgresBackend {
     db_ = "t0w_test_" + std::to_string(getpid()) + "_" + std::to_string(rd() % 1000000);
     if (Status s = (*admin)->script("CREATE DATABASE " + db_); !s) return s.error();
     return reopen();
+  }
+  Status createEmpty() {
+    auto admin = openPostgresConn(url());
+    if (!admin) return admin.error();
+    std::random_device rd;
+    db_ = "t0w_test_" + std::to_string(getpid()) + "_" + std::to_string(rd() % 1000000);
+    return (*admin)->script("CREATE DATABASE " + db_);
   }
   Result<std::unique_ptr<Storage>> reopen() {
     return openStorage("postgres", std::string(url()) + " dbname=" + db_);
@@ -536,7 +552,7 @@ TYPED_TEST(StorageTest, HealthNotificationsQueueForEveryOutputAndAlertsCountByHo
                              std::nullopt, std::nullopt, std::nullopt}};
   ASSERT_TRUE(notifier.notify({c}, 10));
   for (const char* out : {kWebhookOutput, "splunk"}) {
-    auto due = this->storage_->dueForwards(out, 10, 10);
+    auto due = this->storage_->claimForwards(out, 10, 10);
     ASSERT_TRUE(due);
     ASSERT_EQ(due->size(), 1u) << out;
     EXPECT_NE((*due)[0].payload.find("health_issue_opened"), std::string::npos);
@@ -708,16 +724,16 @@ TYPED_TEST(StorageTest, ForwardQueueSurvivesFailuresUntilAcknowledged) {
   EXPECT_EQ(*this->storage_->forwardDepth("splunk"), 2);
   EXPECT_EQ(*this->storage_->forwardDepth("syslog"), 2);
 
-  auto due = this->storage_->dueForwards("splunk", 1000, 10);
+  auto due = this->storage_->claimForwards("splunk", 1000, 10);
   ASSERT_TRUE(due);
   ASSERT_EQ(due->size(), 2u);
   EXPECT_NE((*due)[0].payload.find("\"key\":\"a1|Security|1\""), std::string::npos);
   std::vector<int64_t> ids{(*due)[0].id, (*due)[1].id};
   ASSERT_TRUE(this->storage_->retryForwards(ids, 5000));
-  auto later = this->storage_->dueForwards("splunk", 1000, 10);
+  auto later = this->storage_->claimForwards("splunk", 1000, 10);
   ASSERT_TRUE(later);
   EXPECT_TRUE(later->empty());
-  auto retry = this->storage_->dueForwards("splunk", 5000, 10);
+  auto retry = this->storage_->claimForwards("splunk", 5000, 10);
   ASSERT_TRUE(retry);
   ASSERT_EQ(retry->size(), 2u);
   EXPECT_EQ((*retry)[0].attempts, 1);
@@ -812,6 +828,273 @@ TYPED_TEST(StorageTest, MigrationsAreIdempotentOnReopen) {
   auto agents = this->storage_->listAgents();
   ASSERT_TRUE(agents);
   EXPECT_EQ(agents->size(), 1u);
+}
+
+// ---- Several instances on one database (docs/scaling.md) ------------------------------------
+// `second` is another Storage on the same database, as a second collector process would open
+// it (its own connections and instance id). The same suite runs on SQLite (one file, two
+// connections), where the statements must simply keep working.
+
+TYPED_TEST(StorageTest, ForwardRowsAreClaimedByOneInstanceUntilTheLeaseRunsOut) {
+  auto second = this->backend_.reopen();
+  ASSERT_TRUE(second) << second.error().toString();
+  Storage& a = *this->storage_;
+  Storage& b = **second;
+  EXPECT_NE(a.instanceId(), b.instanceId());
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(a.enqueueForward("splunk", "p" + std::to_string(i), 1));
+  auto first = a.claimForwards("splunk", 10, 2);
+  ASSERT_TRUE(first) << first.error().toString();
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].payload, "p0");
+  EXPECT_EQ((*first)[1].payload, "p1");
+  auto other = b.claimForwards("splunk", 10, 10);  // the rows A holds are not B's to send
+  ASSERT_TRUE(other) << other.error().toString();
+  ASSERT_EQ(other->size(), 2u);
+  EXPECT_EQ((*other)[0].payload, "p2");
+  EXPECT_TRUE(a.claimForwards("splunk", 10, 10)->empty());
+  // B fails its delivery: released, due again at 50 (attempts counted).
+  ASSERT_TRUE(b.retryForwards({(*other)[0].id, (*other)[1].id}, 50));
+  EXPECT_TRUE(a.claimForwards("splunk", 49, 10)->empty());
+  auto retried = a.claimForwards("splunk", 50, 10);
+  ASSERT_EQ(retried->size(), 2u);
+  EXPECT_EQ((*retried)[0].attempts, 1);
+  // A dies holding p0, p1 (and now p2, p3): after the lease B takes them all.
+  EXPECT_TRUE(b.claimForwards("splunk", 10 + kForwardLeaseMicros - 1, 10)->empty());
+  auto taken = b.claimForwards("splunk", 50 + kForwardLeaseMicros, 10);
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(taken->size(), 4u);
+  std::vector<int64_t> ids;
+  for (const auto& f : *taken) ids.push_back(f.id);
+  ASSERT_TRUE(b.ackForwards(ids));
+  EXPECT_EQ(*a.forwardDepth("splunk"), 0);
+}
+
+TYPED_TEST(StorageTest, ConcurrentForwardLoopsOfTwoInstancesDeliverEachRowOnce) {
+  auto second = this->backend_.reopen();
+  ASSERT_TRUE(second) << second.error().toString();
+  constexpr int kRows = 400;
+  for (int i = 0; i < kRows; ++i) {
+    ASSERT_TRUE(this->storage_->enqueueForward("syslog", std::to_string(i), 1));
+  }
+  std::mutex mu;
+  std::multiset<std::string> delivered;
+  std::atomic<int> errors{0};
+  auto loop = [&](Storage& s) {
+    for (;;) {
+      auto items = s.claimForwards("syslog", 100, 7);
+      if (!items) {
+        ++errors;
+        return;
+      }
+      if (items->empty()) return;
+      std::vector<int64_t> ids;
+      {
+        std::lock_guard lock(mu);
+        for (const auto& f : *items) {
+          delivered.insert(f.payload);
+          ids.push_back(f.id);
+        }
+      }
+      if (!s.ackForwards(ids)) ++errors;
+    }
+  };
+  std::thread t1(loop, std::ref(*this->storage_));
+  std::thread t2(loop, std::ref(**second));
+  t1.join();
+  t2.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(delivered.size(), static_cast<size_t>(kRows));
+  for (int i = 0; i < kRows; ++i) EXPECT_EQ(delivered.count(std::to_string(i)), 1u) << i;
+}
+
+TYPED_TEST(StorageTest, RateBucketIsSharedByTheInstances) {
+  auto second = this->backend_.reopen();
+  ASSERT_TRUE(second) << second.error().toString();
+  // Burst 3, one token per 1000 s: three requests pass, wherever they arrive; the fourth waits.
+  Storage* at[] = {this->storage_.get(), second->get(), this->storage_.get()};
+  for (Storage* s : at) {
+    auto t = s->takeRateToken("agent:dc01", 0.001, 3);
+    ASSERT_TRUE(t) << t.error().toString();
+    EXPECT_FALSE(t->has_value());
+  }
+  auto denied = (*second)->takeRateToken("agent:dc01", 0.001, 3);
+  ASSERT_TRUE(denied) << denied.error().toString();
+  ASSERT_TRUE(denied->has_value());
+  EXPECT_GT(**denied, 900'000'000);  // ~1000 s for a whole token
+  EXPECT_LE(**denied, 1'000'000'000);
+  // Another key has its own bucket.
+  EXPECT_FALSE(this->storage_->takeRateToken("agent:dc02", 0.001, 3)->has_value());
+  // A fast bucket refills: 1000/s, burst 1.
+  EXPECT_FALSE(this->storage_->takeRateToken("login:x", 1000, 1)->has_value());
+  bool granted_again = false;
+  for (int i = 0; i < 200 && !granted_again; ++i) {
+    auto t = (*second)->takeRateToken("login:x", 1000, 1);
+    ASSERT_TRUE(t);
+    granted_again = !t->has_value();
+    if (!granted_again) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // refill
+  }
+  EXPECT_TRUE(granted_again);
+}
+
+TYPED_TEST(StorageTest, ConcurrentTokensNeverExceedTheBurst) {
+  auto second = this->backend_.reopen();
+  ASSERT_TRUE(second) << second.error().toString();
+  std::atomic<int> granted{0};
+  std::atomic<int> errors{0};
+  auto take = [&](Storage& s) {
+    for (int i = 0; i < 40; ++i) {
+      auto t = s.takeRateToken("agent:burst", 0.0001, 25);
+      if (!t) {
+        ++errors;
+      } else if (!t->has_value()) {
+        ++granted;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back(take, std::ref(i % 2 ? **second : *this->storage_));
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(granted.load(), 25);
+}
+
+TYPED_TEST(StorageTest, LeaseHasOneHolderAndPassesOnWhenItRunsOut) {
+  auto second = this->backend_.reopen();
+  ASSERT_TRUE(second) << second.error().toString();
+  Storage& a = *this->storage_;
+  Storage& b = **second;
+  EXPECT_TRUE(*a.holdLease("health", 100, 200));
+  EXPECT_FALSE(*b.holdLease("health", 150, 250));
+  EXPECT_TRUE(*a.holdLease("health", 190, 290));   // renewed by its holder
+  EXPECT_FALSE(*b.holdLease("health", 289, 389));  // still A's
+  EXPECT_TRUE(*b.holdLease("health", 290, 390));   // A stopped renewing
+  EXPECT_FALSE(*a.holdLease("health", 300, 400));
+  EXPECT_TRUE(*a.holdLease("retention", 300, 400));  // another lease
+}
+
+TYPED_TEST(StorageTest, SameBatchAtTwoInstancesAtOnceIsStoredOnce) {
+  this->enroll("dc01");
+  auto second = this->backend_.reopen();
+  ASSERT_TRUE(second) << second.error().toString();
+  constexpr int kBatches = 30;
+  std::vector<IngestBatch> batches;
+  for (int i = 0; i < kBatches; ++i) {
+    std::vector<IngestRecord> records;
+    for (int k = 0; k < 5; ++k) {
+      const int n = i * 5 + k;
+      records.push_back(this->event("a1|Security|" + std::to_string(n), "DC01", 4624, n));
+    }
+    IngestBatch b = this->batch("a1:e1:" + std::to_string(i), std::move(records));
+    b.content_hash = "h" + std::to_string(i);
+    b.forward_outputs = {"splunk"};
+    batches.push_back(std::move(b));
+  }
+  // The same batch id with other content, delivered to both at once: one conflict, one alert.
+  IngestBatch rolled = this->batch("a1:e1:0", {this->event("a1|Security|9999", "DC01", 1, 1)});
+  rolled.content_hash = "other";
+  rolled.forward_outputs = {"splunk"};
+  std::atomic<int> stored_batches{0}, duplicate_batches{0}, conflict_batches{0}, errors{0};
+  std::atomic<int> events{0};
+  auto deliver = [&](Storage& s) {
+    for (const IngestBatch& b : batches) {
+      auto r = s.ingest(b);
+      if (!r) {
+        ++errors;
+        continue;
+      }
+      (r->duplicate_batch ? duplicate_batches : stored_batches)++;
+      events += static_cast<int>(r->stored_events);
+    }
+    auto r = s.ingest(rolled);
+    if (!r) {
+      ++errors;
+    } else {
+      if (r->conflict_batch) ++conflict_batches;
+      events += static_cast<int>(r->stored_events);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back(deliver, std::ref(i % 2 ? **second : *this->storage_));
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(stored_batches.load(), kBatches);
+  EXPECT_EQ(duplicate_batches.load(), 3 * kBatches);
+  EXPECT_EQ(events.load(), kBatches * 5 + 1);
+  EXPECT_EQ(conflict_batches.load(), 1);
+  EXPECT_EQ(*this->storage_->forwardDepth("splunk"), kBatches * 5 + 1 + 1);  // + the alert
+  auto agents = this->storage_->listAgents();
+  ASSERT_TRUE(agents);
+  EXPECT_EQ((*agents)[0].events, kBatches * 5 + 1);
+  EXPECT_EQ((*agents)[0].conflicts, 1);
+  EXPECT_EQ((*agents)[0].batches, 4 * (kBatches + 1));
+  AlertQuery aq;
+  aq.rule_id = "tier0watch.collector.conflict";
+  EXPECT_EQ(this->storage_->queryAlerts(aq)->size(), 1u);
+}
+
+TYPED_TEST(StorageTest, FirstBatchesAtTwoInstancesBindTheAgentIdOnce) {
+  this->enroll("dc01");
+  this->enroll("dc02");
+  auto second = this->backend_.reopen();
+  ASSERT_TRUE(second) << second.error().toString();
+  std::atomic<int> ok{0};
+  auto bind = [&](Storage& s, const std::string& name) {
+    auto r = s.bindAgentId(name, "id-1");
+    if (r && *r) ++ok;
+  };
+  std::thread t1(bind, std::ref(*this->storage_), "dc01");
+  std::thread t2(bind, std::ref(**second), "dc01");
+  t1.join();
+  t2.join();
+  EXPECT_EQ(ok.load(), 2);  // both batches of dc01 carry on
+  EXPECT_FALSE(*(*second)->bindAgentId("dc02", "id-1"));
+}
+
+TYPED_TEST(StorageTest, HealthIssueUpdateLosesToAConcurrentChange) {
+  this->enroll("dc01");
+  HealthIssue h{0, "dc01", "agent_silent", "",           "high",       "x",
+                1, 1,      "open",         std::nullopt, std::nullopt, std::nullopt};
+  auto id = this->storage_->addHealthIssue(h);
+  ASSERT_TRUE(id);
+  h.id = *id;
+  HealthIssue suppressed = h;
+  suppressed.state = "suppressed";
+  suppressed.suppressed_until = 100;
+  EXPECT_TRUE(*this->storage_->updateHealthIssueIf(suppressed, "open"));
+  h.last_seen = 5;  // the tracker read it as open before the suppression
+  EXPECT_FALSE(*this->storage_->updateHealthIssueIf(h, "open"));
+  EXPECT_EQ((*this->storage_->healthIssueById(*id))->state, "suppressed");
+}
+
+TYPED_TEST(StorageTest, InstancesStartingTogetherMigrateOnce) {
+  // A fresh database opened by three processes at once (PostgreSQL: the advisory lock; SQLite:
+  // its write lock and busy timeout).
+  this->storage_.reset();
+  for (int round = 0; round < 3; ++round) {
+    this->backend_.cleanup();
+    ASSERT_TRUE(this->backend_.createEmpty());
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i) {
+      threads.emplace_back([&] {
+        auto s = this->backend_.reopen();
+        if (!s) {
+          ADD_FAILURE() << s.error().toString();
+          ++failures;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(failures.load(), 0) << "round " << round;
+  }
+  auto s = this->backend_.reopen();
+  ASSERT_TRUE(s);
+  this->storage_ = std::move(*s);
+  this->enroll("dc01");
 }
 
 }  // namespace
