@@ -66,6 +66,8 @@ notify:
 log:
   level: info          # trace | debug | info | warn | error
 forward:
+  claim_seconds: 120   # an instance holds the queue rows it sends this long; then another may
+                       # (several instances, docs/scaling.md): above the longest delivery
   splunk:
     enabled: false
     url: ""
@@ -195,6 +197,7 @@ Result<CollectorConfig> parseConfig(const std::string& yaml, const std::string& 
     r.push_back(read(base, "notify.webhook.secret", c.webhook.secret, where));
     r.push_back(read(base, "notify.webhook.ca_file", c.webhook.ca_file, where));
     r.push_back(read(base, "notify.webhook.batch_size", c.webhook.batch_size, where));
+    r.push_back(read(base, "forward.claim_seconds", c.forward_claim_seconds, where));
     r.push_back(read(base, "forward.splunk.enabled", c.splunk.enabled, where));
     r.push_back(read(base, "forward.splunk.url", c.splunk.url, where));
     r.push_back(read(base, "forward.splunk.token", c.splunk.token, where));
@@ -259,6 +262,7 @@ Result<CollectorConfig> parseConfig(const std::string& yaml, const std::string& 
             "forward.syslog needs host when enabled"),
       check(c.splunk.batch_size >= 1 && c.syslog.batch_size >= 1, where,
             "forward batch_size must be positive"),
+      check(c.forward_claim_seconds >= 1, where, "forward.claim_seconds must be positive"),
       check(!c.webhook.enabled || (!c.webhook.url.empty() && !c.webhook.secret.empty()), where,
             "notify.webhook needs url and secret when enabled"),
       check(c.webhook.batch_size >= 1, where, "notify.webhook.batch_size must be positive"),

@@ -89,6 +89,8 @@ struct CollectorConfig {
   // Logging.
   std::string log_level = "info";
   // SIEM outputs.
+  // How long an instance holds the forward-queue rows it is sending (Storage::claimForwards).
+  int forward_claim_seconds = 120;
   SplunkOutputConfig splunk;
   SyslogOutputConfig syslog;
   WebhookOutputConfig webhook;

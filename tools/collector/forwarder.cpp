@@ -199,8 +199,12 @@ Result<std::unique_ptr<Output>> makeSyslogOutput(const SyslogOutputConfig& confi
 }
 
 ForwardLoop::ForwardLoop(Storage& storage, Metrics& metrics, std::unique_ptr<Output> output,
-                         int batch_size)
-    : storage_(storage), metrics_(metrics), output_(std::move(output)), batch_size_(batch_size) {}
+                         int batch_size, int claim_seconds)
+    : storage_(storage),
+      metrics_(metrics),
+      output_(std::move(output)),
+      batch_size_(batch_size),
+      claim_micros_(int64_t{claim_seconds} * 1'000'000) {}
 
 ForwardLoop::~ForwardLoop() { stop(); }
 
@@ -227,7 +231,8 @@ void ForwardLoop::run() {
   while (!stop_) {
     std::chrono::milliseconds wait(1000);
     // Claimed for this instance: another instance on the same database skips these rows.
-    auto items = storage_.claimForwards(output_->name(), systemNowMicros(), batch_size_);
+    const int64_t now = systemNowMicros();
+    auto items = storage_.claimForwards(output_->name(), now, now + claim_micros_, batch_size_);
     if (!items) {
       ++metrics_.storage_errors;
       spdlog::error("forward {}: {}", output_->name(), items.error().toString());

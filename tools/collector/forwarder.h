@@ -36,7 +36,9 @@ std::string syslogMessage(const std::string& payload, const std::string& app_nam
 
 class ForwardLoop {
  public:
-  ForwardLoop(Storage& storage, Metrics& metrics, std::unique_ptr<Output> output, int batch_size);
+  // claim_seconds: how long this instance holds the rows it is sending (forward.claim_seconds).
+  ForwardLoop(Storage& storage, Metrics& metrics, std::unique_ptr<Output> output, int batch_size,
+              int claim_seconds = 120);
   ~ForwardLoop();
   void start();
   void stop();
@@ -49,6 +51,7 @@ class ForwardLoop {
   Metrics& metrics_;
   std::unique_ptr<Output> output_;
   int batch_size_;
+  int64_t claim_micros_;
   std::atomic<bool> stop_{false};
   std::mutex mutex_;
   std::condition_variable wake_;

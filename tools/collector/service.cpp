@@ -26,22 +26,25 @@ Result<std::unique_ptr<CollectorService>> CollectorService::create(const Collect
     auto out = makeSplunkOutput(config.splunk);
     if (!out) return out.error();
     outputs.push_back((*out)->name());
-    s->forwarders_.push_back(std::make_unique<ForwardLoop>(
-        *s->storage_, s->metrics_, std::move(*out), config.splunk.batch_size));
+    s->forwarders_.push_back(
+        std::make_unique<ForwardLoop>(*s->storage_, s->metrics_, std::move(*out),
+                                      config.splunk.batch_size, config.forward_claim_seconds));
   }
   if (config.syslog.enabled) {
     auto out = makeSyslogOutput(config.syslog);
     if (!out) return out.error();
     outputs.push_back((*out)->name());
-    s->forwarders_.push_back(std::make_unique<ForwardLoop>(
-        *s->storage_, s->metrics_, std::move(*out), config.syslog.batch_size));
+    s->forwarders_.push_back(
+        std::make_unique<ForwardLoop>(*s->storage_, s->metrics_, std::move(*out),
+                                      config.syslog.batch_size, config.forward_claim_seconds));
   }
   if (config.webhook.enabled) {
     auto out = makeWebhookOutput(config.webhook);
     if (!out) return out.error();
     outputs.push_back((*out)->name());
-    s->forwarders_.push_back(std::make_unique<ForwardLoop>(
-        *s->storage_, s->metrics_, std::move(*out), config.webhook.batch_size));
+    s->forwarders_.push_back(
+        std::make_unique<ForwardLoop>(*s->storage_, s->metrics_, std::move(*out),
+                                      config.webhook.batch_size, config.forward_claim_seconds));
   }
   s->notifier_ = std::make_unique<HealthNotifier>(*s->storage_, outputs);
   Storage* st = s->storage_.get();
@@ -85,8 +88,8 @@ Result<uint16_t> CollectorService::start() {
   for (auto& f : forwarders_) f->start();
   retention_ = std::thread([this] { retentionLoop(); });
   health_ = std::thread([this] { healthLoop(); });
-  spdlog::info("tier0watch-collector listening on https://{}:{} (storage: {})",
-               config_.listen_address, *port, storage_->driver());
+  spdlog::info("tier0watch-collector listening on https://{}:{} (storage: {}, instance {})",
+               config_.listen_address, *port, storage_->driver(), storage_->instanceId());
   return port;
 }
 
@@ -173,6 +176,10 @@ void CollectorService::stop() {
   for (auto& f : forwarders_) f->stop();
   if (retention_.joinable()) retention_.join();
   if (health_.joinable()) health_.join();
+  // Nothing of this instance is in flight now: another takes over its work at once.
+  if (Status s = storage_->releaseInstance(); !s) {
+    spdlog::warn("stop: leases and claims not released (they run out): {}", s.error().toString());
+  }
   ioc_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();

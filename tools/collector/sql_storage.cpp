@@ -425,7 +425,7 @@ class SqlStorage final : public Storage {
   }
 
   Result<std::vector<ForwardItem>> claimForwards(const std::string& output, int64_t now,
-                                                 int limit) override {
+                                                 int64_t lease_until, int limit) override {
     Lease c(*this);
     // One statement: the rows are claimed as they are chosen. PostgreSQL skips the rows another
     // instance is claiming at this moment (SKIP LOCKED) instead of waiting for them; SQLite has
@@ -435,7 +435,7 @@ class SqlStorage final : public Storage {
                     "(SELECT id FROM forward_queue WHERE output = ? AND next_attempt <= ? AND "
                     "(lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT ?") +
             (postgres_ ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING id, payload, attempts",
-        {instance_, now + kForwardLeaseMicros, output, now, now, int64_t{limit}});
+        {instance_, lease_until, output, now, now, int64_t{limit}});
     if (!rows) return rows.error();
     std::vector<ForwardItem> out;
     for (const auto& r : *rows) out.push_back({num(r[0]), str(r[1]), num(r[2])});
@@ -623,6 +623,19 @@ class SqlStorage final : public Storage {
         {name, instance_, until, now});
     if (!rows) return rows.error();
     return !rows->empty();
+  }
+
+  Status releaseInstance() override {
+    Lease c(*this);
+    if (auto r = c->query("UPDATE leader_leases SET expires = 0 WHERE holder = ?", {instance_});
+        !r) {
+      return r.error();
+    }
+    auto r = c->query(
+        "UPDATE forward_queue SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
+        {instance_});
+    if (!r) return r.error();
+    return {};
   }
 
  private:

@@ -336,11 +336,11 @@ class Storage {
 
   // SIEM forward queues.
   // Claims up to `limit` rows of `output` whose next attempt is due and that no instance holds,
-  // oldest first, for this instance until now + kForwardLeaseMicros (one statement; PostgreSQL
-  // skips rows another instance is claiming). A claim that was neither acknowledged nor retried
-  // by then (the instance died) runs out and the rows are claimed again: at-least-once.
+  // oldest first, for this instance until `lease_until` (one statement; PostgreSQL skips rows
+  // another instance is claiming). A claim that was neither acknowledged nor retried by then
+  // (the instance died) runs out and the rows are claimed again: at-least-once.
   virtual Result<std::vector<ForwardItem>> claimForwards(const std::string& output, int64_t now,
-                                                         int limit) = 0;
+                                                         int64_t lease_until, int limit) = 0;
   virtual Status ackForwards(const std::vector<int64_t>& ids) = 0;
   // Releases the claim and schedules the next attempt.
   virtual Status retryForwards(const std::vector<int64_t>& ids, int64_t next_attempt) = 0;
@@ -370,11 +370,10 @@ class Storage {
   // Takes or renews the lease `name` for this instance until `until` when it is free, expired
   // (expires <= now) or already this instance's; false when another instance holds it.
   virtual Result<bool> holdLease(const std::string& name, int64_t now, int64_t until) = 0;
+  // A stopping instance gives back its leases and forward-queue claims, so that another takes
+  // over at once rather than when they run out.
+  virtual Status releaseInstance() = 0;
 };
-
-// How long a claimed forward-queue row stays with its instance: longer than one delivery can
-// take (Splunk 30 s, syslog 3 x 15 s), so that a live instance never loses its claim.
-inline constexpr int64_t kForwardLeaseMicros = 120'000'000;
 
 struct StorageOptions {
   // SQLite (WAL): FULL syncs the log at every commit, so an acknowledged batch survives a power

@@ -552,7 +552,7 @@ TYPED_TEST(StorageTest, HealthNotificationsQueueForEveryOutputAndAlertsCountByHo
                              std::nullopt, std::nullopt, std::nullopt}};
   ASSERT_TRUE(notifier.notify({c}, 10));
   for (const char* out : {kWebhookOutput, "splunk"}) {
-    auto due = this->storage_->claimForwards(out, 10, 10);
+    auto due = this->storage_->claimForwards(out, 10, 10 + 120'000'000, 10);
     ASSERT_TRUE(due);
     ASSERT_EQ(due->size(), 1u) << out;
     EXPECT_NE((*due)[0].payload.find("health_issue_opened"), std::string::npos);
@@ -724,16 +724,16 @@ TYPED_TEST(StorageTest, ForwardQueueSurvivesFailuresUntilAcknowledged) {
   EXPECT_EQ(*this->storage_->forwardDepth("splunk"), 2);
   EXPECT_EQ(*this->storage_->forwardDepth("syslog"), 2);
 
-  auto due = this->storage_->claimForwards("splunk", 1000, 10);
+  auto due = this->storage_->claimForwards("splunk", 1000, 1000 + 120'000'000, 10);
   ASSERT_TRUE(due);
   ASSERT_EQ(due->size(), 2u);
   EXPECT_NE((*due)[0].payload.find("\"key\":\"a1|Security|1\""), std::string::npos);
   std::vector<int64_t> ids{(*due)[0].id, (*due)[1].id};
   ASSERT_TRUE(this->storage_->retryForwards(ids, 5000));
-  auto later = this->storage_->claimForwards("splunk", 1000, 10);
+  auto later = this->storage_->claimForwards("splunk", 1000, 1000 + 120'000'000, 10);
   ASSERT_TRUE(later);
   EXPECT_TRUE(later->empty());
-  auto retry = this->storage_->claimForwards("splunk", 5000, 10);
+  auto retry = this->storage_->claimForwards("splunk", 5000, 5000 + 120'000'000, 10);
   ASSERT_TRUE(retry);
   ASSERT_EQ(retry->size(), 2u);
   EXPECT_EQ((*retry)[0].attempts, 1);
@@ -841,32 +841,49 @@ TYPED_TEST(StorageTest, ForwardRowsAreClaimedByOneInstanceUntilTheLeaseRunsOut) 
   Storage& a = *this->storage_;
   Storage& b = **second;
   EXPECT_NE(a.instanceId(), b.instanceId());
+  constexpr int64_t kLease = 120'000'000;
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(a.enqueueForward("splunk", "p" + std::to_string(i), 1));
-  auto first = a.claimForwards("splunk", 10, 2);
+  auto first = a.claimForwards("splunk", 10, 10 + 120'000'000, 2);
   ASSERT_TRUE(first) << first.error().toString();
   ASSERT_EQ(first->size(), 2u);
   EXPECT_EQ((*first)[0].payload, "p0");
   EXPECT_EQ((*first)[1].payload, "p1");
-  auto other = b.claimForwards("splunk", 10, 10);  // the rows A holds are not B's to send
+  auto other =
+      b.claimForwards("splunk", 10, 10 + 120'000'000, 10);  // the rows A holds are not B's to send
   ASSERT_TRUE(other) << other.error().toString();
   ASSERT_EQ(other->size(), 2u);
   EXPECT_EQ((*other)[0].payload, "p2");
-  EXPECT_TRUE(a.claimForwards("splunk", 10, 10)->empty());
+  EXPECT_TRUE(a.claimForwards("splunk", 10, 10 + 120'000'000, 10)->empty());
   // B fails its delivery: released, due again at 50 (attempts counted).
   ASSERT_TRUE(b.retryForwards({(*other)[0].id, (*other)[1].id}, 50));
-  EXPECT_TRUE(a.claimForwards("splunk", 49, 10)->empty());
-  auto retried = a.claimForwards("splunk", 50, 10);
+  EXPECT_TRUE(a.claimForwards("splunk", 49, 49 + 120'000'000, 10)->empty());
+  auto retried = a.claimForwards("splunk", 50, 50 + 120'000'000, 10);
   ASSERT_EQ(retried->size(), 2u);
   EXPECT_EQ((*retried)[0].attempts, 1);
   // A dies holding p0, p1 (and now p2, p3): after the lease B takes them all.
-  EXPECT_TRUE(b.claimForwards("splunk", 10 + kForwardLeaseMicros - 1, 10)->empty());
-  auto taken = b.claimForwards("splunk", 50 + kForwardLeaseMicros, 10);
+  EXPECT_TRUE(b.claimForwards("splunk", 10 + kLease - 1, 10 + 2 * kLease, 10)->empty());
+  auto taken = b.claimForwards("splunk", 50 + kLease, 50 + 2 * kLease, 10);
   ASSERT_TRUE(taken);
   EXPECT_EQ(taken->size(), 4u);
   std::vector<int64_t> ids;
   for (const auto& f : *taken) ids.push_back(f.id);
   ASSERT_TRUE(b.ackForwards(ids));
   EXPECT_EQ(*a.forwardDepth("splunk"), 0);
+}
+
+TYPED_TEST(StorageTest, AStoppingInstanceReleasesItsClaimsAndLeases) {
+  auto second = this->backend_.reopen();
+  ASSERT_TRUE(second) << second.error().toString();
+  Storage& a = *this->storage_;
+  Storage& b = **second;
+  ASSERT_TRUE(a.enqueueForward("syslog", "p", 1));
+  ASSERT_EQ(a.claimForwards("syslog", 10, 1000, 10)->size(), 1u);
+  EXPECT_TRUE(*a.holdLease("health", 10, 1000));
+  EXPECT_TRUE(b.claimForwards("syslog", 20, 1000, 10)->empty());
+  EXPECT_FALSE(*b.holdLease("health", 20, 1000));
+  ASSERT_TRUE(a.releaseInstance());
+  EXPECT_EQ(b.claimForwards("syslog", 20, 1000, 10)->size(), 1u);
+  EXPECT_TRUE(*b.holdLease("health", 20, 1000));
 }
 
 TYPED_TEST(StorageTest, ConcurrentForwardLoopsOfTwoInstancesDeliverEachRowOnce) {
@@ -881,7 +898,7 @@ TYPED_TEST(StorageTest, ConcurrentForwardLoopsOfTwoInstancesDeliverEachRowOnce) 
   std::atomic<int> errors{0};
   auto loop = [&](Storage& s) {
     for (;;) {
-      auto items = s.claimForwards("syslog", 100, 7);
+      auto items = s.claimForwards("syslog", 100, 1000, 7);
       if (!items) {
         ++errors;
         return;
