@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   int batches = 40;
   int batch_size = 500;
   int max_seconds = 120;
+  int agent_offset = 0;
   app.add_option("--url", url, "Collector URL")->required();
   app.add_option("--ca", ca, "PEM file to trust");
   app.add_option("--tokens", tokens_file, "File with one enrolment token per line: one agent each")
@@ -75,6 +76,10 @@ int main(int argc, char** argv) {
   app.add_option("--batch-size", batch_size, "Events per batch")->check(CLI::Range(1, 20000));
   app.add_option("--max-seconds", max_seconds, "Stop after this many seconds")
       ->check(CLI::Range(1, 3600));
+  app.add_option("--agent-offset", agent_offset,
+                 "Number of the first agent (load-agent-N): several t0w-loadgen processes on one "
+                 "collector database need distinct agent ids")
+      ->check(CLI::Range(0, 1000000));
   CLI11_PARSE(app, argc, argv);
 
   std::vector<std::string> tokens;
@@ -92,8 +97,9 @@ int main(int argc, char** argv) {
   uint64_t gzip_bytes = 0;
   uint64_t json_bytes = 0;
   for (int a = 0; a < agents; ++a) {
-    t0w::BatchEncoder encoder(
-        {"load-agent-" + std::to_string(a), "DC" + std::to_string(a), "0.1.0"}, 1);
+    t0w::BatchEncoder encoder({"load-agent-" + std::to_string(a + agent_offset),
+                               "DC" + std::to_string(a + agent_offset), "0.1.0"},
+                              1);
     for (int b = 0; b < batches; ++b) {
       std::vector<t0w::QueueRecord> records;
       records.reserve(static_cast<size_t>(batch_size));
