@@ -1,10 +1,12 @@
-// libFuzzer target for the collector's batch decoder (common/wire/batch_encoder.h): every
-// input is decoded as a JSON document and as a gzip body, under the collector's limits.
+// libFuzzer target for the collector's batch decoder (common/wire/batch_decoder.h): every
+// input is decoded as a JSON document and as a gzip and a zstd body (concatenated frames), under
+// the collector's limits; v1, v2 and v3 documents are in the seeds.
 // Besides "no crash, no sanitizer report, no stack exhaustion" (deep and wide inputs are the
 // point of the bounded parser), it checks:
 // - the bounded parser agrees with nlohmann's own: a document it accepts parses to the same
 //   value, one it calls malformed nlohmann rejects too;
-// - a decoded batch keeps its promises: every key starts with the agent id and '|', the id
+// - a decoded batch keeps its promises: every key starts with the agent id and '|' (v3 sends
+//   agent-local keys; the decoder prefixes them), the id
 //   follows the agent-id rule, and every body can be written out again (what the collector
 //   stores) without throwing.
 #include <cstddef>
@@ -14,7 +16,7 @@
 #include <string_view>
 
 #include "common/core/agent_id.h"
-#include "common/wire/batch_encoder.h"
+#include "common/wire/batch_decoder.h"
 #include "common/wire/bounded_json.h"
 
 namespace {
@@ -25,6 +27,7 @@ void checkBatch(const t0w::Result<t0w::DecodedBatch>& batch) {
     return;
   }
   if (!t0w::isValidAgentId(batch->agent.id)) std::abort();
+  if (batch->version < 1 || batch->version > 3) std::abort();
   const std::string prefix = batch->agent.id + "|";
   for (const auto& r : batch->records) {
     if (r.key.rfind(prefix, 0) != 0 || r.key.size() == prefix.size()) std::abort();
@@ -51,5 +54,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   checkBatch(t0w::parseBatchJson(in, limits));
   checkBatch(t0w::decodeBatch(in, 1 << 20, limits));  // the input as a gzip body
+  checkBatch(t0w::decodeBatch(in, t0w::WireEncoding::kZstd, 1 << 20, limits));
   return 0;
 }

@@ -7,7 +7,7 @@
 
 #include "common/core/time.h"
 #include "common/text/ascii.h"
-#include "common/wire/batch_encoder.h"
+#include "common/wire/batch_decoder.h"
 #include "common/wire/wire_protocol.h"
 #include "tools/collector/security.h"
 
@@ -160,26 +160,23 @@ Response BatchIngest::handle(const Request& req) {
   auto ct = req.find(http::field::content_type);
   if (ct == req.end() || lowerAscii(sv(ct->value())).rfind("application/json", 0) != 0) {
     return error(req, http::status::unsupported_media_type, "unsupported_content_type",
-                 "Content-Type must be application/json (tier0watch.batch/2)");
+                 "Content-Type must be application/json (tier0watch.batch/3)");
   }
   std::string encoding = "identity";
   if (auto ce = req.find(http::field::content_encoding); ce != req.end())
     encoding = lowerAscii(sv(ce->value()));
-  Result<DecodedBatch> decoded = makeError(Errc::kInternal, "unset");
+  const auto wire_encoding = wireEncodingByName(encoding);
+  if (!wire_encoding) {
+    return error(req, http::status::unsupported_media_type, "unsupported_content_encoding",
+                 "Content-Encoding must be zstd, gzip or identity, not " + encoding);
+  }
   const auto max_decompressed = static_cast<size_t>(config_.max_decompressed_bytes);
   // Depth and size are checked while the document is parsed: nothing recurses over a body
   // nested deeper than max_json_depth, and max_json_values bounds its memory.
   JsonLimits limits;
   limits.max_depth = static_cast<size_t>(config_.max_json_depth);
   limits.max_values = static_cast<size_t>(config_.max_json_values);
-  if (encoding == "gzip") {
-    decoded = decodeBatch(req.body(), max_decompressed, limits);
-  } else if (encoding == "identity") {
-    decoded = parseBatchJson(req.body(), limits);
-  } else {
-    return error(req, http::status::unsupported_media_type, "unsupported_content_encoding",
-                 "Content-Encoding must be gzip or identity, not " + encoding);
-  }
+  Result<DecodedBatch> decoded = decodeBatch(req.body(), *wire_encoding, max_decompressed, limits);
   if (!decoded) {
     if (decoded.error().code == Errc::kLimit &&
         decoded.error().message.find("JSON") != std::string::npos) {
