@@ -153,6 +153,36 @@ TEST(WireEncoding, ZstdBombIsALimitDamageIsNot) {
   EXPECT_FALSE(trailing.ok());
 }
 
+// The agent's own v3 encodings (BatchEncoder::encodeV3, and encodeStoredV3 of stored fragments)
+// decode to the same keys and bodies as v2.
+TEST(WireEncoding, DecodesTheAgentsV3Encodings) {
+  const BatchEncoder enc({"agent-7f3a", "DC01", "0.2.0"}, std::string(kEpoch));
+  std::vector<QueueRecord> records(3);
+  for (size_t i = 0; i < records.size(); ++i) {
+    records[i].kind = i == 0 ? RecordKind::kAlert : RecordKind::kEvent;
+    records[i].key = "Security|" + std::to_string(100 + i);
+    records[i].time = 133500000001234567;
+    records[i].body =
+        R"({"System":{"Channel":"Security","EventRecordID":)" + std::to_string(100 + i) + "}}";
+  }
+  auto v3 = enc.encodeV3(5, records, 1);
+  ASSERT_TRUE(v3.ok()) << v3.error().toString();
+  auto dec = decodeBatch(v3->zstd, WireEncoding::kZstd, 1 << 20);
+  ASSERT_TRUE(dec.ok()) << dec.error().toString();
+  EXPECT_EQ(dec->version, 3);
+  EXPECT_EQ(dec->batch_id, v3->batch_id);
+  auto v2 = decodeBatch(enc.encode(5, records)->gzip, WireEncoding::kGzip, 1 << 20);
+  ASSERT_TRUE(v2.ok());
+  ASSERT_EQ(dec->records.size(), v2->records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(dec->records[i].key, v2->records[i].key);
+    EXPECT_EQ(dec->records[i].key, "agent-7f3a|" + records[i].key);
+    EXPECT_EQ(dec->records[i].kind, v2->records[i].kind);
+    EXPECT_EQ(dec->records[i].time, v2->records[i].time);
+    EXPECT_EQ(dec->records[i].body, v2->records[i].body);
+  }
+}
+
 TEST(WireEncoding, GzipAndIdentityStillDecodeV2) {
   const BatchEncoder enc({"agent-7f3a", "DC01", "0.1.0"}, std::string(kEpoch));
   QueueRecord r;
