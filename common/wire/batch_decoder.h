@@ -9,9 +9,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/core/result.h"
 #include "common/wire/batch_encoder.h"
@@ -35,5 +38,63 @@ Result<std::string> decodeWireBody(std::string_view body, WireEncoding encoding,
 // decodeWireBody() then parseBatchJson().
 Result<DecodedBatch> decodeBatch(std::string_view body, WireEncoding encoding,
                                  size_t max_decompressed, const JsonLimits& limits = {});
+
+// ---- One pass, no tree: the collector's ingest ------------------------------------------------
+
+// A member path from a record body's root, e.g. {"System", "EventID"} (at most 32 paths).
+using BodyPath = std::vector<std::string>;
+
+// The value at one BodyPath of a record body, with nlohmann's semantics for duplicate members
+// (the last one counts) and for paths through arrays (not followed: absent).
+struct BodyField {
+  enum class Type : uint8_t { kAbsent, kString, kInteger, kOther };
+  Type type = Type::kAbsent;
+  std::string text;     // kString (unescaped)
+  int64_t integer = 0;  // kInteger; an unsigned value above INT64_MAX wraps, as get<int64_t>()
+
+  bool operator==(const BodyField&) const = default;
+};
+
+struct WireRecord {
+  RecordKind kind = RecordKind::kEvent;
+  std::string key;  // "<agent id>|<agent-local key>", as DecodedRecord::key
+  std::optional<std::string> time;
+  // The body's JSON text exactly as the document carries it (a view into WireBatch::document):
+  // starts with '{', ends with '}', valid JSON within the limits. Not re-serialised.
+  std::string_view body;
+  std::vector<BodyField> fields;  // one per requested BodyPath, in their order
+};
+
+// Move it, never copy it: the records' bodies are views of `document` (or of `reserialised`),
+// which a move keeps where they are.
+struct WireBatch {
+  int version = 1;
+  AgentIdentity agent;
+  std::string queue_epoch;
+  std::string batch_id;
+  int64_t sequence = 0;
+  std::vector<WireRecord> records;
+  std::string document;  // the decoded JSON text the bodies point into
+  // True when the one-pass scan could not vouch for the body spans and the batch was decoded
+  // through a tree instead (bodies then re-serialised by nlohmann, in `reserialised`).
+  bool tree_fallback = false;
+  std::vector<std::string> reserialised;
+};
+
+// Checks a batch document like parseBatchJson (same limits, same errors, same acceptance) in one
+// SAX pass that builds no tree: it keeps the envelope, each record's kind, key and time, the
+// exact text of each body and the values at `paths` in each body. Takes the document: the
+// bodies point into it.
+Result<WireBatch> scanBatchJson(std::string document, const JsonLimits& limits,
+                                std::span<const BodyPath> paths);
+// decodeWireBody() then scanBatchJson().
+Result<WireBatch> decodeWireBatch(std::string_view body, WireEncoding encoding,
+                                  size_t max_decompressed, const JsonLimits& limits,
+                                  std::span<const BodyPath> paths);
+
+// The reference the scan is tested against: parseBatchJson's tree, with each body dumped and
+// its fields read from the tree. Used as the fallback.
+Result<WireBatch> scanBatchJsonWithTree(std::string document, const JsonLimits& limits,
+                                        std::span<const BodyPath> paths);
 
 }  // namespace t0w

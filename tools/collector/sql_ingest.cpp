@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/collector/conflict_alert.h"
+#include "tools/collector/content_hash.h"
 #include "tools/collector/notifier.h"
 #include "tools/collector/security.h"
 
@@ -70,8 +71,10 @@ Status IngestWriter::recordBatch() {
   auto stored = c_.query("SELECT content_hash FROM batches WHERE batch_id = ?", {b_.batch_id});
   if (!stored) return stored.error();
   const std::string hash = stored->empty() ? "" : (*stored)[0][0].value_or("");
-  // Rows written before content hashes existed have none: a known id counts as a re-send.
-  if (hash.empty() || hash == b_.content_hash) {
+  // Rows written before content hashes existed have none: a known id counts as a re-send. A
+  // batch hashed by a collector that stored canonical bodies (before the one-pass ingest) and
+  // re-sent since is the same batch too.
+  if (hash.empty() || hash == b_.content_hash || hash == canonicalContentHash(b_.records)) {
     out_.duplicate_batch = true;
     return {};
   }
@@ -133,13 +136,14 @@ Status IngestWriter::storeForwards(const IngestRecord& r) {
 }
 
 Status IngestWriter::keyTaken(const IngestRecord& r) {
-  // Bodies are stored as the collector serialised them (one canonical form), so equal content
-  // means equal text.
+  // Bodies are stored as the agent sent them, and an agent re-sends the text it stored, so equal
+  // content is nearly always equal text; the same value in another text (a body stored
+  // canonicalised by an older collector) is the same content too.
   auto stored =
       c_.query(std::string("SELECT body FROM ") + tableOf(r.kind) + " WHERE key = ?", {r.key});
   if (!stored) return stored.error();
   const std::string body = stored->empty() ? "" : (*stored)[0][0].value_or("");
-  if (body == r.body) {
+  if (sameJson(body, r.body)) {
     ++out_.duplicates;
     return {};
   }

@@ -208,6 +208,197 @@ TEST(WireEncoding, GzipAndIdentityStillDecodeV2) {
   EXPECT_NE(cut.error().code, Errc::kLimit);
 }
 
+// ---- The one-pass scan (decodeWireBatch), checked against the tree ----------------------------
+
+const std::vector<BodyPath> kPaths = {{"System", "Channel"},
+                                      {"System", "EventID"},
+                                      {"System", "EventRecordID"},
+                                      {"rule_id"},
+                                      {"level"},
+                                      {"event", "System", "Channel"},
+                                      {"type"},
+                                      {"dropped_events"},
+                                      {"a", "b", "c", "d"}};
+
+// The scan and the tree agree: the same acceptance and error, envelope, keys, kinds, times,
+// fields, and bodies that are the same JSON value, the scan's being the document's own text.
+void expectScanMatchesTree(const std::string& doc, const JsonLimits& limits = {}) {
+  SCOPED_TRACE(doc.substr(0, 300));
+  auto scan = scanBatchJson(doc, limits, kPaths);
+  auto tree = scanBatchJsonWithTree(doc, limits, kPaths);
+  ASSERT_EQ(scan.ok(), tree.ok()) << (scan.ok() ? tree.error() : scan.error()).toString();
+  if (!scan.ok()) {
+    EXPECT_EQ(scan.error().code, tree.error().code);
+    EXPECT_EQ(scan.error().message, tree.error().message);
+    return;
+  }
+  EXPECT_FALSE(scan->tree_fallback);
+  EXPECT_EQ(scan->version, tree->version);
+  EXPECT_EQ(scan->agent.id, tree->agent.id);
+  EXPECT_EQ(scan->agent.hostname, tree->agent.hostname);
+  EXPECT_EQ(scan->agent.version, tree->agent.version);
+  EXPECT_EQ(scan->queue_epoch, tree->queue_epoch);
+  EXPECT_EQ(scan->batch_id, tree->batch_id);
+  EXPECT_EQ(scan->sequence, tree->sequence);
+  ASSERT_EQ(scan->records.size(), tree->records.size());
+  for (size_t i = 0; i < scan->records.size(); ++i) {
+    const WireRecord& a = scan->records[i];
+    const WireRecord& b = tree->records[i];
+    EXPECT_EQ(a.kind, b.kind);
+    EXPECT_EQ(a.key, b.key);
+    EXPECT_EQ(a.time, b.time);
+    ASSERT_GE(a.body.size(), 2u);
+    EXPECT_EQ(a.body.front(), '{');
+    EXPECT_EQ(a.body.back(), '}');
+    EXPECT_GE(a.body.data(), scan->document.data());
+    EXPECT_LE(a.body.data() + a.body.size(), scan->document.data() + scan->document.size());
+    EXPECT_EQ(Json::parse(a.body), Json::parse(b.body)) << a.body;
+    ASSERT_EQ(a.fields.size(), kPaths.size());
+    for (size_t f = 0; f < kPaths.size(); ++f) {
+      EXPECT_EQ(a.fields[f], b.fields[f]) << "record " << i << " path " << f;
+    }
+  }
+}
+
+const std::string kHead =
+    R"({"schema":"tier0watch.batch/3","agent":{"id":"a1","hostname":"h","version":"1"},)"
+    R"("queue_epoch":"00c0ffee00c0ffee","batch_id":"a1:00c0ffee00c0ffee:1","sequence":1,)";
+
+TEST(BatchScan, MatchesTheTreeOnWellFormedBatches) {
+  expectScanMatchesTree(v3Doc().dump());
+  expectScanMatchesTree(v3Doc().dump(2));  // pretty-printed: spans over new lines
+  Json d = v3Doc();
+  d["schema"] = "tier0watch.batch/2";
+  for (auto& r : d["records"]) r["key"] = "agent-7f3a|" + r["key"].get<std::string>();
+  expectScanMatchesTree(d.dump());
+  // Bodies as agents write them, member order kept.
+  const std::string body =
+      R"({"System":{"Provider":{"Name":"X"},"EventID":4624,"EventRecordID":18446744073709551615,)"
+      R"("Channel":"Security"},"EventData":{"a":[1,{"System":{"Channel":"no"}}],"b":-0.5e3}})";
+  auto scan = scanBatchJson(
+      kHead + R"("records":[{"kind":"event","key":"Security|1","body":)" + body + "}]}", {},
+      kPaths);
+  ASSERT_TRUE(scan.ok()) << scan.error().toString();
+  ASSERT_EQ(scan->records.size(), 1u);
+  EXPECT_EQ(scan->records[0].body, body) << "stored as sent, not re-serialised";
+  EXPECT_EQ(scan->records[0].fields[0].text, "Security");
+  EXPECT_EQ(scan->records[0].fields[1].integer, 4624);
+  EXPECT_EQ(scan->records[0].fields[2].integer, -1) << "unsigned wraps as get<int64_t>()";
+}
+
+TEST(BatchScan, FollowsTheTreeOnOddButValidDocuments) {
+  auto rec = [](const std::string& body) {
+    return R"({"kind":"event","key":"k|1","body":)" + body + "}";
+  };
+  for (const std::string& body : {
+           // Duplicate members: the last counts, also when it is not an object.
+           std::string(R"({"System":{"Channel":"A"},"System":{"EventID":5}})"),
+           std::string(R"({"System":{"Channel":"A"},"System":"flat"})"),
+           std::string(R"({"System":{"Channel":"A","Channel":7}})"),
+           std::string(R"({"type":"a","type":null,"level":true})"),
+           // Paths through arrays and scalars are not followed.
+           std::string(R"({"System":[{"Channel":"A"}],"event":{"System":[1]}})"),
+           std::string(
+               R"({"a":{"b":{"c":{"d":"deep","e":1}}},"event":{"System":{"Channel":"C"}}})"),
+           std::string(R"({"a":{"b":{"c":{"d":{"x":1}}}}})"),
+           // Escapes in member names and values; Unicode.
+           std::string(R"({"\u0053ystem":{"Chann\u0065l":"S\u00e9curit\u00e9 \ud83d\ude00"}})"),
+           std::string("{\"System\":{\"Channel\":\"\xc3\xa9\\n\\t\\\"\\\\\"}}"),
+           // Numbers of every kind.
+           std::string(R"({"System":{"EventID":-9223372036854775808,"EventRecordID":1e2}})"),
+           std::string(R"({"System":{"EventID":"4624","EventRecordID":"x"},"dropped_events":"7"})"),
+           std::string(R"({"System":{"EventID":-9223372036854775809,"EventRecordID":-0}})"),
+           // Whitespace everywhere, and nested members named like the envelope's.
+           std::string(" {\n\t\"records\" : [ ] , \"body\" :{\"key\":1}, \"System\" : { } \r\n} "),
+           std::string(R"({})"),
+       }) {
+    expectScanMatchesTree(kHead + R"("records":[)" + rec(body) + "," + rec(body) + "]}");
+  }
+  // Envelope members twice (the last counts), in any order, unknown ones ignored.
+  expectScanMatchesTree(
+      R"({"records":[{"body":{},"key":"x","kind":"alert","time":"2024-01-17T21:20:00.1234567Z"}],)"
+      R"("sequence":2,"batch_id":"a1:00c0ffee00c0ffee:2","queue_epoch":"00c0ffee00c0ffee",)"
+      R"("extra":{"records":[1],"agent":5},"agent":{"id":"zz","hostname":"h","version":"1"},)"
+      R"("agent":{"id":"a1","hostname":"h","version":"1","more":[{}]},)"
+      R"("schema":"tier0watch.batch/1","schema":"tier0watch.batch/3"})");
+  expectScanMatchesTree(kHead +
+                        R"("records":[{"kind":"event","key":"a","body":{"x":1}}],)"
+                        R"("records":[{"kind":"event","key":"b","body":{"y":2},"body":{"z":3}}]})");
+  expectScanMatchesTree(kHead + R"("records":[]})");
+  expectScanMatchesTree("\xef\xbb\xbf" + kHead + R"("records":[]})");  // a BOM, as nlohmann
+}
+
+TEST(BatchScan, RefusesLikeTheTree) {
+  const std::string doc = v3Doc().dump();
+  const std::string rec = R"("records":[{"kind":"event","key":"a","body":)";
+  for (const std::string& bad : {
+           std::string("[]"),
+           std::string("5"),
+           std::string(""),
+           std::string("{\"schema\":"),
+           doc.substr(0, doc.size() - 1),
+           doc + " x",
+           doc + "}",
+           kHead + R"("records":{}})",
+           kHead + R"("records":[5]})",
+           kHead + R"("records":[{"kind":"bogus","key":"a","body":{}}]})",
+           kHead + R"("records":[{"kind":"event","key":"","body":{}}]})",
+           kHead + R"("records":[{"kind":"event","key":7,"body":{}}]})",
+           kHead + rec + R"([]}]})",
+           kHead + R"("records":[{"kind":"event","key":"a"}]})",
+           kHead + rec + R"({},"time":5}]})",
+           kHead + rec + R"({},"time":"2024"}]})",
+           kHead + rec + R"({},"time":"2024"},7]})",
+           kHead + rec + "{\"x\":\"\xff\"}}]}",
+           kHead + rec + "{\"x\":\"\xc0\xaf\"}}]}",
+           kHead + rec + "{\"x\":\"\xed\xa0\x80\"}}]}",
+           kHead + rec + R"({"x":"\ud800"}}]})",
+           kHead + rec + "{\"x\":\"\x01\"}}]}",
+           kHead + rec + R"({"x":01}}]})",
+           kHead + rec + R"({"x":1,}}]})",
+           kHead + R"("records":[],"sequence":1.0})",
+           kHead + R"("records":[],"sequence":"1"})",
+           kHead + R"("records":[],"agent":{"id":"a|b","hostname":"h","version":"1"}})",
+           kHead + R"("records":[],"agent":{"id":"a1","hostname":5,"version":"1"}})",
+           kHead + R"("records":[],"agent":[]})",
+           kHead + R"("records":[],"queue_epoch":"00C0FFEE00C0FFEE"})",
+           kHead + R"("records":[],"batch_id":5})",
+           kHead + R"("records":[],"schema":"tier0watch.batch/4"})",
+       }) {
+    expectScanMatchesTree(bad);
+    EXPECT_FALSE(scanBatchJson(bad, {}, kPaths).ok()) << bad;
+  }
+  // Limits: the same errors, at the same point.
+  std::string deep = kHead + rec;
+  for (int i = 0; i < 100; ++i) deep += "{\"a\":";
+  deep += "1" + std::string(100, '}') + "}]}";
+  expectScanMatchesTree(deep);
+  auto r = scanBatchJson(deep, {}, kPaths);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::kLimit);
+  EXPECT_NE(r.error().message.find("deeper than 64"), std::string::npos);
+  expectScanMatchesTree(doc, JsonLimits{64, 20, 1 << 20});
+  expectScanMatchesTree(doc, JsonLimits{64, 1000, 8});
+  expectScanMatchesTree(doc, JsonLimits{3, 1000, 1 << 20});
+  expectScanMatchesTree(doc, JsonLimits{4, 1000, 1 << 20});
+  for (size_t values = 0; values < 60; ++values) {
+    expectScanMatchesTree(doc, JsonLimits{64, values, 1 << 20});
+  }
+}
+
+// Every prefix of a batch, and single-byte changes of it: the scan and the tree agree.
+TEST(BatchScan, AgreesWithTheTreeOnEveryTruncationAndByteFlip) {
+  const std::string doc = v3Doc().dump();
+  for (size_t n = 0; n < doc.size(); n += 3) expectScanMatchesTree(doc.substr(0, n));
+  for (size_t i = 0; i < doc.size(); ++i) {
+    for (char c : {'{', '}', '"', ',', '[', ':', 'x', '1'}) {
+      std::string d = doc;
+      d[i] = c;
+      expectScanMatchesTree(d);
+    }
+  }
+}
+
 // schemas/wire-batch.v3.schema.json through python3-jsonschema (skipped without it): a v2
 // document of a real event with its keys made agent-local is a valid v3 document.
 TEST(BatchSchemaV3, AgentLocalKeysValidate) {
