@@ -75,6 +75,13 @@ std::string storedBody(std::string_view text) {
   return out;
 }
 
+Response unauthorized(const Request& req, const std::string& err, const std::string& detail,
+                      const char* challenge) {
+  Response r = error(req, http::status::unauthorized, err, detail);
+  r.set(http::field::www_authenticate, challenge);
+  return r;
+}
+
 // The columns the queries filter on, pulled out of a decoded record's body. The key's agent
 // prefix and the host are the authenticated agent's (`in`), never what the batch says: a
 // low-tier server must not file records under a DC's key space or host name. What the event
