@@ -1,7 +1,11 @@
 #include "common/wire/batch_decoder.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
 #include <iterator>
 
 #include "common/core/agent_id.h"
@@ -227,6 +231,344 @@ class CountingIterator {
   const char** read_;
 };
 
+// A strict JSON reader (RFC 8259, as nlohmann's lexer reads it: UTF-8 checked, no comments, an
+// optional BOM, non-finite numbers refused) that drives a SAX handler in the order nlohmann's
+// parser would, each token read whole before the handler hears of it, so that the handler's
+// limits trip at the same point. It keeps no token buffer and copies a string only when it has
+// escapes. On a syntax error it stops and says so (syntaxError()): the caller then asks nlohmann,
+// whose messages (and judgement) stand.
+template <typename Handler>
+class FastJsonReader {
+ public:
+  FastJsonReader(std::string_view text, Handler& handler, const char** read)
+      : begin_(text.data()),
+        p_(text.data()),
+        end_(text.data() + text.size()),
+        h_(handler),
+        read_(read) {}
+
+  // True when the whole text was one valid value and the handler took all of it.
+  bool run() {
+    if (p_ != end_ && static_cast<unsigned char>(*p_) == 0xEF) {
+      if (end_ - p_ < 3 || static_cast<unsigned char>(p_[1]) != 0xBB ||
+          static_cast<unsigned char>(p_[2]) != 0xBF) {
+        return syntax();
+      }
+      p_ += 3;
+    }
+    bool want_value = true;
+    for (;;) {
+      if (want_value) {
+        skipWs();
+        if (p_ == end_) return syntax();
+        switch (*p_) {
+          case '{':
+            *read_ = p_ + 1;
+            if (!h_.start_object(static_cast<std::size_t>(-1))) return false;
+            ++p_;
+            skipWs();
+            if (p_ != end_ && *p_ == '}') {
+              *read_ = p_ + 1;
+              if (!h_.end_object()) return false;
+              ++p_;
+              want_value = false;
+              break;
+            }
+            if (!member()) return false;
+            stack_.push_back(true);
+            continue;
+          case '[':
+            *read_ = p_ + 1;
+            if (!h_.start_array(static_cast<std::size_t>(-1))) return false;
+            ++p_;
+            skipWs();
+            if (p_ != end_ && *p_ == ']') {
+              if (!h_.end_array()) return false;
+              ++p_;
+              want_value = false;
+              break;
+            }
+            stack_.push_back(false);
+            continue;
+          case '"': {
+            std::string_view s;
+            if (!string(s)) return syntax();
+            if (!h_.stringValue(s)) return false;
+            want_value = false;
+            break;
+          }
+          case 't':
+            if (!literal("true") || !h_.boolean(true)) return false;
+            want_value = false;
+            break;
+          case 'f':
+            if (!literal("false") || !h_.boolean(false)) return false;
+            want_value = false;
+            break;
+          case 'n':
+            if (!literal("null") || !h_.null()) return false;
+            want_value = false;
+            break;
+          default:
+            if (!number()) return false;
+            want_value = false;
+            break;
+        }
+        continue;
+      }
+      // After a value.
+      if (stack_.empty()) {
+        skipWs();
+        return p_ == end_ ? true : syntax();
+      }
+      skipWs();
+      if (p_ == end_) return syntax();
+      const char c = *p_;
+      if (c == ',') {
+        ++p_;
+        if (stack_.back() && !member()) return false;
+        want_value = true;
+      } else if (c == (stack_.back() ? '}' : ']')) {
+        *read_ = p_ + 1;
+        if (!(stack_.back() ? h_.end_object() : h_.end_array())) return false;
+        ++p_;
+        stack_.pop_back();
+      } else {
+        return syntax();
+      }
+    }
+  }
+
+  bool syntaxError() const { return syntax_error_; }
+
+ private:
+  bool syntax() {
+    syntax_error_ = true;
+    return false;
+  }
+  void skipWs() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  // A member's name and its ':'.
+  bool member() {
+    skipWs();
+    if (p_ == end_ || *p_ != '"') return syntax();
+    std::string_view k;
+    if (!string(k)) return syntax();
+    if (!h_.keyValue(k)) return false;
+    skipWs();
+    if (p_ == end_ || *p_ != ':') return syntax();
+    ++p_;
+    return true;
+  }
+  bool literal(std::string_view word) {
+    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) {
+      return syntax();
+    }
+    p_ += word.size();
+    return true;
+  }
+  static bool digit(char c) { return c >= '0' && c <= '9'; }
+  bool number() {
+    const char* start = p_;
+    const bool negative = *p_ == '-';
+    if (negative) ++p_;
+    if (p_ == end_ || !digit(*p_)) return syntax();
+    if (*p_ == '0') {
+      ++p_;
+    } else {
+      while (p_ != end_ && digit(*p_)) ++p_;
+    }
+    const char* int_end = p_;
+    bool is_float = false;
+    if (p_ != end_ && *p_ == '.') {
+      ++p_;
+      if (p_ == end_ || !digit(*p_)) return syntax();
+      while (p_ != end_ && digit(*p_)) ++p_;
+      is_float = true;
+    }
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      ++p_;
+      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (p_ == end_ || !digit(*p_)) return syntax();
+      while (p_ != end_ && digit(*p_)) ++p_;
+      is_float = true;
+    }
+    if (!is_float) {
+      // Integers as nlohmann reads them: int64 when negative, uint64 otherwise, a float when
+      // they do not fit.
+      uint64_t magnitude = 0;
+      bool fits = true;
+      for (const char* d = start + (negative ? 1 : 0); d != int_end; ++d) {
+        const auto v = static_cast<uint64_t>(*d - '0');
+        if (magnitude > (UINT64_MAX - v) / 10) {
+          fits = false;
+          break;
+        }
+        magnitude = magnitude * 10 + v;
+      }
+      if (fits && !negative) return h_.number_unsigned(magnitude);
+      if (fits && magnitude <= uint64_t{1} << 63) {
+        return h_.number_integer(magnitude == uint64_t{1} << 63 ? INT64_MIN
+                                                                : -static_cast<int64_t>(magnitude));
+      }
+    }
+    // nlohmann refuses a number that overflows a double.
+    const std::string token(start, p_);
+    const double v = std::strtod(token.c_str(), nullptr);
+    if (!std::isfinite(v)) return syntax();
+    return h_.floatValue();
+  }
+  static int hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+  bool hex4(uint32_t& out) {
+    if (end_ - p_ < 4) return false;
+    out = 0;
+    for (int i = 0; i < 4; ++i) {
+      const int v = hex(p_[i]);
+      if (v < 0) return false;
+      out = out * 16 + static_cast<uint32_t>(v);
+    }
+    p_ += 4;
+    return true;
+  }
+  void appendUtf8(uint32_t cp) {
+    if (cp < 0x80) {
+      scratch_ += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      scratch_ += static_cast<char>(0xC0 | (cp >> 6));
+      scratch_ += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      scratch_ += static_cast<char>(0xE0 | (cp >> 12));
+      scratch_ += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      scratch_ += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      scratch_ += static_cast<char>(0xF0 | (cp >> 18));
+      scratch_ += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      scratch_ += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      scratch_ += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+  // One multi-byte UTF-8 sequence at p_ (well-formed per Unicode table 3-7), or false.
+  bool utf8() {
+    const auto b = [&](ptrdiff_t i) { return static_cast<unsigned char>(p_[i]); };
+    const auto in = [](unsigned char c, unsigned char lo, unsigned char hi) {
+      return c >= lo && c <= hi;
+    };
+    const unsigned char c = b(0);
+    const ptrdiff_t left = end_ - p_;
+    int n = 0;
+    if (in(c, 0xC2, 0xDF)) {
+      n = left >= 2 && in(b(1), 0x80, 0xBF) ? 2 : 0;
+    } else if (c == 0xE0) {
+      n = left >= 3 && in(b(1), 0xA0, 0xBF) && in(b(2), 0x80, 0xBF) ? 3 : 0;
+    } else if (in(c, 0xE1, 0xEC) || in(c, 0xEE, 0xEF)) {
+      n = left >= 3 && in(b(1), 0x80, 0xBF) && in(b(2), 0x80, 0xBF) ? 3 : 0;
+    } else if (c == 0xED) {
+      n = left >= 3 && in(b(1), 0x80, 0x9F) && in(b(2), 0x80, 0xBF) ? 3 : 0;
+    } else if (c == 0xF0) {
+      n = left >= 4 && in(b(1), 0x90, 0xBF) && in(b(2), 0x80, 0xBF) && in(b(3), 0x80, 0xBF) ? 4 : 0;
+    } else if (in(c, 0xF1, 0xF3)) {
+      n = left >= 4 && in(b(1), 0x80, 0xBF) && in(b(2), 0x80, 0xBF) && in(b(3), 0x80, 0xBF) ? 4 : 0;
+    } else if (c == 0xF4) {
+      n = left >= 4 && in(b(1), 0x80, 0x8F) && in(b(2), 0x80, 0xBF) && in(b(3), 0x80, 0xBF) ? 4 : 0;
+    }
+    if (n == 0) return false;
+    if (escaped_) scratch_.append(p_, static_cast<size_t>(n));
+    p_ += n;
+    return true;
+  }
+  // A string token at p_ ('"'); `out` is its text, unescaped (a view of the document when it
+  // has no escapes, else of scratch_).
+  bool string(std::string_view& out) {
+    ++p_;
+    const char* start = p_;
+    escaped_ = false;
+    for (;;) {
+      // Plain ASCII runs first: most of any event.
+      while (p_ != end_) {
+        const auto c = static_cast<unsigned char>(*p_);
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+        if (escaped_) scratch_ += static_cast<char>(c);
+        ++p_;
+      }
+      if (p_ == end_) return false;
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        out = escaped_ ? std::string_view(scratch_) : std::string_view(start, p_);
+        ++p_;
+        return true;
+      }
+      if (c < 0x20) return false;
+      if (c >= 0x80) {
+        if (!utf8()) return false;
+        continue;
+      }
+      // A backslash.
+      if (!escaped_) {
+        escaped_ = true;
+        scratch_.assign(start, p_);
+      }
+      ++p_;
+      if (p_ == end_) return false;
+      const char e = *p_++;
+      switch (e) {
+        case '"':
+        case '\\':
+        case '/':
+          scratch_ += e;
+          break;
+        case 'b':
+          scratch_ += '\b';
+          break;
+        case 'f':
+          scratch_ += '\f';
+          break;
+        case 'n':
+          scratch_ += '\n';
+          break;
+        case 'r':
+          scratch_ += '\r';
+          break;
+        case 't':
+          scratch_ += '\t';
+          break;
+        case 'u': {
+          uint32_t cp = 0;
+          if (!hex4(cp)) return false;
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            uint32_t low = 0;
+            if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return false;
+            p_ += 2;
+            if (!hex4(low) || low < 0xDC00 || low > 0xDFFF) return false;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            return false;
+          }
+          appendUtf8(cp);
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+  }
+
+  const char* begin_;
+  const char* p_;
+  const char* end_;
+  Handler& h_;
+  const char** read_;
+  std::vector<bool> stack_;  // open containers: true an object, false an array
+  std::string scratch_;
+  bool escaped_ = false;
+  bool syntax_error_ = false;
+};
+
 // What the scan saw of one element of "records" (checked after the pass, in parseBatchJson's
 // order, so that the same document gets the same error).
 struct RecordScan {
@@ -258,10 +600,10 @@ class BatchScanner {
   bool number_unsigned(nlohmann::json::number_unsigned_t v) {
     return integer(static_cast<int64_t>(v));
   }
-  bool number_float(nlohmann::json::number_float_t, const std::string&) {
-    return scalar(BodyField::Type::kOther);
-  }
-  bool string(std::string& v) {
+  bool number_float(nlohmann::json::number_float_t, const std::string&) { return floatValue(); }
+  bool floatValue() { return scalar(BodyField::Type::kOther); }
+  bool string(std::string& v) { return stringValue(v); }
+  bool stringValue(std::string_view v) {
     if (!checkString(v) || !count()) return false;
     if (!consumeSlotString(v)) bodyValue(BodyField::Type::kString, &v, 0);
     return true;
@@ -273,7 +615,8 @@ class BatchScanner {
   bool start_array(std::size_t) { return open(false); }
   bool end_object() { return close(); }
   bool end_array() { return close(); }
-  bool key(std::string& k) {
+  bool key(std::string& k) { return keyValue(k); }
+  bool keyValue(std::string_view k) {
     if (!checkString(k) || !count()) return false;
     if (stack_.empty()) return true;
     Frame& f = stack_.back();
@@ -361,7 +704,7 @@ class BatchScanner {
     return false;
   }
 
-  const char* read_ = nullptr;  // written by CountingIterator
+  const char* read_ = nullptr;  // past the character read last (CountingIterator, FastJsonReader)
 
   Result<WireBatch> finish(std::string document) &&;
   const std::optional<Error>& error() const { return error_; }
@@ -401,7 +744,7 @@ class BatchScanner {
     }
     return true;
   }
-  bool checkString(const std::string& s) {
+  bool checkString(std::string_view s) {
     if (s.size() > limits_.max_string_bytes) {
       return fail(Errc::kLimit, "a JSON string of " + std::to_string(s.size()) + " bytes (limit " +
                                     std::to_string(limits_.max_string_bytes) + ")");
@@ -419,38 +762,38 @@ class BatchScanner {
     }
   }
   // Envelope members that are strings or integers; true when the value was one of them.
-  bool consumeSlotString(std::string& v) {
+  bool consumeSlotString(std::string_view v) {
     elementStart(false);
     const Slot s = slot_;
     slot_ = Slot::kNone;
     switch (s) {
       case Slot::kSchema:
-        schema_ = std::move(v);
+        schema_ = std::string(v);
         return true;
       case Slot::kAgentId:
-        id_ = std::move(v);
+        id_ = std::string(v);
         return true;
       case Slot::kAgentHost:
-        host_ = std::move(v);
+        host_ = std::string(v);
         return true;
       case Slot::kAgentVersion:
-        version_ = std::move(v);
+        version_ = std::string(v);
         return true;
       case Slot::kEpoch:
-        epoch_ = std::move(v);
+        epoch_ = std::string(v);
         return true;
       case Slot::kBatchId:
-        batch_id_ = std::move(v);
+        batch_id_ = std::string(v);
         return true;
       case Slot::kKind:
-        records_.back().kind = std::move(v);
+        records_.back().kind = std::string(v);
         return true;
       case Slot::kKey:
-        records_.back().key = std::move(v);
+        records_.back().key = std::string(v);
         return true;
       case Slot::kTime:
         records_.back().time_state = RecordScan::Time::kString;
-        records_.back().time = std::move(v);
+        records_.back().time = std::string(v);
         return true;
       default:
         return false;
@@ -472,7 +815,7 @@ class BatchScanner {
     return true;
   }
   // A scalar inside a body: the paths it completes take it.
-  void bodyValue(BodyField::Type type, std::string* text, int64_t integer) {
+  void bodyValue(BodyField::Type type, const std::string_view* text, int64_t integer) {
     if (pending_ == 0) return;
     const Frame& f = stack_.back();
     for (uint32_t m = pending_; m != 0; m &= m - 1) {
@@ -678,9 +1021,13 @@ Result<WireBatch> scanBatchJsonWithTree(std::string document, const JsonLimits& 
   return out;
 }
 
-Result<WireBatch> scanBatchJson(std::string document, const JsonLimits& limits,
-                                std::span<const BodyPath> paths) {
-  if (paths.size() > 32) return makeError(Errc::kInvalidArgument, "batch: more than 32 body paths");
+namespace {
+
+std::atomic<uint64_t> g_handed_to_nlohmann{0};
+
+// The same scan with nlohmann's lexer: the judge of what FastJsonReader calls a syntax error.
+Result<WireBatch> scanWithNlohmann(std::string document, const JsonLimits& limits,
+                                   std::span<const BodyPath> paths) {
   BatchScanner scanner(document, limits, paths);
   const char* begin = document.data();
   const char* end = begin + document.size();
@@ -697,6 +1044,39 @@ Result<WireBatch> scanBatchJson(std::string document, const JsonLimits& limits,
   // decoded through a tree rather than stored wrong.
   if (!scanner.spansOk()) return scanBatchJsonWithTree(std::move(document), limits, paths);
   return std::move(scanner).finish(std::move(document));
+}
+
+}  // namespace
+
+Result<WireBatch> scanBatchJson(std::string document, const JsonLimits& limits,
+                                std::span<const BodyPath> paths) {
+  if (paths.size() > 32) return makeError(Errc::kInvalidArgument, "batch: more than 32 body paths");
+  BatchScanner scanner(document, limits, paths);
+  FastJsonReader<BatchScanner> reader(document, scanner, &scanner.read_);
+  const bool ok = reader.run();
+  if (scanner.error()) {
+    const Error& e = *scanner.error();
+    if (e.code == Errc::kLimit) return makeError(Errc::kLimit, "batch: " + e.message);
+    return batchError("not valid JSON: " + e.message);
+  }
+  // Malformed: nlohmann says why (and, should the two readers ever disagree, decides).
+  if (!ok || reader.syntaxError()) {
+    g_handed_to_nlohmann.fetch_add(1, std::memory_order_relaxed);
+    return scanWithNlohmann(std::move(document), limits, paths);
+  }
+  if (!scanner.spansOk()) return scanBatchJsonWithTree(std::move(document), limits, paths);
+  return std::move(scanner).finish(std::move(document));
+}
+
+uint64_t scanDocumentsHandedToNlohmann() {
+  return g_handed_to_nlohmann.load(std::memory_order_relaxed);
+}
+
+// For the tests: the nlohmann-lexed scan on its own.
+Result<WireBatch> scanBatchJsonNlohmann(std::string document, const JsonLimits& limits,
+                                        std::span<const BodyPath> paths) {
+  if (paths.size() > 32) return makeError(Errc::kInvalidArgument, "batch: more than 32 body paths");
+  return scanWithNlohmann(std::move(document), limits, paths);
 }
 
 Result<WireBatch> decodeWireBatch(std::string_view body, WireEncoding encoding,

@@ -92,6 +92,13 @@ Result<WireBatch> decodeWireBatch(std::string_view body, WireEncoding encoding,
                                   size_t max_decompressed, const JsonLimits& limits,
                                   std::span<const BodyPath> paths);
 
+// The same scan with nlohmann's lexer instead of the collector's own reader (which hands every
+// malformed document to it, for its error message and its judgement). For the tests.
+Result<WireBatch> scanBatchJsonNlohmann(std::string document, const JsonLimits& limits,
+                                        std::span<const BodyPath> paths);
+// How many documents scanBatchJson's reader handed to nlohmann (malformed ones): a valid
+// document never is. For the tests.
+uint64_t scanDocumentsHandedToNlohmann();
 // The reference the scan is tested against: parseBatchJson's tree, with each body dumped and
 // its fields read from the tree. Used as the fallback.
 Result<WireBatch> scanBatchJsonWithTree(std::string document, const JsonLimits& limits,

@@ -8,7 +8,8 @@
 // - a decoded batch keeps its promises: every key starts with the agent id and '|' (v3 sends
 //   agent-local keys; the decoder prefixes them), the id follows the agent-id rule, and every
 //   body can be written out again without throwing;
-// - the collector's one-pass scan (scanBatchJson, no tree) agrees with the tree decoder: the
+// - the collector's one-pass scan (scanBatchJson: its own reader, no tree; and the same scan
+//   over nlohmann's lexer) agrees with the tree decoder: the
 //   same acceptance and error, the same envelope, keys, kinds, times and indexed fields, and
 //   each body's text is a '{'...'}' slice of the document that parses to the tree's body.
 #include <cstddef>
@@ -48,8 +49,9 @@ const std::vector<t0w::BodyPath> kPaths = {{"System", "Channel"},
                                            {"event", "System", "Channel"},
                                            {"a", "b"}};
 
-void checkScan(std::string_view in, const t0w::JsonLimits& limits) {
-  auto scan = t0w::scanBatchJson(std::string(in), limits, kPaths);
+void checkScan(std::string_view in, const t0w::JsonLimits& limits, bool own_reader) {
+  auto scan = own_reader ? t0w::scanBatchJson(std::string(in), limits, kPaths)
+                         : t0w::scanBatchJsonNlohmann(std::string(in), limits, kPaths);
   auto tree = t0w::scanBatchJsonWithTree(std::string(in), limits, kPaths);
   if (scan.ok() != tree.ok()) std::abort();
   if (!scan.ok()) {
@@ -99,10 +101,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   checkBatch(t0w::parseBatchJson(in, limits));
   checkBatch(t0w::decodeBatch(in, 1 << 20, limits));  // the input as a gzip body
   checkBatch(t0w::decodeBatch(in, t0w::WireEncoding::kZstd, 1 << 20, limits));
-  checkScan(in, limits);
+  checkScan(in, limits, true);
+  checkScan(in, limits, false);
   // The input as a zstd body, through the collector's path.
   if (auto json = t0w::decodeWireBody(in, t0w::WireEncoding::kZstd, 1 << 20); json.ok()) {
-    checkScan(*json, limits);
+    checkScan(*json, limits, true);
   }
   return 0;
 }

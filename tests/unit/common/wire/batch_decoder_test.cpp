@@ -224,8 +224,19 @@ const std::vector<BodyPath> kPaths = {{"System", "Channel"},
 // fields, and bodies that are the same JSON value, the scan's being the document's own text.
 void expectScanMatchesTree(const std::string& doc, const JsonLimits& limits = {}) {
   SCOPED_TRACE(doc.substr(0, 300));
+  const uint64_t handed = scanDocumentsHandedToNlohmann();
   auto scan = scanBatchJson(doc, limits, kPaths);
+  const bool fast = scanDocumentsHandedToNlohmann() == handed;
   auto tree = scanBatchJsonWithTree(doc, limits, kPaths);
+  auto slow = scanBatchJsonNlohmann(doc, limits, kPaths);
+  ASSERT_EQ(slow.ok(), tree.ok());
+  // Only what is not JSON goes to nlohmann: never valid JSON (whether a valid batch or not),
+  // nor a document that breaks a limit first.
+  const bool malformed = !scan.ok() && scan.error().message.rfind("batch: not valid JSON", 0) == 0;
+  EXPECT_EQ(fast, !malformed) << "handed to nlohmann";
+  if (!slow.ok()) {
+    EXPECT_EQ(slow.error().message, tree.error().message);
+  }
   ASSERT_EQ(scan.ok(), tree.ok()) << (scan.ok() ? tree.error() : scan.error()).toString();
   if (!scan.ok()) {
     EXPECT_EQ(scan.error().code, tree.error().code);
