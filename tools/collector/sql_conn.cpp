@@ -29,6 +29,12 @@ SqlParam sqlOptParam(const std::optional<int64_t>& v) {
   return v ? SqlParam(*v) : SqlParam(std::monostate{});
 }
 
+bool configureSqliteForCollector() {
+  const bool threads = sqlite3_config(SQLITE_CONFIG_MULTITHREAD) == SQLITE_OK;
+  const bool memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  return threads && memstatus;
+}
+
 namespace {
 
 class SqliteConn final : public SqlConn {
@@ -56,7 +62,8 @@ class SqliteConn final : public SqlConn {
       if (const auto* v = std::get_if<int64_t>(&params[i])) {
         sqlite3_bind_int64(st, index, *v);
       } else if (const auto* s = std::get_if<std::string>(&params[i])) {
-        sqlite3_bind_text(st, index, s->data(), static_cast<int>(s->size()), SQLITE_TRANSIENT);
+        // Not copied: `params` outlives every step, and the bindings are cleared below.
+        sqlite3_bind_text(st, index, s->data(), static_cast<int>(s->size()), SQLITE_STATIC);
       } else {
         sqlite3_bind_null(st, index);
       }
@@ -69,6 +76,7 @@ class SqliteConn final : public SqlConn {
       if (rc != SQLITE_ROW) {
         Error e = sqliteError(db_.handle(), rc, db_.file(), "query");
         sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
         return e;
       }
       SqlRow row(static_cast<size_t>(columns));
@@ -81,6 +89,7 @@ class SqliteConn final : public SqlConn {
       rows.push_back(std::move(row));
     }
     sqlite3_reset(st);
+    sqlite3_clear_bindings(st);  // no binding may outlive `params`
     return rows;
   }
 

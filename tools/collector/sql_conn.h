@@ -36,6 +36,12 @@ class SqlConn {
   virtual bool postgres() const = 0;
 };
 
+// Process-wide SQLite settings for the collector, before any connection is opened: connections
+// in multi-thread mode (each is used by one thread at a time, leased by SqlStorage, so SQLite's
+// per-call connection mutex is pure cost) and no memory statistics (a global mutex on every
+// allocation). Returns false when SQLite was already initialised (then nothing changes).
+bool configureSqliteForCollector();
+
 // SQLite: WAL, synchronous FULL (or NORMAL), foreign keys on, busy timeout. A new file is
 // created readable and writable by its owner only (SQLite gives its -wal and -shm files the
 // same mode).
