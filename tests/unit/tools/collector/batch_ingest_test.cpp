@@ -12,6 +12,7 @@
 #include "common/wire/wire_protocol.h"
 #include "common/zlib/zlib_codec.h"
 #include "common/zstd/zstd_codec.h"
+#include "tools/collector/content_hash.h"
 #include "tools/collector/security.h"
 
 namespace t0w::collector {
@@ -189,6 +190,89 @@ TEST_F(BatchIngestTest, V2GzipAndIdentityStillWork) {
       BatchEncoder({"agent-1", "DC01", "0.1.0"}).encode(13, std::span<const QueueRecord>(&q, 1));
   r = post(v1->gzip, "gzip");
   EXPECT_EQ(r.result_int(), 200) << r.body();
+}
+
+// Bodies are stored as the agent sent them, byte for byte (one-pass decode, no re-dump).
+TEST_F(BatchIngestTest, StoresBodiesAsSent) {
+  const std::string body =
+      R"({"System":{"EventRecordID":3,"Channel":"Security","EventID":4624},"EventData":)"
+      R"({"Path":"C:\\Windows\\x.exe","Name":"é","n":1.50}})";
+  const std::string doc =
+      R"({"schema":"tier0watch.batch/3","agent":{"id":"agent-1","hostname":"DC01","version":"1"},)"
+      R"("queue_epoch":"00c0ffee00c0ffee","batch_id":"agent-1:00c0ffee00c0ffee:1","sequence":1,)"
+      R"("records":[{"kind":"event","key":"Security|3","body":)" +
+      body + "}]}";
+  Response r = post(zstdFrames(doc, 2), "zstd");
+  ASSERT_EQ(r.result_int(), 200) << r.body();
+  auto e = storage_->eventByKey("agent-1|Security|3");
+  ASSERT_TRUE(e);
+  ASSERT_TRUE(e->has_value());
+  EXPECT_EQ((*e)->body, body);
+  EXPECT_EQ((*e)->event_id, 4624);
+  EXPECT_EQ((*e)->record_id, 3);
+  // Line breaks between tokens are dropped: every stored body is one line.
+  const std::string pretty = "{\n\t\"System\": {\"Channel\": \"Security\"},\r\n \"x\": 1}";
+  const std::string doc2 =
+      R"({"schema":"tier0watch.batch/3","agent":{"id":"agent-1","hostname":"DC01","version":"1"},)"
+      R"("queue_epoch":"00c0ffee00c0ffee","batch_id":"agent-1:00c0ffee00c0ffee:2","sequence":2,)"
+      R"("records":[{"kind":"event","key":"Security|4","body":)" +
+      pretty + "}]}";
+  r = post(doc2, "");
+  ASSERT_EQ(r.result_int(), 200) << r.body();
+  e = storage_->eventByKey("agent-1|Security|4");
+  ASSERT_TRUE(e);
+  ASSERT_TRUE(e->has_value());
+  EXPECT_EQ((*e)->body, R"({"System": {"Channel": "Security"}, "x": 1})");
+}
+
+// A batch stored by a collector that re-serialised bodies (canonical: members sorted), re-sent
+// after the upgrade with the agent's own text: still the same batch, and the same records.
+TEST_F(BatchIngestTest, ReSendsAcrossTheUpgradeAreNotConflicts) {
+  Json body = eventBody(21);
+  IngestBatch old;
+  old.agent = "dc01";
+  old.agent_id = "agent-1";
+  old.batch_id = "agent-1:00c0ffee00c0ffee:21";
+  old.received = kNow;
+  IngestRecord rec;
+  rec.kind = RecordKind::kEvent;
+  rec.key = "agent-1|Security|21";
+  rec.host = "dc01";
+  rec.body = body.dump();  // what the old collector stored: nlohmann's order
+  old.records.push_back(rec);
+  old.content_hash = contentHash(old.records);
+  ASSERT_TRUE(storage_->ingest(old));
+
+  // The agent's text: members in another order than nlohmann's.
+  const std::string agent_text =
+      R"({"System":{"EventID":4624,"Channel":"Security","Computer":"DC01","EventRecordID":21},)"
+      R"("EventData":{"TargetUserName":"alice"}})";
+  ASSERT_EQ(Json::parse(agent_text), body);
+  ASSERT_NE(agent_text, body.dump());
+  auto doc = [&](int64_t seq) {
+    return R"({"schema":"tier0watch.batch/3","agent":{"id":"agent-1","hostname":"DC01",)"
+           R"("version":"1"},"queue_epoch":"00c0ffee00c0ffee","batch_id":"agent-1:00c0ffee00c0ffee:)" +
+           std::to_string(seq) + R"(","sequence":)" + std::to_string(seq) +
+           R"(,"records":[{"kind":"event","key":"Security|21","body":)" + agent_text + "}]}";
+  };
+  Response r = post(doc(21), "");
+  ASSERT_EQ(r.result_int(), 200) << r.body();
+  EXPECT_EQ(json(r)["status"], "duplicate") << r.body();
+  // The same record in another batch: a duplicate, not a conflict.
+  r = post(doc(22), "");
+  ASSERT_EQ(r.result_int(), 200) << r.body();
+  EXPECT_EQ(json(r)["duplicates"], 1) << r.body();
+  EXPECT_EQ(json(r)["conflicts"], 0) << r.body();
+  // Other content under the same key is still a conflict.
+  const std::string changed = agent_text.substr(0, agent_text.find("alice")) + "mallory\"}}";
+  const std::string doc23 =
+      R"({"schema":"tier0watch.batch/3","agent":{"id":"agent-1","hostname":"DC01","version":"1"},)"
+      R"("queue_epoch":"00c0ffee00c0ffee","batch_id":"agent-1:00c0ffee00c0ffee:23","sequence":23,)"
+      R"("records":[{"kind":"event","key":"Security|21","body":)" +
+      changed + "}]}";
+  r = post(doc23, "");
+  ASSERT_EQ(r.result_int(), 200) << r.body();
+  EXPECT_EQ(json(r)["conflicts"], 1) << r.body();
 }
 
 }  // namespace
