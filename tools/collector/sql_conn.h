@@ -38,8 +38,9 @@ class SqlConn {
 
 // Process-wide SQLite settings for the collector, before any connection is opened: connections
 // in multi-thread mode (each is used by one thread at a time, leased by SqlStorage, so SQLite's
-// per-call connection mutex is pure cost) and no memory statistics (a global mutex on every
-// allocation). Returns false when SQLite was already initialised (then nothing changes).
+// per-call connection mutex is pure cost), no memory statistics (a global mutex on every
+// allocation), statement journals in memory up to 4 MiB (not a temporary file written page by
+// page). Returns false when SQLite was already initialised (then nothing changes).
 bool configureSqliteForCollector();
 
 // SQLite: WAL, synchronous FULL (or NORMAL), foreign keys on, busy timeout. A new file is
