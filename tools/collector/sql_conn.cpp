@@ -70,6 +70,9 @@ class SqliteConn final : public SqlConn {
       } else if (const auto* s = std::get_if<std::string>(&params[i])) {
         // Not copied: `params` outlives every step, and the bindings are cleared below.
         sqlite3_bind_text(st, index, s->data(), static_cast<int>(s->size()), SQLITE_STATIC);
+      } else if (const auto* t = std::get_if<SqlText>(&params[i])) {
+        sqlite3_bind_text(st, index, t->text.data(), static_cast<int>(t->text.size()),
+                          SQLITE_STATIC);
       } else {
         sqlite3_bind_null(st, index);
       }
@@ -153,6 +156,9 @@ class PostgresConn final : public SqlConn {
         values[i] = texts[i].c_str();
       } else if (const auto* s = std::get_if<std::string>(&params[i])) {
         values[i] = s->c_str();
+      } else if (const auto* t = std::get_if<SqlText>(&params[i])) {
+        texts[i] = std::string(t->text);  // libpq reads text parameters up to their NUL
+        values[i] = texts[i].c_str();
       }
     }
     PgResult r(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()),

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -14,7 +15,11 @@
 
 namespace t0w::collector {
 
-using SqlParam = std::variant<std::monostate, int64_t, std::string>;
+// Text bound without a copy: the caller keeps it alive until the query returns.
+struct SqlText {
+  std::string_view text;
+};
+using SqlParam = std::variant<std::monostate, int64_t, std::string, SqlText>;
 using SqlRow = std::vector<std::optional<std::string>>;
 
 // Columns read as numbers are integer columns; NULL (or, short of disk damage, never, text)
