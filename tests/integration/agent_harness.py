@@ -100,8 +100,12 @@ def accepted_records(requests):
         if 200 <= r["status"] < 300 and "body_file" in r:
             with open(r["body_file"], encoding="utf-8") as f:
                 batch = json.load(f)
+            # v3 (tier0watch.batch/3) sends agent-local keys; the collector prefixes the agent
+            # id, and so does this, so that keys read the same whatever the version.
+            prefix = batch["agent"]["id"] + "|" if batch.get("schema") == "tier0watch.batch/3" \
+                else ""
             for rec in batch["records"]:
-                out.append((rec["kind"], rec["key"], rec["body"]))
+                out.append((rec["kind"], prefix + rec["key"], rec["body"]))
     return out
 
 
