@@ -589,16 +589,39 @@ class FastJsonReader {
 
 // What the scan saw of one element of "records" (checked after the pass, in parseBatchJson's
 // order, so that the same document gets the same error).
+// A string member's text: where it is in the document when the reader saw it there (no escapes),
+// else a copy.
+struct TextRef {
+  bool present = false;
+  bool in_document = false;
+  size_t offset = 0;
+  size_t size = 0;
+  std::string copy;
+
+  void set(std::string_view v, const std::string& doc) {
+    present = true;
+    in_document = v.data() >= doc.data() && v.data() + v.size() <= doc.data() + doc.size();
+    if (in_document) {
+      offset = static_cast<size_t>(v.data() - doc.data());
+      size = v.size();
+    } else {
+      copy.assign(v);
+    }
+  }
+  std::string_view get(std::string_view doc) const {
+    return in_document ? doc.substr(offset, size) : std::string_view(copy);
+  }
+};
+
 struct RecordScan {
   bool is_object = false;
   std::optional<std::string> kind;
-  std::optional<std::string> key;
+  TextRef key;
   enum class Time : uint8_t { kAbsent, kString, kOther } time_state = Time::kAbsent;
-  std::string time;
+  TextRef time;
   bool body_is_object = false;
   size_t body_begin = 0;
   size_t body_end = 0;
-  std::vector<BodyField> fields;
 };
 
 class BatchScanner {
@@ -664,6 +687,7 @@ class BatchScanner {
           slot_ = Slot::kRecords;
           records_is_array_ = false;
           records_.clear();
+          fields_.clear();
         }
         break;
       case Ctx::kAgent:
@@ -685,15 +709,15 @@ class BatchScanner {
           r.kind.reset();
         } else if (k == "key") {
           slot_ = Slot::kKey;
-          r.key.reset();
+          r.key.present = false;
         } else if (k == "time") {
           slot_ = Slot::kTime;
           r.time_state = RecordScan::Time::kOther;
-          r.time.clear();
         } else if (k == "body") {
           slot_ = Slot::kBody;
           r.body_is_object = false;
-          r.fields.assign(paths_.size(), BodyField{});
+          std::fill_n(fields_.end() - static_cast<std::ptrdiff_t>(paths_.size()), paths_.size(),
+                      BodyField{});
         }
         break;
       }
@@ -704,7 +728,7 @@ class BatchScanner {
             if (paths_[p][f.body_depth] == k) {
               pending_ |= 1u << p;
               // The last member of a name counts: what an earlier one gave is forgotten.
-              records_.back().fields[p] = BodyField{};
+              field(p) = BodyField{};
             }
           }
         }
@@ -769,6 +793,8 @@ class BatchScanner {
     }
     return true;
   }
+  // The current record's value at path `p`.
+  BodyField& field(size_t p) { return fields_[fields_.size() - paths_.size() + p]; }
   // Byte offset of the character the lexer read last.
   size_t lastRead() const { return static_cast<size_t>(read_ - doc_.data()) - 1; }
 
@@ -777,6 +803,7 @@ class BatchScanner {
     if (!stack_.empty() && stack_.back().ctx == Ctx::kRecords) {
       records_.emplace_back();
       records_.back().is_object = is_object;
+      fields_.resize(fields_.size() + paths_.size());
     }
   }
   // Envelope members that are strings or integers; true when the value was one of them.
@@ -807,11 +834,11 @@ class BatchScanner {
         records_.back().kind = std::string(v);
         return true;
       case Slot::kKey:
-        records_.back().key = std::string(v);
+        records_.back().key.set(v, doc_);
         return true;
       case Slot::kTime:
         records_.back().time_state = RecordScan::Time::kString;
-        records_.back().time = std::string(v);
+        records_.back().time.set(v, doc_);
         return true;
       default:
         return false;
@@ -839,7 +866,7 @@ class BatchScanner {
     for (uint32_t m = pending_; m != 0; m &= m - 1) {
       const int p = std::countr_zero(m);
       if (paths_[p].size() != f.body_depth + 1) continue;  // a longer path: not an object
-      BodyField& field = records_.back().fields[p];
+      BodyField& field = this->field(p);
       field.type = type;
       if (text != nullptr) field.text = *text;
       field.integer = integer;
@@ -885,7 +912,7 @@ class BatchScanner {
         for (uint32_t m = pending_; m != 0; m &= m - 1) {
           const int p = std::countr_zero(m);
           if (paths_[p].size() == parent.body_depth + 1) {
-            records_.back().fields[p].type = BodyField::Type::kOther;
+            field(p).type = BodyField::Type::kOther;
           } else {
             deeper |= 1u << p;
           }
@@ -930,6 +957,7 @@ class BatchScanner {
   std::optional<int64_t> sequence_;
   bool records_is_array_ = false;
   std::vector<RecordScan> records_;
+  std::vector<BodyField> fields_;  // paths_.size() per record, in records_' order
 };
 
 Result<WireBatch> BatchScanner::finish(std::string document) && {
@@ -966,21 +994,27 @@ Result<WireBatch> BatchScanner::finish(std::string document) && {
     if (!r.is_object) return batchError(where() + "not an object");
     const auto k = r.kind ? kindByName(*r.kind) : std::nullopt;
     if (!k) return batchError(where() + "kind must be event, alert or status");
-    auto wire_key = r.key ? recordKey(out.version, prefix, *r.key) : std::nullopt;
+    auto wire_key =
+        r.key.present ? recordKey(out.version, prefix, r.key.get(out.document)) : std::nullopt;
     if (!wire_key) return batchError(where() + keyExpected(out.version));
     if (!r.body_is_object) return batchError(where() + "body must be an object");
     WireRecord w;
     w.kind = *k;
     w.key = std::move(*wire_key);
     if (r.time_state != RecordScan::Time::kAbsent) {
-      if (r.time_state != RecordScan::Time::kString || !parseFiletime(r.time)) {
+      const std::string_view time = r.time.get(out.document);
+      if (r.time_state != RecordScan::Time::kString || !parseFiletime(time)) {
         return batchError(where() + "time must be an ISO 8601 UTC string");
       }
-      w.time = std::move(r.time);
+      w.time = std::string(time);
     }
     w.body = std::string_view(out.document).substr(r.body_begin, r.body_end - r.body_begin);
-    w.fields = std::move(r.fields);
     out.records.push_back(std::move(w));
+  }
+  out.fields = std::move(fields_);
+  for (size_t i = 0; i < out.records.size(); ++i) {
+    out.records[i].fields =
+        std::span<const BodyField>(out.fields).subspan(i * paths_.size(), paths_.size());
   }
   return out;
 }
@@ -1025,6 +1059,7 @@ Result<WireBatch> scanBatchJsonWithTree(std::string document, const JsonLimits& 
     out.reserialised.push_back(d.body.dump(-1, ' ', false, Json::error_handler_t::replace));
   }
   out.records.reserve(tree->records.size());
+  out.fields.reserve(tree->records.size() * paths.size());
   for (size_t i = 0; i < tree->records.size(); ++i) {
     DecodedRecord& d = tree->records[i];
     WireRecord w;
@@ -1032,8 +1067,12 @@ Result<WireBatch> scanBatchJsonWithTree(std::string document, const JsonLimits& 
     w.key = std::move(d.key);
     w.time = std::move(d.time);
     w.body = out.reserialised[i];
-    for (const BodyPath& p : paths) w.fields.push_back(fieldAt(d.body, p));
+    for (const BodyPath& p : paths) out.fields.push_back(fieldAt(d.body, p));
     out.records.push_back(std::move(w));
+  }
+  for (size_t i = 0; i < out.records.size(); ++i) {
+    out.records[i].fields =
+        std::span<const BodyField>(out.fields).subspan(i * paths.size(), paths.size());
   }
   out.document = std::move(document);
   return out;

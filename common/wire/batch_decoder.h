@@ -62,11 +62,11 @@ struct WireRecord {
   // The body's JSON text exactly as the document carries it (a view into WireBatch::document):
   // starts with '{', ends with '}', valid JSON within the limits. Not re-serialised.
   std::string_view body;
-  std::vector<BodyField> fields;  // one per requested BodyPath, in their order
+  std::span<const BodyField> fields;  // one per requested BodyPath, in their order (in WireBatch)
 };
 
-// Move it, never copy it: the records' bodies are views of `document` (or of `reserialised`),
-// which a move keeps where they are.
+// Move it, never copy it: the records' bodies and fields are views of `document`,
+// `reserialised` and `fields`, which a move keeps where they are.
 struct WireBatch {
   int version = 1;
   AgentIdentity agent;
@@ -74,7 +74,8 @@ struct WireBatch {
   std::string batch_id;
   int64_t sequence = 0;
   std::vector<WireRecord> records;
-  std::string document;  // the decoded JSON text the bodies point into
+  std::vector<BodyField> fields;  // the records' fields, one run of paths.size() per record
+  std::string document;           // the decoded JSON text the bodies point into
   // True when the one-pass scan could not vouch for the body spans and the batch was decoded
   // through a tree instead (bodies then re-serialised by nlohmann, in `reserialised`).
   bool tree_fallback = false;

@@ -90,8 +90,12 @@ Response unauthorized(const Request& req, const std::string& err, const std::str
 IngestRecord toIngestRecord(WireRecord& d, size_t wire_prefix, IngestBatch& in) {
   IngestRecord r;
   r.kind = d.kind;
-  r.key = in.agent_id;
-  r.key.append(d.key, wire_prefix);
+  if (wire_prefix == in.agent_id.size() && d.key.compare(0, wire_prefix, in.agent_id) == 0) {
+    r.key = std::move(d.key);  // the batch's agent id is the authenticated one (checked)
+  } else {
+    r.key = in.agent_id;
+    r.key.append(d.key, wire_prefix);
+  }
   r.host = in.agent;
   if (d.time) {
     if (auto ft = parseFiletime(*d.time)) r.time = filetimeToUnixMicros(*ft);

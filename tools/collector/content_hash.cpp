@@ -1,5 +1,6 @@
 #include "tools/collector/content_hash.h"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "tools/collector/security.h"
@@ -13,7 +14,9 @@ std::string hashOf(const std::vector<IngestRecord>& records, bool canonical) {
   Sha256 h;
   for (const IngestRecord& r : records) {
     h.update(recordKindName(r.kind)).update("\n").update(r.key).update("\n");
-    h.update(r.time ? std::to_string(*r.time) : std::string()).update("\n");
+    char time[24];
+    const auto end = r.time ? std::to_chars(time, time + sizeof time, *r.time).ptr : time;
+    h.update(std::string_view(time, static_cast<size_t>(end - time))).update("\n");
     if (canonical) {
       const Json body = Json::parse(r.body, nullptr, false);
       h.update(body.is_discarded() ? r.body

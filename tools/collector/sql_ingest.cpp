@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string_view>
-#include <unordered_map>
 
 #include "tools/collector/conflict_alert.h"
 #include "tools/collector/content_hash.h"
@@ -145,7 +145,15 @@ Status IngestWriter::storeRecords(const std::vector<IngestRecord>& records) {
   std::vector<char> stored(records.size(), 0);
   std::vector<size_t> of_kind;
   std::vector<SqlParam> params;
-  std::unordered_map<std::string_view, size_t> first;
+  // The first row of each key in a statement (a key twice: only its first row can be stored),
+  // by hash with linear probing: no allocation per row.
+  constexpr size_t kSlots = 2 * kRowsPerStatement;
+  std::array<size_t, kSlots> slot{};
+  const auto probe = [&](std::string_view key) {
+    size_t h = std::hash<std::string_view>{}(key) % kSlots;
+    while (slot[h] != 0 && records[slot[h] - 1].key != key) h = (h + 1) % kSlots;
+    return h;
+  };
   for (RecordKind kind : {RecordKind::kEvent, RecordKind::kAlert, RecordKind::kStatus}) {
     of_kind.clear();
     for (size_t i = 0; i < records.size(); ++i) {
@@ -154,17 +162,18 @@ Status IngestWriter::storeRecords(const std::vector<IngestRecord>& records) {
     for (size_t at = 0; at < of_kind.size();) {
       const size_t rows = std::bit_floor(std::min(kRowsPerStatement, of_kind.size() - at));
       params.clear();
-      first.clear();
+      slot.fill(0);
       for (size_t j = at; j < at + rows; ++j) {
         const IngestRecord& r = records[of_kind[j]];
         appendRow(params, r);
-        first.emplace(r.key, of_kind[j]);  // a key twice: only its first row can be stored
+        const size_t h = probe(r.key);
+        if (slot[h] == 0) slot[h] = of_kind[j] + 1;
       }
       auto returned = c_.query(insertSql(kind, rows), params);
       if (!returned) return returned.error();
       for (const SqlRow& row : *returned) {
-        auto it = first.find(row[0].value_or(""));
-        if (it != first.end()) stored[it->second] = 1;
+        const size_t h = probe(row[0] ? std::string_view(*row[0]) : std::string_view());
+        if (slot[h] != 0) stored[slot[h] - 1] = 1;
       }
       at += rows;
     }
