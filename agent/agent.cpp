@@ -209,8 +209,10 @@ Status Agent::start() {
   if (!transport) return fail(transport.error());
   r->transport = std::move(*transport);
   // The queue's epoch makes batch ids of this queue file unlike those of any earlier one.
+  // gzip (v2) only reaches collectors older than v3 and the first batch before any answer:
+  // level 1 costs half of level 6 for a ratio of about 10 instead of 12.5 (docs/adr/0005).
   r->encoder = std::make_unique<BatchEncoder>(AgentIdentity{r->agent_id, hostName(), T0W_VERSION},
-                                              queue.epoch());
+                                              queue.epoch(), 1);
   ShipperOptions so;
   so.max_events = static_cast<size_t>(c.batch_max_events);
   so.max_bytes = static_cast<size_t>(c.batch_max_bytes);

@@ -93,15 +93,15 @@ class BatchEncoder {
 
 struct DecodedRecord {
   RecordKind kind = RecordKind::kEvent;
-  std::string key;  // wire key, agent id included
+  std::string key;  // "<agent id>|<agent-local key>" (v3 sends the local key; the decoder prefixes)
   std::optional<std::string> time;
   nlohmann::json body;
 };
 
 struct DecodedBatch {
-  int version = 1;  // 1 or 2 (tier0watch.batch/N)
+  int version = 1;  // 1, 2 or 3 (tier0watch.batch/N)
   AgentIdentity agent;
-  std::string queue_epoch;  // v2 only
+  std::string queue_epoch;  // v2 and v3
   std::string batch_id;
   int64_t sequence = 0;
   std::vector<DecodedRecord> records;
@@ -109,7 +109,8 @@ struct DecodedBatch {
 
 // Parses and checks a batch document (schema string, required members, kinds, key prefix).
 // A document beyond `limits` (depth, values, string size) fails with Errc::kLimit before
-// anything recurses over it.
+// anything recurses over it. Implemented in batch_decoder.cpp (with the collector's one-pass
+// decoder, decodeWireBatch).
 Result<DecodedBatch> parseBatchJson(std::string_view json, const JsonLimits& limits = {});
 // Gunzips (refusing more than max_decompressed bytes: zip bombs) and parses.
 Result<DecodedBatch> decodeBatch(std::string_view gzip, size_t max_decompressed,

@@ -8,9 +8,11 @@
 
 namespace t0w {
 
-// On every answer of tier0watch-collector (value: the batch wire version it speaks).
+// On every answer of tier0watch-collector (value: the newest batch wire version it reads). "3":
+// it also reads Content-Encoding zstd, and an agent sends v3 + zstd only to a collector that
+// announced at least 3 (docs/adr/0005); older values mean v2 + gzip.
 inline constexpr std::string_view kCollectorHeader = "Tier0Watch-Collector";
-inline constexpr std::string_view kCollectorHeaderValue = "2";
+inline constexpr std::string_view kCollectorHeaderValue = "3";
 // On a refusal of one batch's content that no retry can fix (value "batch"): the only answer
 // that may dead-letter queued events.
 inline constexpr std::string_view kRefusalHeader = "Tier0Watch-Refusal";

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 
 namespace t0w {
 namespace {
@@ -28,6 +29,23 @@ ZSTD_DCtx* threadDCtx() {
 
 Error zstdError(Errc code, std::string_view what, size_t rc) {
   return makeError(code, "zstd: " + std::string(what) + ": " + ZSTD_getErrorName(rc));
+}
+
+// The sum of the content sizes all frames declare; nullopt when one does not, or the input is not
+// a clean run of whole frames (the decoder then says what is wrong).
+std::optional<unsigned long long> declaredSize(std::string_view data) {
+  unsigned long long total = 0;
+  while (!data.empty()) {
+    const unsigned long long size = ZSTD_getFrameContentSize(data.data(), data.size());
+    const size_t frame = ZSTD_findFrameCompressedSize(data.data(), data.size());
+    if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR || ZSTD_isError(frame) ||
+        frame > data.size() || total + size < total) {
+      return std::nullopt;
+    }
+    total += size;
+    data.remove_prefix(frame);
+  }
+  return total;
 }
 
 }  // namespace
@@ -68,11 +86,14 @@ Result<std::string> zstdDecompress(std::string_view data, size_t max_output) {
   // A hostile frame may ask for a huge window; the wire and the queue never need more than 8 MiB.
   ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, 23);
   std::string out;
-  // Frames that declare their size (ours do) let the first allocation be the right one.
-  unsigned long long declared = ZSTD_getFrameContentSize(data.data(), data.size());
+  // Frames that declare their sizes (ours do: a wire body is a header frame, chunk frames and a
+  // trailer frame) let the first allocation be the right one; only for a plausible ratio, so
+  // that a few hostile bytes declaring a huge size cannot make the collector allocate up to its
+  // limit at once (then the buffer grows with what really decodes).
   size_t initial = std::max<size_t>(data.size() * 4, 4096);
-  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR) {
-    initial = static_cast<size_t>(std::min<unsigned long long>(declared, max_output)) + 1;
+  if (auto declared = declaredSize(data);
+      declared && *declared <= std::max<unsigned long long>(data.size() * 256ull, 1ull << 20)) {
+    initial = static_cast<size_t>(std::min<unsigned long long>(*declared, max_output)) + 1;
   }
   out.resize(std::min(initial, max_output + 1));
   ZSTD_inBuffer in{data.data(), data.size(), 0};

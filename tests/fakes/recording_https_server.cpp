@@ -1,8 +1,8 @@
 // t0w-fake-collector: a real HTTPS server for the shipper's integration tests and benchmark.
 // It binds 127.0.0.1 port 0, prints one JSON line with the port and the PKI file paths once it
-// listens, records every request (headers with the Authorization value redacted, gzip-decoded
-// body) and answers according to the scripted behaviour chosen on the command line. It exits by
-// itself after --time-limit seconds so a crashed test never leaves it behind.
+// listens, records every request (headers with the Authorization value redacted, gzip- or
+// zstd-decoded body) and answers according to the scripted behaviour chosen on the command
+// line. It exits by itself after --time-limit seconds so a crashed test never leaves it behind.
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "common/wire/wire_protocol.h"
+#include "common/zstd/zstd_codec.h"
 #include "tests/fakes/gzip.h"
 #include "tests/fakes/test_pki.h"
 
@@ -175,8 +176,11 @@ class Server {
     std::optional<std::string> body;
     if (!options_.no_record) {
       const auto enc = request.find(http::field::content_encoding);
-      if (enc != request.end() && lower(std::string(enc->value())) == "gzip") {
-        auto decoded = t0w::fakes::gzipDecompress(request.body(), options_.max_request_bytes);
+      const std::string encoding = enc != request.end() ? lower(std::string(enc->value())) : "";
+      if (encoding == "gzip" || encoding == "zstd") {
+        auto decoded = encoding == "gzip"
+                           ? t0w::fakes::gzipDecompress(request.body(), options_.max_request_bytes)
+                           : t0w::zstdDecompress(request.body(), options_.max_request_bytes);
         if (decoded) {
           body = std::move(*decoded);
         } else {

@@ -94,14 +94,18 @@ class FakeCollector:
 
 
 def accepted_records(requests):
-    """Records of the batches the collector answered 2xx, as a list of (kind, key, body)."""
+    """Records of the batches the collector answered 2xx, as a list of (kind, key, body). Keys
+    are given as v2 writes them, "<agent id>|<key>", whatever the batch's version (v3 batches
+    carry agent-local keys)."""
     out = []
     for r in requests:
         if 200 <= r["status"] < 300 and "body_file" in r:
             with open(r["body_file"], encoding="utf-8") as f:
                 batch = json.load(f)
+            v3 = batch.get("schema") == "tier0watch.batch/3"
             for rec in batch["records"]:
-                out.append((rec["kind"], rec["key"], rec["body"]))
+                key = batch["agent"]["id"] + "|" + rec["key"] if v3 else rec["key"]
+                out.append((rec["kind"], key, rec["body"]))
     return out
 
 

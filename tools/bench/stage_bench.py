@@ -46,14 +46,19 @@ def measured(args, **kw):
     return p.returncode, wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0
 
 
-def row(name, n, rc, wall, cpu, rss, collector_cpu=None):
+def row(name, n, rc, wall, cpu, rss, collector_cpu=None, startup_cpu=None):
     return {"stage": name, "events": n, "exit": rc, "events_per_s": n / wall if wall else 0,
             "agent_cpu_s_per_million": cpu / (n / 1e6), "agent_peak_rss_mib": rss,
+            "startup_cpu_s": startup_cpu,
+            "agent_net_cpu_s_per_million":
+                None if startup_cpu is None else max(0.0, cpu - startup_cpu) / (n / 1e6),
             "collector_cpu_s_per_million":
                 None if collector_cpu is None else collector_cpu / (n / 1e6)}
 
 
-def full_path(build, work, xml, n, name, extra_collector="", extra_agent=""):
+def full_path(build, work, xml, n, name, extra_collector="", extra_agent="", empty=None):
+    """The whole path for `xml`; with `empty` (an XML file without events) also the agent's
+    start-up and exit alone (rule loading, TLS, queue), run first against the same collector."""
     # Only letters and digits in the folder: the agent's config is YAML flow style.
     d = os.path.join(work, "".join(ch if ch.isalnum() else "_" for ch in name))
     os.makedirs(d)
@@ -62,6 +67,17 @@ def full_path(build, work, xml, n, name, extra_collector="", extra_agent=""):
     token = c.enroll("bench")
     c.start()
     try:
+        startup = None
+        if empty:
+            cfg0 = os.path.join(d, "agent0.yaml")
+            # Its own enrolment: a credential belongs to one agent.
+            write_agent_config(cfg0, os.path.join(d, "state0"), c, c.enroll("bench-startup"),
+                               [("xml", empty)],
+                               extra="batch: {max_events: 5000, max_delay_ms: 50}\n" +
+                               extra_agent)
+            _, _, startup, _ = measured(
+                [os.path.join(build, "agent", "tier0watch"), "run", "--config", cfg0,
+                 "--exit-when-drained"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cfg = os.path.join(d, "agent.yaml")
         write_agent_config(cfg, os.path.join(d, "state"), c, token, [("xml", xml)],
                            extra="batch: {max_events: 5000, max_delay_ms: 50}\n" + extra_agent)
@@ -72,7 +88,7 @@ def full_path(build, work, xml, n, name, extra_collector="", extra_agent=""):
             stderr=open(os.path.join(d, "agent.err"), "w"))
         c1 = proc_cpu(c.proc.pid)
         stored = c.metrics().get("t0w_collector_events_total")
-        return row(name, n, rc, wall, cpu, rss, c1 - c0), stored
+        return row(name, n, rc, wall, cpu, rss, c1 - c0, startup), stored
     finally:
         c.stop()
 
@@ -107,12 +123,15 @@ def ceilings(build):
         if name in xml:
             rows.append((label, xml[name]))
     q = google_benchmark(build, "queue_bench", "RawSqliteRowPerEvent|QueueOnly/chunk_level:1|"
-                                               "EncodeGzipOnly/1")
+                                               "EncodeGzipOnly/1|EncodeZstdOnly/1|QueueStoredV3")
     for name, label in (("BM_RawSqliteRowPerEvent/real_time",
                          "raw SQLite: one ~1 KiB row per event, 1,000 per transaction"),
                         ("BM_QueueOnly/chunk_level:1/real_time",
-                         "EventQueue: enqueue, reserve, ack (zlib 1 chunks)"),
-                        ("BM_EncodeGzipOnly/1/real_time", "wire batch JSON + gzip 1 alone")):
+                         "EventQueue: enqueue, reserve (records decoded), ack (zstd 1 chunks)"),
+                        ("BM_QueueStoredV3/real_time",
+                         "EventQueue + v3 batch from stored frames (the agent's path, no network)"),
+                        ("BM_EncodeGzipOnly/1/real_time", "wire batch JSON + gzip 1 alone"),
+                        ("BM_EncodeZstdOnly/1/real_time", "wire batch JSON + zstd 1 alone")):
         if name in q:
             rows.append((label, q[name]))
     return rows
@@ -133,6 +152,11 @@ def main():
         out = subprocess.run([t0w, "scan", "--output", "/dev/null", xml], capture_output=True,
                              text=True, check=True).stderr
         events = int(out.rsplit("scan: 1 files, ", 1)[1].split(" records")[0])
+        # Start-up and exit alone (loading ~2,400 SigmaHQ rules costs about 0.7 CPU s): the same
+        # commands over a file without events, so that the per-event figure can be read net.
+        empty = os.path.join(work, "empty.xml")
+        with open(empty, "w") as f:
+            f.write("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Events>\n</Events>\n")
         scans = [("scan --events: parse, event JSON, no rules", ["--events"]),
                  ("scan --pack tier0: parse, pack rules, no event JSON", ["--pack", "tier0"])]
         sigma = os.path.join(ROOT, "..", "shared", "corpus", "sigma", "rules", "windows")
@@ -140,34 +164,43 @@ def main():
             scans.append(("scan --rules SigmaHQ windows: parse, all rules, no event JSON",
                           ["--rules", sigma]))
         for name, extra in scans:
+            _, _, startup, _ = measured([t0w, "scan", "--output", "/dev/null"] + extra + [empty],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             rc, wall, cpu, rss = measured([t0w, "scan", "--output", "/dev/null"] + extra + [xml],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            rows.append(row(name, events, rc, wall, cpu, rss))
-        r, stored = full_path(build, work, xml, events, "run -> collector on SQLite, tier0 pack")
+            rows.append(row(name, events, rc, wall, cpu, rss, startup_cpu=startup))
+        r, stored = full_path(build, work, xml, events, "run -> collector on SQLite, tier0 pack",
+                              empty=empty)
         r["stored"] = stored
         rows.append(r)
         if os.path.isdir(sigma):
             r, stored = full_path(build, work, xml, events,
                                   "run -> collector on SQLite, pack + all SigmaHQ Windows rules",
-                                  extra_agent="rules: {paths: [\"%s\"]}\n" % sigma)
+                                  extra_agent="rules: {paths: [\"%s\"]}\n" % sigma, empty=empty)
             r["stored"] = stored
             rows.append(r)
         if os.environ.get("T0W_PG_URL"):
-            r, stored = full_path(build, work, xml, events, "run -> collector on PostgreSQL, tier0 pack",
-                             "storage: {driver: postgres, postgres_url: \"%s\"}\n" %
-                             os.environ["T0W_PG_URL"])
+            r, stored = full_path(build, work, xml, events,
+                                  "run -> collector on PostgreSQL, tier0 pack",
+                                  "storage: {driver: postgres, postgres_url: \"%s\"}\n" %
+                                  os.environ["T0W_PG_URL"], empty=empty)
             r["stored"] = stored
             rows.append(r)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("| stage | events | stored | events/s | agent CPU-s per million | agent peak RSS MiB | "
+    print("| stage | events | stored | events/s | agent CPU-s per million | agent start-up CPU s "
+          "| agent CPU-s per million, net of start-up | agent peak RSS MiB | "
           "collector CPU-s per million |")
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print("| %s | %d | %s | %.0f | %.2f | %.1f | %s |" % (
+        print("| %s | %d | %s | %.0f | %.2f | %s | %s | %.1f | %s |" % (
             r["stage"] + ("" if r["exit"] == 0 else " (exit %d)" % r["exit"]), r["events"],
             r.get("stored", "-"),
-            r["events_per_s"], r["agent_cpu_s_per_million"], r["agent_peak_rss_mib"],
+            r["events_per_s"], r["agent_cpu_s_per_million"],
+            "-" if r["startup_cpu_s"] is None else "%.2f" % r["startup_cpu_s"],
+            "-" if r["agent_net_cpu_s_per_million"] is None
+            else "%.2f" % r["agent_net_cpu_s_per_million"],
+            r["agent_peak_rss_mib"],
             "-" if r["collector_cpu_s_per_million"] is None
             else "%.2f" % r["collector_cpu_s_per_million"]))
     print()

@@ -7,35 +7,73 @@
 
 #include "common/core/time.h"
 #include "common/text/ascii.h"
-#include "common/wire/batch_encoder.h"
+#include "common/wire/batch_decoder.h"
 #include "common/wire/wire_protocol.h"
+#include "tools/collector/content_hash.h"
 #include "tools/collector/security.h"
 
 namespace t0w::collector {
 namespace {
 
-const Json* path(const Json& j, std::initializer_list<const char*> keys) {
-  const Json* cur = &j;
-  for (const char* k : keys) {
-    if (!cur->is_object()) return nullptr;
-    auto it = cur->find(k);
-    if (it == cur->end()) return nullptr;
-    cur = &*it;
-  }
-  return cur;
+// The body members the collector indexes, read by the one-pass decoder (decodeWireBatch).
+enum Field : size_t {
+  kSystemChannel,
+  kSystemEventId,
+  kSystemRecordId,
+  kRuleId,
+  kRuleTitle,
+  kLevel,
+  kAlertTime,
+  kEventChannel,
+  kEventRecordId,
+  kStatusType,
+  kDroppedEvents,
+  kFieldCount,
+};
+
+const std::vector<BodyPath>& indexedPaths() {
+  static const std::vector<BodyPath> paths = [] {
+    std::vector<BodyPath> p(kFieldCount);
+    p[kSystemChannel] = {"System", "Channel"};
+    p[kSystemEventId] = {"System", "EventID"};
+    p[kSystemRecordId] = {"System", "EventRecordID"};
+    p[kRuleId] = {"rule_id"};
+    p[kRuleTitle] = {"rule_title"};
+    p[kLevel] = {"level"};
+    p[kAlertTime] = {"time"};
+    p[kEventChannel] = {"event", "System", "Channel"};
+    p[kEventRecordId] = {"event", "System", "EventRecordID"};
+    p[kStatusType] = {"type"};
+    p[kDroppedEvents] = {"dropped_events"};
+    return p;
+  }();
+  return paths;
 }
 
-std::string stringAt(const Json& j, std::initializer_list<const char*> keys) {
-  const Json* v = path(j, keys);
-  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
+std::string stringAt(const WireRecord& r, Field f) {
+  const BodyField& v = r.fields[f];
+  return v.type == BodyField::Type::kString ? v.text : std::string();
 }
 
-int64_t intAt(const Json& j, std::initializer_list<const char*> keys) {
-  const Json* v = path(j, keys);
-  if (v == nullptr) return 0;
-  if (v->is_number_integer()) return v->get<int64_t>();
-  if (v->is_string()) return parseInt(v->get<std::string>()).value_or(0);
+int64_t intAt(const WireRecord& r, Field f) {
+  const BodyField& v = r.fields[f];
+  if (v.type == BodyField::Type::kInteger) return v.integer;
+  if (v.type == BodyField::Type::kString) return parseInt(v.text).value_or(0);
   return 0;
+}
+
+// The body as stored: the agent's text. Tabs and line breaks can only be whitespace between
+// tokens in valid JSON (inside strings they must be escaped), so dropping them keeps the meaning
+// and keeps every stored body (and the SIEM copy) on one line.
+std::string storedBody(std::string_view text) {
+  std::string out(text);
+  // memchr (vectorised) finds none in nearly every body.
+  if (text.find('\n') != std::string_view::npos || text.find('\r') != std::string_view::npos ||
+      text.find('\t') != std::string_view::npos) {
+    const auto line_break = [](char c) { return c == '\t' || c == '\n' || c == '\r'; };
+    out.erase(std::remove_if(out.begin(), out.end(), line_break), out.end());
+  }
+  return out;
 }
 
 Response unauthorized(const Request& req, const std::string& err, const std::string& detail,
@@ -49,53 +87,44 @@ Response unauthorized(const Request& req, const std::string& err, const std::str
 // prefix and the host are the authenticated agent's (`in`), never what the batch says: a
 // low-tier server must not file records under a DC's key space or host name. What the event
 // says about its computer stays in its body.
-IngestRecord toIngestRecord(DecodedRecord& d, size_t wire_prefix, IngestBatch& in) {
+IngestRecord toIngestRecord(WireRecord& d, size_t wire_prefix, IngestBatch& in) {
   IngestRecord r;
   r.kind = d.kind;
-  r.key = in.agent_id + d.key.substr(wire_prefix);
+  if (wire_prefix == in.agent_id.size() && d.key.compare(0, wire_prefix, in.agent_id) == 0) {
+    r.key = std::move(d.key);  // the batch's agent id is the authenticated one (checked)
+  } else {
+    r.key = in.agent_id;
+    r.key.append(d.key, wire_prefix);
+  }
   r.host = in.agent;
   if (d.time) {
     if (auto ft = parseFiletime(*d.time)) r.time = filetimeToUnixMicros(*ft);
   }
+  r.body = storedBody(d.body);
   if (d.kind == RecordKind::kEvent) {
-    r.channel = stringAt(d.body, {"System", "Channel"});
-    r.event_id = intAt(d.body, {"System", "EventID"});
-    r.record_id = intAt(d.body, {"System", "EventRecordID"});
+    r.channel = stringAt(d, kSystemChannel);
+    r.event_id = intAt(d, kSystemEventId);
+    r.record_id = intAt(d, kSystemRecordId);
   } else if (d.kind == RecordKind::kAlert) {
-    r.rule_id = stringAt(d.body, {"rule_id"});
-    r.rule_title = stringAt(d.body, {"rule_title"});
-    r.level = stringAt(d.body, {"level"});
-    const std::string channel = stringAt(d.body, {"event", "System", "Channel"});
+    r.rule_id = stringAt(d, kRuleId);
+    r.rule_title = stringAt(d, kRuleTitle);
+    r.level = stringAt(d, kLevel);
+    const std::string channel = stringAt(d, kEventChannel);
     if (!channel.empty()) {
       // The stored key of the event that matched (agent id | channel | EventRecordID).
-      r.event_key = in.agent_id + "|" + channel + "|" +
-                    std::to_string(intAt(d.body, {"event", "System", "EventRecordID"}));
+      r.event_key = in.agent_id + "|" + channel + "|" + std::to_string(intAt(d, kEventRecordId));
     }
     if (!r.time) {
-      if (auto ft = parseFiletime(stringAt(d.body, {"time"}))) r.time = filetimeToUnixMicros(*ft);
+      if (auto ft = parseFiletime(stringAt(d, kAlertTime))) r.time = filetimeToUnixMicros(*ft);
     }
   } else {
-    r.status_type = stringAt(d.body, {"type"});
+    r.status_type = stringAt(d, kStatusType);
     if (r.status_type == "queue_drop") {
-      r.dropped_events = std::max<int64_t>(1, intAt(d.body, {"dropped_events"}));
+      r.dropped_events = std::max<int64_t>(1, intAt(d, kDroppedEvents));
     }
-    if (r.status_type == "agent_status") in.status = dump(d.body);
+    if (r.status_type == "agent_status") in.status = r.body;
   }
-  r.body = dump(d.body);
   return r;
-}
-
-// SHA-256 over the records as stored (kind, key, time, canonical body): the same records give
-// the same hash however often they are encoded; the agent member (version, host name) is left
-// out, since a retry after an upgrade or rename is still the same batch.
-std::string contentHash(const std::vector<IngestRecord>& records) {
-  Sha256 h;
-  for (const IngestRecord& r : records) {
-    h.update(recordKindName(r.kind)).update("\n").update(r.key).update("\n");
-    h.update(r.time ? std::to_string(*r.time) : std::string()).update("\n");
-    h.update(r.body).update("\n");
-  }
-  return h.hexDigest();
 }
 
 }  // namespace
@@ -160,26 +189,25 @@ Response BatchIngest::handle(const Request& req) {
   auto ct = req.find(http::field::content_type);
   if (ct == req.end() || lowerAscii(sv(ct->value())).rfind("application/json", 0) != 0) {
     return error(req, http::status::unsupported_media_type, "unsupported_content_type",
-                 "Content-Type must be application/json (tier0watch.batch/2)");
+                 "Content-Type must be application/json (tier0watch.batch/3)");
   }
   std::string encoding = "identity";
   if (auto ce = req.find(http::field::content_encoding); ce != req.end())
     encoding = lowerAscii(sv(ce->value()));
-  Result<DecodedBatch> decoded = makeError(Errc::kInternal, "unset");
+  const auto wire_encoding = wireEncodingByName(encoding);
+  if (!wire_encoding) {
+    return error(req, http::status::unsupported_media_type, "unsupported_content_encoding",
+                 "Content-Encoding must be zstd, gzip or identity, not " + encoding);
+  }
   const auto max_decompressed = static_cast<size_t>(config_.max_decompressed_bytes);
   // Depth and size are checked while the document is parsed: nothing recurses over a body
   // nested deeper than max_json_depth, and max_json_values bounds its memory.
   JsonLimits limits;
   limits.max_depth = static_cast<size_t>(config_.max_json_depth);
   limits.max_values = static_cast<size_t>(config_.max_json_values);
-  if (encoding == "gzip") {
-    decoded = decodeBatch(req.body(), max_decompressed, limits);
-  } else if (encoding == "identity") {
-    decoded = parseBatchJson(req.body(), limits);
-  } else {
-    return error(req, http::status::unsupported_media_type, "unsupported_content_encoding",
-                 "Content-Encoding must be gzip or identity, not " + encoding);
-  }
+  // One pass, no tree: the bodies are stored as the agent sent them.
+  Result<WireBatch> decoded =
+      decodeWireBatch(req.body(), *wire_encoding, max_decompressed, limits, indexedPaths());
   if (!decoded) {
     if (decoded.error().code == Errc::kLimit &&
         decoded.error().message.find("JSON") != std::string::npos) {
@@ -196,7 +224,7 @@ Response BatchIngest::handle(const Request& req) {
     r.set(std::string(kRefusalHeader), std::string(kRefusalBatch));
     return r;
   }
-  DecodedBatch& batch = *decoded;
+  WireBatch& batch = *decoded;
   if (static_cast<int64_t>(batch.records.size()) > config_.max_records_per_batch) {
     return error(req, http::status::payload_too_large, "too_many_records",
                  "the batch has " + std::to_string(batch.records.size()) +
@@ -230,9 +258,9 @@ Response BatchIngest::handle(const Request& req) {
   in.received = now_();
   in.forward_outputs = forward_outputs_;
   in.records.reserve(batch.records.size());
-  // The decoder checked that every key starts with the batch's agent id and '|'.
+  // Every decoded key starts with the batch's agent id and '|' (v3: the decoder put them there).
   const size_t wire_prefix = batch.agent.id.size();
-  for (DecodedRecord& d : batch.records) {
+  for (WireRecord& d : batch.records) {
     in.records.push_back(toIngestRecord(d, wire_prefix, in));
   }
   in.content_hash = contentHash(in.records);

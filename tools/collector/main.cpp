@@ -19,6 +19,7 @@
 #include "tools/collector/config.h"
 #include "tools/collector/security.h"
 #include "tools/collector/service.h"
+#include "tools/collector/sql_conn.h"
 
 namespace {
 
@@ -43,6 +44,7 @@ t0w::Result<std::unique_ptr<Storage>> openFromConfig(const CollectorConfig& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  t0w::collector::configureSqliteForCollector();
   CLI::App app{"tier0watch-collector: Tier0Watch central collector"};
   app.require_subcommand(1);
   std::string config_path;

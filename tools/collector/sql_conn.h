@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -14,7 +15,11 @@
 
 namespace t0w::collector {
 
-using SqlParam = std::variant<std::monostate, int64_t, std::string>;
+// Text bound without a copy: the caller keeps it alive until the query returns.
+struct SqlText {
+  std::string_view text;
+};
+using SqlParam = std::variant<std::monostate, int64_t, std::string, SqlText>;
 using SqlRow = std::vector<std::optional<std::string>>;
 
 // Columns read as numbers are integer columns; NULL (or, short of disk damage, never, text)
@@ -35,6 +40,13 @@ class SqlConn {
   virtual Status begin() = 0;
   virtual bool postgres() const = 0;
 };
+
+// Process-wide SQLite settings for the collector, before any connection is opened: connections
+// in multi-thread mode (each is used by one thread at a time, leased by SqlStorage, so SQLite's
+// per-call connection mutex is pure cost), no memory statistics (a global mutex on every
+// allocation), statement journals in memory up to 4 MiB (not a temporary file written page by
+// page). Returns false when SQLite was already initialised (then nothing changes).
+bool configureSqliteForCollector();
 
 // SQLite: WAL, synchronous FULL (or NORMAL), foreign keys on, busy timeout. A new file is
 // created readable and writable by its owner only (SQLite gives its -wal and -shm files the

@@ -1,8 +1,14 @@
 #include "tools/collector/sql_ingest.h"
 
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "tools/collector/conflict_alert.h"
+#include "tools/collector/content_hash.h"
 #include "tools/collector/notifier.h"
 #include "tools/collector/security.h"
 
@@ -38,18 +44,49 @@ const char* tableOf(RecordKind kind) {
   }
 }
 
+// Rows per INSERT statement (a power of two; the rest of a batch goes in smaller powers of two,
+// so that each connection prepares at most seven statements per table). One statement per
+// record made SQLite copy every page a statement changed into its statement journal, per record;
+// one per 64 records journals a page once. 64 rows of at most 10 parameters stay below SQLite's
+// oldest limit of 999 parameters.
+constexpr size_t kRowsPerStatement = 64;
+
+// INSERT INTO <table>(...) VALUES (...), ... ON CONFLICT (key) DO NOTHING RETURNING key
+const std::string& insertSql(RecordKind kind, size_t rows) {
+  static const auto table = [] {
+    std::array<std::array<std::string, 7>, 3> sql;
+    const char* heads[3] = {
+        "INSERT INTO events(key, agent, host, channel, event_id, record_id, time, received, body) "
+        "VALUES ",
+        "INSERT INTO alerts(key, agent, host, rule_id, rule_title, level, time, received, "
+        "event_key, body) VALUES ",
+        "INSERT INTO statuses(key, agent, type, time, received, body) VALUES "};
+    const char* row[3] = {"(?,?,?,?,?,?,?,?,?)", "(?,?,?,?,?,?,?,?,?,?)", "(?,?,?,?,?,?)"};
+    for (size_t k = 0; k < 3; ++k) {
+      for (size_t p = 0; p < 7; ++p) {
+        std::string s = heads[k];
+        for (size_t i = 0; i < (size_t{1} << p); ++i) {
+          if (i > 0) s += ',';
+          s += row[k];
+        }
+        sql[k][p] = s + " ON CONFLICT (key) DO NOTHING RETURNING key";
+      }
+    }
+    return sql;
+  }();
+  return table[static_cast<size_t>(kind)][static_cast<size_t>(std::countr_zero(rows))];
+}
+
 }  // namespace
 
 Result<IngestResult> IngestWriter::write() {
   if (Status s = recordBatch(); !s) return s.error();
   if (!out_.duplicate_batch) {
-    for (const IngestRecord& r : b_.records) {
-      if (Status s = storeRecord(r); !s) return s.error();
-    }
+    if (Status s = storeRecords(b_.records); !s) return s.error();
     if (!conflicts_.empty()) {
       // Raised by the collector: not counted among the agent's own alerts.
-      const IngestRecord alert = conflictAlert(b_, conflicts_);
-      if (Status s = storeRecord(alert); !s) return s.error();
+      const std::vector<IngestRecord> alert{conflictAlert(b_, conflicts_)};
+      if (Status s = storeRecords(alert); !s) return s.error();
       --out_.stored;
       --out_.stored_alerts;
       ++out_.raised_alerts;
@@ -70,8 +107,10 @@ Status IngestWriter::recordBatch() {
   auto stored = c_.query("SELECT content_hash FROM batches WHERE batch_id = ?", {b_.batch_id});
   if (!stored) return stored.error();
   const std::string hash = stored->empty() ? "" : (*stored)[0][0].value_or("");
-  // Rows written before content hashes existed have none: a known id counts as a re-send.
-  if (hash.empty() || hash == b_.content_hash) {
+  // Rows written before content hashes existed have none: a known id counts as a re-send. A
+  // batch hashed by a collector that stored canonical bodies (before the one-pass ingest) and
+  // re-sent since is the same batch too.
+  if (hash.empty() || hash == b_.content_hash || hash == canonicalContentHash(b_.records)) {
     out_.duplicate_batch = true;
     return {};
   }
@@ -98,38 +137,76 @@ Status IngestWriter::recordBatch() {
       summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
 }
 
-Status IngestWriter::storeRecord(const IngestRecord& r) {
-  Result<Rows> rows = Rows{};
+void IngestWriter::appendRow(std::vector<SqlParam>& p, const IngestRecord& r) const {
+  // Key and body are bound as they are (SqlText): the body is not copied per row.
   if (r.kind == RecordKind::kEvent) {
-    rows = c_.query(
-        "INSERT INTO events(key, agent, host, channel, event_id, record_id, time, received, "
-        "body) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING RETURNING id",
-        {r.key, b_.agent, r.host, r.channel, r.event_id, r.record_id, sqlOptParam(r.time),
-         b_.received, r.body});
+    p.insert(p.end(), {SqlText{r.key}, SqlText{b_.agent}, SqlText{r.host}, SqlText{r.channel},
+                       r.event_id, r.record_id, sqlOptParam(r.time), b_.received, SqlText{r.body}});
   } else if (r.kind == RecordKind::kAlert) {
-    rows = c_.query(
-        "INSERT INTO alerts(key, agent, host, rule_id, rule_title, level, time, received, "
-        "event_key, body) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING "
-        "RETURNING id",
-        {r.key, b_.agent, r.host, r.rule_id, r.rule_title, r.level, sqlOptParam(r.time),
-         b_.received, r.event_key, r.body});
+    p.insert(p.end(), {SqlText{r.key}, SqlText{b_.agent}, SqlText{r.host}, SqlText{r.rule_id},
+                       SqlText{r.rule_title}, SqlText{r.level}, sqlOptParam(r.time), b_.received,
+                       SqlText{r.event_key}, SqlText{r.body}});
   } else {
-    rows = c_.query(
-        "INSERT INTO statuses(key, agent, type, time, received, body) VALUES (?,?,?,?,?,?) "
-        "ON CONFLICT (key) DO NOTHING RETURNING id",
-        {r.key, b_.agent, r.status_type, sqlOptParam(r.time), b_.received, r.body});
+    p.insert(p.end(), {SqlText{r.key}, SqlText{b_.agent}, SqlText{r.status_type},
+                       sqlOptParam(r.time), b_.received, SqlText{r.body}});
   }
-  if (!rows) return rows.error();
-  if (rows->empty()) return keyTaken(r);
-  ++out_.stored;
-  if (r.kind == RecordKind::kEvent) ++out_.stored_events;
-  if (r.kind == RecordKind::kAlert) ++out_.stored_alerts;
-  if (r.kind == RecordKind::kStatus) {
-    drops_ += r.dropped_events;
-    if (r.status_type.find("gap") != std::string::npos) ++gaps_;
-    return {};
+}
+
+Status IngestWriter::storeRecords(const std::vector<IngestRecord>& records) {
+  // Which records a statement stored (the others' keys were taken: duplicates or conflicts).
+  std::vector<char> stored(records.size(), 0);
+  std::vector<size_t> of_kind;
+  std::vector<SqlParam> params;
+  // The first row of each key in a statement (a key twice: only its first row can be stored),
+  // by hash with linear probing: no allocation per row.
+  constexpr size_t kSlots = 2 * kRowsPerStatement;
+  std::array<size_t, kSlots> slot{};
+  const auto probe = [&](std::string_view key) {
+    size_t h = std::hash<std::string_view>{}(key) % kSlots;
+    while (slot[h] != 0 && records[slot[h] - 1].key != key) h = (h + 1) % kSlots;
+    return h;
+  };
+  for (RecordKind kind : {RecordKind::kEvent, RecordKind::kAlert, RecordKind::kStatus}) {
+    of_kind.clear();
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (records[i].kind == kind) of_kind.push_back(i);
+    }
+    for (size_t at = 0; at < of_kind.size();) {
+      const size_t rows = std::bit_floor(std::min(kRowsPerStatement, of_kind.size() - at));
+      params.clear();
+      slot.fill(0);
+      for (size_t j = at; j < at + rows; ++j) {
+        const IngestRecord& r = records[of_kind[j]];
+        appendRow(params, r);
+        const size_t h = probe(r.key);
+        if (slot[h] == 0) slot[h] = of_kind[j] + 1;
+      }
+      auto returned = c_.query(insertSql(kind, rows), params);
+      if (!returned) return returned.error();
+      for (const SqlRow& row : *returned) {
+        const size_t h = probe(row[0] ? std::string_view(*row[0]) : std::string_view());
+        if (slot[h] != 0) stored[slot[h] - 1] = 1;
+      }
+      at += rows;
+    }
   }
-  return storeForwards(r);
+  for (size_t i = 0; i < records.size(); ++i) {
+    const IngestRecord& r = records[i];
+    if (!stored[i]) {
+      if (Status s = keyTaken(r); !s) return s;
+      continue;
+    }
+    ++out_.stored;
+    if (r.kind == RecordKind::kEvent) ++out_.stored_events;
+    if (r.kind == RecordKind::kAlert) ++out_.stored_alerts;
+    if (r.kind == RecordKind::kStatus) {
+      drops_ += r.dropped_events;
+      if (r.status_type.find("gap") != std::string::npos) ++gaps_;
+      continue;
+    }
+    if (Status s = storeForwards(r); !s) return s;
+  }
+  return {};
 }
 
 Status IngestWriter::storeForwards(const IngestRecord& r) {
@@ -145,13 +222,14 @@ Status IngestWriter::storeForwards(const IngestRecord& r) {
 }
 
 Status IngestWriter::keyTaken(const IngestRecord& r) {
-  // Bodies are stored as the collector serialised them (one canonical form), so equal content
-  // means equal text.
+  // Bodies are stored as the agent sent them, and an agent re-sends the text it stored, so equal
+  // content is nearly always equal text; the same value in another text (a body stored
+  // canonicalised by an older collector) is the same content too.
   auto stored =
       c_.query(std::string("SELECT body FROM ") + tableOf(r.kind) + " WHERE key = ?", {r.key});
   if (!stored) return stored.error();
   const std::string body = stored->empty() ? "" : (*stored)[0][0].value_or("");
-  if (body == r.body) {
+  if (sameJson(body, r.body)) {
     ++out_.duplicates;
     return {};
   }

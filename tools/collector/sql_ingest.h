@@ -19,7 +19,10 @@ class IngestWriter {
  private:
   // The batch id: new, re-sent with the same content, or reused with other content.
   Status recordBatch();
-  Status storeRecord(const IngestRecord& r);
+  // Inserts the records, many rows per statement, then counts the stored ones, queues their
+  // forward rows and compares the others with what their keys hold, in the records' order.
+  Status storeRecords(const std::vector<IngestRecord>& records);
+  void appendRow(std::vector<SqlParam>& p, const IngestRecord& r) const;
   Status storeForwards(const IngestRecord& r);
   // Compares with what is stored under the key: a duplicate, or a conflict (kept).
   Status keyTaken(const IngestRecord& r);

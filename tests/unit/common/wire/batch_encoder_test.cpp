@@ -177,7 +177,7 @@ TEST(BatchDecoder, RejectsMalformedBatchesWithReasons) {
     EXPECT_NE(r.error().message.find(reason), std::string::npos) << r.error().message;
   };
   Json d = doc;
-  d["schema"] = "tier0watch.batch/3";
+  d["schema"] = "tier0watch.batch/4";
   expectBad(d, "schema");
   d = doc;
   d["schema"] = "tier0watch.batch/2";  // v2 needs the queue epoch

@@ -21,8 +21,9 @@ def main():
     schemas = pathlib.Path(sys.argv[1])
     instance = json.loads(pathlib.Path(sys.argv[2]).read_text())
     version = "1"
-    if isinstance(instance, dict) and instance.get("schema") == "tier0watch.batch/2":
-        version = "2"
+    if isinstance(instance, dict) and instance.get("schema") in ("tier0watch.batch/2",
+                                                                "tier0watch.batch/3"):
+        version = instance["schema"].rsplit("/", 1)[1]
     batch_schema = json.loads((schemas / ("wire-batch.v%s.schema.json" % version)).read_text())
     event_schema = json.loads((schemas / "event.schema.json").read_text())
     cls = jsonschema.validators.validator_for(batch_schema)

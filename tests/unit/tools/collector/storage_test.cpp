@@ -308,6 +308,64 @@ TYPED_TEST(StorageTest, IngestDeduplicatesByBatchIdAndRecordKey) {
   EXPECT_EQ((*agents)[0].last_seen, 5000);
 }
 
+// Records go in many rows per statement (64, then powers of two): a batch of 200 records of
+// every kind, some keys stored before and some twice in the batch, is stored, counted and
+// compared exactly as one statement per record did, in the records' order.
+TYPED_TEST(StorageTest, ManyRowsPerStatementKeepPerRecordOutcomes) {
+  this->enroll("dc01");
+  ASSERT_TRUE(this->storage_->ingest(
+      this->batch("a1:1", {this->event("a1|Security|5", "DC01", 4624, 5),
+                           this->event("a1|Security|150", "DC01", 4624, 150, "old")})));
+  std::vector<IngestRecord> records;
+  for (int64_t i = 0; i < 200; ++i) {
+    records.push_back(this->event("a1|Security|" + std::to_string(i), "DC01", 4624, i));
+    if (i % 50 == 0) records.push_back(this->alert("a1|alert|" + std::to_string(i), "r", "low", i));
+  }
+  IngestRecord drop;
+  drop.kind = RecordKind::kStatus;
+  drop.key = "a1|queue|drop|1";
+  drop.status_type = "queue_drop";
+  drop.dropped_events = 3;
+  drop.body = R"({"type":"queue_drop","dropped_events":3,"message":"dropped 3"})";
+  records.push_back(drop);
+  records.push_back(this->event("a1|Security|7", "DC01", 4624, 7));             // twice, same
+  records.push_back(this->event("a1|Security|8", "DC01", 4624, 8, "changed"));  // twice, other
+  auto r = this->storage_->ingest(this->batch("a1:2", records));
+  ASSERT_TRUE(r) << r.error().toString();
+  EXPECT_FALSE(r->duplicate_batch);
+  // 200 events, 4 alerts, 1 status; event 5 and the second event 7 are duplicates; event 150
+  // (other text) and the second event 8 are conflicts.
+  EXPECT_EQ(r->stored_events, 198);
+  EXPECT_EQ(r->stored_alerts, 4);
+  EXPECT_EQ(r->stored, 198 + 4 + 1);
+  EXPECT_EQ(r->duplicates, 2);
+  EXPECT_EQ(r->conflicts, 2);
+  EXPECT_EQ(r->raised_alerts, 1);
+  auto conflicts = this->storage_->recentConflicts("dc01", 10);
+  ASSERT_TRUE(conflicts);
+  ASSERT_EQ(conflicts->size(), 2u);
+  EXPECT_EQ((*conflicts)[0].key, "a1|Security|8");  // newest first: in the records' order
+  EXPECT_EQ((*conflicts)[1].key, "a1|Security|150");
+  auto kept = this->storage_->eventByKey("a1|Security|150");
+  ASSERT_TRUE(kept);
+  ASSERT_TRUE(kept->has_value());
+  EXPECT_NE((*kept)->body.find("old"), std::string::npos) << "the first content stays";
+  // Ids follow the records' order.
+  EventQuery q;
+  q.limit = 500;
+  auto events = this->storage_->queryEvents(q);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 200u);
+  EXPECT_EQ((*events)[0].key, "a1|Security|199");
+  EXPECT_EQ((*events)[1].key, "a1|Security|198");
+  EXPECT_EQ((*events)[198].key, "a1|Security|150");  // stored by the first batch
+  EXPECT_EQ((*events)[199].key, "a1|Security|5");
+  auto agents = this->storage_->listAgents();
+  ASSERT_TRUE(agents);
+  EXPECT_EQ((*agents)[0].drops, 3);
+  EXPECT_EQ((*agents)[0].events, 2 + 198);
+}
+
 // A batch id re-sent with the same content is a duplicate; with other content (a queue rolled
 // back to a snapshot) it is a conflict, and so is a record key that comes back with another
 // body: kept, counted on the agent and raised as one alert per batch, never dropped silently.
