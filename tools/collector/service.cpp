@@ -15,7 +15,7 @@ Result<std::unique_ptr<CollectorService>> CollectorService::create(const Collect
   std::unique_ptr<CollectorService> s(new CollectorService(config));
   if (Status st = createPrivateDirectory(config.state_dir); !st) return st.error();
   auto storage = openStorage(config.storage_driver, config.storageTarget(),
-                             StorageOptions{config.sqlite_synchronous == "full", ""});
+                             StorageOptions{config.sqlite_synchronous == "full"});
   if (!storage) return storage.error();
   s->storage_ = std::move(*storage);
   auto tls = makeServerTls(config);

@@ -740,13 +740,12 @@ Result<std::unique_ptr<Storage>> openStorage(const std::string& driver, const st
     return makeError(Errc::kInvalidArgument,
                      "storage driver must be sqlite or postgres, not \"" + driver + "\"");
   }
-  std::string instance = options.instance_id;
-  if (instance.empty()) {
-    char host[256] = {};
-    (void)gethostname(host, sizeof(host) - 1);
-    auto tag = randomHex(4);
-    instance = std::string(host) + ":" + std::to_string(getpid()) + ":" + (tag ? *tag : "0");
-  }
+  // This process's id among the instances sharing the database: host:pid:random.
+  char host[256] = {};
+  (void)gethostname(host, sizeof(host) - 1);
+  auto tag = randomHex(4);
+  std::string instance =
+      std::string(host) + ":" + std::to_string(getpid()) + ":" + (tag ? *tag : "0");
   auto storage = std::make_unique<SqlStorage>(std::move(conns), postgres, std::move(instance));
   if (Status s = storage->migrate(); !s) return s.error();
   return std::unique_ptr<Storage>(std::move(storage));

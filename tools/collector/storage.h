@@ -379,8 +379,6 @@ struct StorageOptions {
   // SQLite (WAL): FULL syncs the log at every commit, so an acknowledged batch survives a power
   // loss; NORMAL survives a crash of the process only. PostgreSQL: its synchronous_commit.
   bool sqlite_full_sync = true;
-  // This process's id among the instances sharing the database; empty: host:pid:random.
-  std::string instance_id;
 };
 
 // Opens the storage named by `driver` ("sqlite": `target` is a file path, created readable by
