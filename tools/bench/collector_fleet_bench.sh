@@ -50,6 +50,25 @@ start() { # binary, dir -> PORT (not in a $(...) subshell: PIDS must keep the pr
   PORT="$(sed -n 's/.*"listening":\([0-9]*\).*/\1/p' "$dir/out")"
 }
 
+cpu() { # CPU seconds (user + system) of the collectors and of the PostgreSQL server processes
+  local pm
+  pm=$(head -1 "$WORK/pg/data/postmaster.pid")
+  python3 - "$pm" "${PIDS[@]}" <<'PY'
+import os, sys
+tick = os.sysconf("SC_CLK_TCK")
+def secs(pid):
+    try:
+        f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / tick
+    except OSError:
+        return 0.0
+pm, collectors = sys.argv[1], sys.argv[2:]
+pg = [pm] + [p for p in os.listdir("/proc") if p.isdigit() and
+             open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()[1] == pm]
+print("%.2f %.2f" % (sum(secs(p) for p in collectors), sum(secs(p) for p in pg)))
+PY
+}
+
 run() { # instances, collector binary
   local n="$1" bin="$2"
   RUN=$((RUN + 1))
@@ -72,7 +91,8 @@ run() { # instances, collector binary
     ports+=("$PORT")
   fi
   # Agents split between the instances (round robin over the token file).
-  local lg=()
+  local lg=() before after
+  before=$(cpu)
   for k in $(seq 0 $((n - 1))); do
     awk -v n="$n" -v k="$k" 'NR % n == k' "$dir/tokens" > "$dir/tokens$k"
     "$LOADGEN" --url "https://127.0.0.1:${ports[$k]}" --ca "$ca" --tokens "$dir/tokens$k" \
@@ -81,11 +101,13 @@ run() { # instances, collector binary
     lg+=($!)
   done
   for p in "${lg[@]}"; do wait "$p"; done
+  after=$(cpu)
   local stored
   stored=$(psql "$url" -Atc "SELECT count(*) FROM events")
-  python3 - "$n" "$AGENTS" "$stored" "$dir" "$bin" <<'PY'
+  python3 - "$n" "$AGENTS" "$stored" "$dir" "$bin" "$before" "$after" <<'PY'
 import glob, json, sys
-n, agents, stored, d, binary = sys.argv[1:]
+n, agents, stored, d, binary, before, after = sys.argv[1:]
+b, a = [float(x) for x in before.split()], [float(x) for x in after.split()]
 runs = [json.load(open(f)) for f in sorted(glob.glob(d + "/lg*.json"))]
 # Each t0w-loadgen times its own sending (batches are encoded before its clock starts); the
 # runs overlap, so the instances' rate is the sum of theirs.
@@ -95,7 +117,10 @@ print("FLEET-BENCH " + json.dumps({
     "events_per_second": round(sum(r["events_per_second"] for r in runs)),
     "batches_per_second": round(sum(r["batches_per_second"] for r in runs), 1),
     "batches_failed": sum(r["batches_failed"] for r in runs),
-    "batches_throttled": sum(r["batches_throttled"] for r in runs), "collector": binary}))
+    "batches_throttled": sum(r["batches_throttled"] for r in runs),
+    # CPU seconds while the load ran: all collector processes, all PostgreSQL processes.
+    "cpu_s_collectors": round(a[0] - b[0], 2), "cpu_s_postgres": round(a[1] - b[1], 2),
+    "collector": binary}))
 PY
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
   PIDS=()
