@@ -184,16 +184,14 @@ def start_hec(cert, key):
 # ---- Collector instances ----------------------------------------------------------------------
 def make_certificate(directory):
     """One server certificate for both instances (what a balancer passing TLS through needs):
-    self-signed, CA:TRUE so that the agents trust this very file, SAN 127.0.0.1 and localhost."""
+    the one a collector generates on its first start (self-signed, CA:TRUE so that agents trust
+    that very file; SAN localhost, 127.0.0.1, ::1), made by a throwaway SQLite collector."""
+    gen = RealCollector(COLLECTOR, os.path.join(directory, "certgen"))
+    gen.start()
+    gen.stop()
     cert, key = os.path.join(directory, "server.pem"), os.path.join(directory, "server.key")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days",
-                    "2", "-subj", "/CN=tier0watch-collector",
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                    "-addext", "basicConstraints=critical,CA:TRUE",
-                    "-addext", "keyUsage=critical,digitalSignature,keyCertSign",
-                    "-addext", "extendedKeyUsage=serverAuth"],
-                   check=True, capture_output=True, timeout=60)
+    shutil.copyfile(gen.ca, cert)
+    shutil.copyfile(os.path.join(gen.state, "tls", "collector.key"), key)
     os.chmod(key, 0o600)
     return cert, key
 
