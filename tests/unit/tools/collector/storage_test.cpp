@@ -14,6 +14,7 @@
 
 #include "tools/collector/health.h"
 #include "tools/collector/notifier.h"
+#include "tools/collector/rate_limiter.h"
 #include "tools/collector/security.h"
 #include "tools/collector/sql_conn.h"
 
@@ -1009,6 +1010,20 @@ TYPED_TEST(StorageTest, RateBucketIsSharedByTheInstances) {
     if (!granted_again) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // refill
   }
   EXPECT_TRUE(granted_again);
+}
+
+TYPED_TEST(StorageTest, RateLimitersOfTwoInstancesShareTheBucketOnPostgres) {
+  auto second = this->backend_.reopen();
+  ASSERT_TRUE(second) << second.error().toString();
+  RateLimiter a(0.001, 3, *this->storage_, "agent");
+  RateLimiter b(0.001, 3, **second, "agent");
+  const bool postgres = std::string(this->storage_->driver()) == "postgres";
+  EXPECT_EQ(a.shared(), postgres);  // SQLite: one process, buckets in memory
+  const auto now = std::chrono::steady_clock::now();
+  int passed = 0;
+  for (int i = 0; i < 6; ++i) passed += !(i % 2 ? b : a).acquire("dc01", now).has_value();
+  EXPECT_EQ(passed, postgres ? 3 : 6);  // in memory each instance allows its own burst
+  EXPECT_EQ(a.fallbacks() + b.fallbacks(), 0u);
 }
 
 TYPED_TEST(StorageTest, ConcurrentTokensNeverExceedTheBurst) {
