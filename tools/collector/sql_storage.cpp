@@ -427,15 +427,26 @@ class SqlStorage final : public Storage {
   Result<std::vector<ForwardItem>> claimForwards(const std::string& output, int64_t now,
                                                  int64_t lease_until, int limit) override {
     Lease c(*this);
-    // One statement: the rows are claimed as they are chosen. PostgreSQL skips the rows another
-    // instance is claiming at this moment (SKIP LOCKED) instead of waiting for them; SQLite has
-    // one writer. A claim runs out at lease_until (its instance died): the rows are due again.
-    auto rows = c->query(
-        std::string("UPDATE forward_queue SET lease_owner = ?, lease_until = ? WHERE id IN "
-                    "(SELECT id FROM forward_queue WHERE output = ? AND next_attempt <= ? AND "
-                    "(lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT ?") +
-            (postgres_ ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING id, payload, attempts",
-        {instance_, lease_until, output, now, now, int64_t{limit}});
+    // One statement: the rows are claimed as they are chosen. PostgreSQL locks them in a CTE
+    // (run once, materialised), skipping the rows another instance is claiming at this moment
+    // (SKIP LOCKED) instead of waiting for them, and re-checks a row another instance claimed
+    // and committed meanwhile; SQLite has one writer. A claim runs out at lease_until (its
+    // instance died): the rows are due again.
+    const char* due =
+        "SELECT id FROM forward_queue WHERE output = ? AND next_attempt <= ? AND "
+        "(lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT ?";
+    const std::string sql =
+        postgres_ ? std::string("WITH due AS (") + due +
+                        " FOR UPDATE SKIP LOCKED) UPDATE forward_queue f SET lease_owner = ?, "
+                        "lease_until = ? FROM due WHERE f.id = due.id RETURNING f.id, f.payload, "
+                        "f.attempts"
+                  : std::string(
+                        "UPDATE forward_queue SET lease_owner = ?, lease_until = ? WHERE "
+                        "id IN (") +
+                        due + ") RETURNING id, payload, attempts";
+    auto rows = postgres_
+                    ? c->query(sql, {output, now, now, int64_t{limit}, instance_, lease_until})
+                    : c->query(sql, {instance_, lease_until, output, now, now, int64_t{limit}});
     if (!rows) return rows.error();
     std::vector<ForwardItem> out;
     for (const auto& r : *rows) out.push_back({num(r[0]), str(r[1]), num(r[2])});

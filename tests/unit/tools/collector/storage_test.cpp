@@ -948,7 +948,7 @@ TYPED_TEST(StorageTest, AStoppingInstanceReleasesItsClaimsAndLeases) {
 TYPED_TEST(StorageTest, ConcurrentForwardLoopsOfTwoInstancesDeliverEachRowOnce) {
   auto second = this->backend_.reopen();
   ASSERT_TRUE(second) << second.error().toString();
-  constexpr int kRows = 400;
+  constexpr int kRows = 1000;
   for (int i = 0; i < kRows; ++i) {
     ASSERT_TRUE(this->storage_->enqueueForward("syslog", std::to_string(i), 1));
   }
@@ -974,10 +974,10 @@ TYPED_TEST(StorageTest, ConcurrentForwardLoopsOfTwoInstancesDeliverEachRowOnce) 
       if (!s.ackForwards(ids)) ++errors;
     }
   };
-  std::thread t1(loop, std::ref(*this->storage_));
-  std::thread t2(loop, std::ref(**second));
-  t1.join();
-  t2.join();
+  std::vector<std::thread> threads;  // two forward loops per instance
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back(loop, std::ref(i % 2 ? **second : *this->storage_));
+  for (auto& t : threads) t.join();
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(delivered.size(), static_cast<size_t>(kRows));
   for (int i = 0; i < kRows; ++i) EXPECT_EQ(delivered.count(std::to_string(i)), 1u) << i;
