@@ -31,3 +31,11 @@ CREATE TABLE batch_variants (
   PRIMARY KEY (batch_id, content_hash)
 );
 CREATE INDEX batch_variants_received ON batch_variants(received);
+-- One issue per condition that is not closed (agent, code, source): the evaluating instance holds
+-- the health lease, and should a round outlast it, a second evaluator's insert fails here instead
+-- of opening the issue twice. Duplicates from before are closed first.
+UPDATE health_issues SET state = 'closed', closed_at = last_seen
+  WHERE state <> 'closed' AND id NOT IN (
+    SELECT MAX(id) FROM health_issues WHERE state <> 'closed' GROUP BY agent, code, source);
+CREATE UNIQUE INDEX health_issues_one_open ON health_issues(agent, code, source)
+  WHERE state <> 'closed';

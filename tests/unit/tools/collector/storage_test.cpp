@@ -1160,6 +1160,26 @@ TYPED_TEST(StorageTest, HealthIssueUpdateLosesToAConcurrentChange) {
   EXPECT_EQ((*this->storage_->healthIssueById(*id))->state, "suppressed");
 }
 
+TYPED_TEST(StorageTest, AConditionHasOneIssueThatIsNotClosed) {
+  // Two evaluators (a round that outlasted the health lease) cannot open one condition twice.
+  this->enroll("dc01");
+  HealthIssue h{0, "dc01", "source_absent", "Security",   "medium",     "x",
+                1, 1,      "open",          std::nullopt, std::nullopt, std::nullopt};
+  auto first = this->storage_->addHealthIssue(h);
+  ASSERT_TRUE(first) << first.error().toString();
+  EXPECT_FALSE(this->storage_->addHealthIssue(h));
+  h.source = "System";  // another source: another condition
+  EXPECT_TRUE(this->storage_->addHealthIssue(h));
+  h.source = "Security";
+  h.id = *first;
+  h.state = "closed";
+  h.closed_at = 2;
+  ASSERT_TRUE(*this->storage_->updateHealthIssueIf(h, "open"));
+  h.state = "open";
+  h.closed_at.reset();
+  EXPECT_TRUE(this->storage_->addHealthIssue(h));  // it came back: a new issue
+}
+
 TYPED_TEST(StorageTest, InstancesStartingTogetherMigrateOnce) {
   // A fresh database opened by three processes at once (PostgreSQL: the advisory lock; SQLite:
   // its write lock and busy timeout).
