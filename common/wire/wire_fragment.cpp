@@ -1,6 +1,8 @@
 #include "common/wire/wire_fragment.h"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/core/time.h"
 #include "common/text/json_string.h"
@@ -14,8 +16,7 @@ Error corrupt(size_t at, std::string_view what) {
 }
 
 // The fragment is our own output, so the reader expects exactly what the writer writes: literal
-// member names in order, a string key, an optional time, and a body whose end is found by
-// matching braces outside strings (bodies are JSON objects, checked when queued).
+// member names in order, a string key, an optional time, the body's length and the body.
 class FragmentReader {
  public:
   explicit FragmentReader(std::string_view s) : s_(s) {}
@@ -67,27 +68,25 @@ class FragmentReader {
     return j.get<std::string>();
   }
 
-  Result<std::string> object() {
+  // The body is taken by its length ("len", written just before it), not by parsing it: a
+  // body that is not balanced JSON (the queue checks only its shape) cannot shift the records
+  // after it.
+  Result<std::string> body(size_t len) {
     const size_t at = pos_;
-    if (pos_ >= s_.size() || s_[pos_] != '{') return corrupt(at, "expected a body object");
-    int depth = 0;
-    for (size_t i = pos_; i < s_.size(); ++i) {
-      const char c = s_[i];
-      if (c == '"') {
-        auto end = stringEnd(i);
-        if (!end) break;
-        i = *end - 1;
-      } else if (c == '{' || c == '[') {
-        ++depth;
-      } else if (c == '}' || c == ']') {
-        if (--depth == 0) {
-          std::string body(s_.substr(pos_, i + 1 - pos_));
-          pos_ = i + 1;
-          return body;
-        }
-      }
+    if (len < 2 || len > s_.size() - pos_ || s_[pos_] != '{' || s_[pos_ + len - 1] != '}') {
+      return corrupt(at, "body length " + std::to_string(len) + " does not fit");
     }
-    return corrupt(at, "unterminated body");
+    std::string out(s_.substr(pos_, len));
+    pos_ += len;
+    return out;
+  }
+
+  std::optional<size_t> number() {
+    size_t v = 0;
+    const auto [end, ec] = std::from_chars(s_.data() + pos_, s_.data() + s_.size(), v);
+    if (ec != std::errc() || end == s_.data() + pos_) return std::nullopt;
+    pos_ = static_cast<size_t>(end - s_.data());
+    return v;
   }
 
   Result<QueueRecord> record() {
@@ -113,10 +112,14 @@ class FragmentReader {
       r.time = parseFiletime(*t);
       if (!r.time) return corrupt(t_at, "malformed time");
     }
+    if (!literal(",\"len\":")) return corrupt(pos_, "expected the body's length");
+    const size_t len_at = pos_;
+    const std::optional<size_t> len = number();
+    if (!len) return corrupt(len_at, "malformed body length");
     if (!literal(",\"body\":")) return corrupt(pos_, "expected the body");
-    auto body = object();
-    if (!body) return body.error();
-    r.body = std::move(*body);
+    auto b = body(*len);
+    if (!b) return b.error();
+    r.body = std::move(*b);
     if (!literal("}")) return corrupt(pos_, "expected the end of the record");
     return r;
   }
@@ -141,6 +144,8 @@ void appendWireRecord(std::string& out, const QueueRecord& r) {
     out += formatFiletime(*r.time);
     out += '"';
   }
+  out += ",\"len\":";
+  out += std::to_string(r.body.size());
   out += ",\"body\":";
   out += r.body;
   out += '}';

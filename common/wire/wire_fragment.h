@@ -14,8 +14,9 @@
 
 namespace t0w {
 
-// {"kind":"event","key":"<key>","time":"<ISO 8601>","body":<body>} ("time" only when known and
-// within years 1601..9999).
+// {"kind":"event","key":"<key>","time":"<ISO 8601>","len":<body bytes>,"body":<body>} ("time"
+// only when known and within years 1601..9999; "len" lets a stored chunk be read back without
+// parsing bodies, whatever they hold).
 // The body must already be one JSON object (validated when it was queued).
 void appendWireRecord(std::string& out, const QueueRecord& record);
 

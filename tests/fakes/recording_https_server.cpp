@@ -59,6 +59,9 @@ struct Options {
   int port = 0;             // 0: any free port
   bool keep_pki = false;    // reuse the certificates already in --dir
   int reply_429_count = 0;  // with --reply-429: only the first N requests (0: all)
+  // A slow collector (the agent's SIGKILL test: an upload whose pace does not depend on the
+  // agent's speed): each answer waits this long after the request is recorded.
+  int delay_ms = 0;
 };
 
 std::string lower(std::string s) {
@@ -137,6 +140,9 @@ class Server {
       http::request<http::string_body> request = parser.release();
       http::response<http::string_body> response = answer(request);
       if (options_.hang) hangForever();
+      if (options_.delay_ms > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(options_.delay_ms));
+      }
       http::write(stream, response, ec);
       if (ec || !response.keep_alive()) return;
     }
@@ -255,6 +261,8 @@ int main(int argc, char** argv) {
                "Reuse ca.pem/server.pem/... already in --dir (a restarted collector keeps its CA)");
   app.add_option("--reply-429-count", options.reply_429_count,
                  "With --reply-429: answer 429 only to the first N requests");
+  app.add_option("--delay-ms", options.delay_ms,
+                 "Wait N ms after recording each request before answering it");
   CLI11_PARSE(app, argc, argv);
 
   std::thread([limit = options.time_limit_seconds] {

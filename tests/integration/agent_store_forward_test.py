@@ -78,15 +78,23 @@ def collector_down(work):
     up.stop()
 
 
+REQUEST_DELAY_MS = 20
+
+
 def sigkill(work):
     seed = int(os.environ.get("T0W_SEED", random.SystemRandom().randrange(1 << 30)))
     print("seed %d (rerun with T0W_SEED=%d)" % (seed, seed))
     rng = random.Random(seed)
-    # Long enough for 20 kills: each run uploads its target number of requests plus whatever
-    # goes out while this script polls, about 25 requests of 100 events on a fast agent.
+    # 20 kills during the upload whatever the agent's speed: the collector answers each request
+    # REQUEST_DELAY_MS after it arrives, so the upload's pace is the collector's (at most one
+    # request of at most 100 events per delay; the agent sends one request at a time). A run
+    # uploads its target (at most 16 requests) plus what goes out while this script polls and
+    # kills (a poll interval of at most 0.2 s and a `tier0watch status`: about 10 requests at
+    # 20 ms), so 20 runs take at most ~520 of the 1,000 requests of 100 events.
     n = 100000
     fc, xml, keys, state, agent = setup(
-        work, n, extra="batch: {max_events: 100, max_delay_ms: 50}\nqueue: {chunk_records: 100}\n")
+        work, n, collector_args=("--delay-ms", str(REQUEST_DELAY_MS)),
+        extra="batch: {max_events: 100, max_delay_ms: 50}\nqueue: {chunk_records: 100}\n")
     kills = 0
     for i in range(20):
         before = len(fc.requests())
@@ -102,8 +110,9 @@ def sigkill(work):
         kills += 1
         if drained(state, xml):
             break
-    print("SIGKILLed the agent %d times during upload" % kills)
-    assert kills == 20, "the upload finished before 20 kills; make it longer"
+    during = len(fc.requests())
+    print("SIGKILLed the agent %d times during upload (%d requests by then)" % (kills, during))
+    assert kills == 20, "the upload finished before 20 kills (%d requests): raise the delay" % during
     agent.start()
     # An agent that died on restart fails the test now, not after the whole bound.
     wait_until(lambda: drained(state, xml) or not agent.alive(), 600,
@@ -112,8 +121,10 @@ def sigkill(work):
     assert agent.terminate() == 0
     got = check_all_delivered(fc, keys)
     received = sum(1 for k, _, _ in accepted_records(fc.requests()) if k == "event")
-    print("distinct %d of %d; %d received (duplicates after crashes: %d)" %
-          (len(got), n, received, received - len(got)))
+    largest = max(len(accepted_records([r])) for r in fc.requests())
+    print("distinct %d of %d; %d received (duplicates after crashes: %d); %d requests, the "
+          "largest of %d records" % (len(got), n, received, received - len(got),
+                                     len(fc.requests()), largest))
     assert len(got) == n
 
 

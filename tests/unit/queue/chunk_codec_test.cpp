@@ -49,6 +49,20 @@ TEST(ChunkCodec, IsTheWireEncodingOfItsRecords) {
   EXPECT_EQ(doc[0]["kind"], "event");
   EXPECT_EQ(doc[0]["key"], records[0].key);  // agent-local: the collector adds the agent id
   EXPECT_EQ(doc[0]["body"], nlohmann::json::parse(records[0].body));
+  EXPECT_EQ(doc[0]["len"], records[0].body.size());
+}
+
+TEST(ChunkCodec, BodiesThatAreNotBalancedJsonStillReadBack) {
+  // The queue checks a body's shape only ({...} on one line); the reader must not depend on more.
+  std::vector<QueueRecord> records = testing::eventBatch("Security", 1, 4);
+  records[0].body = "{}}";
+  records[1].body = "{\"a\":\"\\\"}";  // {"a":"\"} : the string never closes
+  records[2].body = "{\"k\":\"},{\\\"kind\\\":\\\"event\\\"\"}";
+  auto enc = encodeChunk(records, 1);
+  ASSERT_TRUE(enc.ok());
+  auto dec = decodeChunk(enc->payload, enc->raw_bytes);
+  ASSERT_TRUE(dec.ok()) << dec.error().toString();
+  EXPECT_EQ(*dec, records);
 }
 
 TEST(ChunkCodec, ATimeBeyondIso8601IsLeftOut) {
