@@ -146,12 +146,14 @@ class Hec(http.server.BaseHTTPRequestHandler):
         instance = self.headers.get("Authorization", "").split("-")[-1]
         lines = [line for line in body.splitlines() if line.strip()]
         with Hec.lock:
+            records = 0
             for line in lines:
                 e = json.loads(line)["event"]
                 Hec.received.append((e.get("kind"), e.get("key"), instance))
+                records += e.get("kind") in ("event", "alert")  # not health notifications
             held = instance == "a" and Hec.hold.is_set() and not Hec.holding.is_set()
             if held:
-                Hec.held_records = len(lines)
+                Hec.held_records = records
                 Hec.holding.set()
         if held:
             Hec.release.wait(120)
