@@ -529,11 +529,17 @@ def checks(work, url):
                                {"Authorization": "Bearer " + rl_token})
     assert status_code == 401 and "revoked" in text, (status_code, text)
 
-    print("FLEET " + json.dumps(figures, sort_keys=True))
     lb.stop()
     hec.shutdown()
+    # A clean stop hands the leases back at once (another instance takes over without waiting).
     a.stop()
     b.stop()
+    # (A lease of the SIGKILLed process stays until it runs out: nobody could hand it back.)
+    held = [r for r in psql(url, "SELECT name, holder FROM leader_leases WHERE expires <> 0")
+            if r[1] in live]
+    assert not held, held
+    figures["leases_released_at_stop"] = True
+    print("FLEET " + json.dumps(figures, sort_keys=True))
 
 
 if __name__ == "__main__":
