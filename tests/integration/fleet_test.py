@@ -1,6 +1,8 @@
 """Two REAL `tier0watch-collector serve` instances on ONE PostgreSQL database, behind a TCP
-round-robin balancer (this file, raw TLS bytes passed through), with REAL `tier0watch run`
-agents split between them: two configured to instance A, two to instance B, two to the balancer.
+round-robin balancer (this file, raw TLS bytes passed through) and an HTTP one (reverse_proxy.py:
+TLS terminated, each request to the next instance), with REAL `tier0watch run` agents split
+between them: two configured to instance A, two to instance B, two to the TCP balancer, one to
+the HTTP balancer.
 Both instances forward to one fake Splunk HEC (this file). Instance A is SIGKILLed and restarted
 while the agents ship. Then:
 
@@ -38,6 +40,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from agent_harness import Agent, Workdir, status, wait_until, write_events
 from collector_harness import PASSWORD, RealCollector
+from reverse_proxy import ReverseProxy
 
 T0W, COLLECTOR = sys.argv[1], sys.argv[2]
 RATE, BURST = 2, 10          # limits.agent_requests_per_second / agent_burst
@@ -195,7 +198,29 @@ def make_certificate(directory):
     shutil.copyfile(gen.ca, cert)
     shutil.copyfile(os.path.join(gen.state, "tls", "collector.key"), key)
     os.chmod(key, 0o600)
-    return cert, key
+    return cert, key, gen.state
+
+
+class HttpBackends:
+    """What reverse_proxy.ReverseProxy forwards to, made an HTTP load balancer: every request
+    goes to the next instance (TLS ends at the balancer, which opens HTTPS to the instance);
+    an instance that is down gets the balancer's own 502, which the agent retries."""
+
+    def __init__(self, instances, cert, cert_state):
+        self.instances = instances
+        self.ca = cert
+        self.state = cert_state  # tls/collector.pem and .key: the balancer's certificate
+        self.next = 0
+        self.lock = threading.Lock()
+        self.requests = [0] * len(instances)
+
+    @property
+    def port(self):
+        with self.lock:
+            i = self.next % len(self.instances)
+            self.next += 1
+            self.requests[i] += 1
+        return self.instances[i].port
 
 
 class Instance(RealCollector):
@@ -315,7 +340,7 @@ def run(work, url):
 
 def checks(work, url):
     figures = {}
-    cert, key = make_certificate(work)
+    cert, key, cert_state = make_certificate(work)
     hec = start_hec(cert, key)
     hec_port = hec.server_address[1]
     a = Instance(os.path.join(work, "a"), url, cert, key, hec_port, add_user=False)
@@ -329,9 +354,12 @@ def checks(work, url):
     assert migrations[0] == migrations[1], migrations
     lb = Balancer([lambda: a.port, lambda: b.port])
     lb_url = "https://127.0.0.1:%d" % lb.port
+    # An HTTP balancer too: TLS terminated, each request to the next instance.
+    http_backends = HttpBackends([a, b], cert, cert_state)
+    http_lb = ReverseProxy(http_backends)
     agents = []
     targets = {"dc-a1": a.url, "dc-a2": a.url, "dc-b1": b.url, "dc-b2": b.url,
-               "dc-lb1": lb_url, "dc-lb2": lb_url}
+               "dc-lb1": lb_url, "dc-lb2": lb_url, "dc-http1": http_lb.url}
     for i, (name, target) in enumerate(sorted(targets.items())):
         token = (a if i % 2 else b).enroll(name)  # enrolled through either: one database
         xml = os.path.join(work, name + ".xml")
@@ -386,6 +414,10 @@ def checks(work, url):
     assert conflicts == 0, conflicts
     figures["events_stored"] = len(keys)
     figures["balancer_connections"] = {"a": lb.connections[0], "b": lb.connections[1]}
+    figures["http_balancer_requests"] = {"a": http_backends.requests[0],
+                                         "b": http_backends.requests[1]}
+    # dc-http1's uploads went to both instances, request by request.
+    assert min(http_backends.requests) > 3, http_backends.requests
     assert lb.connections[0] > 0 and lb.connections[1] > 0, lb.connections
 
     # ---- every record forwarded to the SIEM, duplicates counted --------------------------------
@@ -535,6 +567,7 @@ def checks(work, url):
     assert status_code == 401 and "revoked" in text, (status_code, text)
 
     lb.stop()
+    http_lb.stop()
     hec.shutdown()
     # A clean stop hands the leases back at once (another instance takes over without waiting).
     a.stop()
