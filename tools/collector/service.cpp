@@ -1,9 +1,13 @@
 #include "tools/collector/service.h"
 
+#include <signal.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <cerrno>
+#include <csignal>
 #include <filesystem>
 
 #include "tools/collector/notifier.h"
@@ -78,7 +82,38 @@ Result<std::unique_ptr<CollectorService>> CollectorService::create(const Collect
 
 CollectorService::~CollectorService() { stop(); }
 
+namespace {
+
+// An instance id is "host:pid:tag". A holder on this host whose process is gone (a crash, a
+// SIGKILL) gets nothing done with its leases and claims: they are released at once instead of
+// when they run out. A pid reused by another process only keeps them until they run out.
+bool deadOnThisHost(const std::string& holder) {
+  const size_t a = holder.find(':');
+  const size_t b = holder.find(':', a == std::string::npos ? a : a + 1);
+  if (a == std::string::npos || b == std::string::npos) return false;
+  char host[256] = {};
+  (void)gethostname(host, sizeof(host) - 1);
+  if (holder.substr(0, a) != host) return false;
+  const std::string pid_text = holder.substr(a + 1, b - a - 1);
+  if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  const long pid = std::stol(pid_text);
+  if (pid <= 0 || pid == static_cast<long>(getpid())) return false;
+  return kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+}  // namespace
+
 Result<uint16_t> CollectorService::start() {
+  if (auto held = storage_->holders(); held) {
+    for (const std::string& h : *held) {
+      if (!deadOnThisHost(h)) continue;
+      if (Status s = storage_->releaseHolder(h); s) {
+        spdlog::info("released the leases and forward claims of {} (its process is gone)", h);
+      }
+    }
+  }
   auto port = server_->listen(config_.listen_address, static_cast<uint16_t>(config_.listen_port));
   if (!port) return port.error();
   started_ = true;

@@ -636,15 +636,28 @@ class SqlStorage final : public Storage {
     return !rows->empty();
   }
 
-  Status releaseInstance() override {
+  Status releaseInstance() override { return releaseHolder(instance_); }
+
+  Result<std::vector<std::string>> holders() override {
     Lease c(*this);
-    if (auto r = c->query("UPDATE leader_leases SET expires = 0 WHERE holder = ?", {instance_});
-        !r) {
+    auto rows = c->query(
+        "SELECT holder FROM leader_leases WHERE expires > 0 UNION SELECT lease_owner FROM "
+        "forward_queue WHERE lease_owner IS NOT NULL",
+        {});
+    if (!rows) return rows.error();
+    std::vector<std::string> out;
+    for (const auto& r : *rows) out.push_back(str(r[0]));
+    return out;
+  }
+
+  Status releaseHolder(const std::string& id) override {
+    Lease c(*this);
+    if (auto r = c->query("UPDATE leader_leases SET expires = 0 WHERE holder = ?", {id}); !r) {
       return r.error();
     }
     auto r = c->query(
         "UPDATE forward_queue SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
-        {instance_});
+        {id});
     if (!r) return r.error();
     return {};
   }

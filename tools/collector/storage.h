@@ -373,6 +373,10 @@ class Storage {
   // A stopping instance gives back its leases and forward-queue claims, so that another takes
   // over at once rather than when they run out.
   virtual Status releaseInstance() = 0;
+  // The instance ids holding a lease or a forward-queue claim now, and the release of one of
+  // them (an instance restarted on the same host releases its dead predecessor's).
+  virtual Result<std::vector<std::string>> holders() = 0;
+  virtual Status releaseHolder(const std::string& instance_id) = 0;
 };
 
 struct StorageOptions {

@@ -940,7 +940,11 @@ TYPED_TEST(StorageTest, AStoppingInstanceReleasesItsClaimsAndLeases) {
   EXPECT_TRUE(*a.holdLease("health", 10, 1000));
   EXPECT_TRUE(b.claimForwards("syslog", 20, 1000, 10)->empty());
   EXPECT_FALSE(*b.holdLease("health", 20, 1000));
+  auto holders = b.holders();
+  ASSERT_TRUE(holders) << holders.error().toString();
+  EXPECT_EQ(*holders, std::vector<std::string>{a.instanceId()});
   ASSERT_TRUE(a.releaseInstance());
+  EXPECT_TRUE(b.holders()->empty());
   EXPECT_EQ(b.claimForwards("syslog", 20, 1000, 10)->size(), 1u);
   EXPECT_TRUE(*b.holdLease("health", 20, 1000));
 }
