@@ -54,7 +54,13 @@ say "net start"
 mkdir -p "$(dirname "$LOG")"
 : >"$LOG"
 w net start Tier0Watch >/dev/null || fail "net start Tier0Watch"
-state=$(w "$EXE" service status)
+# Like net stop below, Wine's net start can return while the service still reports
+# START_PENDING (seen once in a loaded CI run): poll, bounded, for the final state.
+for _ in $(seq 1 60); do
+  state=$(w "$EXE" service status)
+  [ "$state" = START_PENDING ] || break
+  sleep 0.5  # poll interval, not a timing assumption
+done
 [ "$state" = RUNNING ] || fail "state after net start: $state"
 wait_log "Tier0Watch started; config $config"
 
