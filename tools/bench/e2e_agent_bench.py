@@ -21,12 +21,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests",
                                 "integration"))
 from agent_harness import write_events  # noqa: E402  (the same generator the tests use)
-
-
-def proc_cpu(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from bench_proc import cpu_seconds  # noqa: E402
 
 
 def main():
@@ -54,13 +49,13 @@ def main():
             f.write("batch: {max_events: 5000, max_delay_ms: 50}\n")
             f.write("metrics: {log_interval_ms: 0}\n")
             f.write("sources:\n  - xml: {path: %s}\n" % xml)
-        c0 = proc_cpu(fc.pid)
+        c0 = cpu_seconds(fc.pid)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.monotonic()
         rc = subprocess.run([t0w, "run", "--config", cfg, "--exit-when-drained"]).returncode
         wall = time.monotonic() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        c1 = proc_cpu(fc.pid)
+        c1 = cpu_seconds(fc.pid)
         fc.kill()
         fc.wait()
         agent_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

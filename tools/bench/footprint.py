@@ -10,7 +10,6 @@ usage: footprint.py BUILD_DIR [SECONDS=60]
 """
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -20,20 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 from collector_harness import RealCollector  # noqa: E402
 from agent_harness import wait_until  # noqa: E402
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
+from bench_proc import cpu_seconds, start_tracefile_agent, status_mib  # noqa: E402
 
 
 class Writer:
@@ -65,12 +51,12 @@ class Writer:
 
 def measure(pid, seconds, work=None):
     """(CPU % of one core, peak RSS MiB) over `seconds`, running `work` meanwhile."""
-    peak = [rss_mib(pid)]
+    peak = [status_mib(pid, "VmRSS")]
     done = threading.Event()
 
     def sample():
         while not done.wait(0.5):
-            peak[0] = max(peak[0], rss_mib(pid))
+            peak[0] = max(peak[0], status_mib(pid, "VmRSS"))
 
     t = threading.Thread(target=sample)
     t.start()
@@ -98,16 +84,7 @@ def main():
         folder = os.path.join(work, "AADConnect")
         os.makedirs(folder)
         writer = Writer(os.path.join(folder, "trace-1.log"))
-        cfg = os.path.join(work, "agent.yaml")
-        with open(cfg, "w") as f:
-            f.write("agent: {state_dir: %s/state, log_level: warn}\n" % work)
-            f.write("collector: {url: \"%s\", ca_bundle: %s, token_file: %s}\n" %
-                    (c.url, c.ca, token))
-            f.write("metrics: {log_interval_ms: 0}\n")
-            f.write("sources:\n  - tracefile: {path: %s/trace-*.log}\n" % folder)
-        agent = subprocess.Popen([os.path.join(build, "agent", "tier0watch"), "run", "--config",
-                                  cfg], stdout=subprocess.DEVNULL,
-                                 stderr=open(os.path.join(work, "agent.log"), "w"))
+        agent = start_tracefile_agent(build, work, c, token, folder)
         time.sleep(5)  # start-up (rules loaded, first round of the tail) is not "at rest"
         rows = [("at rest (nothing written)",) + measure(agent.pid, min(seconds, 30.0))]
         for rate in (100, 2000, 20000):

@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,6 +34,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 from collector_harness import RealCollector  # noqa: E402
+from bench_proc import start_tracefile_agent  # noqa: E402
 
 RATE = 2000
 SLICE = 0.005  # seconds between two writes of the writer
@@ -121,16 +121,7 @@ def main():
         folder = os.path.join(work, "AADConnect")
         os.makedirs(folder)
         writer = Writer(os.path.join(folder, "trace-1.log"))
-        cfg = os.path.join(work, "agent.yaml")
-        with open(cfg, "w") as f:  # as footprint.py: defaults but for the log and metrics
-            f.write("agent: {state_dir: %s/state, log_level: warn}\n" % work)
-            f.write("collector: {url: \"%s\", ca_bundle: %s, token_file: %s}\n" %
-                    (c.url, c.ca, token))
-            f.write("metrics: {log_interval_ms: 0}\n")
-            f.write("sources:\n  - tracefile: {path: %s/trace-*.log}\n" % folder)
-        agent = subprocess.Popen([os.path.join(build, "agent", "tier0watch"), "run", "--config",
-                                  cfg], stdout=subprocess.DEVNULL,
-                                 stderr=open(os.path.join(work, "agent.log"), "w"))
+        agent = start_tracefile_agent(build, work, c, token, folder)
         time.sleep(5)  # start-up (rules loaded, the header entry shipped) is not measured
         poller = Poller(os.path.join(c.state, "collector.db"))
         t = threading.Thread(target=writer.run, args=(seconds,))

@@ -28,12 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from collector_harness import RealCollector, write_agent_config  # noqa: E402
-
-
-def proc_cpu(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from bench_proc import cpu_seconds  # noqa: E402
 
 
 def measured(args, **kw):
@@ -81,12 +76,12 @@ def full_path(build, work, xml, n, name, extra_collector="", extra_agent="", emp
         cfg = os.path.join(d, "agent.yaml")
         write_agent_config(cfg, os.path.join(d, "state"), c, token, [("xml", xml)],
                            extra="batch: {max_events: 5000, max_delay_ms: 50}\n" + extra_agent)
-        c0 = proc_cpu(c.proc.pid)
+        c0 = cpu_seconds(c.proc.pid)
         rc, wall, cpu, rss = measured(
             [os.path.join(build, "agent", "tier0watch"), "run", "--config", cfg,
              "--exit-when-drained"], stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(d, "agent.err"), "w"))
-        c1 = proc_cpu(c.proc.pid)
+        c1 = cpu_seconds(c.proc.pid)
         stored = c.metrics().get("t0w_collector_events_total")
         return row(name, n, rc, wall, cpu, rss, c1 - c0, startup), stored
     finally:

@@ -44,24 +44,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 from collector_harness import RealCollector  # noqa: E402
+from bench_proc import cpu_seconds, start_tracefile_agent, status_mib  # noqa: E402
 
 HEADER = "[00:00:00.000] [  1] [INFO ] Start Time (UTC): Mon, 01 Jan 2024 00:00:00 GMT\n"
 LINE = "[00:00:01.000] [  7] [INFO ] peer entry %d\n"
 NUMBER = re.compile(rb"peer entry (\d+)")
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def peak_rss_mib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
 
 
 def append_lines(path, lines):
@@ -190,18 +177,8 @@ def run_agent(work, build, lines, pack):
         trace = os.path.join(inp, "trace-1.log")
         with open(trace, "w") as f:
             f.write(HEADER)
-        cfg = os.path.join(d, "agent.yaml")
-        with open(cfg, "w") as f:  # as footprint.py: defaults but for the log and metrics
-            f.write("agent: {state_dir: %s/state, log_level: warn}\n" % d)
-            f.write("collector: {url: \"%s\", ca_bundle: %s, token_file: %s}\n" %
-                    (c.url, c.ca, token))
-            f.write("metrics: {log_interval_ms: 0}\n")
-            f.write("sources:\n  - tracefile: {path: %s/trace-*.log}\n" % inp)
-            if not pack:
-                f.write("rules: {packs: {tier0: false}}\n")
-        proc = subprocess.Popen([os.path.join(build, "agent", "tier0watch"), "run", "--config",
-                                 cfg], stdout=subprocess.DEVNULL,
-                                stderr=open(os.path.join(d, "agent.log"), "w"))
+        proc = start_tracefile_agent(build, d, c, token, inp,
+                                     "" if pack else "rules: {packs: {tier0: false}}\n")
 
         def stored():
             return c.metrics().get("t0w_collector_events_total", 0)
@@ -227,7 +204,7 @@ def measure(pid, trace, lines, done, counts):
     complete = wait_for(done, 300)
     w1, c1 = time.monotonic(), cpu_seconds(pid)
     received, distinct = counts()
-    return {"cpu": c1 - c0, "wall": w1 - w0, "rss": peak_rss_mib(pid), "received": received,
+    return {"cpu": c1 - c0, "wall": w1 - w0, "rss": status_mib(pid, "VmHWM"), "received": received,
             "distinct": distinct, "complete": complete}
 
 
