@@ -17,6 +17,12 @@ namespace {
 using std::chrono::milliseconds;
 using Kind = Shipper::Step::Kind;
 
+// The request was not sent: its batch could not be encoded (the caller dead-letters it).
+TransportResult notEncoded(const Error& e, Status& encode_status) {
+  encode_status = e;
+  return TransportError{TransportErrorKind::kOther, e.toString()};
+}
+
 struct Range {
   size_t begin;
   size_t end;
@@ -93,10 +99,7 @@ TransportResult Shipper::sendStored(int64_t sequence, const Lease& lease,
   chunks.reserve(lease.chunks.size());
   for (const LeasedChunk& c : lease.chunks) chunks.push_back({c.payload, c.records, c.raw_bytes});
   auto batch = encoder_.encodeStoredV3(sequence, chunks);
-  if (!batch) {
-    encode_status = batch.error();
-    return TransportError{TransportErrorKind::kOther, batch.error().toString()};
-  }
+  if (!batch) return notEncoded(batch.error(), encode_status);
   batch_id = batch->batch_id;
   HttpRequest request;
   request.bearer_token = bearer;
@@ -110,28 +113,19 @@ TransportResult Shipper::sendRecords(int64_t sequence, std::span<const QueueReco
                                      Status& encode_status) {
   HttpRequest request;
   request.bearer_token = bearer;
-  std::string encoding;
   if (collector_version_ >= 3) {
     auto batch = encoder_.encodeV3(sequence, records, 1);
-    if (!batch) {
-      encode_status = batch.error();
-      return TransportError{TransportErrorKind::kOther, batch.error().toString()};
-    }
+    if (!batch) return notEncoded(batch.error(), encode_status);
     batch_id = batch->batch_id;
     request.body = std::move(batch->zstd);
-    encoding = "zstd";
-  } else {
-    // A collector older than v3 (or not yet heard from) reads v2 + gzip.
-    auto batch = encoder_.encode(sequence, records);
-    if (!batch) {
-      encode_status = batch.error();
-      return TransportError{TransportErrorKind::kOther, batch.error().toString()};
-    }
-    batch_id = batch->batch_id;
-    request.body = std::move(batch->gzip);
-    encoding = "gzip";
+    return send(std::move(request), "zstd", deadline);
   }
-  return send(std::move(request), encoding, deadline);
+  // A collector older than v3 (or not yet heard from) reads v2 + gzip.
+  auto batch = encoder_.encode(sequence, records);
+  if (!batch) return notEncoded(batch.error(), encode_status);
+  batch_id = batch->batch_id;
+  request.body = std::move(batch->gzip);
+  return send(std::move(request), "gzip", deadline);
 }
 
 void Shipper::noteServerTime(const std::string& body, std::chrono::system_clock::time_point sent,

@@ -15,6 +15,18 @@ void appendString(std::string& out, std::string_view s) {
   out += Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+// The queue checked each body's shape at enqueue; a body that is not an object would corrupt the
+// whole document, so it is refused here too rather than sent.
+Status checkBodies(int64_t sequence, std::span<const QueueRecord> records) {
+  for (const QueueRecord& r : records) {
+    if (r.body.size() < 2 || r.body.front() != '{' || r.body.back() != '}') {
+      return makeError(Errc::kInvalidArgument, "batch " + std::to_string(sequence) + ": record " +
+                                                   r.key + ": body is not a JSON object");
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 BatchEncoder::BatchEncoder(AgentIdentity agent, int gzip_level)
@@ -69,15 +81,10 @@ Result<std::string> BatchEncoder::toJson(int64_t sequence,
   for (const auto& r : records) estimate += r.body.size() + r.key.size() + agent_.id.size() + 96;
   std::string out;
   out.reserve(estimate);
+  if (Status s = checkBodies(sequence, records); !s) return s.error();
   out += header(queue_epoch_.empty() ? kBatchSchemaV1 : kBatchSchemaV2, sequence);
   bool first = true;
   for (const QueueRecord& r : records) {
-    // The queue checked the shape at enqueue; a body that is not an object would corrupt the
-    // whole document, so it is refused here too rather than sent.
-    if (r.body.size() < 2 || r.body.front() != '{' || r.body.back() != '}') {
-      return makeError(Errc::kInvalidArgument, "batch " + std::to_string(sequence) + ": record " +
-                                                   r.key + ": body is not a JSON object");
-    }
     if (!first) out += ',';
     first = false;
     out += "{\"kind\":\"";
@@ -111,12 +118,7 @@ Result<ZstdBatch> BatchEncoder::encodeV3(int64_t sequence, std::span<const Queue
   if (queue_epoch_.empty()) {
     return makeError(Errc::kInvalidArgument, "batch: v3 needs the queue epoch");
   }
-  for (const QueueRecord& r : records) {
-    if (r.body.size() < 2 || r.body.front() != '{' || r.body.back() != '}') {
-      return makeError(Errc::kInvalidArgument, "batch " + std::to_string(sequence) + ": record " +
-                                                   r.key + ": body is not a JSON object");
-    }
-  }
+  if (Status s = checkBodies(sequence, records); !s) return s.error();
   std::string json = header(kBatchSchemaV3, sequence);
   json += encodeWireFragment(records);
   json += "]}";
