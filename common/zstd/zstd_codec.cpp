@@ -3,29 +3,74 @@
 #include <zstd.h>
 
 #include <algorithm>
-#include <memory>
+#include <mutex>
 #include <optional>
+#include <vector>
 
 namespace t0w {
 namespace {
 
-struct CCtxFree {
-  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
-};
-struct DCtxFree {
-  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
-};
-
 // Contexts are reused: making one per chunk would cost more than compressing a small chunk.
-ZSTD_CCtx* threadCCtx() {
-  thread_local std::unique_ptr<ZSTD_CCtx, CCtxFree> ctx(ZSTD_createCCtx());
-  return ctx.get();
-}
+// They live in a process-wide pool, not in thread_local objects: under mingw-w64's emulated TLS
+// a thread_local's destructor can run after its storage is freed, and the agent crashed at the
+// exit of a shipping thread under Wine (ZSTD_freeCCtx called through freed memory).
+template <typename Ctx, Ctx* (*Create)(), size_t (*Free)(Ctx*)>
+class ContextPool {
+ public:
+  class Lease {
+   public:
+    Lease(ContextPool& pool, Ctx* ctx) : pool_(pool), ctx_(ctx) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() {
+      if (ctx_ != nullptr) pool_.give(ctx_);
+    }
+    Ctx* get() const { return ctx_; }
 
-ZSTD_DCtx* threadDCtx() {
-  thread_local std::unique_ptr<ZSTD_DCtx, DCtxFree> ctx(ZSTD_createDCtx());
-  return ctx.get();
-}
+   private:
+    ContextPool& pool_;
+    Ctx* ctx_;
+  };
+
+  // Never destroyed: a thread still compressing during static destruction keeps a valid pool.
+  static ContextPool& instance() {
+    static auto* pool = new ContextPool;
+    return *pool;
+  }
+
+  Lease take() {
+    {
+      std::lock_guard lock(mu_);
+      if (!idle_.empty()) {
+        Ctx* c = idle_.back();
+        idle_.pop_back();
+        return Lease(*this, c);
+      }
+    }
+    return Lease(*this, Create());
+  }
+
+ private:
+  // More idle contexts than this are freed: a burst of threads does not pin their memory.
+  static constexpr size_t kMaxIdle = 8;
+
+  void give(Ctx* c) {
+    {
+      std::lock_guard lock(mu_);
+      if (idle_.size() < kMaxIdle) {
+        idle_.push_back(c);
+        return;
+      }
+    }
+    Free(c);
+  }
+
+  std::mutex mu_;
+  std::vector<Ctx*> idle_;
+};
+
+using CCtxPool = ContextPool<ZSTD_CCtx, &ZSTD_createCCtx, &ZSTD_freeCCtx>;
+using DCtxPool = ContextPool<ZSTD_DCtx, &ZSTD_createDCtx, &ZSTD_freeDCtx>;
 
 Error zstdError(Errc code, std::string_view what, size_t rc) {
   return makeError(code, "zstd: " + std::string(what) + ": " + ZSTD_getErrorName(rc));
@@ -51,7 +96,8 @@ std::optional<unsigned long long> declaredSize(std::string_view data) {
 }  // namespace
 
 Status zstdAppendFrame(std::string& out, std::string_view data, int level) {
-  ZSTD_CCtx* c = threadCCtx();
+  const auto lease = CCtxPool::instance().take();
+  ZSTD_CCtx* c = lease.get();
   if (c == nullptr) return makeError(Errc::kInternal, "zstd: cannot allocate a context");
   ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
   const int lvl = std::clamp(level, ZSTD_minCLevel(), ZSTD_maxCLevel());
@@ -80,7 +126,8 @@ Result<std::string> zstdCompress(std::string_view data, int level) {
 
 Result<std::string> zstdDecompress(std::string_view data, size_t max_output) {
   if (data.empty()) return makeError(Errc::kCorrupt, "zstd: empty input");
-  ZSTD_DCtx* d = threadDCtx();
+  const auto lease = DCtxPool::instance().take();
+  ZSTD_DCtx* d = lease.get();
   if (d == nullptr) return makeError(Errc::kInternal, "zstd: cannot allocate a context");
   ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters);
   // A hostile frame may ask for a huge window; the wire and the queue never need more than 8 MiB.

@@ -13,7 +13,7 @@
 namespace t0w {
 
 // One frame with content size and checksum. level: zstd's scale (1 is fast, negative faster).
-// Not thread-safe per thread: each thread reuses its own compression context.
+// Thread-safe: contexts come from a shared pool.
 Result<std::string> zstdCompress(std::string_view data, int level);
 
 // Appends one frame of `data` to `out` (no copy of earlier frames).
