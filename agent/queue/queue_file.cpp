@@ -34,6 +34,9 @@ Result<SqliteDb> tryOpen(const fs::path& path, SyncMode sync) {
   const char* sync_sql =
       sync == SyncMode::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
   if (Status s = db->exec(sync_sql, "set synchronous"); !s) return s.error();
+  // 512 KiB of page cache instead of the default 2 MiB: the queue appends and reads in order,
+  // so a bigger cache holds pages never read again (measured: 1.4 MiB less peak RSS, same CPU).
+  if (Status s = db->exec("PRAGMA cache_size=-512", "set cache_size"); !s) return s.error();
   // quick_check reads every page once: damage is found at startup rather than mid-shipping.
   auto check = db->queryText("PRAGMA quick_check", "quick_check");
   if (!check) return check.error();

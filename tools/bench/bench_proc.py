@@ -19,6 +19,18 @@ def status_mib(pid, field):
     return 0.0
 
 
+def private_mib(pid):
+    """Pages of the process alone (USS: Private_Clean + Private_Dirty, /proc/<pid>/smaps_rollup)
+    in MiB. RSS also counts clean pages of shared libraries mapped from the page cache, which
+    two processes linking the same libraries share; this is what the process itself costs."""
+    total = 0
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                total += int(line.split()[1])
+    return total / 1024.0
+
+
 def start_tracefile_agent(build, work, collector, token, folder, extra=""):
     """`tier0watch run` with the defaults a user gets (but for the log level and the periodic
     metrics line) tailing folder/trace-*.log into `collector`; state and log under `work`."""

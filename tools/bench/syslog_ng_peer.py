@@ -18,7 +18,9 @@ script appends LINES lines in one go and waits until all of them (and the header
 sink's count / the collector's t0w_collector_events_total). Measured on that process alone: CPU
 (user + system, /proc/<pid>/stat) from just before the append to the end, so start-up is not in
 it, as CPU seconds per million lines and lines per CPU-second; peak RSS (VmHWM, /proc/<pid>/status,
-start-up included); the wall time from the append to the last line's arrival.
+start-up included); at the end (all lines arrived) RSS, the part of it that is pages of mapped
+files (libraries, the binary: shared with every process that maps them) and the private part
+(USS, smaps_rollup); the wall time from the append to the last line's arrival.
 Caveats: the sink is not the collector: the agent's collector enrols, authenticates, decodes and
 stores each event in SQLite (its CPU is not counted; neither is the sink's). The agent does more
 per line than syslog-ng: it builds an event (fields, time), evaluates the rules (tier0 row),
@@ -44,7 +46,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 from collector_harness import RealCollector  # noqa: E402
-from bench_proc import cpu_seconds, start_tracefile_agent, status_mib  # noqa: E402
+from bench_proc import cpu_seconds, private_mib, start_tracefile_agent, status_mib  # noqa: E402
 
 HEADER = "[00:00:00.000] [  1] [INFO ] Start Time (UTC): Mon, 01 Jan 2024 00:00:00 GMT\n"
 LINE = "[00:00:01.000] [  7] [INFO ] peer entry %d\n"
@@ -204,7 +206,9 @@ def measure(pid, trace, lines, done, counts):
     complete = wait_for(done, 300)
     w1, c1 = time.monotonic(), cpu_seconds(pid)
     received, distinct = counts()
-    return {"cpu": c1 - c0, "wall": w1 - w0, "rss": status_mib(pid, "VmHWM"), "received": received,
+    return {"cpu": c1 - c0, "wall": w1 - w0, "rss": status_mib(pid, "VmHWM"),
+            "rss_end": status_mib(pid, "VmRSS"), "file_end": status_mib(pid, "RssFile"),
+            "private_end": private_mib(pid), "received": received,
             "distinct": distinct, "complete": complete}
 
 
@@ -241,15 +245,17 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("| %d trace lines, loopback HTTPS, reliable disk queue | CPU-s per million lines | "
-          "lines per CPU-s | peak RSS MiB | wall s | all arrived |" % lines)
-    print("|---|---|---|---|---|---|")
+          "lines per CPU-s | peak RSS MiB | at the end: RSS / of it file pages / private MiB | "
+          "wall s | all arrived |" % lines)
+    print("|---|---|---|---|---|---|---|")
     ok = True
     for name, r in rows:
         arrived = r["complete"] and r["distinct"] >= lines
         ok = ok and arrived
-        print("| %s | %.2f | %.0f | %.1f | %.1f | %s |" % (
+        print("| %s | %.2f | %.0f | %.1f | %.1f / %.1f / %.1f | %.1f | %s |" % (
             name, r["cpu"] / lines * 1e6, lines / r["cpu"] if r["cpu"] else 0, r["rss"],
-            r["wall"], ("yes" if r["received"] == lines + 1 else
+            r["rss_end"], r["file_end"], r["private_end"], r["wall"],
+            ("yes" if r["received"] == lines + 1 else
                         "yes, %d lines received twice" % (r["received"] - lines - 1))
             if arrived else "NO (%d received, %d distinct)" % (r["received"], r["distinct"])))
     print("CPU of the named process only, from just before the append to the last arrival; "
