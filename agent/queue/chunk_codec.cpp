@@ -75,11 +75,22 @@ Status validateRecord(const QueueRecord& record) {
   return {};
 }
 
-Result<EncodedChunk> encodeChunk(std::span<const QueueRecord> records, int level) {
-  const std::string fragment = encodeWireFragment(records);
+namespace {
+
+Result<EncodedChunk> compressFragment(const std::string& fragment, size_t count, int level) {
   auto z = zstdCompress(fragment, level);
   if (!z) return z.error();
-  return EncodedChunk{std::move(*z), fragment.size(), records.size()};
+  return EncodedChunk{std::move(*z), fragment.size(), count};
+}
+
+}  // namespace
+
+Result<EncodedChunk> encodeChunk(std::span<const QueueRecord> records, int level) {
+  return compressFragment(encodeWireFragment(records), records.size(), level);
+}
+
+Result<EncodedChunk> encodeChunk(std::span<const QueueRecord* const> records, int level) {
+  return compressFragment(encodeWireFragment(records), records.size(), level);
 }
 
 Result<EncodedChunk> encodeChunkV1(std::span<const QueueRecord> records, int level) {

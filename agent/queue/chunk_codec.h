@@ -27,6 +27,8 @@ Status validateRecord(const QueueRecord& record);
 
 // level: zstd's scale (1 fast; negative faster, larger output).
 Result<EncodedChunk> encodeChunk(std::span<const QueueRecord> records, int level);
+// The same over records held elsewhere (EventQueue picks a lane's records out of a batch).
+Result<EncodedChunk> encodeChunk(std::span<const QueueRecord* const> records, int level);
 
 // The format of agents before 0.5 (zlib level 0..9): what tests of old queue files write.
 Result<EncodedChunk> encodeChunkV1(std::span<const QueueRecord> records, int level);

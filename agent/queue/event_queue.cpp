@@ -212,13 +212,13 @@ Result<std::vector<EventQueue::PendingChunk>> EventQueue::buildChunks(
   std::vector<PendingChunk> out;
   const size_t max_records = std::max<size_t>(options_.max_chunk_records, 1);
   for (int64_t lane : {kPriorityLane, kEventLane}) {
-    std::vector<QueueRecord> run;
+    std::vector<const QueueRecord*> run;  // the records themselves are not copied
     size_t run_bytes = 0;
     auto flush = [&]() -> Status {
       if (run.empty()) return {};
       auto enc = encodeChunk(run, options_.compression_level);
       if (!enc) return enc.error();
-      out.push_back(PendingChunk{lane, source, run.front().key, run.back().key, std::move(*enc)});
+      out.push_back(PendingChunk{lane, source, run.front()->key, run.back()->key, std::move(*enc)});
       run.clear();
       run_bytes = 0;
       return {};
@@ -231,7 +231,7 @@ Result<std::vector<EventQueue::PendingChunk>> EventQueue::buildChunks(
           (run.size() >= max_records || run_bytes + size > options_.max_chunk_bytes)) {
         if (Status s = flush(); !s) return s.error();
       }
-      run.push_back(r);
+      run.push_back(&r);
       run_bytes += size;
     }
     if (Status s = flush(); !s) return s.error();

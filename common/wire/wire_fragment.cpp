@@ -151,16 +151,36 @@ void appendWireRecord(std::string& out, const QueueRecord& r) {
   out += '}';
 }
 
-std::string encodeWireFragment(std::span<const QueueRecord> records) {
+namespace {
+
+const QueueRecord& deref(const QueueRecord& r) { return r; }
+const QueueRecord& deref(const QueueRecord* r) { return *r; }
+
+template <typename Records>
+std::string encodeFragment(const Records& records) {
+  // What appendWireRecord adds around key and body: the field names, quotes and separators
+  // (46 bytes), the time (at most 38) and the length (at most 20 digits). An estimate that
+  // is short by a byte makes the last append copy the whole fragment into a buffer twice as big.
+  constexpr size_t kOverhead = 46 + 38 + 20;
   size_t estimate = 0;
-  for (const auto& r : records) estimate += r.key.size() + r.body.size() + 80;
+  for (const auto& r : records) estimate += deref(r).key.size() + deref(r).body.size() + kOverhead;
   std::string out;
   out.reserve(estimate);
-  for (const QueueRecord& r : records) {
+  for (const auto& r : records) {
     if (!out.empty()) out += ',';
-    appendWireRecord(out, r);
+    appendWireRecord(out, deref(r));
   }
   return out;
+}
+
+}  // namespace
+
+std::string encodeWireFragment(std::span<const QueueRecord> records) {
+  return encodeFragment(records);
+}
+
+std::string encodeWireFragment(std::span<const QueueRecord* const> records) {
+  return encodeFragment(records);
 }
 
 Result<std::vector<QueueRecord>> decodeWireFragment(std::string_view fragment) {

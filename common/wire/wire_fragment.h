@@ -22,6 +22,8 @@ void appendWireRecord(std::string& out, const QueueRecord& record);
 
 // appendWireRecord for each record, joined by ','.
 std::string encodeWireFragment(std::span<const QueueRecord> records);
+// The same over records held elsewhere (a lane's records picked out of a batch, not copied).
+std::string encodeWireFragment(std::span<const QueueRecord* const> records);
 
 // Reads a fragment that encodeWireFragment wrote back into records, bodies byte for byte; fails
 // with Errc::kCorrupt (naming the byte offset) on anything else.
