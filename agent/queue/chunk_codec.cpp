@@ -119,10 +119,10 @@ Result<EncodedChunk> encodeChunkV1(std::span<const QueueRecord> records, int lev
 bool isWireChunk(std::string_view payload) { return isZstdFrame(payload); }
 
 Status verifyWireChunk(std::string_view payload, size_t raw_bytes) {
-  auto raw = zstdDecompress(payload, raw_bytes);
-  if (!raw) return raw.error();
-  if (raw->size() != raw_bytes) {
-    return makeError(Errc::kCorrupt, "chunk: " + std::to_string(raw->size()) +
+  auto size = zstdDecodedSize(payload, raw_bytes);
+  if (!size) return size.error();
+  if (*size != raw_bytes) {
+    return makeError(Errc::kCorrupt, "chunk: " + std::to_string(*size) +
                                          " bytes decoded, the row says " +
                                          std::to_string(raw_bytes));
   }

@@ -124,7 +124,12 @@ Result<std::string> zstdCompress(std::string_view data, int level) {
   return out;
 }
 
-Result<std::string> zstdDecompress(std::string_view data, size_t max_output) {
+namespace {
+
+// Decodes every frame of `data`. With `keep`, the output accumulates there; without, it passes
+// through a small scratch buffer and only its size is counted (checking a stored chunk's
+// checksum needs no copy of its content). Returns the decoded size.
+Result<size_t> decodeFrames(std::string_view data, size_t max_output, std::string* keep) {
   if (data.empty()) return makeError(Errc::kCorrupt, "zstd: empty input");
   const auto lease = DCtxPool::instance().take();
   ZSTD_DCtx* d = lease.get();
@@ -132,40 +137,64 @@ Result<std::string> zstdDecompress(std::string_view data, size_t max_output) {
   ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters);
   // A hostile frame may ask for a huge window; the wire and the queue never need more than 8 MiB.
   ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, 23);
-  std::string out;
-  // Frames that declare their sizes (ours do: a wire body is a header frame, chunk frames and a
-  // trailer frame) let the first allocation be the right one; only for a plausible ratio, so
-  // that a few hostile bytes declaring a huge size cannot make the collector allocate up to its
-  // limit at once (then the buffer grows with what really decodes).
-  size_t initial = std::max<size_t>(data.size() * 4, 4096);
-  if (auto declared = declaredSize(data);
-      declared && *declared <= std::max<unsigned long long>(data.size() * 256ull, 1ull << 20)) {
-    initial = static_cast<size_t>(std::min<unsigned long long>(*declared, max_output)) + 1;
+  std::string scratch;
+  std::string& out = keep != nullptr ? *keep : scratch;
+  if (keep != nullptr) {
+    // Frames that declare their sizes (ours do: a wire body is a header frame, chunk frames and
+    // a trailer frame) let the first allocation be the right one; only for a plausible ratio,
+    // so that a few hostile bytes declaring a huge size cannot make the collector allocate up
+    // to its limit at once (then the buffer grows with what really decodes).
+    size_t initial = std::max<size_t>(data.size() * 4, 4096);
+    if (auto declared = declaredSize(data);
+        declared && *declared <= std::max<unsigned long long>(data.size() * 256ull, 1ull << 20)) {
+      initial = static_cast<size_t>(std::min<unsigned long long>(*declared, max_output)) + 1;
+    }
+    out.resize(std::min(initial, max_output + 1));
+  } else {
+    out.resize(ZSTD_DStreamOutSize());
   }
-  out.resize(std::min(initial, max_output + 1));
   ZSTD_inBuffer in{data.data(), data.size(), 0};
-  size_t out_pos = 0;
+  size_t out_pos = 0;  // in `out`
+  size_t total = 0;    // decoded so far, `out_pos` included
   size_t rc = 0;
   while (in.pos < in.size || rc != 0) {
     if (out_pos == out.size()) {
-      if (out.size() > max_output) break;
-      out.resize(std::min(out.size() * 2, max_output + 1));
+      if (total > max_output) break;
+      if (keep != nullptr) {
+        out.resize(std::min(out.size() * 2, max_output + 1));
+      } else {
+        out_pos = 0;  // counted already: the scratch is reused
+      }
     }
     ZSTD_outBuffer ob{out.data(), out.size(), out_pos};
     const size_t before_in = in.pos;
     rc = ZSTD_decompressStream(d, &ob, &in);
+    total += ob.pos - out_pos;
     out_pos = ob.pos;
     if (ZSTD_isError(rc)) return zstdError(Errc::kCorrupt, "damaged stream", rc);
     // No progress with input left and room to write: the stream is cut short.
     if (in.pos == before_in && ob.pos < ob.size && in.pos == in.size && rc != 0) break;
   }
-  if (out_pos > max_output) {
+  if (total > max_output) {
     return makeError(Errc::kLimit, "zstd: decompressed size exceeds the limit of " +
                                        std::to_string(max_output) + " bytes");
   }
   if (rc != 0) return makeError(Errc::kCorrupt, "zstd: truncated stream (a frame is cut short)");
-  out.resize(out_pos);
+  if (keep != nullptr) out.resize(out_pos);
+  return total;
+}
+
+}  // namespace
+
+Result<std::string> zstdDecompress(std::string_view data, size_t max_output) {
+  std::string out;
+  auto size = decodeFrames(data, max_output, &out);
+  if (!size) return size.error();
   return out;
+}
+
+Result<size_t> zstdDecodedSize(std::string_view data, size_t max_output) {
+  return decodeFrames(data, max_output, nullptr);
 }
 
 bool isZstdFrame(std::string_view data) {

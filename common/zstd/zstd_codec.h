@@ -24,6 +24,10 @@ Status zstdAppendFrame(std::string& out, std::string_view data, int level);
 // truncated input (checksum, bad magic, a frame cut short).
 Result<std::string> zstdDecompress(std::string_view data, size_t max_output);
 
+// Decodes like zstdDecompress (same limit and errors, checksums checked) but keeps nothing:
+// the decoded size. What verifying a stored chunk needs, without a copy of its content.
+Result<size_t> zstdDecodedSize(std::string_view data, size_t max_output);
+
 // True when `data` starts with a zstd frame's magic number.
 bool isZstdFrame(std::string_view data);
 

@@ -10,6 +10,24 @@
 namespace t0w {
 namespace {
 
+// Both decoders give the same verdict: the one that keeps the output and the one that only
+// counts it (what the queue uses to check a stored chunk).
+Result<size_t> decodeBoth(std::string_view z, size_t max) {
+  auto kept = zstdDecompress(z, max);
+  auto counted = zstdDecodedSize(z, max);
+  EXPECT_EQ(kept.ok(), counted.ok());
+  if (!kept) {
+    if (!counted) {
+      EXPECT_EQ(kept.error().code, counted.error().code);
+    }
+    return kept.error();
+  }
+  if (counted) {
+    EXPECT_EQ(*counted, kept->size());
+  }
+  return kept->size();
+}
+
 TEST(ZstdCodec, RoundTripsAndMarksFrames) {
   const std::string data = testing::noise(100000, 3) + std::string(100000, 'a');
   auto z = zstdCompress(data, 1);
@@ -19,6 +37,7 @@ TEST(ZstdCodec, RoundTripsAndMarksFrames) {
   auto back = zstdDecompress(*z, data.size());
   ASSERT_TRUE(back.ok()) << back.error().toString();
   EXPECT_EQ(*back, data);
+  EXPECT_EQ(zstdDecodedSize(*z, data.size()).value(), data.size());  // past its scratch buffer
   auto empty = zstdCompress("", 1);
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(zstdDecompress(*empty, 0).value(), "");
@@ -60,12 +79,12 @@ TEST(ZstdCodec, StopsABombAtTheLimit) {
   auto bomb = zstdCompress(zeros, 19);
   ASSERT_TRUE(bomb.ok());
   EXPECT_LT(bomb->size(), 64u * 1024);
-  auto out = zstdDecompress(*bomb, 1 << 20);
+  auto out = decodeBoth(*bomb, 1 << 20);
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().code, Errc::kLimit);
   auto small = zstdCompress(std::string(1000, 'z'), 3);
-  EXPECT_TRUE(zstdDecompress(*small, 1000).ok());
-  auto over = zstdDecompress(*small, 999);
+  EXPECT_TRUE(decodeBoth(*small, 1000).ok());
+  auto over = decodeBoth(*small, 999);
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.error().code, Errc::kLimit);
 }
@@ -74,20 +93,20 @@ TEST(ZstdCodec, RejectsDamageTruncationAndTrailingGarbage) {
   auto z = zstdCompress(testing::noise(5000, 9), 1);
   ASSERT_TRUE(z.ok());
   for (size_t cut : {size_t{1}, size_t{3}, z->size() / 2}) {
-    auto r = zstdDecompress(z->substr(0, z->size() - cut), 1 << 20);
+    auto r = decodeBoth(z->substr(0, z->size() - cut), 1 << 20);
     ASSERT_FALSE(r.ok()) << cut;
     EXPECT_EQ(r.error().code, Errc::kCorrupt) << cut;
   }
   std::string flipped = *z;
   flipped[flipped.size() / 2] ^= 0x10;  // the content checksum catches what the format does not
-  EXPECT_FALSE(zstdDecompress(flipped, 1 << 20).ok());
+  EXPECT_FALSE(decodeBoth(flipped, 1 << 20).ok());
   for (const std::string junk : {"junk", "ab"}) {
-    auto r = zstdDecompress(*z + junk, 1 << 20);
+    auto r = decodeBoth(*z + junk, 1 << 20);
     ASSERT_FALSE(r.ok()) << junk;
     EXPECT_EQ(r.error().code, Errc::kCorrupt) << junk;
   }
-  EXPECT_FALSE(zstdDecompress("plain text", 1 << 20).ok());
-  EXPECT_FALSE(zstdDecompress("", 1 << 20).ok());
+  EXPECT_FALSE(decodeBoth("plain text", 1 << 20).ok());
+  EXPECT_FALSE(decodeBoth("", 1 << 20).ok());
 }
 
 }  // namespace
