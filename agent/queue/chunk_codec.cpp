@@ -1,5 +1,7 @@
 #include "agent/queue/chunk_codec.h"
 
+#include <zlib.h>
+
 #include <cstring>
 
 #include "common/wire/wire_fragment.h"
@@ -117,6 +119,11 @@ Result<EncodedChunk> encodeChunkV1(std::span<const QueueRecord> records, int lev
 }
 
 bool isWireChunk(std::string_view payload) { return isZstdFrame(payload); }
+
+uint32_t payloadChecksum(std::string_view payload) {
+  return static_cast<uint32_t>(
+      crc32_z(0, reinterpret_cast<const Bytef*>(payload.data()), payload.size()));
+}
 
 Status verifyWireChunk(std::string_view payload, size_t raw_bytes) {
   auto size = zstdDecodedSize(payload, raw_bytes);

@@ -6,6 +6,7 @@
 // length (varint), body; the whole zlib-compressed. A chunk's own magic tells the two apart.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,5 +42,9 @@ bool isWireChunk(std::string_view payload);
 // Checks a wire chunk's frame (its content checksum) without parsing it: a damaged row is
 // found before it is sent, so it cannot spoil a whole batch at the collector.
 Status verifyWireChunk(std::string_view payload, size_t raw_bytes);
+
+// CRC-32 (zlib's) of a stored payload: kept with the row, so that damage to the stored bytes is
+// found when the chunk is leased without decoding it (verifyWireChunk is for rows without one).
+uint32_t payloadChecksum(std::string_view payload);
 
 }  // namespace t0w

@@ -150,10 +150,10 @@ Status EventQueue::prepareStatements() {
   const Item items[] = {
       {&p.insert_chunk,
        "INSERT INTO chunks(lane, source, record_count, raw_bytes, first_key, last_key, "
-       "created_ms, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+       "created_ms, payload, payload_crc) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
        "insert chunk"},
       {&p.select_shippable,
-       "SELECT id, record_count, raw_bytes, payload FROM chunks "
+       "SELECT id, record_count, raw_bytes, payload, payload_crc FROM chunks "
        "WHERE lease_id IS NULL OR lease_expires_ms <= ?1 ORDER BY lane, id",
        "select shippable chunks"},
       {&p.lease_chunk,
@@ -247,7 +247,8 @@ Status EventQueue::insertChunk(const PendingChunk& c, int64_t now_ms) {
       .bindText(5, c.first_key)
       .bindText(6, c.last_key)
       .bind(7, now_ms)
-      .bindBlob(8, c.encoded.payload);
+      .bindBlob(8, c.encoded.payload)
+      .bind(9, static_cast<int64_t>(payloadChecksum(c.encoded.payload)));
   return stmts_->insert_chunk.run();
 }
 
@@ -412,6 +413,23 @@ Result<int64_t> EventQueue::mergePendingReport(const std::string& source, DropIn
   return freed;
 }
 
+namespace {
+
+// A stored chunk about to be sent as it is: against the CRC kept with its row (column
+// crc_column), or, for a row written before there was one, by decoding its frame.
+Status checkStored(std::string_view payload, size_t raw_bytes, const Statement& row,
+                   int crc_column) {
+  if (row.columnIsNull(crc_column)) return verifyWireChunk(payload, raw_bytes);
+  const auto want = static_cast<uint32_t>(row.columnInt(crc_column));
+  if (const uint32_t got = payloadChecksum(payload); got != want) {
+    return makeError(Errc::kCorrupt, "chunk: stored bytes damaged (CRC-32 " + std::to_string(got) +
+                                         ", the row says " + std::to_string(want) + ")");
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<std::vector<QueueRecord>> decodeLease(const Lease& lease) {
   if (lease.chunks.empty()) return lease.records;
   std::vector<QueueRecord> out;
@@ -455,7 +473,7 @@ Result<Lease> EventQueue::reserve(size_t max_events, size_t max_bytes,
       const std::string_view payload = sel.columnBlob(3);
       if (content == LeaseContent::kStoredChunks && isWireChunk(payload)) {
         // Checked, not parsed: the frame goes out as it is.
-        if (Status ok = verifyWireChunk(payload, raw); !ok) {
+        if (Status ok = checkStored(payload, raw, sel, 4); !ok) {
           damaged.push_back(Damaged{id, ok.error().toString()});
           continue;
         }

@@ -583,6 +583,33 @@ TEST_F(EventQueueTest, StoredChunkLeasesAreCheckedNotDecoded) {
   EXPECT_EQ(keys(*records),
             (std::vector<std::string>{"Security|1", "Security|2", "Security|5", "Security|6"}));
   EXPECT_EQ(q->stats()->corrupt_chunks, 1u);
+  auto dead = q->deadLetters(10);
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_NE((*dead)[0].reason.find("CRC-32"), std::string::npos) << (*dead)[0].reason;
+  EXPECT_EQ(*q->ack(*lease), 4u);
+}
+
+// Rows written before the queue kept a CRC (schema 3): their frames are decoded to be checked.
+TEST_F(EventQueueTest, StoredChunksWithoutACrcAreCheckedByDecoding) {
+  QueueOptions o = options();
+  o.max_chunk_records = 2;
+  auto q = open(o);
+  ASSERT_TRUE(q->enqueue(eventBatch("Security", 1, 6), {"Security", "p"}).ok());
+  RawDb(o.path).exec("UPDATE chunks SET payload_crc = NULL");
+  RawDb(o.path).exec(
+      "UPDATE chunks SET payload = CAST(substr(payload, 1, 20) || "
+      "CASE WHEN substr(payload, 21, 1) = x'5a' THEN x'a5' ELSE x'5a' END || "
+      "substr(payload, 22) AS BLOB) WHERE id = 2");
+  auto lease = q->reserve(100, 1 << 20, std::chrono::seconds(60), LeaseContent::kStoredChunks);
+  ASSERT_TRUE(lease.ok()) << lease.error().toString();
+  ASSERT_EQ(lease->chunks.size(), 2u);
+  auto records = decodeLease(*lease);
+  ASSERT_TRUE(records.ok()) << records.error().toString();
+  EXPECT_EQ(keys(*records),
+            (std::vector<std::string>{"Security|1", "Security|2", "Security|5", "Security|6"}));
+  auto dead = q->deadLetters(10);
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_NE((*dead)[0].reason.find("zstd"), std::string::npos) << (*dead)[0].reason;
   EXPECT_EQ(*q->ack(*lease), 4u);
 }
 
