@@ -31,7 +31,15 @@ class ReadOnlyDb {
     sqlite3_busy_timeout(db, 2000);
     return out;
   }
-  ~ReadOnlyDb() { sqlite3_close(db_); }
+  ~ReadOnlyDb() {
+    if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+  }
+
+  // Every query after this reads the same snapshot (one read transaction, WAL): without it the
+  // checkpoints could be read after a commit that the queue's figures, read before, missed, and
+  // a source would show "complete" with its last batch neither queued nor shipped.
+  Status beginSnapshot() { return query("BEGIN", [](sqlite3_stmt*) {}); }
 
   // Runs a query and calls row(stmt) for each row.
   template <typename Fn>
@@ -206,6 +214,7 @@ Result<Json> readAgentStatus(const std::filesystem::path& state_dir, int64_t now
   const std::filesystem::path path = state_dir / "queue.db";
   auto db = ReadOnlyDb::open(path);
   if (!db) return db.error();
+  if (Status snap = (*db)->beginSnapshot(); !snap) return snap.error();
   Json st;
   std::string agent_id;
   if (std::ifstream in(state_dir / "agent-id"); in) std::getline(in, agent_id);

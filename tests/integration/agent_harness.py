@@ -4,6 +4,7 @@ process against the REAL `t0w-fake-collector` process over HTTPS on 127.0.0.1.
 Waiting is always a bounded poll on files, ports or `tier0watch status --json`; nothing sleeps
 for a fixed time to let something happen.
 """
+import atexit
 import json
 import os
 import select
@@ -117,6 +118,19 @@ def event_keys(records, agent_id=None):
     return keys
 
 
+# Every agent a test started, ended when the test process exits: a failed assertion must not
+# leave an agent running (seen: one retried its dead collector for minutes after a failed CI run).
+_STARTED = []
+
+
+@atexit.register
+def _stop_started_agents():
+    for proc in _STARTED:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
 class Agent:
     def __init__(self, tier0watch, config, log):
         self.tier0watch = tier0watch
@@ -129,6 +143,7 @@ class Agent:
         self.proc = subprocess.Popen([self.tier0watch, "run", "--config", self.config],
                                      stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"),
                                      preexec_fn=preexec_fn, env=env)
+        _STARTED.append(self.proc)
         return self
 
     def terminate(self, timeout=60):
