@@ -39,7 +39,9 @@ class ReadOnlyDb {
   // Every query after this reads the same snapshot (one read transaction, WAL): without it the
   // checkpoints could be read after a commit that the queue's figures, read before, missed, and
   // a source would show "complete" with its last batch neither queued nor shipped.
-  Status beginSnapshot() { return query("BEGIN", [](sqlite3_stmt*) {}); }
+  Status beginSnapshot() {
+    return query("BEGIN", [](sqlite3_stmt*) {});
+  }
 
   // Runs a query and calls row(stmt) for each row.
   template <typename Fn>
