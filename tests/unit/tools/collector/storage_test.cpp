@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -17,6 +18,7 @@
 #include "tools/collector/rate_limiter.h"
 #include "tools/collector/security.h"
 #include "tools/collector/sql_conn.h"
+#include "tools/collector/sql_search.h"
 
 namespace t0w::collector {
 namespace {
@@ -30,9 +32,11 @@ class SqliteBackend {
     dir_ = tmpl;
     return openStorage("sqlite", dir_ + "/collector.db");
   }
-  Result<std::unique_ptr<Storage>> reopen() {
-    return openStorage("sqlite", dir_ + "/collector.db");
+  Result<std::unique_ptr<Storage>> reopen(const StorageOptions& options = {}) {
+    return openStorage("sqlite", dir_ + "/collector.db", options);
   }
+  // A connection of the test's own to the database, beside the storage's.
+  Result<std::unique_ptr<SqlConn>> conn() { return openSqliteConn(dir_ + "/collector.db"); }
   // A new place for a database that nobody opened yet.
   Status createEmpty() {
     char tmpl[] = "/tmp/t0w-collector-storage-XXXXXX";
@@ -67,8 +71,11 @@ class PostgresBackend {
     db_ = "t0w_test_" + std::to_string(getpid()) + "_" + std::to_string(rd() % 1000000);
     return (*admin)->script("CREATE DATABASE " + db_);
   }
-  Result<std::unique_ptr<Storage>> reopen() {
-    return openStorage("postgres", std::string(url()) + " dbname=" + db_);
+  Result<std::unique_ptr<Storage>> reopen(const StorageOptions& options = {}) {
+    return openStorage("postgres", std::string(url()) + " dbname=" + db_, options);
+  }
+  Result<std::unique_ptr<SqlConn>> conn() {
+    return openPostgresConn(std::string(url()) + " dbname=" + db_);
   }
   void cleanup() {
     if (db_.empty()) return;
@@ -703,6 +710,171 @@ TYPED_TEST(StorageTest, QueriesEventsByFiltersWithPagination) {
   ASSERT_EQ(lag->size(), 1u);
   EXPECT_EQ((*lag)[0].channel, "Security");
   EXPECT_EQ((*lag)[0].last_event_time, 1000);
+}
+
+// Free-text search (sql_search.h) answers as the scan of the bodies did, with the term bound as
+// a value: wildcards, quotes, FTS5 syntax and SQL in it are text to find. On SQLite, once with
+// and once without the FTS5 index.
+TYPED_TEST(StorageTest, SearchFindsSubstringsThroughTheIndexAsTheScanDid) {
+  this->enroll("dc01");
+  const std::vector<std::string> texts = {"Mimikatz.exe sekurlsa",
+                                          "100% done",
+                                          "a_b",
+                                          "C:\\\\Temp\\\\x",
+                                          "say \\\"hi\\\" NEAR(a b)",
+                                          "Straße",
+                                          "it's; DROP TABLE events; --",
+                                          "ab",
+                                          "plain",
+                                          "ZZZzzz*"};
+  std::vector<IngestRecord> records;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    records.push_back(this->event("a1|Security|" + std::to_string(i + 1), "DC01", 4624,
+                                  static_cast<int64_t>(i + 1), texts[i]));
+  }
+  ASSERT_TRUE(this->storage_->ingest(this->batch("a1:1", records)));
+  const std::vector<std::string> terms = {"mimikatz",
+                                          "SEKURLSA",
+                                          "100%",
+                                          "%",
+                                          "a_b",
+                                          "_",
+                                          "\\\\temp",
+                                          "\\\"hi\\\"",
+                                          "NEAR(a",
+                                          "straße",
+                                          "'; drop table",
+                                          "ab",
+                                          "b",
+                                          "zzz*",
+                                          "ZZZZZZ",
+                                          "*",
+                                          "\"",
+                                          "nothing here",
+                                          "ssS"};
+  // What the scan finds: an ASCII-case-insensitive substring of the stored body.
+  const auto expected = [&](const std::string& term) {
+    const auto lower = [](std::string s) {
+      for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return s;
+    };
+    std::vector<std::string> keys;
+    for (auto it = records.rbegin(); it != records.rend(); ++it) {
+      if (lower(it->body).find(lower(term)) != std::string::npos) keys.push_back(it->key);
+    }
+    return keys;
+  };
+  const auto found = [&](Storage& s, const std::string& term) {
+    EventQuery q;
+    q.text = term;
+    auto r = s.queryEvents(q);
+    EXPECT_TRUE(r) << term << ": " << r.error().toString();
+    std::vector<std::string> keys;
+    if (r) {
+      for (const auto& e : *r) keys.push_back(e.key);
+    }
+    return keys;
+  };
+  for (const auto& term : terms) EXPECT_EQ(found(*this->storage_, term), expected(term)) << term;
+  if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
+    this->storage_.reset();
+    auto indexed = this->backend_.reopen(StorageOptions{false, true});  // filled from the rows
+    ASSERT_TRUE(indexed) << indexed.error().toString();
+    this->storage_ = std::move(*indexed);
+    // Ingest indexes what it stores.
+    ASSERT_TRUE(this->storage_->ingest(
+        this->batch("a1:2", {this->event("a1|Security|99", "DC02", 4625, 99, "later mimikatz")})));
+    records.push_back(this->event("a1|Security|99", "DC02", 4625, 99, "later mimikatz"));
+    for (const auto& term : terms) EXPECT_EQ(found(*this->storage_, term), expected(term)) << term;
+    // Paging and other filters go with the index.
+    EventQuery q;
+    q.text = "mimikatz";
+    q.limit = 1;
+    auto page = this->storage_->queryEvents(q);
+    ASSERT_TRUE(page);
+    ASSERT_EQ(page->size(), 1u);
+    EXPECT_EQ((*page)[0].key, "a1|Security|99");
+    q.before_id = (*page)[0].id;
+    page = this->storage_->queryEvents(q);
+    ASSERT_TRUE(page);
+    ASSERT_EQ(page->size(), 1u);
+    EXPECT_EQ((*page)[0].key, "a1|Security|1");
+    q = {};
+    q.text = "mimikatz";
+    q.host = "DC01";
+    page = this->storage_->queryEvents(q);
+    ASSERT_TRUE(page);
+    ASSERT_EQ(page->size(), 1u);
+    EXPECT_EQ((*page)[0].key, "a1|Security|1");
+    // Retention takes the index rows of what it deletes: a deleted event is not found (and
+    // its id, handed out again, is not mistaken for it).
+    ASSERT_TRUE(this->storage_->applyRetention(int64_t{6000}, 0, 0));
+    for (const auto& term : terms) EXPECT_TRUE(found(*this->storage_, term).empty()) << term;
+    ASSERT_TRUE(this->storage_->ingest(
+        this->batch("a1:3", {this->event("a1|Security|100", "DC01", 4624, 100, "fresh")}, 7000)));
+    EXPECT_TRUE(found(*this->storage_, "mimikatz").empty());
+    EXPECT_EQ(found(*this->storage_, "fresh").size(), 1u);
+    // Turned off, the index is dropped and search scans again.
+    this->storage_.reset();
+    auto plain = this->backend_.reopen();
+    ASSERT_TRUE(plain) << plain.error().toString();
+    this->storage_ = std::move(*plain);
+    EXPECT_EQ(found(*this->storage_, "fresh").size(), 1u);
+  }
+}
+
+// The query the storage runs for a search reads the index: FTS5 (SQLite, when on) or the pg_trgm
+// GIN index (PostgreSQL); a term without three characters to look up goes to the scan.
+TYPED_TEST(StorageTest, SearchQueryPlanUsesTheIndex) {
+  constexpr bool kPostgres = std::is_same_v<TypeParam, PostgresBackend>;
+  if constexpr (!kPostgres) {
+    this->storage_.reset();
+    auto indexed = this->backend_.reopen(StorageOptions{false, true});
+    ASSERT_TRUE(indexed) << indexed.error().toString();
+    this->storage_ = std::move(*indexed);
+  }
+  auto conn = this->backend_.conn();
+  ASSERT_TRUE(conn) << conn.error().toString();
+  SqlConn& c = **conn;
+  // A table of a few rows is read whole by any planner: PostgreSQL is told not to, so that the
+  // plan shows which index can serve the query.
+  if (kPostgres) {
+    ASSERT_TRUE(c.script("SET enable_seqscan = off; SET enable_indexscan = off"));
+  }
+  const auto plan = [&](const std::string& text, std::optional<std::string> host) {
+    EventQuery q;
+    q.text = text;
+    q.host = std::move(host);
+    const auto st = EventSearch(kPostgres, !kPostgres).eventQuery(q);
+    auto rows = c.query((kPostgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") + st.sql, st.params);
+    EXPECT_TRUE(rows) << rows.error().toString();
+    std::string out;
+    if (rows) {
+      for (const auto& r : *rows) {
+        for (const auto& v : r) out += v.value_or("") + " ";
+        out += "\n";
+      }
+    }
+    return out;
+  };
+  for (const auto& host : std::vector<std::optional<std::string>>{std::nullopt, "DC01"}) {
+    const std::string p = plan("mimikatz", host);
+    if (kPostgres) {
+      EXPECT_NE(p.find("events_body_trgm"), std::string::npos) << p;
+    } else {
+      EXPECT_NE(p.find("SCAN s VIRTUAL TABLE INDEX"), std::string::npos) << p;
+      EXPECT_NE(p.find(":L"), std::string::npos) << p;           // the LIKE is the index's
+      EXPECT_EQ(p.find("TEMP B-TREE"), std::string::npos) << p;  // newest first from the index
+    }
+  }
+  if (!kPostgres) {
+    EXPECT_EQ(plan("ab", std::nullopt).find("VIRTUAL TABLE"), std::string::npos);
+    EXPECT_EQ(plan("a%b_c", std::nullopt).find("VIRTUAL TABLE"), std::string::npos);
+  }
+  EXPECT_TRUE(EventSearch::indexable("abc"));
+  EXPECT_TRUE(EventSearch::indexable("ßüö"));
+  EXPECT_FALSE(EventSearch::indexable("ßü"));
+  EXPECT_FALSE(EventSearch::indexable("ab%cd_ef"));
 }
 
 TYPED_TEST(StorageTest, QueriesAndAcknowledgesAlerts) {
