@@ -1,5 +1,7 @@
 #include "tools/collector/sql_search.h"
 
+#include <algorithm>
+
 #include "tools/collector/sql_rows.h"
 
 namespace t0w::collector {
@@ -33,16 +35,19 @@ Status EventSearch::configureSqlite(SqlConn& c, bool enabled) {
   if (enabled == !exists->empty()) return c.script("COMMIT");
   // detail=none: no token positions (substring matching takes the LIKE on the body), half the
   // index and half its cost at ingest of detail=full. Deletions (retention) take the index rows
-  // of their body out by trigger; ingest adds a batch's in one statement (indexNewEvents).
+  // of their body out by trigger; ingest adds a batch's (indexNewEvents).
   const char* sql = enabled
                         ? "CREATE VIRTUAL TABLE events_search USING fts5(body, content='events', "
                           "content_rowid='id', tokenize='trigram', detail=none);"
                           "CREATE TRIGGER events_search_delete AFTER DELETE ON events BEGIN "
                           "INSERT INTO events_search(events_search, rowid, body) "
                           "VALUES ('delete', OLD.id, OLD.body); END;"
-                          "INSERT INTO events_search(events_search) VALUES ('rebuild');"
                         : "DROP TRIGGER events_search_delete; DROP TABLE events_search;";
-  if (Status s = c.script(sql); !s) {
+  Status s = c.script(sql);
+  // The events stored so far, as ingest indexes a batch's ('rebuild' would take them in one
+  // statement: indexNewEvents says why not).
+  if (s && enabled) s = indexNewEvents(c, 0);
+  if (!s) {
     return rollback(c, makeError(s.error().code,
                                  std::string("storage.sqlite_search_index: ") + s.error().message));
   }
@@ -56,9 +61,20 @@ Result<int64_t> EventSearch::lastEventId(SqlConn& c) {
 }
 
 Status EventSearch::indexNewEvents(SqlConn& c, int64_t last_id) {
-  auto r = c.query(
-      "INSERT INTO events_search(rowid, body) SELECT id, body FROM events WHERE id > ?", {last_id});
-  if (!r) return r.error();
+  auto newest = lastEventId(c);
+  if (!newest) return newest.error();
+  // A slice of rows per statement: FTS5 writes its segments inside the statement that fills
+  // them, and a statement's journal past the collector's 4 MiB in memory
+  // (configureSqliteForCollector) failed with SQLITE_FULL on SQLite 3.40 (a batch of 4,400
+  // events in one statement did).
+  constexpr int64_t kRows = 256;
+  for (int64_t from = last_id; from < *newest; from += kRows) {
+    auto r = c.query(
+        "INSERT INTO events_search(rowid, body) SELECT id, body FROM events WHERE id > ? AND "
+        "id <= ?",
+        {from, std::min(from + kRows, *newest)});
+    if (!r) return r.error();
+  }
   return {};
 }
 
