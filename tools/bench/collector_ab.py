@@ -115,8 +115,8 @@ def main():
                 collector = r["collector_cpu_s_per_million"] * a.events / n
                 server = None if s0 is None else (s1 - s0) / (n / 1e6)
                 results[name].append((collector, server))
-                print("round %d %-16s stored %s collector %.2f CPU-s/M%s" % (
-                    rnd, name, stored, collector,
+                print("round %d %-16s stored %s, %.0f events/s, collector %.2f CPU-s/M%s" % (
+                    rnd, name, stored, r["events_per_s"], collector,
                     "" if server is None else ", server %.2f CPU-s/M" % server), flush=True)
         for name, runs in results.items():
             print("median %-16s collector %.2f CPU-s/M over %d runs (%s)" % (
