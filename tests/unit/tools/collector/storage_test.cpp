@@ -735,6 +735,15 @@ TYPED_TEST(StorageTest, SearchFindsSubstringsThroughTheIndexAsTheScanDid) {
                                   static_cast<int64_t>(i + 1), texts[i]));
   }
   ASSERT_TRUE(this->storage_->ingest(this->batch("a1:1", records)));
+  {
+    // Ingest counts the stored bytes as LENGTH(body), which the deletion triggers subtract:
+    // characters ("Straße" is 6).
+    auto conn = this->backend_.conn();
+    ASSERT_TRUE(conn) << conn.error().toString();
+    auto sum = (*conn)->query("SELECT SUM(LENGTH(body)) FROM events", {});
+    ASSERT_TRUE(sum) << sum.error().toString();
+    EXPECT_EQ(*this->storage_->storedBytes(), sqlInt((*sum)[0][0]));
+  }
   const std::vector<std::string> terms = {"mimikatz",
                                           "SEKURLSA",
                                           "100%",
