@@ -7,7 +7,8 @@ T0W_PG_DATA (the cluster's data directory), when given, over the agent's run.
 usage: collector_ab.py BUILD_DIR NAME=COLLECTOR[:STORAGE_YAML] ... [--events N] [--rounds N]
   NAME=COLLECTOR               a collector binary on SQLite
   NAME=COLLECTOR:pg            the same binary on PostgreSQL (T0W_PG_URL)
-  NAME=COLLECTOR:sqlite-search on SQLite with storage.sqlite_search_index on
+  NAME=COLLECTOR:sqlite-search on SQLite with storage.search_index on
+  NAME=COLLECTOR:pg-search     on PostgreSQL with storage.search_index on
 The agent and the sample generator are BUILD_DIR's. Prints one line per run, then the medians.
 """
 import argparse
@@ -93,8 +94,11 @@ def main():
             name, spec = v.split("=", 1)
             binary, _, mode = spec.partition(":")
             storage = {"": "", "pg": "storage: {driver: postgres, postgres_url: \"%s\"}\n",
-                       "sqlite-search": "storage: {sqlite_search_index: true}\n"}[mode]
-            variants.append((name, fake_build(work, a.build, name, binary), storage, mode == "pg"))
+                       "pg-search": "storage: {driver: postgres, search_index: true, "
+                                    "postgres_url: \"%s\"}\n",
+                       "sqlite-search": "storage: {search_index: true}\n"}[mode]
+            variants.append((name, fake_build(work, a.build, name, binary), storage,
+                             mode.startswith("pg")))
         results = {name: [] for name, _, _, _ in variants}
         for rnd in range(a.rounds):
             for name, build, storage, pg in variants:

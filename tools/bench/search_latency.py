@@ -1,11 +1,11 @@
 """Search latency (`GET /api/v1/events?q=TERM&limit=100`, wall time through the real collector's
 API, median of 5 after one warm-up) on a store filled by stage_bench's full path, without and with
 the index, on the same stored events:
-  SQLite: the collector with storage.sqlite_search_index off (a scan of the bodies), then on
+  SQLite: the collector with storage.search_index off (a scan of the bodies), then on
           (the FTS5 table is built from the stored events at start: that time is printed too).
-  PostgreSQL (T0W_PG_URL set): the store filled by BASE_COLLECTOR (a collector from before
-          migration 0008: no trigram index), searched, then the new collector started on it
-          (migration 0008 builds the index: the start-up time is printed) and searched again.
+  PostgreSQL (T0W_PG_URL set): the store filled by BASE_COLLECTOR (no trigram index), searched,
+          then the new collector started on it with storage.search_index on (it builds the
+          pg_trgm index at start: the start-up time is printed) and searched again.
 
 usage: search_latency.py BUILD_DIR [BASE_COLLECTOR] [EVENTS=200000]
 """
@@ -88,7 +88,7 @@ def main():
         d = os.path.join(work, "sqlite", "collector")
         show("SQLite, no index (scan)", *latencies(collector, d, ""))
         show("SQLite, FTS5 trigram index", *latencies(
-            collector, d, "storage: {sqlite_search_index: true}\n"))
+            collector, d, "storage: {search_index: true}\n"))
         if base and os.environ.get("T0W_PG_URL"):
             psql("DROP DATABASE IF EXISTS t0w_search_latency")
             psql("CREATE DATABASE t0w_search_latency")
@@ -99,8 +99,8 @@ def main():
             print("PostgreSQL store (base collector): %s events" % stored)
             d = os.path.join(work, "postgres", "collector")
             show("PostgreSQL, base collector (ILIKE scan)", *latencies(base, d, pg))
-            show("PostgreSQL, this collector (migration 0008: pg_trgm GIN)",
-                 *latencies(collector, d, pg))
+            show("PostgreSQL, this collector (storage.search_index: pg_trgm GIN)",
+                 *latencies(collector, d, pg.replace("{driver", "{search_index: true, driver")))
             psql("DROP DATABASE t0w_search_latency WITH (FORCE)")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -20,7 +20,7 @@ Result<std::unique_ptr<CollectorService>> CollectorService::create(const Collect
   if (Status st = createPrivateDirectory(config.state_dir); !st) return st.error();
   auto storage =
       openStorage(config.storage_driver, config.storageTarget(),
-                  StorageOptions{config.sqlite_synchronous == "full", config.sqlite_search_index});
+                  StorageOptions{config.sqlite_synchronous == "full", config.search_index});
   if (!storage) return storage.error();
   s->storage_ = std::move(*storage);
   auto tls = makeServerTls(config);

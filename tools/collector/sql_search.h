@@ -1,11 +1,12 @@
 // Free-text search of stored events (the API's `q`): a case-insensitive substring of the
-// event's JSON, answered through an index where one can serve the term. PostgreSQL: a pg_trgm
-// GIN index on events.body (migration 0008) serves ILIKE. SQLite, when
-// storage.sqlite_search_index is on: an FTS5 trigram table over events.body (external content:
-// the body is stored once) narrows the rows to check, and LIKE on the body decides, so that the
-// answer is the scan's. A term without three characters in a row that are not LIKE wildcards
-// has no trigram to look up: it is answered by the scan, which stops at the page's `limit`
-// matches (such a term matches most events).
+// event's JSON. With storage.search_index on, answered through an index where one can serve the
+// term: on PostgreSQL a pg_trgm GIN index on events.body (events_body_trgm) serves ILIKE; on
+// SQLite an FTS5 trigram table over events.body (external content: the body is stored once)
+// narrows the rows to check, and LIKE on the body decides, so that the answer is the scan's.
+// Off (the default on both: an index costs several times the rest of ingest,
+// docs/performance.md), and for a term without three characters in a row that are not LIKE
+// wildcards (no trigram to look up), the search reads the bodies newest first and stops at the
+// page's `limit` matches.
 #pragma once
 
 #include <string>
@@ -19,11 +20,14 @@ namespace t0w::collector {
 
 class EventSearch {
  public:
-  EventSearch(bool postgres, bool fts) : postgres_(postgres), fts_(fts) {}
+  // `index`: storage.search_index.
+  EventSearch(bool postgres, bool index) : postgres_(postgres), fts_(!postgres && index) {}
 
-  // SQLite: creates and fills the FTS5 table when `enabled` and it is missing, drops it when not
-  // `enabled`. Its own transaction.
-  static Status configureSqlite(SqlConn& c, bool enabled);
+  // Creates the index when `enabled` and it is missing, drops it when not `enabled`; its own
+  // transaction. SQLite: the FTS5 table, filled from the stored events. PostgreSQL: the pg_trgm
+  // extension (CREATE EXTENSION IF NOT EXISTS) and events_body_trgm; run under the migrations'
+  // advisory lock (migrateSchema) so that instances starting together do not race.
+  static Status configure(SqlConn& c, bool postgres, bool enabled);
 
   // Whether ingest has to index the events it stores (indexNewEvents).
   bool indexesOnIngest() const { return fts_; }

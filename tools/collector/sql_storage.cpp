@@ -26,11 +26,12 @@ std::string str(const std::optional<std::string>& v) { return v.value_or(""); }
 
 class SqlStorage final : public Storage {
  public:
-  SqlStorage(std::vector<std::unique_ptr<SqlConn>> conns, bool postgres, bool sqlite_search_index,
+  SqlStorage(std::vector<std::unique_ptr<SqlConn>> conns, bool postgres, bool search_index,
              std::string instance)
       : all_(std::move(conns)),
         postgres_(postgres),
-        search_(postgres, !postgres && sqlite_search_index),
+        search_index_(search_index),
+        search_(postgres, search_index),
         instance_(std::move(instance)) {
     for (auto& c : all_) free_.push_back(c.get());
   }
@@ -39,9 +40,10 @@ class SqlStorage final : public Storage {
 
   Status migrate() {
     Lease c(*this);
-    if (Status s = migrateSchema(*c, postgres_); !s) return s;
-    if (postgres_) return {};
-    return EventSearch::configureSqlite(*c, search_.indexesOnIngest());
+    // The search index after the migrations, under their lock (PostgreSQL): instances starting
+    // together create or drop it one after the other.
+    return migrateSchema(*c, postgres_,
+                         [&] { return EventSearch::configure(*c, postgres_, search_index_); });
   }
 
   Status enrollAgent(const std::string& name, const std::string& token_hash, int64_t now) override {
@@ -722,6 +724,7 @@ class SqlStorage final : public Storage {
 
   std::vector<std::unique_ptr<SqlConn>> all_;
   bool postgres_;
+  bool search_index_;  // storage.search_index
   EventSearch search_;
   std::string instance_;
   std::mutex mutex_;
@@ -768,8 +771,8 @@ Result<std::unique_ptr<Storage>> openStorage(const std::string& driver, const st
   auto tag = randomHex(4);
   std::string instance =
       std::string(host) + ":" + std::to_string(getpid()) + ":" + (tag ? *tag : "0");
-  auto storage = std::make_unique<SqlStorage>(std::move(conns), postgres,
-                                              options.sqlite_search_index, std::move(instance));
+  auto storage = std::make_unique<SqlStorage>(std::move(conns), postgres, options.search_index,
+                                              std::move(instance));
   if (Status s = storage->migrate(); !s) return s.error();
   return std::unique_ptr<Storage>(std::move(storage));
 }

@@ -384,9 +384,10 @@ struct StorageOptions {
   // SQLite (WAL): FULL syncs the log at every commit, so an acknowledged batch survives a power
   // loss; NORMAL survives a crash of the process only. PostgreSQL: its synchronous_commit.
   bool sqlite_full_sync = true;
-  // SQLite: free-text search through an FTS5 trigram index (sql_search.h), kept at ingest; off,
-  // a search scans the bodies. PostgreSQL always has its index (pg_trgm).
-  bool sqlite_search_index = false;
+  // storage.search_index: free-text search through a trigram index (sql_search.h), created at
+  // start when missing and kept at ingest: FTS5 on SQLite, pg_trgm GIN on PostgreSQL. Off, it is
+  // dropped at start and a search reads the bodies.
+  bool search_index = false;
 };
 
 // Opens the storage named by `driver` ("sqlite": `target` is a file path, created readable by

@@ -715,8 +715,8 @@ TYPED_TEST(StorageTest, QueriesEventsByFiltersWithPagination) {
 }
 
 // Free-text search (sql_search.h) answers as the scan of the bodies did, with the term bound as
-// a value: wildcards, quotes, FTS5 syntax and SQL in it are text to find. On SQLite, once with
-// and once without the FTS5 index.
+// a value: wildcards, quotes, FTS5 syntax and SQL in it are text to find. Once without and once
+// with storage.search_index (FTS5 on SQLite, pg_trgm GIN on PostgreSQL), then without again.
 TYPED_TEST(StorageTest, SearchFindsSubstringsThroughTheIndexAsTheScanDid) {
   this->enroll("dc01");
   const std::vector<std::string> texts = {"Mimikatz.exe sekurlsa",
@@ -787,7 +787,7 @@ TYPED_TEST(StorageTest, SearchFindsSubstringsThroughTheIndexAsTheScanDid) {
     return keys;
   };
   for (const auto& term : terms) EXPECT_EQ(found(*this->storage_, term), expected(term)) << term;
-  if constexpr (std::is_same_v<TypeParam, SqliteBackend>) {
+  {
     this->storage_.reset();
     auto indexed = this->backend_.reopen(StorageOptions{false, true});  // filled from the rows
     ASSERT_TRUE(indexed) << indexed.error().toString();
@@ -831,19 +831,35 @@ TYPED_TEST(StorageTest, SearchFindsSubstringsThroughTheIndexAsTheScanDid) {
     ASSERT_TRUE(plain) << plain.error().toString();
     this->storage_ = std::move(*plain);
     EXPECT_EQ(found(*this->storage_, "fresh").size(), 1u);
+    EXPECT_TRUE(found(*this->storage_, "mimikatz").empty());
   }
 }
 
-// The query the storage runs for a search reads the index: FTS5 (SQLite, when on) or the pg_trgm
-// GIN index (PostgreSQL); a term without three characters to look up goes to the scan.
+// Whether the search index exists: events_search (SQLite) or events_body_trgm (PostgreSQL).
+template <typename Backend>
+bool searchIndexExists(Backend& backend) {
+  constexpr bool kPostgres = std::is_same_v<Backend, PostgresBackend>;
+  auto conn = backend.conn();
+  EXPECT_TRUE(conn) << conn.error().toString();
+  if (!conn) return false;
+  auto rows = (*conn)->query(kPostgres ? "SELECT 1 FROM pg_class WHERE relname = 'events_body_trgm'"
+                                       : "SELECT 1 FROM sqlite_master WHERE name = 'events_search'",
+                             {});
+  EXPECT_TRUE(rows) << rows.error().toString();
+  return rows && !rows->empty();
+}
+
+// With storage.search_index on, the query the storage runs for a search reads the index: FTS5
+// (SQLite) or the pg_trgm GIN index (PostgreSQL); a term without three characters to look up
+// goes to the scan. Off (the default), there is no index, and turning it off drops it.
 TYPED_TEST(StorageTest, SearchQueryPlanUsesTheIndex) {
   constexpr bool kPostgres = std::is_same_v<TypeParam, PostgresBackend>;
-  if constexpr (!kPostgres) {
-    this->storage_.reset();
-    auto indexed = this->backend_.reopen(StorageOptions{false, true});
-    ASSERT_TRUE(indexed) << indexed.error().toString();
-    this->storage_ = std::move(*indexed);
-  }
+  EXPECT_FALSE(searchIndexExists(this->backend_));  // off by default
+  this->storage_.reset();
+  auto indexed = this->backend_.reopen(StorageOptions{false, true});
+  ASSERT_TRUE(indexed) << indexed.error().toString();
+  this->storage_ = std::move(*indexed);
+  EXPECT_TRUE(searchIndexExists(this->backend_));
   auto conn = this->backend_.conn();
   ASSERT_TRUE(conn) << conn.error().toString();
   SqlConn& c = **conn;
@@ -885,10 +901,53 @@ TYPED_TEST(StorageTest, SearchQueryPlanUsesTheIndex) {
     EXPECT_EQ(plan("ab", std::nullopt).find("VIRTUAL TABLE"), std::string::npos);
     EXPECT_EQ(plan("a%b_c", std::nullopt).find("VIRTUAL TABLE"), std::string::npos);
   }
+  // Turned off: dropped at start, and the plan reads the bodies.
+  this->storage_.reset();
+  auto plain = this->backend_.reopen();
+  ASSERT_TRUE(plain) << plain.error().toString();
+  this->storage_ = std::move(*plain);
+  EXPECT_FALSE(searchIndexExists(this->backend_));
+  if (kPostgres) {
+    const std::string p = plan("mimikatz", std::nullopt);
+    EXPECT_EQ(p.find("events_body_trgm"), std::string::npos) << p;
+  }
   EXPECT_TRUE(EventSearch::indexable("abc"));
   EXPECT_TRUE(EventSearch::indexable("ßüö"));
   EXPECT_FALSE(EventSearch::indexable("ßü"));
   EXPECT_FALSE(EventSearch::indexable("ab%cd_ef"));
+}
+
+// PostgreSQL: a database user that may not create pg_trgm gets an error that says what is
+// missing; with the option off the same user starts.
+TYPED_TEST(StorageTest, SearchIndexWithoutTheRightToCreatePgTrgmSaysSo) {
+  if constexpr (std::is_same_v<TypeParam, PostgresBackend>) {
+    auto conn = this->backend_.conn();
+    ASSERT_TRUE(conn) << conn.error().toString();
+    const std::string role = "t0w_nopriv_" + this->backend_.db_.substr(9);
+    ASSERT_TRUE((*conn)->script("DROP EXTENSION IF EXISTS pg_trgm; CREATE ROLE " + role +
+                                " LOGIN; GRANT ALL ON SCHEMA public TO " + role +
+                                "; GRANT ALL ON ALL TABLES IN SCHEMA public TO " + role +
+                                "; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO " + role));
+    this->storage_.reset();
+    const std::string url =
+        std::string(PostgresBackend::url()) + " dbname=" + this->backend_.db_ + " user=" + role;
+    {
+      auto off = openStorage("postgres", url, StorageOptions{false, false});
+      EXPECT_TRUE(off) << off.error().toString();
+    }
+    auto on = openStorage("postgres", url, StorageOptions{false, true});
+    ASSERT_FALSE(on);
+    const std::string message = on.error().toString();
+    EXPECT_NE(message.find("storage.search_index"), std::string::npos) << message;
+    EXPECT_NE(message.find("pg_trgm"), std::string::npos) << message;
+    EXPECT_NE(message.find("CREATE privilege on the database"), std::string::npos) << message;
+    EXPECT_FALSE(searchIndexExists(this->backend_));
+    this->backend_.cleanup();
+    this->backend_.db_.clear();
+    auto admin = openPostgresConn(PostgresBackend::url());
+    ASSERT_TRUE(admin);
+    EXPECT_TRUE((*admin)->script("DROP ROLE " + role));
+  }
 }
 
 TYPED_TEST(StorageTest, QueriesAndAcknowledgesAlerts) {
@@ -1445,8 +1504,11 @@ TYPED_TEST(StorageTest, InstancesStartingTogetherMigrateOnce) {
     std::atomic<int> failures{0};
     std::vector<std::thread> threads;
     for (int i = 0; i < 3; ++i) {
-      threads.emplace_back([&] {
-        auto s = this->backend_.reopen();
+      // Round 0: storage.search_index off; 1: on; 2: on and off at once (under the migrations'
+      // lock on PostgreSQL, each creates or drops the index in turn).
+      const bool search_index = round == 1 || (round == 2 && i % 2 == 0);
+      threads.emplace_back([&, search_index] {
+        auto s = this->backend_.reopen(StorageOptions{false, search_index});
         if (!s) {
           ADD_FAILURE() << s.error().toString();
           ++failures;
