@@ -25,6 +25,7 @@ storage:
   sqlite_path: ""      # default: state_dir/collector.db
   postgres_url: ""     # libpq connection string
   sqlite_synchronous: full  # full: acknowledged batches survive power loss | normal: a crash only
+  search_index: false  # true: search (q) through a trigram index (both drivers), at a cost at ingest
 limits:
   max_body_bytes: 16777216         # a batch upload (gzip-compressed)
   max_decompressed_bytes: 134217728
@@ -160,6 +161,7 @@ Result<CollectorConfig> parseConfig(const std::string& yaml, const std::string& 
     r.push_back(read(base, "storage.sqlite_path", c.sqlite_path, where));
     r.push_back(read(base, "storage.postgres_url", c.postgres_url, where));
     r.push_back(read(base, "storage.sqlite_synchronous", c.sqlite_synchronous, where));
+    r.push_back(read(base, "storage.search_index", c.search_index, where));
     r.push_back(read(base, "limits.max_body_bytes", c.max_body_bytes, where));
     r.push_back(read(base, "limits.max_decompressed_bytes", c.max_decompressed_bytes, where));
     r.push_back(read(base, "limits.max_records_per_batch", c.max_records_per_batch, where));

@@ -63,6 +63,9 @@ struct CollectorConfig {
   std::string sqlite_path;  // default state_dir/collector.db
   std::string postgres_url;
   std::string sqlite_synchronous = "full";  // full: an acknowledged batch survives power loss
+  // Search (q) through a trigram index: FTS5 on SQLite, pg_trgm GIN on PostgreSQL; created at
+  // start when on, dropped when off (docs/performance.md: its cost at ingest).
+  bool search_index = false;
   // Limits.
   int64_t max_body_bytes = 16 << 20;
   int64_t max_decompressed_bytes = 128 << 20;

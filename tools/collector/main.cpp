@@ -38,7 +38,7 @@ t0w::Result<CollectorConfig> loadConfig(const std::string& path) {
 t0w::Result<std::unique_ptr<Storage>> openFromConfig(const CollectorConfig& c) {
   if (auto s = createPrivateDirectory(c.state_dir); !s) return s.error();
   return openStorage(c.storage_driver, c.storageTarget(),
-                     StorageOptions{c.sqlite_synchronous == "full"});
+                     StorageOptions{c.sqlite_synchronous == "full", c.search_index});
 }
 
 }  // namespace

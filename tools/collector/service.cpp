@@ -18,8 +18,9 @@ namespace t0w::collector {
 Result<std::unique_ptr<CollectorService>> CollectorService::create(const CollectorConfig& config) {
   std::unique_ptr<CollectorService> s(new CollectorService(config));
   if (Status st = createPrivateDirectory(config.state_dir); !st) return st.error();
-  auto storage = openStorage(config.storage_driver, config.storageTarget(),
-                             StorageOptions{config.sqlite_synchronous == "full"});
+  auto storage =
+      openStorage(config.storage_driver, config.storageTarget(),
+                  StorageOptions{config.sqlite_synchronous == "full", config.search_index});
   if (!storage) return storage.error();
   s->storage_ = std::move(*storage);
   auto tls = makeServerTls(config);

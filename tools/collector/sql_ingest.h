@@ -1,19 +1,22 @@
 // IngestWriter: the statements of one ingest transaction (Storage::ingest) on a connection the
 // caller has begun a transaction on: the batch id, each record, its forward-queue rows, the
-// conflicts and their alert, the agent's counters. Shared by SQLite and PostgreSQL.
+// conflicts and their alert, the agent's stored bytes and counters. Shared by SQLite and
+// PostgreSQL.
 #pragma once
 
 #include <vector>
 
 #include "common/core/result.h"
 #include "tools/collector/sql_conn.h"
+#include "tools/collector/sql_search.h"
 #include "tools/collector/storage.h"
 
 namespace t0w::collector {
 
 class IngestWriter {
  public:
-  IngestWriter(SqlConn& conn, const IngestBatch& batch) : c_(conn), b_(batch) {}
+  IngestWriter(SqlConn& conn, const IngestBatch& batch, const EventSearch& search)
+      : c_(conn), b_(batch), search_(search) {}
   Result<IngestResult> write();
 
  private:
@@ -27,14 +30,19 @@ class IngestWriter {
   // Compares with what is stored under the key: a duplicate, or a conflict (kept).
   Status keyTaken(const IngestRecord& r);
   Status addConflict(ConflictRecord c);
+  // The bytes of the stored rows to the agent's storage_usage row (deletions subtract theirs by
+  // trigger).
+  Status addStoredBytes();
   Status updateAgent();
 
   SqlConn& c_;
   const IngestBatch& b_;
+  const EventSearch& search_;
   IngestResult out_;
   std::vector<ConflictRecord> conflicts_;
   int64_t drops_ = 0;
   int64_t gaps_ = 0;
+  int64_t stored_bytes_ = 0;
 };
 
 }  // namespace t0w::collector

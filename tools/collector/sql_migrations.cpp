@@ -24,14 +24,18 @@ Status migrateLocked(SqlConn& c, bool postgres);
 
 }  // namespace
 
-Status migrateSchema(SqlConn& c, bool postgres) {
-  if (!postgres) return migrateLocked(c, false);
+Status migrateSchema(SqlConn& c, bool postgres, const std::function<Status()>& then) {
+  const auto migrateThen = [&]() -> Status {
+    if (Status s = migrateLocked(c, postgres); !s) return s;
+    return then ? then() : Status{};
+  };
+  if (!postgres) return migrateThen();
   // Several instances starting at once on one database: the first migrates, the others wait
   // here, then find every migration done. The lock is the session's (held across the
   // transactions, even the CREATE TABLE IF NOT EXISTS, which races on PostgreSQL's catalog
   // otherwise); a process that dies releases it with its connection.
   if (Status s = c.script("SELECT pg_advisory_lock(7302531)"); !s) return s;
-  Status result = migrateLocked(c, true);
+  Status result = migrateThen();
   if (Status s = c.script("SELECT pg_advisory_unlock(7302531)"); !s && result) return s;
   return result;
 }

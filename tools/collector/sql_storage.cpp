@@ -1,5 +1,5 @@
 // Storage implemented once over SqlConn for both SQLite and PostgreSQL; the SQL is the subset
-// both understand (ON CONFLICT DO NOTHING, RETURNING), with LIKE vs ILIKE the one difference.
+// both understand (ON CONFLICT DO NOTHING, RETURNING); free-text search differs (sql_search.h).
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include "tools/collector/sql_ingest.h"
 #include "tools/collector/sql_migrations.h"
 #include "tools/collector/sql_rows.h"
+#include "tools/collector/sql_search.h"
 #include "tools/collector/storage.h"
 
 namespace t0w::collector {
@@ -23,19 +24,15 @@ int64_t num(const std::optional<std::string>& v) { return sqlInt(v); }
 std::optional<int64_t> optNum(const std::optional<std::string>& v) { return sqlOptInt(v); }
 std::string str(const std::optional<std::string>& v) { return v.value_or(""); }
 
-std::string likePattern(const std::string& text) {
-  std::string out = "%";
-  for (char c : text) {
-    if (c == '%' || c == '_' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "%";
-}
-
 class SqlStorage final : public Storage {
  public:
-  SqlStorage(std::vector<std::unique_ptr<SqlConn>> conns, bool postgres, std::string instance)
-      : all_(std::move(conns)), postgres_(postgres), instance_(std::move(instance)) {
+  SqlStorage(std::vector<std::unique_ptr<SqlConn>> conns, bool postgres, bool search_index,
+             std::string instance)
+      : all_(std::move(conns)),
+        postgres_(postgres),
+        search_index_(search_index),
+        search_(postgres, search_index),
+        instance_(std::move(instance)) {
     for (auto& c : all_) free_.push_back(c.get());
   }
 
@@ -43,7 +40,10 @@ class SqlStorage final : public Storage {
 
   Status migrate() {
     Lease c(*this);
-    return migrateSchema(*c, postgres_);
+    // The search index after the migrations, under their lock (PostgreSQL): instances starting
+    // together create or drop it one after the other.
+    return migrateSchema(*c, postgres_,
+                         [&] { return EventSearch::configure(*c, postgres_, search_index_); });
   }
 
   Status enrollAgent(const std::string& name, const std::string& token_hash, int64_t now) override {
@@ -148,7 +148,7 @@ class SqlStorage final : public Storage {
   Result<IngestResult> ingest(const IngestBatch& b) override {
     Lease c(*this);
     if (Status s = c->begin(); !s) return s.error();
-    auto result = IngestWriter(*c, b).write();
+    auto result = IngestWriter(*c, b, search_).write();
     if (!result) {
       (void)c->script("ROLLBACK");
       return result.error();
@@ -298,22 +298,9 @@ class SqlStorage final : public Storage {
   }
 
   Result<std::vector<StoredEvent>> queryEvents(const EventQuery& q) override {
-    std::string sql = std::string("SELECT ") + kEventColumns + " FROM events WHERE 1=1";
-    std::vector<SqlParam> p;
-    if (q.host) sql += " AND host = ?", p.push_back(*q.host);
-    if (q.channel) sql += " AND channel = ?", p.push_back(*q.channel);
-    if (q.event_id) sql += " AND event_id = ?", p.push_back(*q.event_id);
-    if (q.since) sql += " AND time >= ?", p.push_back(*q.since);
-    if (q.until) sql += " AND time < ?", p.push_back(*q.until);
-    if (q.text) {
-      sql += postgres_ ? " AND body ILIKE ? ESCAPE '\\'" : " AND body LIKE ? ESCAPE '\\'";
-      p.push_back(likePattern(*q.text));
-    }
-    if (q.before_id) sql += " AND id < ?", p.push_back(*q.before_id);
-    sql += " ORDER BY id DESC LIMIT ?";
-    p.push_back(int64_t{q.limit});
+    const EventSearch::Statement st = search_.eventQuery(q);
     Lease c(*this);
-    auto rows = c->query(sql, p);
+    auto rows = c->query(st.sql, st.params);
     if (!rows) return rows.error();
     std::vector<StoredEvent> out;
     for (const auto& r : *rows) out.push_back(eventFromRow(r));
@@ -499,7 +486,17 @@ class SqlStorage final : public Storage {
     }
     if (older_than) {
       Lease c(*this);
-      for (const char* table : {"events", "alerts", "statuses"}) {
+      // Events have no index on received (migration 0007: one less on the hot path): they go in
+      // id order up to the first one received at or after the cutoff, along the primary key.
+      // Rows arrive in id order; one stored out of order (a clock set back, or another
+      // instance's skewed clock) waits for the rows before it.
+      auto events = c->query(
+          "DELETE FROM events WHERE id < COALESCE((SELECT id FROM events WHERE received >= ? "
+          "ORDER BY id LIMIT 1), (SELECT MAX(id) + 1 FROM events)) RETURNING id",
+          {*older_than});
+      if (!events) return events.error();
+      out.deleted += static_cast<int64_t>(events->size());
+      for (const char* table : {"alerts", "statuses"}) {
         auto rows =
             c->query(std::string("DELETE FROM ") + table + " WHERE received < ? RETURNING id",
                      {*older_than});
@@ -534,8 +531,9 @@ class SqlStorage final : public Storage {
       }
     }
     if (max_bytes > 0) {
-      // Oldest first, a slice at a time; storedBytes() reads the per-agent totals the triggers
-      // keep (migration 0004), so a round costs the deletion, not a scan of every body.
+      // Oldest first, a slice at a time; storedBytes() reads the per-agent totals that ingest
+      // and the deletion triggers keep (migrations 0005, 0007), so a round costs the deletion, not
+      // a scan of every body.
       for (int round = 0; round < 100000; ++round) {
         auto bytes = storedBytes();
         if (!bytes) return bytes.error();
@@ -581,7 +579,8 @@ class SqlStorage final : public Storage {
 
   Result<int64_t> storedBytes() override {
     Lease c(*this);
-    // Kept by triggers (migration 0004): one row per agent, not a scan of every body.
+    // Kept by ingest and triggers (migrations 0005, 0007): one row per agent, not a scan of
+    // every body.
     auto rows = c->query("SELECT COALESCE(SUM(bytes), 0) FROM storage_usage", {});
     if (!rows) return rows.error();
     return rows->empty() ? 0 : num((*rows)[0][0]);
@@ -725,6 +724,8 @@ class SqlStorage final : public Storage {
 
   std::vector<std::unique_ptr<SqlConn>> all_;
   bool postgres_;
+  bool search_index_;  // storage.search_index
+  EventSearch search_;
   std::string instance_;
   std::mutex mutex_;
   std::condition_variable available_;
@@ -770,7 +771,8 @@ Result<std::unique_ptr<Storage>> openStorage(const std::string& driver, const st
   auto tag = randomHex(4);
   std::string instance =
       std::string(host) + ":" + std::to_string(getpid()) + ":" + (tag ? *tag : "0");
-  auto storage = std::make_unique<SqlStorage>(std::move(conns), postgres, std::move(instance));
+  auto storage = std::make_unique<SqlStorage>(std::move(conns), postgres, options.search_index,
+                                              std::move(instance));
   if (Status s = storage->migrate(); !s) return s.error();
   return std::unique_ptr<Storage>(std::move(storage));
 }

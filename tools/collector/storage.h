@@ -172,7 +172,8 @@ struct EventQuery {
   std::optional<int64_t> event_id;
   std::optional<int64_t> since;     // event time >= since
   std::optional<int64_t> until;     // event time < until
-  std::optional<std::string> text;  // case-insensitive substring of the event's JSON
+  std::optional<std::string> text;  // case-insensitive substring of the event's JSON (ASCII
+                                    // case on SQLite, the database's on PostgreSQL)
   std::optional<int64_t> before_id;
   int limit = 100;
 };
@@ -383,6 +384,10 @@ struct StorageOptions {
   // SQLite (WAL): FULL syncs the log at every commit, so an acknowledged batch survives a power
   // loss; NORMAL survives a crash of the process only. PostgreSQL: its synchronous_commit.
   bool sqlite_full_sync = true;
+  // storage.search_index: free-text search through a trigram index (sql_search.h), created at
+  // start when missing and kept at ingest: FTS5 on SQLite, pg_trgm GIN on PostgreSQL. Off, it is
+  // dropped at start and a search reads the bodies.
+  bool search_index = false;
 };
 
 // Opens the storage named by `driver` ("sqlite": `target` is a file path, created readable by
