@@ -399,18 +399,20 @@ class Delivery : public ElementSplitter::Handler {
  public:
   Delivery(const std::string& source, const XmlParseLimits& limits, EventSink& sink,
            SourceSummary& summary)
-      : source_(source), limits_(limits), sink_(sink), summary_(summary) {}
+      : source_(source), parser_(limits), sink_(sink), summary_(summary) {}
 
   void onElement(char* data, size_t size, uint64_t offset) override {
-    Result<Event> event = parseEventXmlInPlace(data, size, limits_);
-    if (!event) {
-      onProblem(offset, event.error());
+    Status st = parser_.parseInPlace(data, size, event_);
+    if (!st) {
+      onProblem(offset, st.error());
       return;
     }
-    event->origin.source = source_;
-    event->origin.position = offset;
+    event_.origin.source = source_;
+    event_.origin.position = offset;
     ++summary_.records;
-    sink_.onEvent(std::move(event).value());
+    // A sink that keeps the event takes it; one that only reads it leaves its storage to the
+    // next event (the parser clears it first either way).
+    sink_.onEvent(std::move(event_));
   }
 
   void onProblem(uint64_t offset, Error error) override {
@@ -421,7 +423,8 @@ class Delivery : public ElementSplitter::Handler {
 
  private:
   const std::string& source_;
-  const XmlParseLimits& limits_;
+  EventXmlParser parser_;
+  Event event_;  // refilled for every element
   EventSink& sink_;
   SourceSummary& summary_;
 };
