@@ -56,7 +56,8 @@ class EventXmlParser {
   // (scanSimpleXml) leaves, so that the two can be compared.
   void setPugixmlOnly(bool on) { pugixml_only_ = on; }
 
-  // Strings the parser builds names and text in, kept between events.
+  // What the parser keeps between events: the strings it builds names and text in, and the
+  // fields of the events before (their strings serve the next event's fields).
   struct Scratch {
     std::string text;        // an element's text when it has several text children
     std::string path;        // UserData: the path of the element being flattened

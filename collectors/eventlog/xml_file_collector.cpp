@@ -199,12 +199,19 @@ class ElementSplitter {
         const size_t end = buf_.size();
         size_t i = pos_;
         while (i < end && !kNameEnd[static_cast<unsigned char>(buf_[i])]) ++i;
-        const size_t room = kMaxName - name_.size();
-        if (i - pos_ > room) name_too_long_ = true;
-        name_.append(buf_, pos_, std::min(i - pos_, room));
+        std::string_view name;
+        if (i < end && name_.empty()) {  // the whole name in this read: no copy
+          name = std::string_view(buf_).substr(pos_, i - pos_);
+          if (name.size() > kMaxName) name_too_long_ = true;
+        } else {
+          const size_t room = kMaxName - name_.size();
+          if (i - pos_ > room) name_too_long_ = true;
+          name_.append(buf_, pos_, std::min(i - pos_, room));
+          name = name_;
+        }
         pos_ = i;
         if (i == end) return;  // the name goes on in the next read
-        tagNameDone();
+        tagNameDone(name);
         state_ = State::kInTag;
         quote_ = 0;
         last_slash_ = false;
@@ -303,14 +310,17 @@ class ElementSplitter {
     return t;
   }();
 
+  // "Event" after the last ':', if any.
   static bool isEventName(std::string_view name) {
-    const size_t colon = name.rfind(':');
-    if (colon != std::string_view::npos) name.remove_prefix(colon + 1);
-    return name == "Event";
+    constexpr std::string_view kEvent = "Event";
+    if (name.size() < kEvent.size() || name.substr(name.size() - kEvent.size()) != kEvent) {
+      return false;
+    }
+    return name.size() == kEvent.size() || name[name.size() - kEvent.size() - 1] == ':';
   }
 
-  void tagNameDone() {
-    tag_is_event_ = !name_too_long_ && isEventName(name_);
+  void tagNameDone(std::string_view name) {
+    tag_is_event_ = !name_too_long_ && isEventName(name);
     if (tag_is_event_ && !is_close_) {
       if (depth_ == 0) {
         elem_active_ = true;
