@@ -172,27 +172,33 @@ class ElementSplitter {
         tag_file_ = map_offset ? map_offset(tag_start_) : tag_start_ + offset_bias;
         ++pos_;
         state_ = State::kTagOpen;
-        return;
+        if (pos_ == buf_.size()) return;
+        // A tag goes from state to state without returning to process() while its bytes are
+        // in the buffer: each return costs more than the work of most states.
+        [[fallthrough]];
       }
-      case State::kTagOpen:
+      case State::kTagOpen: {
+        const char open = buf_[pos_];  // not `c`: this state may be reached by fall-through
         name_.clear();
         name_too_long_ = false;
         is_close_ = false;
-        if (c == '/') {
+        if (open == '/') {
           is_close_ = true;
           ++pos_;
-          state_ = State::kTagName;
-        } else if (c == '!') {
+        } else if (open == '!') {
           ++pos_;
           state_ = State::kBang;
-        } else if (c == '?') {
+          return;
+        } else if (open == '?') {
           ++pos_;
           prev_ = 0;
           state_ = State::kPI;
-        } else {
-          state_ = State::kTagName;
+          return;
         }
-        return;
+        state_ = State::kTagName;
+        if (pos_ == buf_.size()) return;
+        [[fallthrough]];
+      }
       case State::kTagName: {
         // Most of the input is tags: their names and attributes are scanned in tight loops
         // here rather than one step() per byte.
@@ -215,7 +221,7 @@ class ElementSplitter {
         state_ = State::kInTag;
         quote_ = 0;
         last_slash_ = false;
-        return;  // the terminator is handled in kInTag
+        [[fallthrough]];  // the terminator is handled in kInTag
       }
       case State::kInTag: {
         const char* const data = buf_.data();
