@@ -126,14 +126,6 @@ std::string quoted(std::string_view v) {
   return out;
 }
 
-// Element and attribute names without a namespace prefix ("e:Event" → "Event").
-std::string_view localName(std::string_view name) {
-  const size_t colon = name.rfind(':');
-  return colon == std::string_view::npos ? name : name.substr(colon + 1);
-}
-
-bool is(std::string_view name, std::string_view expected) { return localName(name) == expected; }
-
 // ---- numbers ------------------------------------------------------------------------------
 
 template <typename T>
@@ -179,7 +171,7 @@ class Parser {
     bool has_system = false;
     for (uint32_t n = node(root).first_child; n != kNone; n = node(n).next_sibling) {
       if (!node(n).element) continue;
-      const std::string_view name = localName(node(n).name);
+      const std::string_view name = node(n).local;
       Status st;
       if (name == "System") {
         has_system = true;
@@ -206,7 +198,7 @@ class Parser {
   // The attribute by local name, nullptr when absent.
   const XmlTree::Attribute* attribute(uint32_t n, std::string_view name) const {
     for (uint32_t i = node(n).attr_begin; i < node(n).attr_end; ++i) {
-      if (is(tree_.attribute(i).name, name)) return &tree_.attribute(i);
+      if (tree_.attribute(i).local == name) return &tree_.attribute(i);
     }
     return nullptr;
   }
@@ -240,14 +232,14 @@ class Parser {
     EventSystem& s = event_.system;
     for (uint32_t n = node(system).first_child; n != kNone; n = node(n).next_sibling) {
       if (!node(n).element) continue;
-      const std::string_view name = localName(node(n).name);
+      const std::string_view name = node(n).local;
       Status st;
       switch (name.empty() ? '\0' : name.front()) {
         case 'P':
           if (name == "Provider") {
             for (uint32_t i = node(n).attr_begin; i < node(n).attr_end; ++i) {
               const XmlTree::Attribute& a = tree_.attribute(i);
-              const std::string_view an = localName(a.name);
+              const std::string_view an = a.local;
               if (an == "Name") {
                 assignValidUtf8(s.provider_name, a.value);
               } else if (an == "Guid") {
@@ -348,7 +340,7 @@ class Parser {
     event_.data_section = Event::DataSection::kEventData;
     for (uint32_t n = node(data).first_child; n != kNone; n = node(n).next_sibling) {
       if (!node(n).element) continue;
-      const std::string_view name = localName(node(n).name);
+      const std::string_view name = node(n).local;
       if (name == "Data") {
         const XmlTree::Attribute* field_name = attribute(n, "Name");
         Status st = addField(field_name ? field_name->value : "Data", text(n));
@@ -392,7 +384,7 @@ class Parser {
          root = node(root).next_sibling) {
       if (!node(root).element) continue;
       std::string& path = scratch_.path;
-      assignValidUtf8(path, localName(node(root).name));
+      assignValidUtf8(path, node(root).local);
       if (event_.user_data_root.empty()) event_.user_data_root = path;
       Status st = addAttributes(root, path);  // root attributes are "Root@attr"
       if (!st) return st;
@@ -410,7 +402,7 @@ class Parser {
       std::string& name = scratch_.name;
       name.assign(path);
       name.push_back('@');
-      appendValidUtf8(name, localName(a.name));
+      appendValidUtf8(name, a.local);
       Status st = addField(name, a.value);
       if (!st) return st;
     }
@@ -429,7 +421,7 @@ class Parser {
       }
       const size_t mark = path.size();
       if (!path.empty()) path += '.';
-      appendValidUtf8(path, localName(node(n).name));
+      appendValidUtf8(path, node(n).local);
       Status st = addAttributes(n, path);
       if (st) {
         bool has_element_child = false;
@@ -455,7 +447,7 @@ class Parser {
     }
     for (uint32_t n = node(info).first_child; n != kNone; n = node(n).next_sibling) {
       if (!node(n).element) continue;
-      const std::string_view name = localName(node(n).name);
+      const std::string_view name = node(n).local;
       std::string* target = nullptr;
       if (name == "Message") {
         target = &r.message;
@@ -471,7 +463,7 @@ class Parser {
         target = &r.provider;
       } else if (name == "Keywords") {
         for (uint32_t k = node(n).first_child; k != kNone; k = node(k).next_sibling) {
-          if (node(k).element && is(node(k).name, "Keyword")) {
+          if (node(k).element && node(k).local == "Keyword") {
             r.keywords.push_back(toValidUtf8(text(k)));
           }
         }
@@ -531,9 +523,11 @@ Status pugixmlTree(char* data, size_t size, pugi::xml_document& doc, XmlTree& tr
   if (!root) return {};
   // Iterative: documents may nest deeper than the stack allows (the Parser enforces max_depth).
   const auto addElement = [&tree](uint32_t parent, pugi::xml_node n) {
-    const uint32_t id = tree.addElement(parent, n.name());
+    const std::string_view name = n.name();
+    const uint32_t id = tree.addElement(parent, name, xmlLocalName(name));
     for (pugi::xml_attribute a = n.first_attribute(); a; a = a.next_attribute()) {
-      tree.addAttribute(id, a.name(), a.value());
+      const std::string_view attr = a.name();
+      tree.addAttribute(id, attr, xmlLocalName(attr), a.value());
     }
     return id;
   };
@@ -566,7 +560,7 @@ Status parseTree(const XmlTree& tree, const XmlParseLimits& limits,
                  EventXmlParser::Scratch& scratch, Event& event) {
   const uint32_t root = tree.root();
   if (root == XmlTree::kNone) return makeError(Errc::kParse, "no root element");
-  if (!is(tree.node(root).name, "Event")) {
+  if (tree.node(root).local != "Event") {
     return makeError(Errc::kParse, "root element is <" + toValidUtf8(tree.node(root).name) +
                                        ">, expected <Event>");
   }

@@ -19,6 +19,11 @@ void XmlTree::clear() {
   root_ = kNone;
 }
 
+std::string_view xmlLocalName(std::string_view name) {
+  const size_t colon = name.rfind(':');
+  return colon == std::string_view::npos ? name : name.substr(colon + 1);
+}
+
 XmlTree::Node& XmlTree::add(uint32_t parent) {
   const auto id = static_cast<uint32_t>(nodes_.size());
   Node& node = nodes_.emplace_back();  // filled in place: no Node built and copied
@@ -35,18 +40,20 @@ XmlTree::Node& XmlTree::add(uint32_t parent) {
   return node;
 }
 
-uint32_t XmlTree::addElement(uint32_t parent, std::string_view name) {
+uint32_t XmlTree::addElement(uint32_t parent, std::string_view name, std::string_view local) {
   const auto id = static_cast<uint32_t>(nodes_.size());
   Node& node = add(parent);
   node.name = name;
+  node.local = local;
   node.element = true;
   node.attr_begin = node.attr_end = static_cast<uint32_t>(attributes_.size());
   if (parent == kNone && root_ == kNone) root_ = id;
   return id;
 }
 
-void XmlTree::addAttribute(uint32_t element, std::string_view name, std::string_view value) {
-  attributes_.push_back(Attribute{name, value});
+void XmlTree::addAttribute(uint32_t element, std::string_view name, std::string_view local,
+                           std::string_view value) {
+  attributes_.push_back(Attribute{name, local, value});
   nodes_[element].attr_end = static_cast<uint32_t>(attributes_.size());
 }
 
@@ -139,10 +146,15 @@ class SimpleScanner {
     while (p_ != end_ && isSpace(*p_)) ++p_;
     return p_ != start;
   }
-  std::string_view name() {
+  // A name and, in `local`, its part after the last ':'.
+  std::string_view name(std::string_view& local) {
     if (p_ == end_ || !has(*p_, kNameStart)) return {};
     const char* start = p_;
-    while (p_ != end_ && has(*p_, kNameChar)) ++p_;
+    const char* local_start = p_;
+    for (; p_ != end_ && has(*p_, kNameChar); ++p_) {
+      if (*p_ == ':') local_start = p_ + 1;
+    }
+    local = std::string_view(local_start, static_cast<size_t>(p_ - local_start));
     return std::string_view(start, static_cast<size_t>(p_ - start));
   }
 
@@ -159,9 +171,10 @@ class SimpleScanner {
 
   // After '<': name, attributes, '>' or "/>". kNone when it is anything else.
   uint32_t startTag(uint32_t parent, bool& self_closed) {
-    const std::string_view element = name();
+    std::string_view local;
+    const std::string_view element = name(local);
     if (element.empty()) return XmlTree::kNone;  // also "<!" and "<?"
-    const uint32_t id = tree_.addElement(parent, element);
+    const uint32_t id = tree_.addElement(parent, element, local);
     for (;;) {
       const bool spaced = skipSpace();
       if (p_ == end_) return XmlTree::kNone;
@@ -176,7 +189,7 @@ class SimpleScanner {
         return id;
       }
       if (!spaced) return XmlTree::kNone;
-      const std::string_view attr = name();
+      const std::string_view attr = name(local);
       if (attr.empty()) return XmlTree::kNone;
       skipSpace();
       if (p_ == end_ || *p_ != '=') return XmlTree::kNone;
@@ -191,7 +204,7 @@ class SimpleScanner {
       if (close == end_ || (seen & kRefused)) return XmlTree::kNone;
       std::string_view value(p_, static_cast<size_t>(close - p_));
       if ((seen & kAttrSpecial) && !decode(p_, close, true, value)) return XmlTree::kNone;
-      tree_.addAttribute(id, attr, value);
+      tree_.addAttribute(id, attr, local, value);
       p_ = close + 1;
     }
   }

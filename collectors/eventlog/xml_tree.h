@@ -18,8 +18,9 @@ class XmlTree {
   static constexpr uint32_t kNone = UINT32_MAX;
 
   struct Node {
-    std::string_view name;  // qualified element name ("e:Event"); empty for text
-    std::string_view text;  // text nodes: entities decoded, line ends normalised
+    std::string_view name;   // qualified element name ("e:Event"); empty for text
+    std::string_view local;  // without the namespace prefix ("Event"), found once here
+    std::string_view text;   // text nodes: entities decoded, line ends normalised
     uint32_t parent = kNone;
     uint32_t first_child = kNone;
     uint32_t last_child = kNone;
@@ -29,7 +30,8 @@ class XmlTree {
     bool element = false;
   };
   struct Attribute {
-    std::string_view name;
+    std::string_view name;   // qualified ("xmlns:e")
+    std::string_view local;  // without the prefix ("e")
     std::string_view value;
   };
 
@@ -40,9 +42,11 @@ class XmlTree {
   const Attribute& attribute(uint32_t i) const { return attributes_[i]; }
 
   // Building in document order; parent kNone is the top level. An element's attributes must
-  // be added right after it, before any other node.
-  uint32_t addElement(uint32_t parent, std::string_view name);
-  void addAttribute(uint32_t element, std::string_view name, std::string_view value);
+  // be added right after it, before any other node. `local` is `name` without its prefix
+  // (xmlLocalName), passed in because a scanner finds it while reading the name.
+  uint32_t addElement(uint32_t parent, std::string_view name, std::string_view local);
+  void addAttribute(uint32_t element, std::string_view name, std::string_view local,
+                    std::string_view value);
   void addText(uint32_t parent, std::string_view text);
   // Where a builder puts decoded text: reserved by it to the input's size before the first
   // append, so that it never moves while the tree holds views into it.
@@ -56,6 +60,9 @@ class XmlTree {
   std::string decoded_;
   uint32_t root_ = kNone;
 };
+
+// A name without its namespace prefix ("e:Event" → "Event").
+std::string_view xmlLocalName(std::string_view name);
 
 // Builds `tree` from `xml` (left unchanged) and returns true when the document uses only what
 // rendered events use: elements, attributes, text, the five predefined entities and a leading
