@@ -120,9 +120,10 @@ EventField& Event::appendField(std::string_view name, SpareFields& spare) {
 
 namespace {
 
-// What clear() keeps: enough for real events, not what a rare huge one allocated.
-constexpr size_t kKeepStringBytes = 4096;
-constexpr size_t kKeepFields = 512;
+// What clear() keeps: enough for real events, not what a rare huge one allocated (at most
+// about 256 fields of 1 KiB names and values, some 512 KiB, per parser).
+constexpr size_t kKeepStringBytes = 1024;
+constexpr size_t kKeepFields = 256;
 
 // Empties s, dropping its buffer when it is large.
 void emptyKeeping(std::string& s) {

@@ -5,8 +5,8 @@
 
 namespace t0w {
 
-// A rare huge event must not pin its tree's memory.
-constexpr size_t kKeepNodes = 4096;
+// A rare huge event must not pin its tree's memory (real events have a few dozen nodes).
+constexpr size_t kKeepNodes = 1024;
 constexpr size_t kKeepDecodedBytes = 256 * 1024;
 
 void XmlTree::clear() {

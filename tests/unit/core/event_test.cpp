@@ -134,5 +134,15 @@ TEST(EventTest, ASpareFieldKeepsItsStringsButNotItsValue) {
   EXPECT_EQ(spare.back().value.capacity(), capacity);
 }
 
+TEST(EventTest, ClearDoesNotKeepTheBuffersOfAHugeEvent) {
+  Event e;
+  for (int i = 0; i < 1000; ++i) e.addField("Field" + std::to_string(i), std::string(8192, 'v'));
+  SpareFields spare;
+  e.clear(spare);
+  EXPECT_LE(spare.size(), 256u);
+  for (const EventField& f : spare) EXPECT_LE(f.value.capacity(), 1024u);
+  EXPECT_LE(e.fields().capacity(), 256u);
+}
+
 }  // namespace
 }  // namespace t0w
