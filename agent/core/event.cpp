@@ -102,6 +102,85 @@ void Event::addField(std::string name, std::string value) {
   fields_.push_back(EventField{std::move(name), std::move(value), h});
 }
 
+EventField& Event::appendField(std::string_view name, SpareFields& spare) {
+  if (spare.empty()) {
+    EventField& f = fields_.emplace_back();
+    f.name.assign(name);
+    f.hash = fieldHash(name);
+    return f;
+  }
+  EventField& f = fields_.emplace_back(std::move(spare.back()));
+  spare.pop_back();
+  if (f.name != name) {
+    f.name.assign(name);
+    f.hash = fieldHash(name);
+  }
+  return f;
+}
+
+namespace {
+
+// What clear() keeps: enough for real events, not what a rare huge one allocated (at most
+// about 256 fields of 1 KiB names and values, some 512 KiB, per parser).
+constexpr size_t kKeepStringBytes = 1024;
+constexpr size_t kKeepFields = 256;
+
+// Empties s, dropping its buffer when it is large.
+void emptyKeeping(std::string& s) {
+  if (s.capacity() > kKeepStringBytes) {
+    std::string().swap(s);
+  } else {
+    s.clear();
+  }
+}
+
+// Gives `fresh` (a default-constructed string) the buffer of `used`, emptied.
+void reuseInto(std::string& used, std::string& fresh) {
+  emptyKeeping(used);
+  fresh.swap(used);
+}
+
+}  // namespace
+
+void Event::clear(SpareFields& spare) {
+  // Built from a default Event so that every member not named here (numbers, optionals, any
+  // member added later) is reset; the names below only carry buffers over.
+  Event fresh;
+  EventSystem& s = system;
+  EventSystem& f = fresh.system;
+  reuseInto(s.provider_name, f.provider_name);
+  reuseInto(s.provider_guid, f.provider_guid);
+  reuseInto(s.event_source_name, f.event_source_name);
+  reuseInto(s.activity_id, f.activity_id);
+  reuseInto(s.related_activity_id, f.related_activity_id);
+  reuseInto(s.channel, f.channel);
+  reuseInto(s.computer, f.computer);
+  reuseInto(s.user_sid, f.user_sid);
+  reuseInto(user_data_root, fresh.user_data_root);
+  reuseInto(origin.source, fresh.origin.source);
+  reuseInto(origin.file_id, fresh.origin.file_id);
+  if (binary.capacity() <= kKeepStringBytes) {
+    binary.clear();
+    fresh.binary.swap(binary);
+  }
+  // Spare fields in reverse document order: appendField() takes from the back, so the next
+  // event's first field gets this one's first field's strings (similar events, similar sizes).
+  // Names are kept with their hashes (appendField reuses them when the next name is the same).
+  for (auto it = fields_.rbegin(); it != fields_.rend() && spare.size() < kKeepFields; ++it) {
+    if (it->name.capacity() > kKeepStringBytes) {
+      std::string().swap(it->name);
+      it->hash = fieldHash("");
+    }
+    emptyKeeping(it->value);
+    spare.push_back(std::move(*it));
+  }
+  if (fields_.capacity() <= kKeepFields) {
+    fields_.clear();
+    fresh.fields_.swap(fields_);
+  }
+  *this = std::move(fresh);
+}
+
 const std::string* Event::find(const FieldKey& key) const {
   for (const auto& f : fields_) {
     if (f.hash == key.hash() && f.name == key.name()) return &f.value;

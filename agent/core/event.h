@@ -68,6 +68,11 @@ struct EventField {
   uint32_t hash = 0;  // fieldHash(name)
 };
 
+// Fields a parser keeps between events so that the next event's fields reuse their strings
+// (Event::clear puts them there, Event::appendField takes them back). Held by the parser, not by
+// the Event, whose size, copies and memoryBytes() stay as they are.
+using SpareFields = std::vector<EventField>;
+
 struct RenderingInfo {
   std::string culture;
   std::string message;
@@ -105,6 +110,17 @@ class Event {
   const std::vector<EventField>& fields() const { return fields_; }
   void addField(std::string name, std::string value);
   void reserveFields(size_t n) { fields_.reserve(n); }
+
+  // For a parser refilling one Event per event: appends a field named `name` (valid UTF-8)
+  // with an empty value, to be filled in place (assign, not move). Its strings are taken from
+  // `spare` when it has any: when that field had the same name (the same kind of event again),
+  // the name is neither copied nor hashed again.
+  EventField& appendField(std::string_view name, SpareFields& spare);
+
+  // Empties the event (as a default-constructed one) but keeps what its strings and vectors
+  // allocated, within a bound, its fields in `spare`, so that the next event parsed into it
+  // allocates nothing once warm. Also valid on a moved-from event.
+  void clear(SpareFields& spare);
 
   // First value of a data field, or nullptr. No allocation.
   const std::string* find(const FieldKey& key) const;

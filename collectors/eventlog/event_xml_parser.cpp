@@ -8,6 +8,7 @@
 #include <pugixml.hpp>
 #include <string>
 
+#include "collectors/eventlog/xml_tree.h"
 #include "common/core/time.h"
 
 namespace t0w {
@@ -39,8 +40,8 @@ size_t validSequence(const unsigned char* s, size_t i, size_t n) {
   return 0;
 }
 
-// Values must be valid UTF-8 downstream (JSON, SQLite, Sigma matching): replace what is not.
-std::string toValidUtf8(std::string_view in) {
+// Length of the longest valid UTF-8 prefix of `in`.
+size_t validUtf8Prefix(std::string_view in) {
   const auto* s = reinterpret_cast<const unsigned char*>(in.data());
   const size_t n = in.size();
   size_t i = 0;
@@ -59,9 +60,21 @@ std::string toValidUtf8(std::string_view in) {
     if (len == 0) break;
     i += len;
   }
-  if (i == n) return std::string(in);
-  std::string out(in.substr(0, i));
-  out.reserve(n + 8);
+  return i;
+}
+
+// Values must be valid UTF-8 downstream (JSON, SQLite, Sigma matching): replace what is not.
+// Appends to `out` so that callers fill strings they keep from one event to the next.
+void appendValidUtf8(std::string& out, std::string_view in) {
+  const auto* s = reinterpret_cast<const unsigned char*>(in.data());
+  const size_t n = in.size();
+  size_t i = validUtf8Prefix(in);
+  if (i == n) {
+    out.append(in);
+    return;
+  }
+  out.reserve(out.size() + n + 8);
+  out.append(in.data(), i);
   while (i < n) {
     const size_t len = validSequence(s, i, n);
     if (len == 0) {
@@ -72,6 +85,24 @@ std::string toValidUtf8(std::string_view in) {
       i += len;
     }
   }
+}
+
+// `in` itself when it is valid UTF-8 (no copy), else its repaired copy in `scratch`.
+std::string_view validUtf8(std::string_view in, std::string& scratch) {
+  if (validUtf8Prefix(in) == in.size()) return in;
+  scratch.clear();
+  appendValidUtf8(scratch, in);
+  return scratch;
+}
+
+void assignValidUtf8(std::string& out, std::string_view in) {
+  out.clear();
+  appendValidUtf8(out, in);
+}
+
+std::string toValidUtf8(std::string_view in) {
+  std::string out;
+  appendValidUtf8(out, in);
   return out;
 }
 
@@ -93,32 +124,6 @@ std::string quoted(std::string_view v) {
   if (v.size() > kMax) out.append("...");
   out.push_back('"');
   return out;
-}
-
-// Element and attribute names without a namespace prefix ("e:Event" → "Event").
-const char* localName(const char* name) {
-  const char* colon = std::strrchr(name, ':');
-  return colon ? colon + 1 : name;
-}
-
-bool is(const char* name, const char* expected) {
-  return std::strcmp(localName(name), expected) == 0;
-}
-
-// Text content of an element: its PCDATA/CDATA children. Values are almost always a single
-// PCDATA child, which is returned without copying.
-std::string_view elementText(pugi::xml_node n, std::string& scratch) {
-  pugi::xml_node c = n.first_child();
-  if (!c) return {};
-  const auto textual = [](pugi::xml_node x) {
-    return x.type() == pugi::node_pcdata || x.type() == pugi::node_cdata;
-  };
-  if (!c.next_sibling() && textual(c)) return c.value();
-  scratch.clear();
-  for (; c; c = c.next_sibling()) {
-    if (textual(c)) scratch += c.value();
-  }
-  return scratch;
 }
 
 // ---- numbers ------------------------------------------------------------------------------
@@ -155,24 +160,27 @@ Status parseOptionalUnsigned(const char* what, std::string_view text, T& out) {
 
 // ---- the parser ---------------------------------------------------------------------------
 
+// Reads an Event out of the document's tree (built by scanSimpleXml or from pugixml's DOM).
 class Parser {
  public:
-  Parser(const XmlParseLimits& limits, Event& event) : limits_(limits), event_(event) {}
+  Parser(const XmlParseLimits& limits, const XmlTree& tree, EventXmlParser::Scratch& scratch,
+         Event& event)
+      : limits_(limits), tree_(tree), scratch_(scratch), event_(event) {}
 
-  Status parseEvent(pugi::xml_node root) {
+  Status parseEvent(uint32_t root) {
     bool has_system = false;
-    for (pugi::xml_node n = root.first_child(); n; n = n.next_sibling()) {
-      if (n.type() != pugi::node_element) continue;
-      const char* name = localName(n.name());
+    for (uint32_t n = node(root).first_child; n != kNone; n = node(n).next_sibling) {
+      if (!node(n).element) continue;
+      const std::string_view name = node(n).local;
       Status st;
-      if (std::strcmp(name, "System") == 0) {
+      if (name == "System") {
         has_system = true;
         st = parseSystem(n);
-      } else if (std::strcmp(name, "EventData") == 0) {
+      } else if (name == "EventData") {
         st = parseEventData(n);
-      } else if (std::strcmp(name, "UserData") == 0) {
+      } else if (name == "UserData") {
         st = parseUserData(n);
-      } else if (std::strcmp(name, "RenderingInfo") == 0) {
+      } else if (name == "RenderingInfo") {
         parseRenderingInfo(n);
       }
       // Other elements (e.g. ProcessingErrorData, DebugData) carry nothing the rules use.
@@ -183,71 +191,96 @@ class Parser {
   }
 
  private:
-  Status addField(std::string name, std::string_view value) {
+  static constexpr uint32_t kNone = XmlTree::kNone;
+
+  const XmlTree::Node& node(uint32_t n) const { return tree_.node(n); }
+
+  // The attribute by local name, nullptr when absent.
+  const XmlTree::Attribute* attribute(uint32_t n, std::string_view name) const {
+    for (uint32_t i = node(n).attr_begin; i < node(n).attr_end; ++i) {
+      if (tree_.attribute(i).local == name) return &tree_.attribute(i);
+    }
+    return nullptr;
+  }
+
+  // Text content of an element: its text children. Values are almost always a single text
+  // child, which is returned without copying.
+  std::string_view text(uint32_t n) {
+    uint32_t c = node(n).first_child;
+    if (c == kNone) return {};
+    if (node(c).next_sibling == kNone && !node(c).element) return node(c).text;
+    std::string& joined = scratch_.text;
+    joined.clear();
+    for (; c != kNone; c = node(c).next_sibling) {
+      if (!node(c).element) joined += node(c).text;
+    }
+    return joined;
+  }
+
+  // Filled in place: the field's strings are reused from an earlier event (Event::clear).
+  Status addField(std::string_view name, std::string_view value) {
     if (event_.fields().size() >= limits_.max_fields) {
       return makeError(Errc::kLimit,
                        "more than " + std::to_string(limits_.max_fields) + " data fields");
     }
-    event_.addField(std::move(name), toValidUtf8(value));
+    EventField& f = event_.appendField(validUtf8(name, scratch_.valid_name), scratch_.fields);
+    appendValidUtf8(f.value, value);
     return {};
   }
 
-  Status parseSystem(pugi::xml_node system) {
+  Status parseSystem(uint32_t system) {
     EventSystem& s = event_.system;
-    for (pugi::xml_node n = system.first_child(); n; n = n.next_sibling()) {
-      if (n.type() != pugi::node_element) continue;
-      const char* name = localName(n.name());
+    for (uint32_t n = node(system).first_child; n != kNone; n = node(n).next_sibling) {
+      if (!node(n).element) continue;
+      const std::string_view name = node(n).local;
       Status st;
-      switch (name[0]) {
+      switch (name.empty() ? '\0' : name.front()) {
         case 'P':
-          if (std::strcmp(name, "Provider") == 0) {
-            for (pugi::xml_attribute a = n.first_attribute(); a; a = a.next_attribute()) {
-              const char* an = localName(a.name());
-              if (std::strcmp(an, "Name") == 0) {
-                s.provider_name = toValidUtf8(a.value());
-              } else if (std::strcmp(an, "Guid") == 0) {
-                s.provider_guid = toValidUtf8(a.value());
-              } else if (std::strcmp(an, "EventSourceName") == 0) {
-                s.event_source_name = toValidUtf8(a.value());
+          if (name == "Provider") {
+            for (uint32_t i = node(n).attr_begin; i < node(n).attr_end; ++i) {
+              const XmlTree::Attribute& a = tree_.attribute(i);
+              const std::string_view an = a.local;
+              if (an == "Name") {
+                assignValidUtf8(s.provider_name, a.value);
+              } else if (an == "Guid") {
+                assignValidUtf8(s.provider_guid, a.value);
+              } else if (an == "EventSourceName") {
+                assignValidUtf8(s.event_source_name, a.value);
               }
             }
           }
           break;
         case 'E':
-          if (std::strcmp(name, "EventID") == 0) {
-            st = parseUnsigned("EventID", elementText(n, scratch_), 10, s.event_id);
+          if (name == "EventID") {
+            st = parseUnsigned("EventID", text(n), 10, s.event_id);
             if (st) {
-              if (pugi::xml_attribute q = attribute(n, "Qualifiers")) {
+              if (const XmlTree::Attribute* q = attribute(n, "Qualifiers")) {
                 uint16_t qualifiers = 0;
-                st = parseUnsigned("EventID/@Qualifiers", q.value(), 10, qualifiers);
+                st = parseUnsigned("EventID/@Qualifiers", q->value, 10, qualifiers);
                 if (st) s.qualifiers = qualifiers;
               }
             }
-          } else if (std::strcmp(name, "EventRecordID") == 0) {
-            st = parseOptionalUnsigned("EventRecordID", elementText(n, scratch_), s.record_id);
-          } else if (std::strcmp(name, "Execution") == 0) {
+          } else if (name == "EventRecordID") {
+            st = parseOptionalUnsigned("EventRecordID", text(n), s.record_id);
+          } else if (name == "Execution") {
             st = parseOptionalAttr(n, "ProcessID", "Execution/@ProcessID", s.process_id);
             if (st) st = parseOptionalAttr(n, "ThreadID", "Execution/@ThreadID", s.thread_id);
           }
           break;
         case 'V':
-          if (std::strcmp(name, "Version") == 0) {
-            st = parseOptionalUnsigned("Version", elementText(n, scratch_), s.version);
-          }
+          if (name == "Version") st = parseOptionalUnsigned("Version", text(n), s.version);
           break;
         case 'L':
-          if (std::strcmp(name, "Level") == 0) {
-            st = parseOptionalUnsigned("Level", elementText(n, scratch_), s.level);
-          }
+          if (name == "Level") st = parseOptionalUnsigned("Level", text(n), s.level);
           break;
         case 'T':
-          if (std::strcmp(name, "Task") == 0) {
-            st = parseOptionalUnsigned("Task", elementText(n, scratch_), s.task);
-          } else if (std::strcmp(name, "TimeCreated") == 0) {
-            if (pugi::xml_attribute t = attribute(n, "SystemTime")) {
-              std::optional<int64_t> ticks = parseFiletime(trim(t.value()));
+          if (name == "Task") {
+            st = parseOptionalUnsigned("Task", text(n), s.task);
+          } else if (name == "TimeCreated") {
+            if (const XmlTree::Attribute* t = attribute(n, "SystemTime")) {
+              std::optional<int64_t> ticks = parseFiletime(trim(t->value));
               if (!ticks) {
-                st = makeError(Errc::kParse, "TimeCreated/@SystemTime: " + quoted(t.value()) +
+                st = makeError(Errc::kParse, "TimeCreated/@SystemTime: " + quoted(t->value) +
                                                  " is not an ISO 8601 UTC time");
               }
               s.time_created = ticks;
@@ -255,33 +288,33 @@ class Parser {
           }
           break;
         case 'O':
-          if (std::strcmp(name, "Opcode") == 0) {
-            st = parseOptionalUnsigned("Opcode", elementText(n, scratch_), s.opcode);
-          }
+          if (name == "Opcode") st = parseOptionalUnsigned("Opcode", text(n), s.opcode);
           break;
         case 'K':
-          if (std::strcmp(name, "Keywords") == 0) {
-            std::string_view text = elementText(n, scratch_);
-            if (!trim(text).empty()) st = parseUnsigned("Keywords", text, 16, s.keywords);
+          if (name == "Keywords") {
+            std::string_view keywords = text(n);
+            if (!trim(keywords).empty()) st = parseUnsigned("Keywords", keywords, 16, s.keywords);
           }
           break;
         case 'C':
-          if (std::strcmp(name, "Correlation") == 0) {
-            if (pugi::xml_attribute a = attribute(n, "ActivityID")) {
-              s.activity_id = toValidUtf8(a.value());
+          if (name == "Correlation") {
+            if (const XmlTree::Attribute* a = attribute(n, "ActivityID")) {
+              assignValidUtf8(s.activity_id, a->value);
             }
-            if (pugi::xml_attribute a = attribute(n, "RelatedActivityID")) {
-              s.related_activity_id = toValidUtf8(a.value());
+            if (const XmlTree::Attribute* a = attribute(n, "RelatedActivityID")) {
+              assignValidUtf8(s.related_activity_id, a->value);
             }
-          } else if (std::strcmp(name, "Channel") == 0) {
-            s.channel = toValidUtf8(elementText(n, scratch_));
-          } else if (std::strcmp(name, "Computer") == 0) {
-            s.computer = toValidUtf8(elementText(n, scratch_));
+          } else if (name == "Channel") {
+            assignValidUtf8(s.channel, text(n));
+          } else if (name == "Computer") {
+            assignValidUtf8(s.computer, text(n));
           }
           break;
         case 'S':
-          if (std::strcmp(name, "Security") == 0) {
-            if (pugi::xml_attribute a = attribute(n, "UserID")) s.user_sid = toValidUtf8(a.value());
+          if (name == "Security") {
+            if (const XmlTree::Attribute* a = attribute(n, "UserID")) {
+              assignValidUtf8(s.user_sid, a->value);
+            }
           }
           break;
         default:
@@ -292,39 +325,28 @@ class Parser {
     return {};
   }
 
-  static pugi::xml_attribute attribute(pugi::xml_node n, const char* name) {
-    for (pugi::xml_attribute a = n.first_attribute(); a; a = a.next_attribute()) {
-      if (is(a.name(), name)) return a;
-    }
-    return {};
-  }
-
   template <typename T>
-  static Status parseOptionalAttr(pugi::xml_node n, const char* attr, const char* what,
-                                  std::optional<T>& out) {
-    pugi::xml_attribute a = attribute(n, attr);
-    if (!a || trim(a.value()).empty()) return {};
+  Status parseOptionalAttr(uint32_t n, std::string_view attr, const char* what,
+                           std::optional<T>& out) const {
+    const XmlTree::Attribute* a = attribute(n, attr);
+    if (a == nullptr || trim(a->value).empty()) return {};
     T v{};
-    Status st = parseUnsigned(what, a.value(), 10, v);
+    Status st = parseUnsigned(what, a->value, 10, v);
     if (st) out = v;
     return st;
   }
 
-  Status parseEventData(pugi::xml_node data) {
+  Status parseEventData(uint32_t data) {
     event_.data_section = Event::DataSection::kEventData;
-    size_t count = 0;
-    for (pugi::xml_node n = data.first_child(); n; n = n.next_sibling()) ++count;
-    event_.reserveFields(count);
-    for (pugi::xml_node n = data.first_child(); n; n = n.next_sibling()) {
-      if (n.type() != pugi::node_element) continue;
-      const char* name = localName(n.name());
-      if (std::strcmp(name, "Data") == 0) {
-        pugi::xml_attribute field_name = attribute(n, "Name");
-        Status st = addField(field_name ? toValidUtf8(field_name.value()) : std::string("Data"),
-                             elementText(n, scratch_));
+    for (uint32_t n = node(data).first_child; n != kNone; n = node(n).next_sibling) {
+      if (!node(n).element) continue;
+      const std::string_view name = node(n).local;
+      if (name == "Data") {
+        const XmlTree::Attribute* field_name = attribute(n, "Name");
+        Status st = addField(field_name ? field_name->value : "Data", text(n));
         if (!st) return st;
-      } else if (std::strcmp(name, "Binary") == 0) {
-        Status st = decodeHex(elementText(n, scratch_));
+      } else if (name == "Binary") {
+        Status st = decodeHex(text(n));
         if (!st) return st;
       }
     }
@@ -356,26 +378,32 @@ class Parser {
     return {};
   }
 
-  Status parseUserData(pugi::xml_node user_data) {
+  Status parseUserData(uint32_t user_data) {
     event_.data_section = Event::DataSection::kUserData;
-    for (pugi::xml_node root = user_data.first_child(); root; root = root.next_sibling()) {
-      if (root.type() != pugi::node_element) continue;
-      const std::string root_name = toValidUtf8(localName(root.name()));
-      if (event_.user_data_root.empty()) event_.user_data_root = root_name;
-      Status st = addAttributes(root, root_name);
+    for (uint32_t root = node(user_data).first_child; root != kNone;
+         root = node(root).next_sibling) {
+      if (!node(root).element) continue;
+      std::string& path = scratch_.path;
+      assignValidUtf8(path, node(root).local);
+      if (event_.user_data_root.empty()) event_.user_data_root = path;
+      Status st = addAttributes(root, path);  // root attributes are "Root@attr"
       if (!st) return st;
-      std::string path;
+      path.clear();
       st = flattenChildren(root, path, 3);  // Event > UserData > root
       if (!st) return st;
     }
     return {};
   }
 
-  Status addAttributes(pugi::xml_node n, const std::string& path) {
-    for (pugi::xml_attribute a = n.first_attribute(); a; a = a.next_attribute()) {
-      const char* an = a.name();
-      if (std::strcmp(an, "xmlns") == 0 || std::strncmp(an, "xmlns:", 6) == 0) continue;
-      Status st = addField(path + "@" + toValidUtf8(localName(an)), a.value());
+  Status addAttributes(uint32_t n, const std::string& path) {
+    for (uint32_t i = node(n).attr_begin; i < node(n).attr_end; ++i) {
+      const XmlTree::Attribute& a = tree_.attribute(i);
+      if (a.name == "xmlns" || a.name.substr(0, 6) == "xmlns:") continue;
+      std::string& name = scratch_.name;
+      name.assign(path);
+      name.push_back('@');
+      appendValidUtf8(name, a.local);
+      Status st = addField(name, a.value);
       if (!st) return st;
     }
     return {};
@@ -383,9 +411,9 @@ class Parser {
 
   // The only recursion over the document, hence where max_depth is enforced: System,
   // EventData and RenderingInfo are read at fixed depths and nothing below them is visited.
-  Status flattenChildren(pugi::xml_node parent, std::string& path, size_t parent_depth) {
-    for (pugi::xml_node n = parent.first_child(); n; n = n.next_sibling()) {
-      if (n.type() != pugi::node_element) continue;
+  Status flattenChildren(uint32_t parent, std::string& path, size_t parent_depth) {
+    for (uint32_t n = node(parent).first_child; n != kNone; n = node(n).next_sibling) {
+      if (!node(n).element) continue;
       if (parent_depth + 1 > limits_.max_depth) {
         return makeError(Errc::kLimit, "elements nested deeper than the limit of " +
                                            std::to_string(limits_.max_depth) + " under <" +
@@ -393,18 +421,18 @@ class Parser {
       }
       const size_t mark = path.size();
       if (!path.empty()) path += '.';
-      path += toValidUtf8(localName(n.name()));
+      appendValidUtf8(path, node(n).local);
       Status st = addAttributes(n, path);
       if (st) {
         bool has_element_child = false;
-        for (pugi::xml_node c = n.first_child(); c; c = c.next_sibling()) {
-          if (c.type() == pugi::node_element) {
+        for (uint32_t c = node(n).first_child; c != kNone; c = node(c).next_sibling) {
+          if (node(c).element) {
             has_element_child = true;
             break;
           }
         }
         st = has_element_child ? flattenChildren(n, path, parent_depth + 1)
-                               : addField(path, elementText(n, scratch_));
+                               : addField(path, text(n));
       }
       path.resize(mark);
       if (!st) return st;
@@ -412,39 +440,42 @@ class Parser {
     return {};
   }
 
-  void parseRenderingInfo(pugi::xml_node info) {
+  void parseRenderingInfo(uint32_t info) {
     RenderingInfo& r = event_.rendering.emplace();
-    if (pugi::xml_attribute a = attribute(info, "Culture")) r.culture = toValidUtf8(a.value());
-    for (pugi::xml_node n = info.first_child(); n; n = n.next_sibling()) {
-      if (n.type() != pugi::node_element) continue;
-      const char* name = localName(n.name());
+    if (const XmlTree::Attribute* a = attribute(info, "Culture")) {
+      assignValidUtf8(r.culture, a->value);
+    }
+    for (uint32_t n = node(info).first_child; n != kNone; n = node(n).next_sibling) {
+      if (!node(n).element) continue;
+      const std::string_view name = node(n).local;
       std::string* target = nullptr;
-      if (std::strcmp(name, "Message") == 0) {
+      if (name == "Message") {
         target = &r.message;
-      } else if (std::strcmp(name, "Level") == 0) {
+      } else if (name == "Level") {
         target = &r.level;
-      } else if (std::strcmp(name, "Task") == 0) {
+      } else if (name == "Task") {
         target = &r.task;
-      } else if (std::strcmp(name, "Opcode") == 0) {
+      } else if (name == "Opcode") {
         target = &r.opcode;
-      } else if (std::strcmp(name, "Channel") == 0) {
+      } else if (name == "Channel") {
         target = &r.channel;
-      } else if (std::strcmp(name, "Provider") == 0) {
+      } else if (name == "Provider") {
         target = &r.provider;
-      } else if (std::strcmp(name, "Keywords") == 0) {
-        for (pugi::xml_node k = n.first_child(); k; k = k.next_sibling()) {
-          if (k.type() == pugi::node_element && is(k.name(), "Keyword")) {
-            r.keywords.push_back(toValidUtf8(elementText(k, scratch_)));
+      } else if (name == "Keywords") {
+        for (uint32_t k = node(n).first_child; k != kNone; k = node(k).next_sibling) {
+          if (node(k).element && node(k).local == "Keyword") {
+            r.keywords.push_back(toValidUtf8(text(k)));
           }
         }
       }
-      if (target) *target = toValidUtf8(elementText(n, scratch_));
+      if (target) assignValidUtf8(*target, text(n));
     }
   }
 
   const XmlParseLimits& limits_;
+  const XmlTree& tree_;
+  EventXmlParser::Scratch& scratch_;
   Event& event_;
-  std::string scratch_;
 };
 
 // DTDs are never part of rendered events; refusing them outright rules out entity expansion
@@ -476,8 +507,10 @@ Status rejectMarkupDeclarations(std::string_view xml) {
   return {};
 }
 
-Result<Event> parseChecked(char* data, size_t size, const XmlParseLimits& limits) {
-  pugi::xml_document doc;
+// pugixml for what scanSimpleXml does not take: the rest of XML, and the errors with their
+// offsets. The document element is copied into `tree` as views into `doc`.
+Status pugixmlTree(char* data, size_t size, pugi::xml_document& doc, XmlTree& tree) {
+  tree.clear();
   // parse_ws_pcdata_single keeps a whitespace-only value (<Data> </Data>) without creating
   // nodes for the indentation between elements.
   constexpr unsigned kOptions = pugi::parse_default | pugi::parse_ws_pcdata_single;
@@ -486,17 +519,53 @@ Result<Event> parseChecked(char* data, size_t size, const XmlParseLimits& limits
     return makeError(Errc::kParse, std::string("malformed XML at byte ") +
                                        std::to_string(res.offset) + ": " + res.description());
   }
-  pugi::xml_node root = doc.document_element();
-  if (!root) return makeError(Errc::kParse, "no root element");
-  if (!is(root.name(), "Event")) {
-    return makeError(Errc::kParse,
-                     "root element is <" + toValidUtf8(root.name()) + ">, expected <Event>");
+  const pugi::xml_node root = doc.document_element();
+  if (!root) return {};
+  // Iterative: documents may nest deeper than the stack allows (the Parser enforces max_depth).
+  const auto addElement = [&tree](uint32_t parent, pugi::xml_node n) {
+    const std::string_view name = n.name();
+    const uint32_t id = tree.addElement(parent, name, xmlLocalName(name));
+    for (pugi::xml_attribute a = n.first_attribute(); a; a = a.next_attribute()) {
+      const std::string_view attr = a.name();
+      tree.addAttribute(id, attr, xmlLocalName(attr), a.value());
+    }
+    return id;
+  };
+  pugi::xml_node current = root;
+  uint32_t current_id = addElement(XmlTree::kNone, root);
+  pugi::xml_node child = root.first_child();
+  for (;;) {
+    if (child) {
+      if (child.type() == pugi::node_element) {
+        current_id = addElement(current_id, child);
+        current = child;
+        child = child.first_child();
+        continue;
+      }
+      if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) {
+        tree.addText(current_id, child.value());
+      }
+      child = child.next_sibling();
+      continue;
+    }
+    if (current == root) break;
+    child = current.next_sibling();
+    current = current.parent();
+    current_id = tree.node(current_id).parent;
   }
-  Event event;
-  Parser parser(limits, event);
-  Status st = parser.parseEvent(root);
-  if (!st) return st.error();
-  return event;
+  return {};
+}
+
+Status parseTree(const XmlTree& tree, const XmlParseLimits& limits,
+                 EventXmlParser::Scratch& scratch, Event& event) {
+  const uint32_t root = tree.root();
+  if (root == XmlTree::kNone) return makeError(Errc::kParse, "no root element");
+  if (tree.node(root).local != "Event") {
+    return makeError(Errc::kParse, "root element is <" + toValidUtf8(tree.node(root).name) +
+                                       ">, expected <Event>");
+  }
+  Parser parser(limits, tree, scratch, event);
+  return parser.parseEvent(root);
 }
 
 Status checkInput(std::string_view xml, const XmlParseLimits& limits) {
@@ -509,38 +578,72 @@ Status checkInput(std::string_view xml, const XmlParseLimits& limits) {
   return rejectMarkupDeclarations(xml);
 }
 
-// A rare huge event must not pin megabytes per thread.
+// A rare huge event must not pin megabytes per parser.
 constexpr size_t kKeepBufferBytes = 256 * 1024;
+
+Status internalError(const char* what) {
+  return makeError(Errc::kInternal, std::string("parsing event XML: ") + what);
+}
+
+Status outOfMemory() { return makeError(Errc::kInternal, "out of memory parsing event XML"); }
 
 }  // namespace
 
-Result<Event> parseEventXmlInPlace(char* data, size_t size, const XmlParseLimits& limits) {
+Status EventXmlParser::parseInPlace(char* data, size_t size, Event& event) {
   try {
-    Status st = checkInput(std::string_view(data, size), limits);
-    if (!st) return st.error();
-    return parseChecked(data, size, limits);
+    event.clear(scratch_.fields);
+    Status st = checkInput(std::string_view(data, size), limits_);
+    if (!st) return st;
+    pugi::xml_document doc;  // the views in tree_ point into it when it is used
+    if (pugixml_only_ || !scanSimpleXml(std::string_view(data, size), tree_)) {
+      st = pugixmlTree(data, size, doc, tree_);
+      if (!st) return st;
+    }
+    return parseTree(tree_, limits_, scratch_, event);
   } catch (const std::bad_alloc&) {
-    return makeError(Errc::kInternal, "out of memory parsing event XML");
+    return outOfMemory();
   } catch (const std::exception& e) {
-    return makeError(Errc::kInternal, std::string("parsing event XML: ") + e.what());
+    return internalError(e.what());
   }
 }
 
-Result<Event> parseEventXml(std::string_view xml, const XmlParseLimits& limits) {
+Status EventXmlParser::parse(std::string_view xml, Event& event) {
   try {
-    Status st = checkInput(xml, limits);
-    if (!st) return st.error();
-    // pugixml parses in place; one reused buffer per thread avoids an allocation per event.
-    thread_local std::string buffer;
-    buffer.assign(xml);
-    Result<Event> result = parseChecked(buffer.data(), buffer.size(), limits);
-    if (buffer.capacity() > kKeepBufferBytes) std::string().swap(buffer);
-    return result;
+    event.clear(scratch_.fields);
+    Status st = checkInput(xml, limits_);
+    if (!st) return st;
+    // The scan leaves its input as it is; pugixml parses in place, so into a copy kept from one
+    // event to the next.
+    if (!pugixml_only_ && scanSimpleXml(xml, tree_)) {
+      return parseTree(tree_, limits_, scratch_, event);
+    }
+    buffer_.assign(xml);
+    pugi::xml_document doc;
+    st = pugixmlTree(buffer_.data(), buffer_.size(), doc, tree_);
+    if (st) st = parseTree(tree_, limits_, scratch_, event);
+    if (buffer_.capacity() > kKeepBufferBytes) std::string().swap(buffer_);
+    return st;
   } catch (const std::bad_alloc&) {
-    return makeError(Errc::kInternal, "out of memory parsing event XML");
+    return outOfMemory();
   } catch (const std::exception& e) {
-    return makeError(Errc::kInternal, std::string("parsing event XML: ") + e.what());
+    return internalError(e.what());
   }
+}
+
+Result<Event> parseEventXmlInPlace(char* data, size_t size, const XmlParseLimits& limits) {
+  EventXmlParser parser(limits);
+  Event event;
+  Status st = parser.parseInPlace(data, size, event);
+  if (!st) return st.error();
+  return event;
+}
+
+Result<Event> parseEventXml(std::string_view xml, const XmlParseLimits& limits) {
+  EventXmlParser parser(limits);
+  Event event;
+  Status st = parser.parse(xml, event);
+  if (!st) return st.error();
+  return event;
 }
 
 }  // namespace t0w

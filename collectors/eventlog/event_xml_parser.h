@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 #include "agent/core/event.h"
+#include "collectors/eventlog/xml_tree.h"
 #include "common/core/result.h"
 
 namespace t0w {
@@ -36,5 +38,40 @@ Result<Event> parseEventXml(std::string_view xml, const XmlParseLimits& limits =
 // Same as parseEventXml, but parses `data` in place (no copy): the buffer's contents are
 // undefined afterwards. For callers that own a scratch buffer anyway (file readers).
 Result<Event> parseEventXmlInPlace(char* data, size_t size, const XmlParseLimits& limits = {});
+
+// The same parse for a stream of events: fills a caller-owned Event, cleared first with its
+// storage kept (Event::clear), and keeps its own buffers, so that once warm an event costs no
+// allocation. The usual event is read by a direct scan (scanSimpleXml); anything it does not
+// take, malformed input included, by pugixml. One per collector; not for two threads at once.
+class EventXmlParser {
+ public:
+  explicit EventXmlParser(const XmlParseLimits& limits = {}) : limits_(limits) {}
+
+  // On error `event` holds part of an event: drop it (the next parse clears it).
+  Status parse(std::string_view xml, Event& event);
+  // Parses `data` in place (no copy): the buffer's contents are undefined afterwards.
+  Status parseInPlace(char* data, size_t size, Event& event);
+
+  // Tests and benchmarks: every event through pugixml, the path for what the direct scan
+  // (scanSimpleXml) leaves, so that the two can be compared.
+  void setPugixmlOnly(bool on) { pugixml_only_ = on; }
+
+  // What the parser keeps between events: the strings it builds names and text in, and the
+  // fields of the events before (their strings serve the next event's fields).
+  struct Scratch {
+    std::string text;        // an element's text when it has several text children
+    std::string path;        // UserData: the path of the element being flattened
+    std::string name;        // UserData: a field name being built
+    std::string valid_name;  // a field name with invalid UTF-8, repaired
+    SpareFields fields;      // the fields of the events before, for their strings
+  };
+
+ private:
+  XmlParseLimits limits_;
+  bool pugixml_only_ = false;
+  XmlTree tree_;
+  std::string buffer_;  // pugixml parses in place: parse() hands it a copy
+  Scratch scratch_;
+};
 
 }  // namespace t0w

@@ -57,7 +57,8 @@ EvtSubscriptionCollector::Reader::Reader(EvtSubscriptionCollector& c, EventSink&
       o_(c.options_),
       sink_(sink),
       summary_(summary),
-      board_name_(o_.board_name.empty() ? o_.channel : o_.board_name) {
+      board_name_(o_.board_name.empty() ? o_.channel : o_.board_name),
+      parser_(o_.limits) {
   batch_ = std::max<uint32_t>(1, o_.batch_size);
   backfill_batch_ = std::max<uint32_t>(1, o_.backfill_batch);
   if (o_.board != nullptr) o_.board->add(board_name_, "eventlog");

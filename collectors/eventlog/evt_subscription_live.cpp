@@ -190,15 +190,16 @@ std::optional<Event> EvtSubscriptionCollector::Reader::readEvent(EvtApi::Handle 
            after + 1);
     return std::nullopt;
   }
-  Result<Event> ev = parseEventXml(xml, o_.limits);
-  if (!ev.ok()) {
-    report(ev.error().code,
-           o_.channel + ": event after record " + std::to_string(after) + ": " + ev.error().message,
+  std::optional<Event> ev(std::in_place);
+  Status st = parser_.parseInPlace(xml.data(), xml.size(), *ev);  // xml is ours to spoil
+  if (!st.ok()) {
+    report(st.error().code,
+           o_.channel + ": event after record " + std::to_string(after) + ": " + st.error().message,
            after + 1);
     return std::nullopt;
   }
   if (o_.format_messages) formatMessage(h, *ev);
-  return std::move(*ev);
+  return ev;
 }
 
 bool EvtSubscriptionCollector::Reader::deliverLive(EvtApi::Handle h,

@@ -124,6 +124,7 @@ class EvtSubscriptionCollector::Reader {
   EventSink& sink_;
   SourceSummary& summary_;
   const std::string board_name_;
+  EventXmlParser parser_;  // its buffers serve every event of the run
   EvtHandle bookmark_;
   EvtHandle sub_;
   EvtHandle bf_query_;

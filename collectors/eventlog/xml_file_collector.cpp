@@ -172,43 +172,56 @@ class ElementSplitter {
         tag_file_ = map_offset ? map_offset(tag_start_) : tag_start_ + offset_bias;
         ++pos_;
         state_ = State::kTagOpen;
-        return;
+        if (pos_ == buf_.size()) return;
+        // A tag goes from state to state without returning to process() while its bytes are
+        // in the buffer: each return costs more than the work of most states.
+        [[fallthrough]];
       }
-      case State::kTagOpen:
+      case State::kTagOpen: {
+        const char open = buf_[pos_];  // not `c`: this state may be reached by fall-through
         name_.clear();
         name_too_long_ = false;
         is_close_ = false;
-        if (c == '/') {
+        if (open == '/') {
           is_close_ = true;
           ++pos_;
-          state_ = State::kTagName;
-        } else if (c == '!') {
+        } else if (open == '!') {
           ++pos_;
           state_ = State::kBang;
-        } else if (c == '?') {
+          return;
+        } else if (open == '?') {
           ++pos_;
           prev_ = 0;
           state_ = State::kPI;
-        } else {
-          state_ = State::kTagName;
+          return;
         }
-        return;
+        state_ = State::kTagName;
+        if (pos_ == buf_.size()) return;
+        [[fallthrough]];
+      }
       case State::kTagName: {
         // Most of the input is tags: their names and attributes are scanned in tight loops
         // here rather than one step() per byte.
         const size_t end = buf_.size();
         size_t i = pos_;
         while (i < end && !kNameEnd[static_cast<unsigned char>(buf_[i])]) ++i;
-        const size_t room = kMaxName - name_.size();
-        if (i - pos_ > room) name_too_long_ = true;
-        name_.append(buf_, pos_, std::min(i - pos_, room));
+        std::string_view name;
+        if (i < end && name_.empty()) {  // the whole name in this read: no copy
+          name = std::string_view(buf_).substr(pos_, i - pos_);
+          if (name.size() > kMaxName) name_too_long_ = true;
+        } else {
+          const size_t room = kMaxName - name_.size();
+          if (i - pos_ > room) name_too_long_ = true;
+          name_.append(buf_, pos_, std::min(i - pos_, room));
+          name = name_;
+        }
         pos_ = i;
         if (i == end) return;  // the name goes on in the next read
-        tagNameDone();
+        tagNameDone(name);
         state_ = State::kInTag;
         quote_ = 0;
         last_slash_ = false;
-        return;  // the terminator is handled in kInTag
+        [[fallthrough]];  // the terminator is handled in kInTag
       }
       case State::kInTag: {
         const char* const data = buf_.data();
@@ -303,14 +316,17 @@ class ElementSplitter {
     return t;
   }();
 
+  // "Event" after the last ':', if any.
   static bool isEventName(std::string_view name) {
-    const size_t colon = name.rfind(':');
-    if (colon != std::string_view::npos) name.remove_prefix(colon + 1);
-    return name == "Event";
+    constexpr std::string_view kEvent = "Event";
+    if (name.size() < kEvent.size() || name.substr(name.size() - kEvent.size()) != kEvent) {
+      return false;
+    }
+    return name.size() == kEvent.size() || name[name.size() - kEvent.size() - 1] == ':';
   }
 
-  void tagNameDone() {
-    tag_is_event_ = !name_too_long_ && isEventName(name_);
+  void tagNameDone(std::string_view name) {
+    tag_is_event_ = !name_too_long_ && isEventName(name);
     if (tag_is_event_ && !is_close_) {
       if (depth_ == 0) {
         elem_active_ = true;
@@ -399,18 +415,20 @@ class Delivery : public ElementSplitter::Handler {
  public:
   Delivery(const std::string& source, const XmlParseLimits& limits, EventSink& sink,
            SourceSummary& summary)
-      : source_(source), limits_(limits), sink_(sink), summary_(summary) {}
+      : source_(source), parser_(limits), sink_(sink), summary_(summary) {}
 
   void onElement(char* data, size_t size, uint64_t offset) override {
-    Result<Event> event = parseEventXmlInPlace(data, size, limits_);
-    if (!event) {
-      onProblem(offset, event.error());
+    Status st = parser_.parseInPlace(data, size, event_);
+    if (!st) {
+      onProblem(offset, st.error());
       return;
     }
-    event->origin.source = source_;
-    event->origin.position = offset;
+    event_.origin.source = source_;
+    event_.origin.position = offset;
     ++summary_.records;
-    sink_.onEvent(std::move(event).value());
+    // A sink that keeps the event takes it; one that only reads it leaves its storage to the
+    // next event (the parser clears it first either way).
+    sink_.onEvent(std::move(event_));
   }
 
   void onProblem(uint64_t offset, Error error) override {
@@ -421,7 +439,8 @@ class Delivery : public ElementSplitter::Handler {
 
  private:
   const std::string& source_;
-  const XmlParseLimits& limits_;
+  EventXmlParser parser_;
+  Event event_;  // refilled for every element
   EventSink& sink_;
   SourceSummary& summary_;
 };

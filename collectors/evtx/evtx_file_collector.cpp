@@ -13,7 +13,7 @@ class RecordReader {
  public:
   RecordReader(const std::string& source, const XmlParseLimits& limits, EventSink& sink,
                SourceSummary& summary)
-      : source_(source), limits_(limits), sink_(sink), summary_(summary) {}
+      : source_(source), parser_(limits), sink_(sink), summary_(summary) {}
 
   void fail(uint64_t position, Errc code, std::string_view what) {
     ++summary_.errors;
@@ -27,17 +27,20 @@ class RecordReader {
     Result<std::string> xml = evtx::recordXml(record->get());
     if (!xml.ok()) return fail(position, xml.error().code, xml.error().message);
     evtx::unpadHexValues(*xml);
-    Result<Event> event = parseEventXml(*xml, limits_);
-    if (!event.ok()) return fail(position, event.error().code, event.error().message);
-    event->origin.source = source_;
-    event->origin.position = position;
+    Status st = parser_.parseInPlace(xml->data(), xml->size(), event_);  // xml is ours to spoil
+    if (!st.ok()) return fail(position, st.error().code, st.error().message);
+    event_.origin.source = source_;
+    event_.origin.position = position;
     ++summary_.records;
-    sink_.onEvent(std::move(*event));
+    // A sink that keeps the event takes it; one that only reads it leaves its storage to the
+    // next record (the parser clears it first either way).
+    sink_.onEvent(std::move(event_));
   }
 
  private:
   const std::string& source_;
-  const XmlParseLimits& limits_;
+  EventXmlParser parser_;
+  Event event_;  // refilled for every record
   EventSink& sink_;
   SourceSummary& summary_;
 };

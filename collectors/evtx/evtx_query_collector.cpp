@@ -43,6 +43,8 @@ SourceSummary EvtxQueryCollector::run(EventSink& sink) {
   uint64_t position = 0;  // record index in the file, like the libevtx reader
   std::vector<EvtApi::Handle> handles;
   std::string xml;
+  EventXmlParser parser(options_.limits);
+  Event event;  // refilled for every record
   while (!stopped()) {
     handles.clear();
     const uint32_t e = api_.next(results.get(), options_.batch_size, kNextTimeout, handles);
@@ -65,15 +67,16 @@ SourceSummary EvtxQueryCollector::run(EventSink& sink) {
              "record " + std::to_string(pos) + ": EvtRender: " + api_.errorText(re));
         continue;
       }
-      Result<Event> ev = parseEventXml(xml, options_.limits);
-      if (!ev.ok()) {
-        fail(pos, ev.error().code, "record " + std::to_string(pos) + ": " + ev.error().message);
+      // xml is rendered again for the next record, so it may be parsed in place.
+      Status st = parser.parseInPlace(xml.data(), xml.size(), event);
+      if (!st.ok()) {
+        fail(pos, st.error().code, "record " + std::to_string(pos) + ": " + st.error().message);
         continue;
       }
-      ev->origin.source = name_;
-      ev->origin.position = pos;
+      event.origin.source = name_;
+      event.origin.position = pos;
       ++summary.records;
-      sink.onEvent(std::move(*ev));
+      sink.onEvent(std::move(event));  // a sink that only reads it leaves its storage to reuse
     }
   }
   return summary;

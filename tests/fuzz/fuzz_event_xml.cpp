@@ -1,6 +1,7 @@
 // libFuzzer target for the rendered-XML parser. Besides "no crash, no sanitizer report", it
 // checks the parser's promise that every string it returns is valid UTF-8: a strict JSON dump
-// throws on invalid UTF-8, and that is turned into a crash.
+// throws on invalid UTF-8, and that is turned into a crash. It also checks that the direct scan
+// reads what pugixml reads: the same event, or the same error, as with pugixml alone.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -14,6 +15,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   t0w::XmlParseLimits limits;
   limits.max_event_bytes = 1 << 20;
   t0w::Result<t0w::Event> event = t0w::parseEventXml(xml, limits);
+  t0w::EventXmlParser pugixml(limits);
+  pugixml.setPugixmlOnly(true);
+  t0w::Event reference;
+  const t0w::Status st = pugixml.parse(xml, reference);
+  if (st.ok() != event.ok()) std::abort();
+  if (!st.ok() && st.error().message != event.error().message) std::abort();
+  if (st.ok() && t0w::eventToJsonLine(reference) != t0w::eventToJsonLine(*event)) std::abort();
   if (!event.ok()) {
     if (event.error().message.empty()) std::abort();  // errors must say what went wrong
     return 0;

@@ -114,7 +114,9 @@ def ceilings(build):
     rows = []
     xml = google_benchmark(build, "xml_parser_bench", "4624_compact")
     for name, label in (("PugiLoadBuffer/4624_compact", "pugixml load_buffer alone (4624)"),
-                        ("ParseEventXml/4624_compact", "our parser: XML -> Event (4624)")):
+                        ("ParseEventXml/4624_compact", "our parser: XML -> Event (4624)"),
+                        ("EventXmlParser/4624_compact",
+                         "our parser, parser and Event reused as collectors do (4624)")):
         if name in xml:
             rows.append((label, xml[name]))
     q = google_benchmark(build, "queue_bench", "RawSqliteRowPerEvent|QueueOnly/chunk_level:1|"

@@ -1,5 +1,7 @@
 // Rendered-XML parser cost per event, next to pugixml's load_buffer alone on the same bytes
 // (the floor any DOM-based parser pays), so that the parser's own work shows as a ratio.
+// ParseEventXml is a one-off parse (a new Event each time); EventXmlParser the collectors'
+// path, one parser and one Event reused from event to event.
 //   xml_parser_bench [--benchmark_filter=...]
 // Inputs are the golden files tests/data/eventlog/security_4624.xml and security_4662.xml,
 // read at run time; "compact" strips the indentation, as EvtRender emits one line per event.
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "collectors/eventlog/event_xml_parser.h"
+#include "collectors/eventlog/xml_tree.h"
 
 namespace {
 
@@ -61,6 +64,34 @@ void parseEvent(benchmark::State& state, const std::string& xml) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * xml.size()));
 }
 
+// The collectors' path: one parser and one Event refilled for every event (storage reused).
+void parseReused(benchmark::State& state, const std::string& xml) {
+  t0w::EventXmlParser parser;
+  t0w::Event event;
+  for (auto _ : state) {
+    t0w::Status st = parser.parse(xml, event);
+    if (!st) {
+      state.SkipWithError(st.error().message.c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(event);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * xml.size()));
+}
+
+// The direct scan alone (XML -> XmlTree), the counterpart of PugiLoadBuffer.
+void scanTree(benchmark::State& state, const std::string& xml) {
+  t0w::XmlTree tree;
+  for (auto _ : state) {
+    if (!t0w::scanSimpleXml(xml, tree)) {
+      state.SkipWithError("scanSimpleXml refused the input");
+      break;
+    }
+    benchmark::DoNotOptimize(tree);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * xml.size()));
+}
+
 void pugiLoadBuffer(benchmark::State& state, const std::string& xml) {
   for (auto _ : state) {
     pugi::xml_document doc;
@@ -92,10 +123,14 @@ class RatioReporter : public benchmark::ConsoleReporter {
     std::printf("\nparser CPU time relative to pugixml load_buffer alone:\n");
     for (const auto& [input, by_bench] : times_) {
       auto parse = by_bench.find("ParseEventXml");
+      auto reused = by_bench.find("EventXmlParser");
       auto pugi = by_bench.find("PugiLoadBuffer");
       if (parse == by_bench.end() || pugi == by_bench.end()) continue;
       std::printf("  %-14s parseEventXml %8.0f ns  load_buffer %8.0f ns  ratio %.2fx\n",
                   input.c_str(), parse->second, pugi->second, parse->second / pugi->second);
+      if (reused == by_bench.end()) continue;
+      std::printf("  %-14s EventXmlParser, Event reused %8.0f ns  ratio %.2fx\n", input.c_str(),
+                  reused->second, reused->second / pugi->second);
     }
   }
 
@@ -117,6 +152,10 @@ int main(int argc, char** argv) {
     const std::string& ref = xml;
     benchmark::RegisterBenchmark(("ParseEventXml/" + id).c_str(),
                                  [&ref](benchmark::State& s) { parseEvent(s, ref); });
+    benchmark::RegisterBenchmark(("EventXmlParser/" + id).c_str(),
+                                 [&ref](benchmark::State& s) { parseReused(s, ref); });
+    benchmark::RegisterBenchmark(("ScanSimpleXml/" + id).c_str(),
+                                 [&ref](benchmark::State& s) { scanTree(s, ref); });
     benchmark::RegisterBenchmark(("PugiLoadBuffer/" + id).c_str(),
                                  [&ref](benchmark::State& s) { pugiLoadBuffer(s, ref); });
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent/core/event_json.h"
+#include "collectors/eventlog/xml_tree.h"
 #include "common/core/time.h"
 #include "tests/support/corpus.h"
 
@@ -345,6 +346,202 @@ TEST(EventXmlParserErrors, RandomBytesNeverCrash) {
     }
   }
   EXPECT_GT(failures, 1000u);  // at least every noise input fails
+}
+
+// ---- EventXmlParser: one parser and one Event for a stream of events -----------------------
+
+std::string freshJson(std::string_view xml) {
+  Result<Event> event = parseEventXml(xml);
+  EXPECT_TRUE(event.ok()) << event.error().toString();
+  return event.ok() ? eventToJsonLine(*event) : "";
+}
+
+TEST(EventXmlParserReuse, EveryGoldenFileAfterEveryOtherGivesTheFreshResult) {
+  std::vector<std::string> inputs;
+  for (const std::string& name : goldenCases()) {
+    inputs.push_back(readFile(testData("eventlog") / (name + ".xml")));
+  }
+  inputs.emplace_back(kSmallEvent);  // smaller than all: nothing of a bigger one may remain
+  EventXmlParser parser;
+  Event event;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const std::string& xml : inputs) {
+      ASSERT_TRUE(parser.parse(xml, event).ok());
+      EXPECT_EQ(eventToJsonLine(event), freshJson(xml)) << xml.substr(0, 200);
+    }
+    std::reverse(inputs.begin(), inputs.end());
+  }
+}
+
+TEST(EventXmlParserReuse, AnEventAfterABiggerOneHasNoStaleFields) {
+  EventXmlParser parser;
+  Event event;
+  ASSERT_TRUE(parser.parse(readFile(testData("eventlog/security_4624.xml")), event).ok());
+  ASSERT_GT(event.fields().size(), 5u);
+  ASSERT_TRUE(parser.parse(kSmallEvent, event).ok());
+  EXPECT_EQ(event.fields().size(), 1u);
+  EXPECT_EQ(event.find("TargetUserName"), nullptr);
+  EXPECT_EQ(eventToJsonLine(event), freshJson(kSmallEvent));
+}
+
+TEST(EventXmlParserReuse, TheSameInputTwiceGivesIdenticalJsonAndEqualNames) {
+  const std::string xml = readFile(testData("eventlog/security_4624.xml"));
+  EventXmlParser parser;
+  Event event;
+  ASSERT_TRUE(parser.parse(xml, event).ok());
+  const std::string first = eventToJsonLine(event);
+  const std::vector<EventField> before = event.fields();
+  ASSERT_TRUE(parser.parse(xml, event).ok());
+  EXPECT_EQ(eventToJsonLine(event), first);
+  ASSERT_EQ(event.fields().size(), before.size());
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(event.fields()[i].name, before[i].name);
+    EXPECT_EQ(event.fields()[i].hash, before[i].hash);
+    EXPECT_EQ(event.fields()[i].hash, fieldHash(event.fields()[i].name));
+  }
+  EXPECT_EQ(*event.find(FieldKey("TargetUserName")), *parseEventXml(xml)->find("TargetUserName"));
+}
+
+TEST(EventXmlParserReuse, AnErrorLeavesNothingForTheNextEvent) {
+  EventXmlParser parser;
+  Event event;
+  // Fails after some fields were added (the Binary follows them).
+  const std::string bad = eventWith(
+      "", R"(<EventData><Data Name="A">1</Data><Data Name="B">2</Data><Binary>0G</Binary>)"
+          "</EventData>");
+  EXPECT_FALSE(parser.parse(bad, event).ok());
+  ASSERT_TRUE(parser.parse(kSmallEvent, event).ok());
+  EXPECT_EQ(eventToJsonLine(event), freshJson(kSmallEvent));
+}
+
+TEST(EventXmlParserReuse, InPlaceParsesGiveTheFreshResult) {
+  const std::string a = readFile(testData("eventlog/security_4662.xml"));
+  const std::string b = readFile(testData("eventlog/security_4624.xml"));
+  EventXmlParser parser;
+  Event event;
+  for (const std::string& xml : {a, b, a}) {
+    std::string copy = xml;
+    ASSERT_TRUE(parser.parseInPlace(copy.data(), copy.size(), event).ok());
+    EXPECT_EQ(eventToJsonLine(event), freshJson(xml));
+  }
+}
+
+TEST(EventXmlParserReuse, InvalidUtf8NamesAreRepairedAsBefore) {
+  const std::string xml = eventWith("", "<EventData><Data Name=\"N\xFF\">v\xC3</Data></EventData>");
+  EventXmlParser parser;
+  Event event;
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(parser.parse(xml, event).ok());
+    EXPECT_EQ(event.fields()[0].name, "N\xEF\xBF\xBD");
+    EXPECT_EQ(event.fields()[0].value, "v\xEF\xBF\xBD");
+    EXPECT_EQ(eventToJsonLine(event), freshJson(xml));
+  }
+}
+
+// ---- the direct scan against pugixml --------------------------------------------------------
+
+// Parses with the direct scan first (the default) and with pugixml only: the same event, or
+// the same error.
+void expectSameAsPugixml(const std::string& xml) {
+  EventXmlParser fast;
+  EventXmlParser pugixml;
+  pugixml.setPugixmlOnly(true);
+  Event a;
+  Event b;
+  const Status sa = fast.parse(xml, a);
+  const Status sb = pugixml.parse(xml, b);
+  ASSERT_EQ(sa.ok(), sb.ok()) << xml << "\n" << (sa.ok() ? sb : sa).error().message;
+  if (sa.ok()) {
+    EXPECT_EQ(eventToJsonLine(a), eventToJsonLine(b)) << xml;
+  } else {
+    EXPECT_EQ(sa.error().message, sb.error().message) << xml;
+  }
+}
+
+// The <Event> element of a golden file (they open with a provenance comment).
+std::string goldenEvent(const std::string& name) {
+  const std::string xml = readFile(testData("eventlog") / (name + ".xml"));
+  const size_t comment_end = xml.find("-->");
+  const size_t start = xml.find('<', comment_end == std::string::npos ? 0 : comment_end);
+  return xml.substr(start, xml.rfind('>') + 1 - start);
+}
+
+TEST(EventXmlParserScan, GoldenFilesGiveWhatPugixmlGives) {
+  for (const std::string& name : goldenCases()) {
+    expectSameAsPugixml(readFile(testData("eventlog") / (name + ".xml")));
+    expectSameAsPugixml(goldenEvent(name));
+  }
+}
+
+TEST(EventXmlParserScan, TheUsualEventIsScannedWithoutPugixml) {
+  XmlTree tree;
+  EXPECT_TRUE(scanSimpleXml(goldenEvent("security_4624"), tree));
+  EXPECT_TRUE(scanSimpleXml(std::string("<?xml version=\"1.0\"?>\n") + kSmallEvent, tree));
+}
+
+TEST(EventXmlParserScan, EscapesWhitespaceAndOddSyntaxGiveWhatPugixmlGives) {
+  const std::vector<std::string> data = {
+      R"(<Data Name="a&amp;b">x &lt;y&gt; &quot;z&quot; &apos;w&apos; &amp;amp;</Data>)",
+      R"(<Data Name="tab	and
+newline">  leading and trailing  </Data>)",
+      R"(<Data Name='single'>v</Data><Data Name="x">&#65;&#x42;</Data>)",
+      R"(<Data Name="u">&unknown; &lt &amp</Data>)",
+      R"(<Data Name="c"><![CDATA[<raw> & ]]></Data><Data Name="m">a<!-- c -->b</Data>)",
+      "<Data Name=\"cr\">a\r\nb\rc</Data>",
+      R"(<Data Name="ws"> </Data><Data Name="ws2">
+  </Data><Data Name="e"></Data><Data Name="s"/><Data/>)",
+      R"(<Data Name="lt<">v</Data>)",
+      R"(<Data Name = "spaced" >v</Data >)",
+      R"(<Data Name="a"b="c">v</Data>)",
+      R"(<Data Name="n">a<b/>c</Data>)",
+      R"(<Data Name="ü">é</Data><Data Näme="x">y</Data>)",
+      R"(<Data Name="p"><?pi x?>v</Data>)",
+      R"(<Binary>0A0B</Binary>)",
+  };
+  for (const std::string& d : data) {
+    expectSameAsPugixml(eventWith("<EventID>1</EventID>", "<EventData>" + d + "</EventData>"));
+  }
+  expectSameAsPugixml(eventWith("<EventID>1</EventID>",
+                                R"(<UserData><R xmlns="u" a="1"><C b="2">t</C><C><D>v</D></C>)"
+                                R"(</R></UserData>)"));
+  expectSameAsPugixml(
+      "<e:Event xmlns:e='x'><e:System><e:EventID>7</e:EventID></e:System>"
+      "</e:Event>");
+  expectSameAsPugixml(std::string(kSmallEvent) + "<Event/>");
+  expectSameAsPugixml(std::string(kSmallEvent) + " trailing");
+  expectSameAsPugixml("\xEF\xBB\xBF" + std::string(kSmallEvent));
+  expectSameAsPugixml(std::string("<?xml version='1.0'?><!-- c -->") + kSmallEvent);
+  expectSameAsPugixml("<Event/>");
+  expectSameAsPugixml("<Other/>");
+}
+
+TEST(EventXmlParserScan, TruncatedAndMutatedInputGivesWhatPugixmlGives) {
+  const std::string base = goldenEvent("security_4624");
+  for (size_t cut = 0; cut < base.size(); cut += 7) expectSameAsPugixml(base.substr(0, cut));
+  std::mt19937 rng(7);
+  const char special[] = {'<',  '>', '&', '"', '\'', '/', '=', ' ',  '\t',   '\n',
+                          '\r', '!', '?', ':', ';',  '#', 'x', '\0', '\xC3', '\xFF'};
+  for (int i = 0; i < 3000; ++i) {
+    std::string input = base;
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int k = 0; k < edits; ++k) {
+      const size_t at = rng() % input.size();
+      const char c = special[rng() % sizeof special];
+      switch (rng() % 3) {
+        case 0:
+          input[at] = c;
+          break;
+        case 1:
+          input.insert(input.begin() + static_cast<std::ptrdiff_t>(at), c);
+          break;
+        default:
+          input.erase(at, 1 + rng() % 4);
+          break;
+      }
+      if (input.empty()) input = "<";
+    }
+    expectSameAsPugixml(input);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,303 @@
+#include "collectors/eventlog/xml_tree.h"
+
+#include <array>
+#include <cstring>
+
+namespace t0w {
+
+// A rare huge event must not pin its tree's memory (real events have a few dozen nodes).
+constexpr size_t kKeepNodes = 1024;
+constexpr size_t kKeepDecodedBytes = 256 * 1024;
+
+void XmlTree::clear() {
+  if (nodes_.capacity() > kKeepNodes) std::vector<Node>().swap(nodes_);
+  if (attributes_.capacity() > kKeepNodes) std::vector<Attribute>().swap(attributes_);
+  if (decoded_.capacity() > kKeepDecodedBytes) std::string().swap(decoded_);
+  decoded_.clear();
+  nodes_.clear();
+  attributes_.clear();
+  root_ = kNone;
+}
+
+std::string_view xmlLocalName(std::string_view name) {
+  const size_t colon = name.rfind(':');
+  return colon == std::string_view::npos ? name : name.substr(colon + 1);
+}
+
+XmlTree::Node& XmlTree::add(uint32_t parent) {
+  const auto id = static_cast<uint32_t>(nodes_.size());
+  Node& node = nodes_.emplace_back();  // filled in place: no Node built and copied
+  node.parent = parent;
+  if (parent != kNone) {
+    Node& p = nodes_[parent];
+    if (p.last_child == kNone) {
+      p.first_child = id;
+    } else {
+      nodes_[p.last_child].next_sibling = id;
+    }
+    p.last_child = id;
+  }
+  return node;
+}
+
+uint32_t XmlTree::addElement(uint32_t parent, std::string_view name, std::string_view local) {
+  const auto id = static_cast<uint32_t>(nodes_.size());
+  Node& node = add(parent);
+  node.name = name;
+  node.local = local;
+  node.element = true;
+  node.attr_begin = node.attr_end = static_cast<uint32_t>(attributes_.size());
+  if (parent == kNone && root_ == kNone) root_ = id;
+  return id;
+}
+
+void XmlTree::addAttribute(uint32_t element, std::string_view name, std::string_view local,
+                           std::string_view value) {
+  attributes_.push_back(Attribute{name, local, value});
+  nodes_[element].attr_end = static_cast<uint32_t>(attributes_.size());
+}
+
+void XmlTree::addText(uint32_t parent, std::string_view text) { add(parent).text = text; }
+
+namespace {
+
+// Character classes, looked up rather than compared: most of the input goes through them.
+enum : uint8_t {
+  kSpace = 1,      // without CR, which goes to pugixml (it normalises line ends)
+  kNameStart = 2,  // ASCII only: other names (pugixml also takes bytes from 0x80) go to pugixml
+  kNameChar = 4,
+  kAttrSpecial = 8,  // what makes an attribute value differ from its bytes, or go to pugixml
+  kAmp = 16,
+  kLt = 32,
+  kRefused = 64,  // CR and NUL: pugixml's business wherever they are
+};
+
+constexpr std::array<uint8_t, 256> kClass = [] {
+  std::array<uint8_t, 256> t{};
+  for (unsigned char c : {' ', '\t', '\n'}) t[c] |= kSpace;
+  for (int c = 0; c < 256; ++c) {
+    const bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    if (letter || c == '_' || c == ':') t[c] |= kNameStart | kNameChar;
+    if ((c >= '0' && c <= '9') || c == '-' || c == '.') t[c] |= kNameChar;
+  }
+  for (unsigned char c : {'&', '<', '\t', '\n'}) t[c] |= kAttrSpecial;
+  t['&'] |= kAmp;
+  t['<'] |= kLt;
+  t['\r'] |= kRefused;
+  t[0] |= kRefused;
+  return t;
+}();
+
+uint8_t classOf(char c) { return kClass[static_cast<unsigned char>(c)]; }
+bool has(char c, uint8_t cls) { return (classOf(c) & cls) != 0; }
+bool isSpace(char c) { return has(c, kSpace); }
+
+// The scan of one document: positions in [p_, end_), building tree_.
+class SimpleScanner {
+ public:
+  SimpleScanner(std::string_view xml, XmlTree& tree)
+      : p_(xml.data()), end_(xml.data() + xml.size()), size_(xml.size()), tree_(tree) {}
+
+  bool scan() {
+    skipSpace();
+    if (startsWith("<?xml") && p_ + 5 < end_ && isSpace(p_[5])) {
+      const char* close = find("?>", p_ + 5);
+      if (close == nullptr) return false;
+      for (const char* q = p_; q != close; ++q) {
+        if (has(*q, kRefused)) return false;
+      }
+      p_ = close + 2;
+      skipSpace();
+    }
+    if (p_ == end_ || *p_ != '<') return false;
+    uint32_t current = XmlTree::kNone;  // the open element
+    for (;;) {
+      // At a '<'.
+      ++p_;
+      if (p_ == end_) return false;
+      if (*p_ == '/') {
+        if (current == XmlTree::kNone || !endTag(tree_.node(current).name)) return false;
+        current = tree_.node(current).parent;
+      } else {
+        bool self_closed = false;
+        const uint32_t id = startTag(current, self_closed);
+        if (id == XmlTree::kNone) return false;
+        if (!self_closed) current = id;
+      }
+      if (current == XmlTree::kNone) {  // the document element is complete
+        skipSpace();
+        return p_ == end_;
+      }
+      if (!text(current)) return false;
+    }
+  }
+
+ private:
+  bool startsWith(std::string_view s) const {
+    return static_cast<size_t>(end_ - p_) >= s.size() && std::memcmp(p_, s.data(), s.size()) == 0;
+  }
+  const char* find(std::string_view s, const char* from) const {
+    std::string_view rest(from, static_cast<size_t>(end_ - from));
+    const size_t at = rest.find(s);
+    return at == std::string_view::npos ? nullptr : from + at;
+  }
+  bool skipSpace() {
+    const char* start = p_;
+    while (p_ != end_ && isSpace(*p_)) ++p_;
+    return p_ != start;
+  }
+  // A name and, in `local`, its part after the last ':'.
+  std::string_view name(std::string_view& local) {
+    if (p_ == end_ || !has(*p_, kNameStart)) return {};
+    const char* start = p_;
+    const char* local_start = p_;
+    for (; p_ != end_ && has(*p_, kNameChar); ++p_) {
+      if (*p_ == ':') local_start = p_ + 1;
+    }
+    local = std::string_view(local_start, static_cast<size_t>(p_ - local_start));
+    return std::string_view(start, static_cast<size_t>(p_ - start));
+  }
+
+  // After "</": the open element's name, optional spaces, '>'.
+  bool endTag(std::string_view open) {
+    ++p_;
+    if (!startsWith(open)) return false;
+    p_ += open.size();
+    skipSpace();
+    if (p_ == end_ || *p_ != '>') return false;
+    ++p_;
+    return true;
+  }
+
+  // After '<': name, attributes, '>' or "/>". kNone when it is anything else.
+  uint32_t startTag(uint32_t parent, bool& self_closed) {
+    std::string_view local;
+    const std::string_view element = name(local);
+    if (element.empty()) return XmlTree::kNone;  // also "<!" and "<?"
+    const uint32_t id = tree_.addElement(parent, element, local);
+    for (;;) {
+      const bool spaced = skipSpace();
+      if (p_ == end_) return XmlTree::kNone;
+      if (*p_ == '>') {
+        ++p_;
+        return id;
+      }
+      if (*p_ == '/') {
+        if (p_ + 1 == end_ || p_[1] != '>') return XmlTree::kNone;
+        p_ += 2;
+        self_closed = true;
+        return id;
+      }
+      if (!spaced) return XmlTree::kNone;
+      const std::string_view attr = name(local);
+      if (attr.empty()) return XmlTree::kNone;
+      skipSpace();
+      if (p_ == end_ || *p_ != '=') return XmlTree::kNone;
+      ++p_;
+      skipSpace();
+      if (p_ == end_ || (*p_ != '"' && *p_ != '\'')) return XmlTree::kNone;
+      const char quote = *p_++;
+      // Values are short: a loop that also collects their character classes beats memchr.
+      const char* close = p_;
+      uint8_t seen = 0;
+      while (close != end_ && *close != quote) seen |= classOf(*close++);
+      if (close == end_ || (seen & kRefused)) return XmlTree::kNone;
+      std::string_view value(p_, static_cast<size_t>(close - p_));
+      if ((seen & kAttrSpecial) && !decode(p_, close, true, value)) return XmlTree::kNone;
+      tree_.addAttribute(id, attr, local, value);
+      p_ = close + 1;
+    }
+  }
+
+  // From after a tag to the next '<': a text node, kept as pugixml keeps it with
+  // parse_ws_pcdata_single (whitespace alone only as the sole content of an element).
+  bool text(uint32_t parent) {
+    const char* lt = p_;
+    uint8_t seen = 0;
+    bool blank = true;
+    for (; lt != end_; ++lt) {
+      const uint8_t c = classOf(*lt);
+      if (c & kLt) break;
+      seen |= c;
+      blank = blank && (c & kSpace);
+    }
+    if (lt == end_ || lt + 1 == end_) return false;  // input ends inside an element
+    if (seen & kRefused) return false;
+    if (lt != p_) {
+      if (!blank) {
+        std::string_view value(p_, static_cast<size_t>(lt - p_));
+        if ((seen & kAmp) && !decode(p_, lt, false, value)) return false;
+        tree_.addText(parent, value);
+      } else if (lt[1] == '/' && tree_.node(parent).first_child == XmlTree::kNone) {
+        tree_.addText(parent, std::string_view(p_, static_cast<size_t>(lt - p_)));
+      }
+    }
+    p_ = lt;
+    return true;
+  }
+
+  // [b, e) as pugixml reads it: the five predefined entities decoded and, in attribute values,
+  // tab and line feed made spaces (parse_wconv_attribute). Text that changes is copied into
+  // the tree's decoded() (the input stays as it was, for pugixml if the scan gives up). False
+  // for what pugixml reads otherwise: other references (numeric, unknown, unterminated), '<' in
+  // an attribute value.
+  bool decode(const char* b, const char* e, bool attribute, std::string_view& out) {
+    const char* r = b;
+    const uint8_t special = attribute ? kAttrSpecial : kAmp;
+    while (r != e && !has(*r, special)) ++r;
+    std::string& w = tree_.decoded();
+    if (w.capacity() < size_) w.reserve(size_);  // before any view into it exists
+    const size_t start = w.size();
+    w.append(b, r);
+    while (r != e) {
+      const char c = *r;
+      if (c == '&') {
+        const std::string_view rest(r, static_cast<size_t>(e - r));
+        char decoded = 0;
+        size_t len = 0;
+        for (const auto& [entity, ch] : kEntities) {
+          if (rest.substr(0, entity.size()) == entity) {
+            decoded = ch;
+            len = entity.size();
+            break;
+          }
+        }
+        if (len == 0) return false;
+        w.push_back(decoded);
+        r += len;
+        continue;
+      }
+      if (attribute) {
+        if (c == '<') return false;
+        w.push_back(c == '\t' || c == '\n' ? ' ' : c);
+      } else {
+        w.push_back(c);
+      }
+      ++r;
+    }
+    out = std::string_view(w.data() + start, w.size() - start);
+    return true;
+  }
+
+  struct Entity {
+    std::string_view text;
+    char ch;
+  };
+  static constexpr Entity kEntities[] = {
+      {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&apos;", '\''}};
+
+  const char* p_;
+  const char* const end_;
+  const size_t size_;
+  XmlTree& tree_;
+};
+
+}  // namespace
+
+bool scanSimpleXml(std::string_view xml, XmlTree& tree) {
+  tree.clear();
+  if (xml.empty()) return false;
+  return SimpleScanner(xml, tree).scan();
+}
+
+}  // namespace t0w
