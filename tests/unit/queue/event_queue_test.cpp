@@ -559,58 +559,46 @@ TEST_F(EventQueueTest, DamagedChunkIsDeadLetteredAndTheRestShips) {
   EXPECT_NE((*entries)[0].reason.find("corrupt chunk"), std::string::npos);
 }
 
+// A damaged stored chunk is dead-lettered alone when leased to be sent as stored: found by the
+// CRC-32 kept with its row, or, for a row written before there was one (schema 3), by decoding
+// its frame for the content checksum.
 TEST_F(EventQueueTest, StoredChunkLeasesAreCheckedNotDecoded) {
-  QueueOptions o = options();
-  o.max_chunk_records = 2;
-  auto q = open(o);
-  ASSERT_TRUE(q->enqueue(eventBatch("Security", 1, 6), {"Security", "p"}).ok());
-  // Flip one byte inside the second chunk's frame: its checksum no longer holds.
-  RawDb(o.path).exec(
-      "UPDATE chunks SET payload = CAST(substr(payload, 1, 20) || "
-      "CASE WHEN substr(payload, 21, 1) = x'5a' THEN x'a5' ELSE x'5a' END || "
-      "substr(payload, 22) AS BLOB) WHERE id = 2");
-  auto lease = q->reserve(100, 1 << 20, std::chrono::seconds(60), LeaseContent::kStoredChunks);
-  ASSERT_TRUE(lease.ok()) << lease.error().toString();
-  EXPECT_TRUE(lease->records.empty());
-  ASSERT_EQ(lease->chunks.size(), 2u);
-  EXPECT_EQ(lease->record_count, 4u);
-  for (const LeasedChunk& c : lease->chunks) {
-    EXPECT_TRUE(isWireChunk(c.payload));
-    EXPECT_EQ(c.records, 2u);
+  struct Case {
+    bool crc_kept;
+    const char* reason;
+  };
+  for (const Case& c : {Case{true, "CRC-32"}, Case{false, "zstd"}}) {
+    SCOPED_TRACE(c.crc_kept ? "CRC kept with the row" : "row without a CRC");
+    QueueOptions o = options();
+    o.path = o.path.parent_path() / (c.crc_kept ? "crc.db" : "nocrc.db");
+    o.max_chunk_records = 2;
+    auto q = open(o);
+    ASSERT_TRUE(q->enqueue(eventBatch("Security", 1, 6), {"Security", "p"}).ok());
+    if (!c.crc_kept) RawDb(o.path).exec("UPDATE chunks SET payload_crc = NULL");
+    // Flip one byte inside the second chunk's frame: neither its CRC nor its checksum holds.
+    RawDb(o.path).exec(
+        "UPDATE chunks SET payload = CAST(substr(payload, 1, 20) || "
+        "CASE WHEN substr(payload, 21, 1) = x'5a' THEN x'a5' ELSE x'5a' END || "
+        "substr(payload, 22) AS BLOB) WHERE id = 2");
+    auto lease = q->reserve(100, 1 << 20, std::chrono::seconds(60), LeaseContent::kStoredChunks);
+    ASSERT_TRUE(lease.ok()) << lease.error().toString();
+    EXPECT_TRUE(lease->records.empty());
+    ASSERT_EQ(lease->chunks.size(), 2u);
+    EXPECT_EQ(lease->record_count, 4u);
+    for (const LeasedChunk& chunk : lease->chunks) {
+      EXPECT_TRUE(isWireChunk(chunk.payload));
+      EXPECT_EQ(chunk.records, 2u);
+    }
+    auto records = decodeLease(*lease);
+    ASSERT_TRUE(records.ok()) << records.error().toString();
+    EXPECT_EQ(keys(*records),
+              (std::vector<std::string>{"Security|1", "Security|2", "Security|5", "Security|6"}));
+    EXPECT_EQ(q->stats()->corrupt_chunks, 1u);
+    auto dead = q->deadLetters(10);
+    ASSERT_EQ(dead->size(), 1u);
+    EXPECT_NE((*dead)[0].reason.find(c.reason), std::string::npos) << (*dead)[0].reason;
+    EXPECT_EQ(*q->ack(*lease), 4u);
   }
-  auto records = decodeLease(*lease);
-  ASSERT_TRUE(records.ok()) << records.error().toString();
-  EXPECT_EQ(keys(*records),
-            (std::vector<std::string>{"Security|1", "Security|2", "Security|5", "Security|6"}));
-  EXPECT_EQ(q->stats()->corrupt_chunks, 1u);
-  auto dead = q->deadLetters(10);
-  ASSERT_EQ(dead->size(), 1u);
-  EXPECT_NE((*dead)[0].reason.find("CRC-32"), std::string::npos) << (*dead)[0].reason;
-  EXPECT_EQ(*q->ack(*lease), 4u);
-}
-
-// Rows written before the queue kept a CRC (schema 3): their frames are decoded to be checked.
-TEST_F(EventQueueTest, StoredChunksWithoutACrcAreCheckedByDecoding) {
-  QueueOptions o = options();
-  o.max_chunk_records = 2;
-  auto q = open(o);
-  ASSERT_TRUE(q->enqueue(eventBatch("Security", 1, 6), {"Security", "p"}).ok());
-  RawDb(o.path).exec("UPDATE chunks SET payload_crc = NULL");
-  RawDb(o.path).exec(
-      "UPDATE chunks SET payload = CAST(substr(payload, 1, 20) || "
-      "CASE WHEN substr(payload, 21, 1) = x'5a' THEN x'a5' ELSE x'5a' END || "
-      "substr(payload, 22) AS BLOB) WHERE id = 2");
-  auto lease = q->reserve(100, 1 << 20, std::chrono::seconds(60), LeaseContent::kStoredChunks);
-  ASSERT_TRUE(lease.ok()) << lease.error().toString();
-  ASSERT_EQ(lease->chunks.size(), 2u);
-  auto records = decodeLease(*lease);
-  ASSERT_TRUE(records.ok()) << records.error().toString();
-  EXPECT_EQ(keys(*records),
-            (std::vector<std::string>{"Security|1", "Security|2", "Security|5", "Security|6"}));
-  auto dead = q->deadLetters(10);
-  ASSERT_EQ(dead->size(), 1u);
-  EXPECT_NE((*dead)[0].reason.find("zstd"), std::string::npos) << (*dead)[0].reason;
-  EXPECT_EQ(*q->ack(*lease), 4u);
 }
 
 TEST_F(EventQueueTest, ChunksOfAnOlderAgentShipAfterTheUpgrade) {
