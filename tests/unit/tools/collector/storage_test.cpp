@@ -859,7 +859,9 @@ TYPED_TEST(StorageTest, SearchIndexTakesLargeBatches) {
     for (int i = 0; i < 8; ++i) w += static_cast<char>('a' + rng() % 26);
     return w;
   };
-  constexpr int kBatches = 5;
+  // Five batches: the fifth failed on SQLite even with 256 rows per statement. PostgreSQL has no
+  // such journal; one batch there (its trigram index makes it the slow half: 22 s for five).
+  constexpr int kBatches = std::is_same_v<TypeParam, PostgresBackend> ? 1 : 5;
   constexpr int kPerBatch = 4400;
   int64_t n = 0;
   for (int b = 0; b < kBatches; ++b) {
