@@ -1,5 +1,6 @@
 #include "collectors/eventlog/xml_tree.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -95,10 +96,13 @@ bool isSpace(char c) { return has(c, kSpace); }
 // The scan of one document: positions in [p_, end_), building tree_.
 class SimpleScanner {
  public:
-  SimpleScanner(std::string_view xml, XmlTree& tree)
-      : p_(xml.data()), end_(xml.data() + xml.size()), size_(xml.size()), tree_(tree) {}
+  // `decoded_bytes`: what decoded text may take in the tree; at least the input's size when it
+  // is one document, less for an element in a large buffer (the scan then refuses beyond it).
+  SimpleScanner(std::string_view xml, XmlTree& tree, size_t decoded_bytes)
+      : p_(xml.data()), end_(xml.data() + xml.size()), decoded_bytes_(decoded_bytes), tree_(tree) {}
 
-  bool scan() {
+  // The whole input as one document.
+  bool scanDocument() {
     skipSpace();
     if (startsWith("<?xml") && p_ + 5 < end_ && isSpace(p_[5])) {
       const char* close = find("?>", p_ + 5);
@@ -109,6 +113,13 @@ class SimpleScanner {
       p_ = close + 2;
       skipSpace();
     }
+    if (!scanElement()) return false;
+    skipSpace();
+    return p_ == end_;
+  }
+
+  // One element from its '<' (at p_); leaves p_ after its end.
+  bool scanElement() {
     if (p_ == end_ || *p_ != '<') return false;
     uint32_t current = XmlTree::kNone;  // the open element
     for (;;) {
@@ -124,13 +135,12 @@ class SimpleScanner {
         if (id == XmlTree::kNone) return false;
         if (!self_closed) current = id;
       }
-      if (current == XmlTree::kNone) {  // the document element is complete
-        skipSpace();
-        return p_ == end_;
-      }
+      if (current == XmlTree::kNone) return true;  // the element is complete
       if (!text(current)) return false;
     }
   }
+
+  const char* position() const { return p_; }
 
  private:
   bool startsWith(std::string_view s) const {
@@ -246,7 +256,9 @@ class SimpleScanner {
     const uint8_t special = attribute ? kAttrSpecial : kAmp;
     while (r != e && !has(*r, special)) ++r;
     std::string& w = tree_.decoded();
-    if (w.capacity() < size_) w.reserve(size_);  // before any view into it exists
+    if (w.capacity() < decoded_bytes_) w.reserve(decoded_bytes_);  // before any view into it
+    // The decoded text is no longer than [b, e); it must fit without moving the views.
+    if (w.capacity() - w.size() < static_cast<size_t>(e - b)) return false;
     const size_t start = w.size();
     w.append(b, r);
     while (r != e) {
@@ -288,16 +300,27 @@ class SimpleScanner {
 
   const char* p_;
   const char* const end_;
-  const size_t size_;
+  const size_t decoded_bytes_;
   XmlTree& tree_;
 };
+
+// Decoded text an element in a stream may have before the scan leaves it to the caller: more
+// than a Windows event holds (64 KiB), far less than a read buffer.
+constexpr size_t kElementDecodedBytes = 128 * 1024;
 
 }  // namespace
 
 bool scanSimpleXml(std::string_view xml, XmlTree& tree) {
   tree.clear();
   if (xml.empty()) return false;
-  return SimpleScanner(xml, tree).scan();
+  return SimpleScanner(xml, tree, xml.size()).scanDocument();
+}
+
+size_t scanSimpleElement(std::string_view xml, XmlTree& tree) {
+  tree.clear();
+  SimpleScanner scanner(xml, tree, std::min(xml.size(), kElementDecodedBytes));
+  if (!scanner.scanElement()) return 0;
+  return static_cast<size_t>(scanner.position() - xml.data());
 }
 
 }  // namespace t0w

@@ -72,4 +72,10 @@ std::string_view xmlLocalName(std::string_view name);
 // pugixml, which reads the rest of XML and names the errors.
 bool scanSimpleXml(std::string_view xml, XmlTree& tree);
 
+// The same scan for one element in a stream: `xml` starts at the element's '<' and may go on
+// past its end (that part is not read). Returns the element's length when scanSimpleXml would
+// take the element alone, with the same tree; 0 when it would not, or may not (the element
+// does not end within `xml`, or decodes to more than the scan keeps for an element).
+size_t scanSimpleElement(std::string_view xml, XmlTree& tree);
+
 }  // namespace t0w
