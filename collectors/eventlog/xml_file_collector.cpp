@@ -508,7 +508,16 @@ SourceSummary XmlFileCollector::run(EventSink& sink) {
 
   for (;;) {
     if (stop_.load(std::memory_order_relaxed)) return summary;
-    size_t n = std::fread(chunk.data(), 1, chunk_bytes_, file.get());
+    // UTF-8 after the first read (which detects the encoding) goes straight into the
+    // splitter's buffer: no copy of every byte from `chunk`.
+    std::string& buf = splitter.buffer();
+    const bool direct = !first && !utf16;
+    const size_t held = buf.size();
+    if (direct) buf.resize(held + chunk_bytes_);
+    unsigned char* const target =
+        direct ? reinterpret_cast<unsigned char*>(buf.data() + held) : chunk.data();
+    size_t n = std::fread(target, 1, chunk_bytes_, file.get());
+    if (direct) buf.resize(held + n);
     if (first) {
       // Encoding detection needs the first bytes even when the chunk size is tiny.
       while (n < 4 && !std::feof(file.get()) && !std::ferror(file.get())) {
@@ -520,7 +529,7 @@ SourceSummary XmlFileCollector::run(EventSink& sink) {
                          makeError(Errc::kIo, std::string("read failed: ") + std::strerror(errno)));
       return summary;
     }
-    const unsigned char* data = chunk.data();
+    const unsigned char* data = target;
     if (first) {
       first = false;
       if (n == 0) {
@@ -552,10 +561,9 @@ SourceSummary XmlFileCollector::run(EventSink& sink) {
       file_offset = bom_bytes;
     }
     if (n == 0 && std::feof(file.get())) break;
-    std::string& buf = splitter.buffer();
     if (utf16) {
       utf16->feed(data, n, file_offset, buf, splitter.bufferBase(), lt_marks);
-    } else {
+    } else if (!direct) {
       buf.append(reinterpret_cast<const char*>(data), n);
     }
     file_offset += n;
