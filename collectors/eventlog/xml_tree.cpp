@@ -25,41 +25,6 @@ std::string_view xmlLocalName(std::string_view name) {
   return colon == std::string_view::npos ? name : name.substr(colon + 1);
 }
 
-XmlTree::Node& XmlTree::add(uint32_t parent) {
-  const auto id = static_cast<uint32_t>(nodes_.size());
-  Node& node = nodes_.emplace_back();  // filled in place: no Node built and copied
-  node.parent = parent;
-  if (parent != kNone) {
-    Node& p = nodes_[parent];
-    if (p.last_child == kNone) {
-      p.first_child = id;
-    } else {
-      nodes_[p.last_child].next_sibling = id;
-    }
-    p.last_child = id;
-  }
-  return node;
-}
-
-uint32_t XmlTree::addElement(uint32_t parent, std::string_view name, std::string_view local) {
-  const auto id = static_cast<uint32_t>(nodes_.size());
-  Node& node = add(parent);
-  node.name = name;
-  node.local = local;
-  node.element = true;
-  node.attr_begin = node.attr_end = static_cast<uint32_t>(attributes_.size());
-  if (parent == kNone && root_ == kNone) root_ = id;
-  return id;
-}
-
-void XmlTree::addAttribute(uint32_t element, std::string_view name, std::string_view local,
-                           std::string_view value) {
-  attributes_.push_back(Attribute{name, local, value});
-  nodes_[element].attr_end = static_cast<uint32_t>(attributes_.size());
-}
-
-void XmlTree::addText(uint32_t parent, std::string_view text) { add(parent).text = text; }
-
 namespace {
 
 // Character classes, looked up rather than compared: most of the input goes through them.
@@ -90,6 +55,37 @@ constexpr std::array<uint8_t, 256> kClass = [] {
 }();
 
 uint8_t classOf(char c) { return kClass[static_cast<unsigned char>(c)]; }
+
+// Eight bytes at a time over the long runs (values, text): whether a word holds a byte the byte
+// loop must see: `stop` (each byte of `stops`), '&', '<', or one below 0x0E (NUL, tab, LF, CR
+// among them). Exact as a yes/no (the usual zero-byte tests on the word XORed with each byte).
+constexpr uint64_t kOnes = 0x0101010101010101ull;
+constexpr uint64_t kHighBits = 0x8080808080808080ull;
+
+inline uint64_t load8(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+// High bit set in the bytes of w that are zero (and maybe above one that is).
+inline uint64_t zeroBytes(uint64_t w) { return (w - kOnes) & ~w & kHighBits; }
+
+inline bool needsLook(uint64_t w, uint64_t stops) {
+  return (zeroBytes(w ^ stops) | zeroBytes(w ^ (kOnes * '&')) | zeroBytes(w ^ (kOnes * '<')) |
+          ((w - kOnes * 0x0E) & ~w & kHighBits)) != 0;
+}
+
+// [a, a + n) == [b, b + n), inline: end tags repeat names of a few bytes.
+bool sameBytes(const char* a, const char* b, size_t n) {
+  for (; n >= 8; n -= 8, a += 8, b += 8) {
+    if (load8(a) != load8(b)) return false;
+  }
+  for (; n > 0; --n) {
+    if (*a++ != *b++) return false;
+  }
+  return true;
+}
 bool has(char c, uint8_t cls) { return (classOf(c) & cls) != 0; }
 bool isSpace(char c) { return has(c, kSpace); }
 
@@ -171,7 +167,9 @@ class SimpleScanner {
   // After "</": the open element's name, optional spaces, '>'.
   bool endTag(std::string_view open) {
     ++p_;
-    if (!startsWith(open)) return false;
+    if (static_cast<size_t>(end_ - p_) < open.size() || !sameBytes(p_, open.data(), open.size())) {
+      return false;
+    }
     p_ += open.size();
     skipSpace();
     if (p_ == end_ || *p_ != '>') return false;
@@ -207,8 +205,11 @@ class SimpleScanner {
       skipSpace();
       if (p_ == end_ || (*p_ != '"' && *p_ != '\'')) return XmlTree::kNone;
       const char quote = *p_++;
-      // Values are short: a loop that also collects their character classes beats memchr.
+      // Values are short: steps of eight bytes to the quote or a byte to look at, then a loop
+      // that also collects their character classes (both beat memchr).
       const char* close = p_;
+      const uint64_t quotes = kOnes * static_cast<unsigned char>(quote);
+      while (end_ - close >= 8 && !needsLook(load8(close), quotes)) close += 8;
       uint8_t seen = 0;
       while (close != end_ && *close != quote) seen |= classOf(*close++);
       if (close == end_ || (seen & kRefused)) return XmlTree::kNone;
@@ -225,6 +226,10 @@ class SimpleScanner {
     const char* lt = p_;
     uint8_t seen = 0;
     bool blank = true;
+    if (lt != end_ && !isSpace(*lt)) {  // not blank: eight bytes at a time while none matters
+      blank = false;
+      while (end_ - lt >= 8 && !needsLook(load8(lt), kOnes * '<')) lt += 8;
+    }
     for (; lt != end_; ++lt) {
       const uint8_t c = classOf(*lt);
       if (c & kLt) break;
