@@ -36,6 +36,7 @@ enum : uint8_t {
   kAmp = 16,
   kLt = 32,
   kRefused = 64,  // CR and NUL: pugixml's business wherever they are
+  kColon = 128,   // a name with one has a prefix
 };
 
 constexpr std::array<uint8_t, 256> kClass = [] {
@@ -49,6 +50,7 @@ constexpr std::array<uint8_t, 256> kClass = [] {
   for (unsigned char c : {'&', '<', '\t', '\n'}) t[c] |= kAttrSpecial;
   t['&'] |= kAmp;
   t['<'] |= kLt;
+  t[':'] |= kColon;
   t['\r'] |= kRefused;
   t[0] |= kRefused;
   return t;
@@ -156,9 +158,16 @@ class SimpleScanner {
   std::string_view name(std::string_view& local) {
     if (p_ == end_ || !has(*p_, kNameStart)) return {};
     const char* start = p_;
-    const char* local_start = p_;
-    for (; p_ != end_ && has(*p_, kNameChar); ++p_) {
-      if (*p_ == ':') local_start = p_ + 1;
+    uint8_t seen = 0;  // the loop only collects classes: most names have no prefix
+    for (; p_ != end_; ++p_) {
+      const uint8_t c = classOf(*p_);
+      if (!(c & kNameChar)) break;
+      seen |= c;
+    }
+    const char* local_start = start;
+    if (seen & kColon) {
+      local_start = p_;
+      while (local_start[-1] != ':') --local_start;
     }
     local = std::string_view(local_start, static_cast<size_t>(p_ - local_start));
     return std::string_view(start, static_cast<size_t>(p_ - start));

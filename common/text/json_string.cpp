@@ -17,21 +17,28 @@ constexpr std::array<bool, 256> kPlain = [] {
 
 // Length of the run of plain bytes at the start of [p, p + n): eight bytes at a time while
 // none of them needs a look (values are mostly plain ASCII), then by the table.
-size_t plainRun(const unsigned char* p, size_t n) {
+// Whether none of the eight bytes at p needs escaping or checking. The usual zero-byte tests:
+// a high bit in `special` for a byte below 0x20, '"' or '\\' (exact whenever no byte of w has
+// its own high bit set, which `w` itself adds to the test).
+bool plainWord(const unsigned char* p) {
   constexpr uint64_t kOnes = 0x0101010101010101ull;
   constexpr uint64_t kHigh = 0x8080808080808080ull;
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  const uint64_t quote = w ^ (kOnes * '"');
+  const uint64_t backslash = w ^ (kOnes * '\\');
+  const uint64_t special = ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) |
+                           ((backslash - kOnes) & ~backslash) | w;
+  return (special & kHigh) == 0;
+}
+
+size_t plainRun(const unsigned char* p, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    // High bit set in a byte of `special` for a byte below 0x20, '"' or '\\' (exact whenever no
-    // byte of w has its own high bit set, which `w` itself adds to the test).
-    const uint64_t quote = w ^ (kOnes * '"');
-    const uint64_t backslash = w ^ (kOnes * '\\');
-    const uint64_t special = ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) |
-                             ((backslash - kOnes) & ~backslash) | w;
-    if (special & kHigh) break;
+    if (!plainWord(p + i)) break;
   }
+  // The last bytes as the (overlapping) last eight, rather than one by one.
+  if (i + 8 > n && n >= 8 && plainWord(p + n - 8)) return n;
   while (i < n && kPlain[p[i]]) ++i;
   return i;
 }
