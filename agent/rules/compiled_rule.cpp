@@ -214,6 +214,7 @@ class DetectionCompiler {
     }
     d.root = root.children.size() == 1 ? std::move(root.children[0]) : std::move(root);
     orderDetectionByCost(d);
+    if (opt_.literal_sets) useLiteralSets(d);
     d.placeholders.assign(used_placeholders_.begin(), used_placeholders_.end());
     return d;
   }

@@ -4,12 +4,14 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/core/event.h"
 #include "agent/rules/alert.h"
+#include "agent/rules/literal_set.h"
 #include "agent/rules/logsource_map.h"
 #include "agent/rules/rule_issue.h"
 #include "agent/rules/rule_limits.h"
@@ -28,6 +30,8 @@ struct RuleCompileOptions {
   std::map<std::string, std::vector<std::string>> placeholders;
   // Literal prefilter (GateIndex) in front of long candidate lists. Off only to cross-check it.
   bool prefilter = true;
+  // One-pass search of many `contains` literals (LiteralSet). Off only to cross-check it.
+  bool literal_sets = true;
 };
 
 // How a field is read from an event.
@@ -71,8 +75,15 @@ struct FieldCondition {
   FieldRef other;                      // kFieldRef
   ValueMatcher::Kind ref_kind = ValueMatcher::Kind::kExact;
   bool ref_cased = false;
+  // Set (by useLiteralSets) when several matchers of a condition without `all` are
+  // case-insensitive `contains` literals: those are tested in one pass over the value, the
+  // matchers listed in `others` one by one.
+  std::shared_ptr<const LiteralSet> literals;
+  std::vector<uint32_t> others;
 
   bool evaluate(const Event& event, EvalContext& ctx) const;
+  // Whether any matcher matches the value (not for `all`).
+  bool matchesAny(std::string_view value) const;
 };
 
 struct Selection {

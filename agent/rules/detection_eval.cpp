@@ -17,17 +17,27 @@ void record(EvalContext& ctx, const std::string& name, std::string_view value) {
 
 }  // namespace
 
+bool FieldCondition::matchesAny(std::string_view value) const {
+  if (literals) {
+    if (literals->containsAny(value)) return true;
+    for (uint32_t i : others)
+      if (matchers[i].match(value)) return true;
+    return false;
+  }
+  for (const auto& m : matchers)
+    if (m.match(value)) return true;
+  return false;
+}
+
 bool FieldCondition::evaluate(const Event& event, EvalContext& ctx) const {
   switch (mode) {
     case Mode::kKeywords: {
       // Keywords: anywhere in any data field value.
       if (!all) {
         for (const auto& f : event.fields()) {
-          for (const auto& m : matchers) {
-            if (m.match(f.value)) {
-              record(ctx, f.name, f.value);
-              return true;
-            }
+          if (matchesAny(f.value)) {
+            record(ctx, f.name, f.value);
+            return true;
           }
         }
         return false;
@@ -103,14 +113,9 @@ bool FieldCondition::evaluate(const Event& event, EvalContext& ctx) const {
   if (!all) {
     bool hit = false;
     const size_t n = forEachFieldValueOf(field, event, ctx, [&](std::string_view v) {
-      if (hit) return;
-      for (const auto& m : matchers) {
-        if (m.match(v)) {
-          hit = true;
-          record(ctx, field.sigma_name, v);
-          return;
-        }
-      }
+      if (hit || !matchesAny(v)) return;
+      hit = true;
+      record(ctx, field.sigma_name, v);
     });
     if (n == 0) {
       for (const auto& m : matchers)

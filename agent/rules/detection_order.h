@@ -10,4 +10,8 @@ namespace t0w {
 // Reorders the conditions of every selection and the operands of every AND/OR by cost.
 void orderDetectionByCost(Detection& d);
 
+// Gives conditions without `all` that test several case-insensitive `contains` literals (keyword
+// lists, long `|contains` lists) a LiteralSet, so that a value is searched once for all of them.
+void useLiteralSets(Detection& d);
+
 }  // namespace t0w

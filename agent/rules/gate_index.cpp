@@ -1,6 +1,6 @@
 #include "agent/rules/gate_index.h"
 
-#include <deque>
+#include <algorithm>
 #include <unordered_map>
 
 namespace t0w {
@@ -134,49 +134,69 @@ std::optional<std::vector<GateLiteral>> detectionGate(const Detection& detection
 }
 
 uint32_t AhoCorasick::add(const std::string& lower) {
-  int32_t s = 0;
-  for (char ch : lower) {
-    const uint8_t c = static_cast<uint8_t>(ch);
-    int32_t next = step(s, c);
-    if (next < 0) {
-      next = static_cast<int32_t>(nodes_.size());
-      nodes_.emplace_back();
-      if (s == 0)
-        root_[c] = next;
-      else
-        nodes_[s].next.emplace_back(c, next);
-    }
-    s = next;
-  }
-  const uint32_t id = static_cast<uint32_t>(patterns_++);
-  nodes_[s].out.push_back(id);
-  return id;
+  pending_.push_back(lower);
+  return static_cast<uint32_t>(patterns_++);
 }
 
 void AhoCorasick::build() {
-  std::deque<int32_t> queue;
-  for (int c = 0; c < 256; ++c) {
-    if (root_[c] > 0) {
-      nodes_[root_[c]].fail = 0;
-      nodes_[root_[c]].dict = 0;
-      queue.push_back(root_[c]);
+  // The trie from the sorted patterns, breadth first: a state is the range of patterns that
+  // share its prefix, so its children are the runs of equal next bytes in that range, numbered
+  // as they are found (which is breadth-first order when states are taken in order).
+  std::vector<uint32_t> order(pending_.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return pending_[a] != pending_[b] ? pending_[a] < pending_[b] : a < b;
+  });
+  struct Range {
+    uint32_t lo, hi, depth;
+  };
+  std::vector<Range> states{{0, static_cast<uint32_t>(order.size()), 0}};
+  edge_begin_.assign(1, 0);
+  out_begin_.assign(1, 0);
+  labels_.clear();
+  targets_.clear();
+  out_.clear();
+  std::fill(std::begin(root_), std::end(root_), 0);
+  for (size_t s = 0; s < states.size(); ++s) {
+    const Range r = states[s];
+    uint32_t i = r.lo;
+    // Patterns that end here sort before the longer ones with the same prefix.
+    for (; i < r.hi && pending_[order[i]].size() == r.depth; ++i) out_.push_back(order[i]);
+    while (i < r.hi) {
+      const uint8_t c = static_cast<uint8_t>(pending_[order[i]][r.depth]);
+      uint32_t j = i + 1;
+      while (j < r.hi && static_cast<uint8_t>(pending_[order[j]][r.depth]) == c) ++j;
+      const auto child = static_cast<int32_t>(states.size());
+      states.push_back({i, j, r.depth + 1});
+      if (s == 0) root_[c] = child;
+      labels_.push_back(c);
+      targets_.push_back(child);
+      i = j;
     }
+    edge_begin_.push_back(static_cast<uint32_t>(labels_.size()));
+    out_begin_.push_back(static_cast<uint32_t>(out_.size()));
   }
-  while (!queue.empty()) {
-    const int32_t s = queue.front();
-    queue.pop_front();
-    for (const auto& [c, child] : nodes_[s].next) {
-      int32_t f = nodes_[s].fail;
+  const size_t n = states.size();
+  states = {};
+  pending_ = {};
+  // Failure links, state by state in breadth-first order (a parent before its children).
+  fail_.assign(n, 0);
+  dict_.assign(n, 0);
+  for (size_t s = 0; s < n; ++s) {
+    for (uint32_t e = edge_begin_[s]; e < edge_begin_[s + 1]; ++e) {
+      const int32_t child = targets_[e];
       int32_t target = -1;
-      while (true) {
-        target = step(f, c);
-        if (target >= 0 || f == 0) break;
-        f = nodes_[f].fail;
+      if (s != 0) {
+        int32_t f = fail_[s];
+        while (true) {
+          target = step(f, labels_[e]);
+          if (target >= 0 || f == 0) break;
+          f = fail_[f];
+        }
       }
-      nodes_[child].fail = target >= 0 && target != child ? target : 0;
-      const int32_t fl = nodes_[child].fail;
-      nodes_[child].dict = !nodes_[fl].out.empty() ? fl : nodes_[fl].dict;
-      queue.push_back(child);
+      fail_[child] = target >= 0 && target != child ? target : 0;
+      const int32_t fl = fail_[child];
+      dict_[child] = hasOutput(fl) ? fl : dict_[fl];
     }
   }
 }

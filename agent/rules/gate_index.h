@@ -24,10 +24,13 @@ struct GateLiteral {
 // match on a regex, a null test or a negation alone).
 std::optional<std::vector<GateLiteral>> detectionGate(const Detection& detection);
 
-// Case-insensitive (ASCII) multi-pattern substring search.
+// Case-insensitive (ASCII) multi-pattern substring search. The automaton is laid out flat (each
+// state's edges, outputs and links in shared arrays, states in breadth-first order): the indexes
+// of all SigmaHQ rules hold a few hundred thousand states, which as one heap node (and edge list)
+// each took most of the rule set's memory.
 class AhoCorasick {
  public:
-  uint32_t add(const std::string& lower);  // returns the pattern id
+  uint32_t add(const std::string& lower);  // returns the pattern id; only before build()
   void build();
   template <typename Fn>
   void scan(std::string_view text, Fn&& fn) const {
@@ -41,30 +44,33 @@ class AhoCorasick {
           break;
         }
         if (s == 0) break;
-        s = nodes_[s].fail;
+        s = fail_[s];
       }
-      for (int32_t o = nodes_[s].out.empty() ? nodes_[s].dict : s; o > 0; o = nodes_[o].dict)
-        for (uint32_t id : nodes_[o].out) fn(id);
+      for (int32_t o = hasOutput(s) ? s : dict_[s]; o > 0; o = dict_[o])
+        for (uint32_t i = out_begin_[o]; i < out_begin_[o + 1]; ++i) fn(out_[i]);
     }
   }
   size_t patterns() const { return patterns_; }
 
  private:
-  struct Node {
-    std::vector<std::pair<uint8_t, int32_t>> next;
-    int32_t fail = 0;
-    int32_t dict = 0;  // nearest proper suffix state with output (0: none)
-    std::vector<uint32_t> out;
-  };
   int32_t step(int32_t s, uint8_t c) const {
     if (s == 0) return root_[c] > 0 ? root_[c] : -1;
-    for (const auto& [k, v] : nodes_[s].next)
-      if (k == c) return v;
+    for (uint32_t e = edge_begin_[s]; e < edge_begin_[s + 1]; ++e)
+      if (labels_[e] == c) return targets_[e];
     return -1;
   }
-  std::vector<Node> nodes_{1};
-  int32_t root_[256] = {};
+  bool hasOutput(int32_t s) const { return out_begin_[s] != out_begin_[s + 1]; }
+
+  std::vector<std::string> pending_;  // the patterns until build(), by id
   size_t patterns_ = 0;
+  // Per state (one more entry for the end): its edges [edge_begin_[s], edge_begin_[s + 1]) and
+  // pattern ids [out_begin_[s], out_begin_[s + 1]).
+  std::vector<uint32_t> edge_begin_{0, 0}, out_begin_{0, 0};
+  std::vector<uint8_t> labels_;
+  std::vector<int32_t> targets_;
+  std::vector<uint32_t> out_;
+  std::vector<int32_t> fail_{0}, dict_{0};  // dict: nearest proper suffix state with output
+  int32_t root_[256] = {};
 };
 
 class GateIndex {

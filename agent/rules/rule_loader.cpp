@@ -130,7 +130,10 @@ RuleFileContents parseRuleText(std::string_view text, const std::string& file,
     }
   }
 
-  YAML::Node global;    // `action: global` content, merged into every following document
+  YAML::Node global;  // `action: global` content, merged into every following document
+  // Whether `global` holds anything: a default yaml-cpp Node is a defined null, so `global`
+  // itself tests true even when empty (and merging into it would clone every document).
+  bool has_global = false;
   YAML::Node previous;  // the last rule document, for `action: repeat`
   for (size_t i = 0; i < docs.size(); ++i) {
     const YAML::Node& doc = docs[i];
@@ -153,11 +156,13 @@ RuleFileContents parseRuleText(std::string_view text, const std::string& file,
         YAML::Node body = YAML::Clone(doc);
         body.remove("action");
         // Node::reset rebinds; operator= would write through into the previous node.
-        global.reset(global ? mergeInto(global, body) : body);
+        global.reset(has_global ? mergeInto(global, body) : body);
+        has_global = true;
         continue;
       }
       if (action == "reset") {
         global.reset();
+        has_global = false;
         continue;
       }
       YAML::Node merged;
@@ -176,7 +181,7 @@ RuleFileContents parseRuleText(std::string_view text, const std::string& file,
         continue;
       } else {
         // Without a global part the document is used as parsed (nothing writes to it).
-        merged.reset(global ? mergeInto(global, doc) : doc);
+        merged.reset(has_global ? mergeInto(global, doc) : doc);
       }
       previous.reset(merged);
       RuleDoc rd;

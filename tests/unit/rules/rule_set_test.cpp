@@ -116,6 +116,35 @@ TEST(RuleSetAlerts, AlertCarriesRuleEventAndMatchedFields) {
   EXPECT_TRUE(r.alerts(sysmon1({{"CommandLine", "cmd /c whoami"}, {"User", "system"}})).empty());
 }
 
+// Keyword and `|contains` lists long enough for a LiteralSet: same matches, same recorded field,
+// and the values it cannot hold (short, cased, wildcards, null) still tested one by one.
+TEST(RuleSetAlerts, LiteralSetsKeepMatchesAndMatchedFields) {
+  const std::string keywords =
+      "title: kw\nid: kw\nlogsource: {product: windows}\ndetection:\n  keywords:\n"
+      "    - 'sekurlsa::'\n    - 'lsadump::'\n    - 'kerberos::golden'\n    - 'abc'\n"
+      "    - 'pri*::debug'\n  condition: keywords\n";
+  for (bool sets : {true, false}) {
+    RuleCompileOptions opts;
+    opts.literal_sets = sets;
+    auto r = load(keywords, opts);
+    ASSERT_EQ(r.set->size(), 1u) << r.rejection();
+    auto a = r.alerts(makeEvent("Security", 4688, {{"A", "x"}, {"B", "run LSADUMP::sam"}}));
+    ASSERT_EQ(a.size(), 1u);
+    ASSERT_EQ(a[0].matched.size(), 1u);
+    EXPECT_EQ(a[0].matched[0].name, "B");
+    EXPECT_EQ(r.matches(makeEvent("Security", 4688, {{"A", "zabcz"}})), 1u);  // short literal
+    EXPECT_EQ(r.matches(makeEvent("Security", 4688, {{"A", "PRIVILEGE::DEBUG"}})), 1u);  // glob
+    EXPECT_EQ(r.matches(makeEvent("Security", 4688, {{"A", "sekurlsa:"}})), 0u);
+  }
+  auto r = load(procRule(
+      "    sel:\n      CommandLine|contains:\n        - 'whoami'\n        - 'net user'\n"
+      "        - 'nltest'\n      User|contains|cased:\n        - 'Admin'\n        - 'Root'\n"
+      "        - 'Boss'\n    condition: sel\n"));
+  ASSERT_EQ(r.set->size(), 1u) << r.rejection();
+  EXPECT_EQ(r.matches(sysmon1({{"CommandLine", "NLTEST /dclist"}, {"User", "corp\\Admin"}})), 1u);
+  EXPECT_EQ(r.matches(sysmon1({{"CommandLine", "NLTEST /dclist"}, {"User", "corp\\admin"}})), 0u);
+}
+
 TEST(RuleStage, ForwardsEveryEventAndAlertsOnMatches) {
   auto r = load(procRule("    sel:\n      CommandLine|contains: 'x'\n    condition: sel\n"));
   CollectingSink alerts;
@@ -279,8 +308,9 @@ TEST(RuleSetPrefilter, GateKeepsEveryMatch) {
 
 TEST(RuleSetPrefilter, SameMatchesWithAndWithoutGateOnCorpus) {
   T0W_CORPUS_OR_SKIP(corpus);
-  RuleCompileOptions off;
+  RuleCompileOptions off;  // and without literal sets
   off.prefilter = false;
+  off.literal_sets = false;
   RuleSet gated, plain(off);
   RuleLoadReport r1, r2;
   for (const char* sub : {"rules/windows", "rules-emerging-threats", "rules-threat-hunting"}) {
