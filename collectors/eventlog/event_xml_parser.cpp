@@ -40,10 +40,37 @@ size_t validSequence(const unsigned char* s, size_t i, size_t n) {
   return 0;
 }
 
+// Whether [s, s + n) is ASCII: values and names almost always are, and are short, so whole
+// words are OR-ed (the last one overlapping) rather than bytes looked at one by one.
+bool isAscii(const unsigned char* s, size_t n) {
+  constexpr uint64_t kHigh8 = 0x8080808080808080ull;
+  if (n >= 8) {
+    uint64_t acc = 0;
+    uint64_t w;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      std::memcpy(&w, s + i, 8);
+      acc |= w;
+    }
+    std::memcpy(&w, s + n - 8, 8);
+    return ((acc | w) & kHigh8) == 0;
+  }
+  if (n >= 4) {
+    uint32_t a;
+    uint32_t b;
+    std::memcpy(&a, s, 4);
+    std::memcpy(&b, s + n - 4, 4);
+    return ((a | b) & 0x80808080u) == 0;
+  }
+  unsigned acc = 0;
+  for (size_t i = 0; i < n; ++i) acc |= s[i];
+  return acc < 0x80;
+}
+
 // Length of the longest valid UTF-8 prefix of `in`.
 size_t validUtf8Prefix(std::string_view in) {
   const auto* s = reinterpret_cast<const unsigned char*>(in.data());
   const size_t n = in.size();
+  if (isAscii(s, n)) return n;
   size_t i = 0;
   // Fast path: values are almost always ASCII, checked eight bytes at a time.
   for (; i + 8 <= n; i += 8) {

@@ -79,7 +79,16 @@ inline bool needsLook(uint64_t w, uint64_t stops) {
 }
 
 // [a, a + n) == [b, b + n), inline: end tags repeat names of a few bytes.
+inline uint32_t load4(const char* p) {
+  uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+
 bool sameBytes(const char* a, const char* b, size_t n) {
+  if (n >= 4 && n <= 8) {  // most names: their first and last four bytes (overlapping)
+    return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
+  }
   for (; n >= 8; n -= 8, a += 8, b += 8) {
     if (load8(a) != load8(b)) return false;
   }
@@ -232,6 +241,7 @@ class SimpleScanner {
   // From after a tag to the next '<': a text node, kept as pugixml keeps it with
   // parse_ws_pcdata_single (whitespace alone only as the sole content of an element).
   bool text(uint32_t parent) {
+    if (p_ != end_ && *p_ == '<') return p_ + 1 != end_;  // usual between tags: no text at all
     const char* lt = p_;
     uint8_t seen = 0;
     bool blank = true;

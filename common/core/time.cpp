@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 namespace t0w {
 namespace {
@@ -63,8 +64,15 @@ void appendFiletime(std::string& out, int64_t ticks) {
   if (y >= 0 && y <= 9999) {
     // Every event is stamped twice (its JSON and its wire record): digits written directly,
     // since snprintf cost more than the rest of the encoding of the time.
+    // Two digits per step from a table: half the divisions.
+    static constexpr char kPairs[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
     auto put = [&buf](size_t at, int64_t v, size_t n) {
-      for (size_t i = n; i-- > 0; v /= 10) buf[at + i] = static_cast<char>('0' + v % 10);
+      size_t i = n;
+      for (; i >= 2; i -= 2, v /= 100) std::memcpy(buf + at + i - 2, kPairs + 2 * (v % 100), 2);
+      if (i == 1) buf[at] = static_cast<char>('0' + v % 10);
     };
     put(0, y, 4);
     buf[4] = '-';
