@@ -134,39 +134,49 @@ void emptyKeeping(std::string& s) {
   }
 }
 
-// Gives `fresh` (a default-constructed string) the buffer of `used`, emptied.
-void reuseInto(std::string& used, std::string& fresh) {
-  emptyKeeping(used);
-  fresh.swap(used);
-}
-
 }  // namespace
 
 void Event::clear(SpareFields& spare) {
-  // Built from a default Event so that every member not named here (numbers, optionals, any
-  // member added later) is reset; the names below only carry buffers over.
-  Event fresh;
-  EventSystem& s = system;
-  EventSystem& f = fresh.system;
-  reuseInto(s.provider_name, f.provider_name);
-  reuseInto(s.provider_guid, f.provider_guid);
-  reuseInto(s.event_source_name, f.event_source_name);
-  reuseInto(s.activity_id, f.activity_id);
-  reuseInto(s.related_activity_id, f.related_activity_id);
-  reuseInto(s.channel, f.channel);
-  reuseInto(s.computer, f.computer);
-  reuseInto(s.user_sid, f.user_sid);
-  reuseInto(user_data_root, fresh.user_data_root);
-  reuseInto(origin.source, fresh.origin.source);
-  reuseInto(origin.file_id, fresh.origin.file_id);
-  if (binary.capacity() <= kKeepStringBytes) {
-    binary.clear();
-    fresh.binary.swap(binary);
+  // Member by member, in place, so that strings and vectors keep their buffers. The structured
+  // bindings name every member: adding one to Event, EventSystem or EventOrigin fails to compile
+  // here until it is reset below too. Values not emptied come from a default Event.
+  static const Event kDefault;
+  auto& [sys, section, root, bin, rendering_info, orig, fields] = *this;
+  auto& [provider_name, provider_guid, event_source_name, event_id, qualifiers, version, level,
+         task, opcode, keywords, time_created, record_id, activity_id, related_activity_id,
+         process_id, thread_id, channel, computer, user_sid] = sys;
+  const EventSystem& d = kDefault.system;
+  for (std::string* str : {&provider_name, &provider_guid, &event_source_name, &activity_id,
+                           &related_activity_id, &channel, &computer, &user_sid}) {
+    emptyKeeping(*str);
   }
+  event_id = d.event_id;
+  qualifiers = d.qualifiers;
+  version = d.version;
+  level = d.level;
+  task = d.task;
+  opcode = d.opcode;
+  keywords = d.keywords;
+  time_created = d.time_created;
+  record_id = d.record_id;
+  process_id = d.process_id;
+  thread_id = d.thread_id;
+  section = kDefault.data_section;
+  emptyKeeping(root);
+  if (bin.capacity() <= kKeepStringBytes) {
+    bin.clear();
+  } else {
+    std::vector<uint8_t>().swap(bin);
+  }
+  rendering_info.reset();  // rare: its strings are not kept
+  auto& [source, position, file_id] = orig;
+  emptyKeeping(source);
+  position = kDefault.origin.position;
+  emptyKeeping(file_id);
   // Spare fields in reverse document order: appendField() takes from the back, so the next
   // event's first field gets this one's first field's strings (similar events, similar sizes).
   // Names are kept with their hashes (appendField reuses them when the next name is the same).
-  for (auto it = fields_.rbegin(); it != fields_.rend() && spare.size() < kKeepFields; ++it) {
+  for (auto it = fields.rbegin(); it != fields.rend() && spare.size() < kKeepFields; ++it) {
     if (it->name.capacity() > kKeepStringBytes) {
       std::string().swap(it->name);
       it->hash = fieldHash("");
@@ -174,11 +184,11 @@ void Event::clear(SpareFields& spare) {
     emptyKeeping(it->value);
     spare.push_back(std::move(*it));
   }
-  if (fields_.capacity() <= kKeepFields) {
-    fields_.clear();
-    fresh.fields_.swap(fields_);
+  if (fields.capacity() <= kKeepFields) {
+    fields.clear();
+  } else {
+    std::vector<EventField>().swap(fields);
   }
-  *this = std::move(fresh);
 }
 
 const std::string* Event::find(const FieldKey& key) const {

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -149,11 +150,18 @@ class LineWriter {
  public:
   explicit LineWriter(std::string& out) : out_(out) {}
 
-  // Members of the object being written: a comma before all but the first.
+  // Members of the object being written: a comma before all but the first. Keys are this
+  // file's literals: short, nothing to escape.
   void member(std::string_view key) {
-    if (!first_) out_.push_back(',');
-    first_ = false;
-    appendKey(out_, key);
+    if (key.size() > kMaxKey) {
+      if (!first_) out_.push_back(',');
+      first_ = false;
+      appendKey(out_, key);
+      return;
+    }
+    char buf[kMaxKey + 4];
+    const size_t n = memberPrefix(key, buf);
+    out_.append(buf, n);
   }
   void stringMember(std::string_view key, std::string_view value) {
     member(key);
@@ -163,8 +171,15 @@ class LineWriter {
     if (!value.empty()) stringMember(key, value);
   }
   void numberMember(std::string_view key, uint64_t value) {
-    member(key);
-    appendUnsigned(out_, value);
+    if (key.size() > kMaxKey) {
+      member(key);
+      appendUnsigned(out_, value);
+      return;
+    }
+    char buf[kMaxKey + 4 + 20];  // `,"key":` and the digits of a uint64_t, in one append
+    const size_t n = memberPrefix(key, buf);
+    const auto [end, ec] = std::to_chars(buf + n, buf + sizeof buf, value);
+    out_.append(buf, end);
   }
   // Opens a nested object as the value of `key`; closeObject() ends it.
   void openObject(std::string_view key) {
@@ -192,7 +207,12 @@ class LineWriter {
     numberMember("Opcode", s.opcode);
     member("Keywords");
     appendHex64(out_, s.keywords);
-    if (s.time_created) stringMember("TimeCreated", formatFiletime(*s.time_created));
+    if (s.time_created) {
+      member("TimeCreated");  // digits and separators: nothing to escape
+      out_.push_back('"');
+      appendFiletime(out_, *s.time_created);
+      out_.push_back('"');
+    }
     numberMember("EventRecordID", s.record_id);
     if (!s.activity_id.empty() || !s.related_activity_id.empty()) {
       openObject("Correlation");
@@ -220,9 +240,12 @@ class LineWriter {
   void fields(std::string_view key, const std::vector<EventField>& fields) {
     openObject(key);
     const size_t n = fields.size();
-    // Events have a few dozen fields at most; a map pays off only for large ones.
-    constexpr size_t kLinearMax = 32;
-    if (n <= kLinearMax) {
+    if (n <= kLinearMax && !hasRepeatedName(fields)) {
+      for (const EventField& f : fields) {  // the usual event: every name once
+        fieldName(f.name);
+        appendJsonString(out_, f.value);
+      }
+    } else if (n <= kLinearMax) {
       for (size_t i = 0; i < n; ++i) {
         bool earlier = false;
         for (size_t j = 0; j < i && !earlier; ++j) earlier = same(fields[j], fields[i]);
@@ -309,6 +332,24 @@ class LineWriter {
   void end() { out_.push_back('}'); }
 
  private:
+  static constexpr size_t kMaxKey = 24;  // longer than any key of this file
+  // Events have a few dozen fields at most; a map pays off only for large ones.
+  static constexpr size_t kLinearMax = 32;
+
+  // Writes `,"key":` (no comma for the first member) to buf, which has room for kMaxKey + 4
+  // bytes; returns its length.
+  size_t memberPrefix(std::string_view key, char* buf) {
+    size_t n = 0;
+    if (!first_) buf[n++] = ',';
+    first_ = false;
+    buf[n++] = '"';
+    std::memcpy(buf + n, key.data(), key.size());
+    n += key.size();
+    buf[n++] = '"';
+    buf[n++] = ':';
+    return n;
+  }
+
   // A member whose name comes from the event, so escaped.
   void fieldName(std::string_view name) {
     if (!first_) out_.push_back(',');
@@ -319,6 +360,24 @@ class LineWriter {
 
   static bool same(const EventField& a, const EventField& b) {
     return a.hash == b.hash && a.name == b.name;
+  }
+
+  // For up to 32 fields: whether a name occurs twice, by a small open-addressing table of
+  // their hashes (names compared only when hashes meet), not by comparing every pair.
+  static bool hasRepeatedName(const std::vector<EventField>& fields) {
+    constexpr size_t kSlots = 64;  // at most half full
+    static_assert(kSlots >= 2 * kLinearMax && kLinearMax < 255);
+    std::array<uint8_t, kSlots> slot{};  // field index + 1; 0 is empty
+    for (size_t i = 0; i < fields.size(); ++i) {
+      for (size_t s = fields[i].hash % kSlots;; s = (s + 1) % kSlots) {
+        if (slot[s] == 0) {
+          slot[s] = static_cast<uint8_t>(i + 1);
+          break;
+        }
+        if (same(fields[slot[s] - 1], fields[i])) return true;
+      }
+    }
+    return false;
   }
 
   std::string& out_;

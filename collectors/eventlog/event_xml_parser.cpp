@@ -630,6 +630,28 @@ Status EventXmlParser::parse(std::string_view xml, Event& event) {
   }
 }
 
+size_t EventXmlParser::scanElement(std::string_view available) {
+  if (pugixml_only_) return 0;
+  try {
+    // An element the scan takes holds no markup declaration (no "<!" at all) and starts with
+    // '<': checkInput() would pass it but for its size, limited here.
+    return scanSimpleElement(available.substr(0, limits_.max_event_bytes), tree_);
+  } catch (const std::bad_alloc&) {
+    return 0;  // the caller's parse() reports it
+  }
+}
+
+Status EventXmlParser::parseScanned(Event& event) {
+  try {
+    event.clear(scratch_.fields);
+    return parseTree(tree_, limits_, scratch_, event);
+  } catch (const std::bad_alloc&) {
+    return outOfMemory();
+  } catch (const std::exception& e) {
+    return internalError(e.what());
+  }
+}
+
 Result<Event> parseEventXmlInPlace(char* data, size_t size, const XmlParseLimits& limits) {
   EventXmlParser parser(limits);
   Event event;

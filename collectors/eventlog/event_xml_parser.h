@@ -52,6 +52,17 @@ class EventXmlParser {
   // Parses `data` in place (no copy): the buffer's contents are undefined afterwards.
   Status parseInPlace(char* data, size_t size, Event& event);
 
+  // For a reader of concatenated elements, which then need not find their end itself: scans
+  // the element that starts at available[0] (its '<'); what follows it is not read. Returns its
+  // length when the direct scan takes the element whole, to be parsed by parseScanned() before
+  // anything else; 0 when it does not (the element does not end within `available`, is larger
+  // than the limit, or holds what only pugixml reads): the caller finds the element's end and
+  // calls parse() or parseInPlace(), which give the same event or error for it.
+  size_t scanElement(std::string_view available);
+  // The element scanElement() took, as parseInPlace() would read it (its bytes must not have
+  // changed in between).
+  Status parseScanned(Event& event);
+
   // Tests and benchmarks: every event through pugixml, the path for what the direct scan
   // (scanSimpleXml) leaves, so that the two can be compared.
   void setPugixmlOnly(bool on) { pugixml_only_ = on; }

@@ -117,6 +117,11 @@ class ElementSplitter {
     // The element's bytes (parsed in place, so mutable); `offset` is its file offset.
     virtual void onElement(char* data, size_t size, uint64_t offset) = 0;
     virtual void onProblem(uint64_t offset, Error error) = 0;
+    // Offered each <Event> element outside any other before it is lexed: `data` holds its
+    // bytes from its '<' on, and maybe what follows (`size` bytes in all). A handler that can
+    // take the element whole from them delivers it and returns its length, sparing a second
+    // pass over its bytes; 0 leaves it to the lexer and onElement().
+    virtual size_t onElementStart(const char* data, size_t size, uint64_t offset) = 0;
   };
 
   ElementSplitter(const XmlParseLimits& limits, Handler& handler)
@@ -170,6 +175,7 @@ class ElementSplitter {
         pos_ = static_cast<size_t>(static_cast<const char*>(lt) - buf_.data());
         tag_start_ = base_ + pos_;
         tag_file_ = map_offset ? map_offset(tag_start_) : tag_start_ + offset_bias;
+        if (depth_ == 0 && offerElement()) return;
         ++pos_;
         state_ = State::kTagOpen;
         if (pos_ == buf_.size()) return;
@@ -316,6 +322,22 @@ class ElementSplitter {
     return t;
   }();
 
+  // At a '<' (pos_) outside any element: offers the element it opens, if it is an <Event>
+  // by the rules of tagNameDone(), to the handler. True when the handler took it.
+  bool offerElement() {
+    const char* const tag = buf_.data() + pos_;
+    const size_t size = buf_.size() - pos_;
+    const size_t name_end = std::min(size, kMaxName + 2);  // a longer name is no <Event>
+    size_t i = 1;
+    while (i < name_end && !kNameEnd[static_cast<unsigned char>(tag[i])]) ++i;
+    if (i == name_end || !isEventName(std::string_view(tag + 1, i - 1))) return false;
+    const size_t taken = handler_.onElementStart(tag, size, tag_file_);
+    if (taken == 0) return false;
+    pos_ += taken;
+    ++elements_;
+    return true;
+  }
+
   // "Event" after the last ':', if any.
   static bool isEventName(std::string_view name) {
     constexpr std::string_view kEvent = "Event";
@@ -418,7 +440,23 @@ class Delivery : public ElementSplitter::Handler {
       : source_(source), parser_(limits), sink_(sink), summary_(summary) {}
 
   void onElement(char* data, size_t size, uint64_t offset) override {
-    Status st = parser_.parseInPlace(data, size, event_);
+    deliver(parser_.parseInPlace(data, size, event_), offset);
+  }
+
+  size_t onElementStart(const char* data, size_t size, uint64_t offset) override {
+    const size_t taken = parser_.scanElement(std::string_view(data, size));
+    if (taken != 0) deliver(parser_.parseScanned(event_), offset);
+    return taken;
+  }
+
+  void onProblem(uint64_t offset, Error error) override {
+    error.message = source_ + ": offset " + std::to_string(offset) + ": " + error.message;
+    ++summary_.errors;
+    sink_.onError(InputError{source_, offset, std::move(error)});
+  }
+
+ private:
+  void deliver(const Status& st, uint64_t offset) {
     if (!st) {
       onProblem(offset, st.error());
       return;
@@ -431,13 +469,6 @@ class Delivery : public ElementSplitter::Handler {
     sink_.onEvent(std::move(event_));
   }
 
-  void onProblem(uint64_t offset, Error error) override {
-    error.message = source_ + ": offset " + std::to_string(offset) + ": " + error.message;
-    ++summary_.errors;
-    sink_.onError(InputError{source_, offset, std::move(error)});
-  }
-
- private:
   const std::string& source_;
   EventXmlParser parser_;
   Event event_;  // refilled for every element
@@ -477,7 +508,16 @@ SourceSummary XmlFileCollector::run(EventSink& sink) {
 
   for (;;) {
     if (stop_.load(std::memory_order_relaxed)) return summary;
-    size_t n = std::fread(chunk.data(), 1, chunk_bytes_, file.get());
+    // UTF-8 after the first read (which detects the encoding) goes straight into the
+    // splitter's buffer: no copy of every byte from `chunk`.
+    std::string& buf = splitter.buffer();
+    const bool direct = !first && !utf16;
+    const size_t held = buf.size();
+    if (direct) buf.resize(held + chunk_bytes_);
+    unsigned char* const target =
+        direct ? reinterpret_cast<unsigned char*>(buf.data() + held) : chunk.data();
+    size_t n = std::fread(target, 1, chunk_bytes_, file.get());
+    if (direct) buf.resize(held + n);
     if (first) {
       // Encoding detection needs the first bytes even when the chunk size is tiny.
       while (n < 4 && !std::feof(file.get()) && !std::ferror(file.get())) {
@@ -489,7 +529,7 @@ SourceSummary XmlFileCollector::run(EventSink& sink) {
                          makeError(Errc::kIo, std::string("read failed: ") + std::strerror(errno)));
       return summary;
     }
-    const unsigned char* data = chunk.data();
+    const unsigned char* data = target;
     if (first) {
       first = false;
       if (n == 0) {
@@ -521,10 +561,9 @@ SourceSummary XmlFileCollector::run(EventSink& sink) {
       file_offset = bom_bytes;
     }
     if (n == 0 && std::feof(file.get())) break;
-    std::string& buf = splitter.buffer();
     if (utf16) {
       utf16->feed(data, n, file_offset, buf, splitter.bufferBase(), lt_marks);
-    } else {
+    } else if (!direct) {
       buf.append(reinterpret_cast<const char*>(data), n);
     }
     file_offset += n;

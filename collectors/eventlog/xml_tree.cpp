@@ -1,5 +1,6 @@
 #include "collectors/eventlog/xml_tree.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -24,41 +25,6 @@ std::string_view xmlLocalName(std::string_view name) {
   return colon == std::string_view::npos ? name : name.substr(colon + 1);
 }
 
-XmlTree::Node& XmlTree::add(uint32_t parent) {
-  const auto id = static_cast<uint32_t>(nodes_.size());
-  Node& node = nodes_.emplace_back();  // filled in place: no Node built and copied
-  node.parent = parent;
-  if (parent != kNone) {
-    Node& p = nodes_[parent];
-    if (p.last_child == kNone) {
-      p.first_child = id;
-    } else {
-      nodes_[p.last_child].next_sibling = id;
-    }
-    p.last_child = id;
-  }
-  return node;
-}
-
-uint32_t XmlTree::addElement(uint32_t parent, std::string_view name, std::string_view local) {
-  const auto id = static_cast<uint32_t>(nodes_.size());
-  Node& node = add(parent);
-  node.name = name;
-  node.local = local;
-  node.element = true;
-  node.attr_begin = node.attr_end = static_cast<uint32_t>(attributes_.size());
-  if (parent == kNone && root_ == kNone) root_ = id;
-  return id;
-}
-
-void XmlTree::addAttribute(uint32_t element, std::string_view name, std::string_view local,
-                           std::string_view value) {
-  attributes_.push_back(Attribute{name, local, value});
-  nodes_[element].attr_end = static_cast<uint32_t>(attributes_.size());
-}
-
-void XmlTree::addText(uint32_t parent, std::string_view text) { add(parent).text = text; }
-
 namespace {
 
 // Character classes, looked up rather than compared: most of the input goes through them.
@@ -70,6 +36,7 @@ enum : uint8_t {
   kAmp = 16,
   kLt = 32,
   kRefused = 64,  // CR and NUL: pugixml's business wherever they are
+  kColon = 128,   // a name with one has a prefix
 };
 
 constexpr std::array<uint8_t, 256> kClass = [] {
@@ -83,22 +50,57 @@ constexpr std::array<uint8_t, 256> kClass = [] {
   for (unsigned char c : {'&', '<', '\t', '\n'}) t[c] |= kAttrSpecial;
   t['&'] |= kAmp;
   t['<'] |= kLt;
+  t[':'] |= kColon;
   t['\r'] |= kRefused;
   t[0] |= kRefused;
   return t;
 }();
 
 uint8_t classOf(char c) { return kClass[static_cast<unsigned char>(c)]; }
+
+// Eight bytes at a time over the long runs (values, text): whether a word holds a byte the byte
+// loop must see: `stop` (each byte of `stops`), '&', '<', or one below 0x0E (NUL, tab, LF, CR
+// among them). Exact as a yes/no (the usual zero-byte tests on the word XORed with each byte).
+constexpr uint64_t kOnes = 0x0101010101010101ull;
+constexpr uint64_t kHighBits = 0x8080808080808080ull;
+
+inline uint64_t load8(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+// High bit set in the bytes of w that are zero (and maybe above one that is).
+inline uint64_t zeroBytes(uint64_t w) { return (w - kOnes) & ~w & kHighBits; }
+
+inline bool needsLook(uint64_t w, uint64_t stops) {
+  return (zeroBytes(w ^ stops) | zeroBytes(w ^ (kOnes * '&')) | zeroBytes(w ^ (kOnes * '<')) |
+          ((w - kOnes * 0x0E) & ~w & kHighBits)) != 0;
+}
+
+// [a, a + n) == [b, b + n), inline: end tags repeat names of a few bytes.
+bool sameBytes(const char* a, const char* b, size_t n) {
+  for (; n >= 8; n -= 8, a += 8, b += 8) {
+    if (load8(a) != load8(b)) return false;
+  }
+  for (; n > 0; --n) {
+    if (*a++ != *b++) return false;
+  }
+  return true;
+}
 bool has(char c, uint8_t cls) { return (classOf(c) & cls) != 0; }
 bool isSpace(char c) { return has(c, kSpace); }
 
 // The scan of one document: positions in [p_, end_), building tree_.
 class SimpleScanner {
  public:
-  SimpleScanner(std::string_view xml, XmlTree& tree)
-      : p_(xml.data()), end_(xml.data() + xml.size()), size_(xml.size()), tree_(tree) {}
+  // `decoded_bytes`: what decoded text may take in the tree; at least the input's size when it
+  // is one document, less for an element in a large buffer (the scan then refuses beyond it).
+  SimpleScanner(std::string_view xml, XmlTree& tree, size_t decoded_bytes)
+      : p_(xml.data()), end_(xml.data() + xml.size()), decoded_bytes_(decoded_bytes), tree_(tree) {}
 
-  bool scan() {
+  // The whole input as one document.
+  bool scanDocument() {
     skipSpace();
     if (startsWith("<?xml") && p_ + 5 < end_ && isSpace(p_[5])) {
       const char* close = find("?>", p_ + 5);
@@ -109,6 +111,13 @@ class SimpleScanner {
       p_ = close + 2;
       skipSpace();
     }
+    if (!scanElement()) return false;
+    skipSpace();
+    return p_ == end_;
+  }
+
+  // One element from its '<' (at p_); leaves p_ after its end.
+  bool scanElement() {
     if (p_ == end_ || *p_ != '<') return false;
     uint32_t current = XmlTree::kNone;  // the open element
     for (;;) {
@@ -124,13 +133,12 @@ class SimpleScanner {
         if (id == XmlTree::kNone) return false;
         if (!self_closed) current = id;
       }
-      if (current == XmlTree::kNone) {  // the document element is complete
-        skipSpace();
-        return p_ == end_;
-      }
+      if (current == XmlTree::kNone) return true;  // the element is complete
       if (!text(current)) return false;
     }
   }
+
+  const char* position() const { return p_; }
 
  private:
   bool startsWith(std::string_view s) const {
@@ -150,9 +158,16 @@ class SimpleScanner {
   std::string_view name(std::string_view& local) {
     if (p_ == end_ || !has(*p_, kNameStart)) return {};
     const char* start = p_;
-    const char* local_start = p_;
-    for (; p_ != end_ && has(*p_, kNameChar); ++p_) {
-      if (*p_ == ':') local_start = p_ + 1;
+    uint8_t seen = 0;  // the loop only collects classes: most names have no prefix
+    for (; p_ != end_; ++p_) {
+      const uint8_t c = classOf(*p_);
+      if (!(c & kNameChar)) break;
+      seen |= c;
+    }
+    const char* local_start = start;
+    if (seen & kColon) {
+      local_start = p_;
+      while (local_start[-1] != ':') --local_start;
     }
     local = std::string_view(local_start, static_cast<size_t>(p_ - local_start));
     return std::string_view(start, static_cast<size_t>(p_ - start));
@@ -161,7 +176,9 @@ class SimpleScanner {
   // After "</": the open element's name, optional spaces, '>'.
   bool endTag(std::string_view open) {
     ++p_;
-    if (!startsWith(open)) return false;
+    if (static_cast<size_t>(end_ - p_) < open.size() || !sameBytes(p_, open.data(), open.size())) {
+      return false;
+    }
     p_ += open.size();
     skipSpace();
     if (p_ == end_ || *p_ != '>') return false;
@@ -197,8 +214,11 @@ class SimpleScanner {
       skipSpace();
       if (p_ == end_ || (*p_ != '"' && *p_ != '\'')) return XmlTree::kNone;
       const char quote = *p_++;
-      // Values are short: a loop that also collects their character classes beats memchr.
+      // Values are short: steps of eight bytes to the quote or a byte to look at, then a loop
+      // that also collects their character classes (both beat memchr).
       const char* close = p_;
+      const uint64_t quotes = kOnes * static_cast<unsigned char>(quote);
+      while (end_ - close >= 8 && !needsLook(load8(close), quotes)) close += 8;
       uint8_t seen = 0;
       while (close != end_ && *close != quote) seen |= classOf(*close++);
       if (close == end_ || (seen & kRefused)) return XmlTree::kNone;
@@ -215,6 +235,10 @@ class SimpleScanner {
     const char* lt = p_;
     uint8_t seen = 0;
     bool blank = true;
+    if (lt != end_ && !isSpace(*lt)) {  // not blank: eight bytes at a time while none matters
+      blank = false;
+      while (end_ - lt >= 8 && !needsLook(load8(lt), kOnes * '<')) lt += 8;
+    }
     for (; lt != end_; ++lt) {
       const uint8_t c = classOf(*lt);
       if (c & kLt) break;
@@ -246,7 +270,9 @@ class SimpleScanner {
     const uint8_t special = attribute ? kAttrSpecial : kAmp;
     while (r != e && !has(*r, special)) ++r;
     std::string& w = tree_.decoded();
-    if (w.capacity() < size_) w.reserve(size_);  // before any view into it exists
+    if (w.capacity() < decoded_bytes_) w.reserve(decoded_bytes_);  // before any view into it
+    // The decoded text is no longer than [b, e); it must fit without moving the views.
+    if (w.capacity() - w.size() < static_cast<size_t>(e - b)) return false;
     const size_t start = w.size();
     w.append(b, r);
     while (r != e) {
@@ -288,16 +314,27 @@ class SimpleScanner {
 
   const char* p_;
   const char* const end_;
-  const size_t size_;
+  const size_t decoded_bytes_;
   XmlTree& tree_;
 };
+
+// Decoded text an element in a stream may have before the scan leaves it to the caller: more
+// than a Windows event holds (64 KiB), far less than a read buffer.
+constexpr size_t kElementDecodedBytes = 128 * 1024;
 
 }  // namespace
 
 bool scanSimpleXml(std::string_view xml, XmlTree& tree) {
   tree.clear();
   if (xml.empty()) return false;
-  return SimpleScanner(xml, tree).scan();
+  return SimpleScanner(xml, tree, xml.size()).scanDocument();
+}
+
+size_t scanSimpleElement(std::string_view xml, XmlTree& tree) {
+  tree.clear();
+  SimpleScanner scanner(xml, tree, std::min(xml.size(), kElementDecodedBytes));
+  if (!scanner.scanElement()) return 0;
+  return static_cast<size_t>(scanner.position() - xml.data());
 }
 
 }  // namespace t0w

@@ -61,6 +61,43 @@ class XmlTree {
   uint32_t root_ = kNone;
 };
 
+// Inline: the scan adds a few dozen nodes per event, and a call each cost more than the work.
+inline XmlTree::Node& XmlTree::add(uint32_t parent) {
+  const auto id = static_cast<uint32_t>(nodes_.size());
+  Node& node = nodes_.emplace_back();  // filled in place: no Node built and copied
+  node.parent = parent;
+  if (parent != kNone) {
+    Node& p = nodes_[parent];
+    if (p.last_child == kNone) {
+      p.first_child = id;
+    } else {
+      nodes_[p.last_child].next_sibling = id;
+    }
+    p.last_child = id;
+  }
+  return node;
+}
+
+inline uint32_t XmlTree::addElement(uint32_t parent, std::string_view name,
+                                    std::string_view local) {
+  const auto id = static_cast<uint32_t>(nodes_.size());
+  Node& node = add(parent);
+  node.name = name;
+  node.local = local;
+  node.element = true;
+  node.attr_begin = node.attr_end = static_cast<uint32_t>(attributes_.size());
+  if (parent == kNone && root_ == kNone) root_ = id;
+  return id;
+}
+
+inline void XmlTree::addAttribute(uint32_t element, std::string_view name, std::string_view local,
+                                  std::string_view value) {
+  attributes_.push_back(Attribute{name, local, value});
+  nodes_[element].attr_end = static_cast<uint32_t>(attributes_.size());
+}
+
+inline void XmlTree::addText(uint32_t parent, std::string_view text) { add(parent).text = text; }
+
 // A name without its namespace prefix ("e:Event" → "Event").
 std::string_view xmlLocalName(std::string_view name);
 
@@ -71,5 +108,11 @@ std::string_view xmlLocalName(std::string_view name);
 // Anything else, malformed input included, returns false: the caller hands the input to
 // pugixml, which reads the rest of XML and names the errors.
 bool scanSimpleXml(std::string_view xml, XmlTree& tree);
+
+// The same scan for one element in a stream: `xml` starts at the element's '<' and may go on
+// past its end (that part is not read). Returns the element's length when scanSimpleXml would
+// take the element alone, with the same tree; 0 when it would not, or may not (the element
+// does not end within `xml`, or decodes to more than the scan keeps for an element).
+size_t scanSimpleElement(std::string_view xml, XmlTree& tree);
 
 }  // namespace t0w

@@ -1,5 +1,6 @@
 #include "common/core/time.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace t0w {
@@ -41,7 +42,7 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) {
 
 }  // namespace
 
-std::string formatFiletime(int64_t ticks) {
+void appendFiletime(std::string& out, int64_t ticks) {
   int64_t secs = ticks / kTicksPerSecond;
   int64_t frac = ticks % kTicksPerSecond;
   if (frac < 0) {
@@ -58,35 +59,41 @@ std::string formatFiletime(int64_t ticks) {
   int64_t y;
   unsigned m, d;
   civilFromDays(days, y, m, d);
+  char buf[48];
   if (y >= 0 && y <= 9999) {
     // Every event is stamped twice (its JSON and its wire record): digits written directly,
     // since snprintf cost more than the rest of the encoding of the time.
-    std::string out(28, '0');
-    auto put = [&out](size_t at, int64_t v, size_t n) {
-      for (size_t i = n; i-- > 0; v /= 10) out[at + i] = static_cast<char>('0' + v % 10);
+    auto put = [&buf](size_t at, int64_t v, size_t n) {
+      for (size_t i = n; i-- > 0; v /= 10) buf[at + i] = static_cast<char>('0' + v % 10);
     };
     put(0, y, 4);
-    out[4] = '-';
+    buf[4] = '-';
     put(5, m, 2);
-    out[7] = '-';
+    buf[7] = '-';
     put(8, d, 2);
-    out[10] = 'T';
+    buf[10] = 'T';
     put(11, rem / 3600, 2);
-    out[13] = ':';
+    buf[13] = ':';
     put(14, rem / 60 % 60, 2);
-    out[16] = ':';
+    buf[16] = ':';
     put(17, rem % 60, 2);
-    out[19] = '.';
+    buf[19] = '.';
     put(20, frac, 7);
-    out[27] = 'Z';
-    return out;
+    buf[27] = 'Z';
+    out.append(buf, 28);
+    return;
   }
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%07lldZ",
-                static_cast<long long>(y), m, d, static_cast<int>(rem / 3600),
-                static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60),
-                static_cast<long long>(frac));
-  return buf;
+  const int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%07lldZ",
+                              static_cast<long long>(y), m, d, static_cast<int>(rem / 3600),
+                              static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60),
+                              static_cast<long long>(frac));
+  out.append(buf, static_cast<size_t>(std::min(n, static_cast<int>(sizeof buf) - 1)));
+}
+
+std::string formatFiletime(int64_t ticks) {
+  std::string out;
+  appendFiletime(out, ticks);
+  return out;
 }
 
 std::optional<int64_t> parseFiletime(std::string_view s) {

@@ -14,6 +14,8 @@ constexpr int64_t kEpochDeltaSeconds = 11'644'473'600;
 
 // "2019-03-19T23:34:46.1234567Z" (always 7 fraction digits: full FILETIME precision).
 std::string formatFiletime(int64_t ticks);
+// The same appended to `out` (no string of its own: encoders stamp every event).
+void appendFiletime(std::string& out, int64_t ticks);
 
 // Accepts "YYYY-MM-DDThh:mm:ss[.f{1,9}](Z|+hh:mm|-hh:mm)" as EvtRender and libevtx write it;
 // digits past the 7th are truncated. nullopt when malformed or out of range.

@@ -1,6 +1,8 @@
 #include "common/text/json_string.h"
 
 #include <array>
+#include <cstdint>
+#include <cstring>
 
 namespace t0w {
 namespace {
@@ -12,6 +14,34 @@ constexpr std::array<bool, 256> kPlain = [] {
   for (int c = 0x20; c < 0x80; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
   return t;
 }();
+
+// Length of the run of plain bytes at the start of [p, p + n): eight bytes at a time while
+// none of them needs a look (values are mostly plain ASCII), then by the table.
+// Whether none of the eight bytes at p needs escaping or checking. The usual zero-byte tests:
+// a high bit in `special` for a byte below 0x20, '"' or '\\' (exact whenever no byte of w has
+// its own high bit set, which `w` itself adds to the test).
+bool plainWord(const unsigned char* p) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  const uint64_t quote = w ^ (kOnes * '"');
+  const uint64_t backslash = w ^ (kOnes * '\\');
+  const uint64_t special = ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) |
+                           ((backslash - kOnes) & ~backslash) | w;
+  return (special & kHigh) == 0;
+}
+
+size_t plainRun(const unsigned char* p, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    if (!plainWord(p + i)) break;
+  }
+  // The last bytes as the (overlapping) last eight, rather than one by one.
+  if (i + 8 > n && n >= 8 && plainWord(p + n - 8)) return n;
+  while (i < n && kPlain[p[i]]) ++i;
+  return i;
+}
 
 void appendReplacement(std::string& out) { out.append("\xEF\xBF\xBD"); }
 
@@ -55,8 +85,7 @@ void appendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
   size_t i = 0;
   while (i < n) {
-    size_t run = i;
-    while (run < n && kPlain[p[run]]) ++run;
+    const size_t run = i + plainRun(p + i, n - i);
     if (run > i) {
       out.append(s.data() + i, run - i);
       i = run;

@@ -93,7 +93,7 @@ Result<std::string> BatchEncoder::toJson(int64_t sequence,
     appendString(out, agent_.id + "|" + r.key);
     if (r.time) {
       out += ",\"time\":\"";
-      out += formatFiletime(*r.time);
+      appendFiletime(out, *r.time);
       out += '"';
     }
     out += ",\"body\":";

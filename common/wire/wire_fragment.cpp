@@ -141,7 +141,7 @@ void appendWireRecord(std::string& out, const QueueRecord& r) {
   appendJsonString(out, r.key);
   if (r.time && *r.time >= 0 && *r.time <= kMaxWireTicks) {
     out += ",\"time\":\"";
-    out += formatFiletime(*r.time);
+    appendFiletime(out, *r.time);
     out += '"';
   }
   out += ",\"len\":";

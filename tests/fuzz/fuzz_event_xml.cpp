@@ -1,7 +1,8 @@
 // libFuzzer target for the rendered-XML parser. Besides "no crash, no sanitizer report", it
 // checks the parser's promise that every string it returns is valid UTF-8: a strict JSON dump
 // throws on invalid UTF-8, and that is turned into a crash. It also checks that the direct scan
-// reads what pugixml reads: the same event, or the same error, as with pugixml alone.
+// reads what pugixml reads: the same event, or the same error, as with pugixml alone, and that
+// an element the stream scan (scanElement) takes from the input reads as it does alone.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -22,6 +23,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (st.ok() != event.ok()) std::abort();
   if (!st.ok() && st.error().message != event.error().message) std::abort();
   if (st.ok() && t0w::eventToJsonLine(reference) != t0w::eventToJsonLine(*event)) std::abort();
+  t0w::EventXmlParser stream(limits);
+  if (const size_t n = stream.scanElement(xml)) {
+    t0w::Event scanned;
+    const t0w::Status scanned_st = stream.parseScanned(scanned);
+    t0w::Event alone;
+    const t0w::Status alone_st = pugixml.parse(xml.substr(0, n), alone);
+    if (scanned_st.ok() != alone_st.ok()) std::abort();
+    if (!alone_st.ok() && alone_st.error().message != scanned_st.error().message) std::abort();
+    if (alone_st.ok() && t0w::eventToJsonLine(alone) != t0w::eventToJsonLine(scanned)) std::abort();
+  }
   if (!event.ok()) {
     if (event.error().message.empty()) std::abort();  // errors must say what went wrong
     return 0;

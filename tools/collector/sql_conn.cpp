@@ -36,8 +36,12 @@ bool configureSqliteForCollector() {
   // keeps a statement journal: the original of each page the statement changes. Past 64 KiB
   // (SQLite's default) it becomes a temporary file, for the rest of the transaction: one
   // pwrite per page of every later statement, 95% of the collector's write syscalls and about
-  // 30% of its CPU when it was found. In memory up to 4 MiB per statement.
-  const bool journal = sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20) == SQLITE_OK;
+  // 30% of its CPU when it was found. So always in memory (-1): a statement's journal is the
+  // pages one statement of at most a few hundred rows changes, freed when it ends. Not a larger
+  // threshold: below it the journal is one chunk of that size, and at the spill SQLite 3.40
+  // writes it with one write() that os_unix.c masks to 17 bits (`nBuf &= 0x1ffff`), so a 4 MiB
+  // threshold wrote nothing and the statement failed with SQLITE_FULL (FTS5 hit it).
+  const bool journal = sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1) == SQLITE_OK;
   return threads && memstatus && journal;
 }
 

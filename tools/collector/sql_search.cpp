@@ -116,10 +116,8 @@ Result<int64_t> EventSearch::lastEventId(SqlConn& c) {
 Status EventSearch::indexNewEvents(SqlConn& c, int64_t last_id) {
   auto newest = lastEventId(c);
   if (!newest) return newest.error();
-  // A slice of rows per statement: FTS5 writes its segments inside the statement that fills
-  // them, and a statement's journal past the collector's 4 MiB in memory
-  // (configureSqliteForCollector) failed with SQLITE_FULL on SQLite 3.40 (a batch of 4,400
-  // events in one statement did).
+  // A slice of rows per statement bounds what one statement changes, and so its journal,
+  // which the collector keeps in memory (configureSqliteForCollector).
   constexpr int64_t kRows = 256;
   for (int64_t from = last_id; from < *newest; from += kRows) {
     auto r = c.query(

@@ -4,6 +4,8 @@
 
 #include <random>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 namespace t0w {
 namespace {
@@ -157,6 +159,56 @@ TEST(EventJsonTest, LineIsByteIdenticalToTheJsonTreeDump) {
   const Event e = randomEvent(rng);
   appendEventJsonLine(buf, e);
   EXPECT_EQ(buf, "x" + referenceLine(e));
+}
+
+// The usual event: up to the writer's linear size, names mostly all different (its fast path),
+// now and then one repeated, or two names in the same slot of its table of hashes.
+TEST(EventJsonTest, DistinctAndRepeatedNamesMatchTheTree) {
+  std::mt19937 rng(4321);
+  for (int i = 0; i < 2000; ++i) {
+    Event e;
+    e.data_section = Event::DataSection::kEventData;
+    const size_t n = 1 + rng() % 34;
+    for (size_t k = 0; k < n; ++k) {
+      std::string name = "Field" + std::to_string(k);
+      if (rng() % 40 == 0) name = "Field" + std::to_string(rng() % (k + 1));  // repeated
+      e.addField(std::move(name), randomBytes(rng, 40));
+    }
+    ASSERT_EQ(eventToJsonLine(e), referenceLine(e)) << "event " << i;
+  }
+  // Two names whose hashes meet in the table (found by search), the first one repeated.
+  std::unordered_map<uint32_t, std::string> seen;
+  std::vector<std::string> pair;
+  for (int k = 0; pair.empty() && k < 2000000; ++k) {
+    const std::string name = "n" + std::to_string(k);
+    auto [it, inserted] = seen.emplace(fieldHash(name) % 64, name);
+    if (!inserted) pair = {it->second, name};
+  }
+  ASSERT_EQ(pair.size(), 2u);
+  Event e;
+  e.addField(pair[0], "a");
+  e.addField(pair[1], "b");
+  e.addField(pair[0], "c");
+  EXPECT_EQ(eventToJsonLine(e), referenceLine(e));
+}
+
+TEST(EventJsonTest, StringsWithLongPlainRunsAreEscapedAsNlohmannDoes) {
+  std::mt19937 rng(99);
+  for (int i = 0; i < 20000; ++i) {
+    // Mostly plain ASCII, so that the eight-byte steps meet specials at every position.
+    std::string s(rng() % 40, 'a');
+    for (char& c : s) c = static_cast<char>(' ' + rng() % 95);
+    for (int k = rng() % 3; k > 0 && !s.empty(); --k) {
+      static constexpr char kSpecial[] = {'"',    '\\',   '\x1F', '\x00',
+                                          '\x7F', '\xC3', '\xE2', '\xFF'};
+      s[rng() % s.size()] = kSpecial[rng() % sizeof kSpecial];
+    }
+    std::string mine = "prefix";
+    appendJsonString(mine, s);
+    const std::string reference =
+        nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    ASSERT_EQ(mine, "prefix" + reference) << "input bytes: " << hex(s);
+  }
 }
 
 TEST(EventJsonTest, EmptyEventMatchesTheTree) {

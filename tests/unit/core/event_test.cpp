@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "agent/core/event_json.h"
@@ -72,6 +75,23 @@ Event fullEvent() {
   e.addField("AuthenticationPackageName", "Negotiate and a long value past SSO");
   e.addField("TargetUserName", "alice");
   return e;
+}
+
+// Rules hash their field names at compile time or at load, events at run time: both must agree.
+TEST(EventTest, FieldHashIsTheSameAtCompileTimeAndAtRunTime) {
+  static constexpr std::string_view kText = "AuthenticationPackageName.Target@User:Name";
+  constexpr auto kAtCompileTime = [] {
+    std::array<uint32_t, kText.size() + 1> h{};
+    for (size_t n = 0; n <= kText.size(); ++n) h[n] = fieldHash(kText.substr(0, n));
+    return h;
+  }();
+  std::set<uint32_t> distinct;
+  for (size_t n = 0; n <= kText.size(); ++n) {
+    const std::string name(kText.substr(0, n));  // not a constant
+    EXPECT_EQ(fieldHash(name), kAtCompileTime[n]) << name;
+    distinct.insert(fieldHash(name));
+  }
+  EXPECT_EQ(distinct.size(), kText.size() + 1);
 }
 
 TEST(EventTest, ClearGivesTheSameContentAsADefaultEvent) {

@@ -152,6 +152,72 @@ TEST_F(XmlFileCollectorTest, AnyChunkSizeGivesTheSameResult) {
   }
 }
 
+// Large chunks let the collector scan and parse an element straight from its read buffer in
+// one pass; a chunk smaller than any element leaves every element to the lexer and then the
+// parser. Both must read the same events and report the same errors at the same offsets, on
+// inputs damaged at random (markup bytes, CR, NUL, truncation) and on the XML the scan refuses.
+TEST_F(XmlFileCollectorTest, OnePassReadsWhatTheLexerReads) {
+  std::string base = "<?xml version=\"1.0\"?>\n<!-- export --><Events>";
+  for (const char* name :
+       {"security_4624", "security_1102_userdata", "classic_scm_7036_binary",
+        "prefixed_namespace_4634", "dcagent_10014_rendering", "userdata_nested_attributes"}) {
+    base += goldenElement(name) + "\n";
+  }
+  const std::string small =
+      "<Event><System><EventID>7</EventID><Computer>a&amp;b</Computer></System>"
+      "<EventData><Data Name=\"q\">&quot;x&lt;y&quot;</Data><Data> </Data></EventData></Event>";
+  base += small + "<Event><System><EventID>8</EventID></System><!-- c --></Event>";
+  base +=
+      "<Event><System><EventID>9</EventID></System><EventData><Data><![CDATA[</Event>]]>"
+      "</Data></EventData></Event>";
+  base += "<Event><System><EventID>10</EventID></System>" + small + "</Event>";  // nested
+  base += "<Event/><Eventx/><Event\t><System><EventID>11</EventID></System></Event >";
+  base += "<" + std::string(300, 'p') + ":Event>" + small + "</" + std::string(300, 'p') +
+          ":Event>";  // too long a name to be an element: the one inside it is
+  base += "</Events>\n";
+  const std::string markup = "<>/=\"'&!?;\r\n\t E:x";
+  std::mt19937 rng(4242);
+  for (int i = 0; i < 400; ++i) {
+    std::string content = base;
+    const int edits = i == 0 ? 0 : 1 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < edits; ++k) {
+      const size_t at = rng() % content.size();
+      const char c = rng() % 4 == 0 ? static_cast<char>(rng()) : markup[rng() % markup.size()];
+      switch (rng() % 4) {
+        case 0:
+          content.insert(at, 1, c);
+          break;
+        case 1:
+          content.erase(at, 1);
+          break;
+        case 2:
+          content.resize(at);  // truncated
+          break;
+        default:
+          content[at] = c;
+      }
+      if (content.empty()) content = "<";
+    }
+    SCOPED_TRACE(i);
+    const fs::path path = write("onepass.xml", content);
+    FakeEventSink one_pass = run(path);
+    FakeEventSink lexed = run(path, 5);
+    ASSERT_EQ(one_pass.events.size(), lexed.events.size());
+    for (size_t e = 0; e < lexed.events.size(); ++e) {
+      EXPECT_EQ(eventToJsonLine(one_pass.events[e]), eventToJsonLine(lexed.events[e]));
+    }
+    ASSERT_EQ(one_pass.errors.size(), lexed.errors.size());
+    for (size_t e = 0; e < lexed.errors.size(); ++e) {
+      EXPECT_EQ(one_pass.errors[e].position, lexed.errors[e].position);
+      EXPECT_EQ(one_pass.errors[e].error.message, lexed.errors[e].error.message);
+    }
+    if (i == 0) {
+      EXPECT_EQ(lexed.events.size(), 12u);
+      EXPECT_EQ(lexed.errors.size(), 1u);  // <Event/> has no <System>
+    }
+  }
+}
+
 std::string toUtf16(const std::string& utf8, bool big_endian) {
   // Enough UTF-8 decoding for test text (1- to 4-byte sequences).
   std::u32string cps;
