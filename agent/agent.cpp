@@ -167,7 +167,11 @@ Status Agent::start() {
     }
   }
   if (!rule_sources.paths.empty() || !rule_sources.packs.empty()) {
+    rule_sources.cache_file = c.state_dir / "rule-cache.bin";
+    rule_sources.cache_stamp = executableStamp(T0W_VERSION);
     LoadedRuleSet loaded = loadRuleSources(rule_sources);
+    if (!loaded.cache_problem.empty())
+      spdlog::warn("rule cache: {}; rules parsed from their files", loaded.cache_problem);
     const RuleLoadReport& report = loaded.report;
     for (const auto& issue : report.rejected) {
       spdlog::warn("rule rejected: {}: {}", issue.file, issue.message);

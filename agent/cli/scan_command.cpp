@@ -1,10 +1,12 @@
 #include "agent/cli/scan_command.h"
 
+#include <filesystem>
 #include <map>
 #include <memory>
 
 #include "agent/cli/rule_options.h"
 #include "agent/cli/scan_pipeline.h"
+#include "agent/platform/host_info.h"
 
 namespace t0w::cli {
 
@@ -25,11 +27,15 @@ void registerScanCommand(CLI::App& app, CliContext& ctx) {
                  "Also read records libevtx recovers from unallocated EVTX space");
   // With rules, alerts are printed as JSON lines.
   addRuleOptions(*scan, *rule_options);
+  auto rule_cache = std::make_shared<std::filesystem::path>();
+  scan->add_option("--rule-cache", *rule_cache,
+                   "Keep what the rule files compile to in FILE and reuse it while they are "
+                   "unchanged (as `run` does in its state directory)");
   scan->add_option("PATH", options->paths,
                    ".evtx file, XML file of <Event> elements, or directory (recursive)")
       ->required()
       ->check(CLI::ExistingPath);
-  scan->callback([options, rule_options, &ctx] {
+  scan->callback([options, rule_options, rule_cache, &ctx] {
     auto rules = resolveRuleOptions(*rule_options);
     if (!rules) {
       ctx.io.err << "error: " << rules.error().message << '\n';
@@ -37,6 +43,10 @@ void registerScanCommand(CLI::App& app, CliContext& ctx) {
       return;
     }
     options->rules = std::move(*rules);
+    if (!rule_cache->empty()) {
+      options->rules.cache_file = *rule_cache;
+      options->rules.cache_stamp = executableStamp(T0W_VERSION);
+    }
     ctx.exit_code = runScan(*options, ctx.io);
   });
 }

@@ -118,6 +118,9 @@ int runScan(const ScanOptions& options, CliIo io, ScanReport* report) {
     const RuleLoadReport& load = loaded.report;
     for (const auto& r : load.rejected)
       io.err << "warning: rule rejected: " << r.toString() << '\n';
+    if (!loaded.cache_problem.empty())
+      io.err << "warning: rule cache: " << loaded.cache_problem
+             << "; rules parsed from their files\n";
     printRuleLoadReport(load, io.err, false);
     alert_writer = std::make_unique<JsonlAlertWriter>(out);
     rule_stage =

@@ -32,4 +32,9 @@ bool runningUnderWine();
 // when the system cannot tell. Rule packs are found relative to it (rule_pack.h).
 std::filesystem::path executablePath();
 
+// `version` with the running executable's size and modification time: changes with every build
+// installed, so that what one build cached (the rule cache) is not read by another. "" when the
+// executable cannot be found.
+std::string executableStamp(const std::string& version);
+
 }  // namespace t0w

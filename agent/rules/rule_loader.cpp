@@ -197,28 +197,35 @@ RuleFileContents parseRuleText(std::string_view text, const std::string& file,
   return out;
 }
 
-RuleFileContents readRuleFile(const std::filesystem::path& path, const RuleLimits& limits) {
-  RuleFileContents out;
+std::optional<std::string> readRuleBytes(const std::filesystem::path& path,
+                                         const RuleLimits& limits, RuleFileContents& out) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) {
     out.issues.push_back({path.string(), "", "unreadable file", ec.message()});
-    return out;
+    return std::nullopt;
   }
   if (size > limits.max_file_bytes) {
     out.issues.push_back(
         {path.string(), "", "file too large",
          std::to_string(size) + " bytes, limit " + std::to_string(limits.max_file_bytes)});
-    return out;
+    return std::nullopt;
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     out.issues.push_back({path.string(), "", "unreadable file", "cannot open"});
-    return out;
+    return std::nullopt;
   }
   std::ostringstream buf;
   buf << in.rdbuf();
-  return parseRuleText(buf.str(), path.string(), limits);
+  return std::move(buf).str();
+}
+
+RuleFileContents readRuleFile(const std::filesystem::path& path, const RuleLimits& limits) {
+  RuleFileContents out;
+  auto text = readRuleBytes(path, limits, out);
+  if (!text) return out;
+  return parseRuleText(*text, path.string(), limits);
 }
 
 }  // namespace t0w

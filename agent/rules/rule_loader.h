@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,9 @@ struct RuleFileContents {
 RuleFileContents parseRuleText(std::string_view text, const std::string& file,
                                const RuleLimits& limits);
 RuleFileContents readRuleFile(const std::filesystem::path& path, const RuleLimits& limits);
+// The file's bytes; nullopt when it is unreadable or too large, with the issue in `contents`.
+std::optional<std::string> readRuleBytes(const std::filesystem::path& path,
+                                         const RuleLimits& limits, RuleFileContents& contents);
 
 // Scalar text of a node ("" when absent or not a scalar). Never throws.
 std::string scalarOr(const YAML::Node& node, const std::string& fallback = {});

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <system_error>
 
+#include "agent/rules/rule_codec.h"
 #include "agent/rules/rule_loader.h"
 
 namespace t0w {
@@ -37,10 +38,15 @@ void RuleSet::addRule(CompiledRule rule) {
   index_ready_ = false;
 }
 
-void RuleSet::loadDocs(RuleFileContents& contents, RuleLoadReport& report) {
-  for (auto& issue : contents.issues) report.rejected.push_back(std::move(issue));
+bool RuleSet::loadDocs(RuleFileContents& contents, RuleLoadReport& report, std::string* encoded) {
+  bool cacheable = true;
+  for (auto& issue : contents.issues) {
+    if (encoded) encodeIssue(*encoded, RuleOutcome::Kind::kRejected, issue);
+    report.rejected.push_back(std::move(issue));
+  }
   for (const auto& doc : contents.docs) {
     if ((*doc.node)["correlation"]) {
+      cacheable = false;
       auto c = parseCorrelationRule(*doc.node, doc.file);
       if (!c.ok()) {
         report.rejected.push_back({doc.file, doc.id, "invalid correlation", c.error().message});
@@ -52,15 +58,56 @@ void RuleSet::loadDocs(RuleFileContents& contents, RuleLoadReport& report) {
     }
     RuleCompileResult r = compileRule(doc, options_);
     if (r.rule) {
+      if (encoded) encodeRule(*encoded, *r.rule);
       ++report.loaded;
       addRule(std::move(*r.rule));
     } else if (r.out_of_scope) {
+      if (encoded) encodeIssue(*encoded, RuleOutcome::Kind::kOutOfScope, r.issue);
       ++report.out_of_scope;
       report.skipped.push_back(std::move(r.issue));
     } else {
+      if (encoded) encodeIssue(*encoded, RuleOutcome::Kind::kRejected, r.issue);
       report.rejected.push_back(std::move(r.issue));
     }
   }
+  return cacheable;
+}
+
+void RuleSet::loadFile(const std::filesystem::path& path, RuleLoadReport& report) {
+  ++report.files;
+  RuleFileContents contents;
+  auto text = readRuleBytes(path, options_.limits, contents);
+  if (!text || cache_ == nullptr) {
+    if (text) contents = parseRuleText(*text, path.string(), options_.limits);
+    loadDocs(contents, report);
+    return;
+  }
+  const std::string name = path.string();
+  if (auto bytes = cache_->find(name, *text)) {
+    std::vector<RuleOutcome> outcomes;
+    if (decodeOutcomes(*bytes, options_, outcomes)) {
+      for (auto& o : outcomes) {
+        switch (o.kind) {
+          case RuleOutcome::Kind::kRule:
+            ++report.loaded;
+            addRule(std::move(*o.rule));
+            break;
+          case RuleOutcome::Kind::kOutOfScope:
+            ++report.out_of_scope;
+            report.skipped.push_back(std::move(o.issue));
+            break;
+          case RuleOutcome::Kind::kRejected:
+            report.rejected.push_back(std::move(o.issue));
+            break;
+        }
+      }
+      return;
+    }
+    cache_->drop(name);  // decodes no more (e.g. a regex this RE2 refuses): parsed again
+  }
+  contents = parseRuleText(*text, name, options_.limits);
+  std::string encoded;
+  if (loadDocs(contents, report, &encoded)) cache_->put(name, *text, std::move(encoded));
 }
 
 void RuleSet::loadText(std::string_view yaml, const std::string& file, RuleLoadReport& report) {
@@ -150,9 +197,7 @@ void RuleSet::loadPath(const std::filesystem::path& path, RuleLoadReport& report
     report.rejected.push_back({path.string(), "", "unreadable file", "no such file or directory"});
     return;
   }
-  RuleFileContents contents = readRuleFile(path, options_.limits);
-  ++report.files;
-  loadDocs(contents, report);
+  loadFile(path, report);
 }
 
 void RuleSet::buildIndex() {

@@ -17,6 +17,7 @@
 #include "agent/rules/compiled_rule.h"
 #include "agent/rules/correlation.h"
 #include "agent/rules/gate_index.h"
+#include "agent/rules/rule_cache.h"
 #include "agent/rules/rule_issue.h"
 #include "agent/rules/rule_loader.h"
 
@@ -42,6 +43,8 @@ class RuleSet {
   // and alert order are stable).
   void loadPath(const std::filesystem::path& path, RuleLoadReport& report);
   void loadText(std::string_view yaml, const std::string& file, RuleLoadReport& report);
+  // Rule files loaded by loadPath are looked up in (and added to) this cache; null: none.
+  void setCache(RuleCache* cache) { cache_ = cache; }
 
   // Builds the correlation engine from the correlation documents loaded so far (checking their
   // references and cycles; problems go to report) and the index. Call once after loading;
@@ -111,9 +114,13 @@ class RuleSet {
   template <typename Fn>
   void forEachCandidate(const Event& event, Fn&& fn);
 
-  void loadDocs(RuleFileContents& contents, RuleLoadReport& report);
+  // `encoded`: when set, what the documents produced is appended for the cache (RuleCodec);
+  // returns false when the file cannot be cached (a correlation: checked against the whole set).
+  bool loadDocs(RuleFileContents& contents, RuleLoadReport& report, std::string* encoded = nullptr);
+  void loadFile(const std::filesystem::path& path, RuleLoadReport& report);
 
   RuleCompileOptions options_;
+  RuleCache* cache_ = nullptr;
   std::vector<CorrelationRule> pending_correlations_;
   std::vector<CorrelationRule> engine_rules_;  // correlations accepted by the last finalize()
   std::unique_ptr<CorrelationEngine> engine_;

@@ -20,6 +20,11 @@ struct RuleSources {
   std::vector<std::filesystem::path> packs;  // pack directories (see locatePack)
   std::map<std::string, std::vector<std::string>> placeholders;
   bool read_catalogs = false;  // the packs' catalog.yaml (coverage only)
+  // When set, rule files are looked up in this cache and it is rewritten after loading
+  // (RuleCache). `cache_stamp` names the build that writes it: another build's cache is unused;
+  // without a stamp there is no cache.
+  std::filesystem::path cache_file;
+  std::string cache_stamp;
 };
 
 struct LoadedRuleSet {
@@ -27,6 +32,8 @@ struct LoadedRuleSet {
   RuleLoadReport report;
   std::vector<RulePack> packs;  // the packs' metadata, in load order
   std::map<std::string, std::vector<std::string>> placeholders;  // the values compiled in
+  size_t cache_hits = 0;                                         // rule files taken from the cache
+  std::string cache_problem;  // why the cache was not read or written ("" if fine)
 };
 
 // Loads everything and finalizes the set. A pack whose pack.yaml or catalog.yaml is unreadable is

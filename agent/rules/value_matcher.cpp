@@ -176,6 +176,8 @@ Result<ValueMatcher> ValueMatcher::regex(std::string_view pattern, bool icase, b
   m.cased_ = !icase;
   m.needle_.assign(pattern);
   m.regex_ = std::move(re);
+  m.multiline_ = multiline;
+  m.dotall_ = dotall;
   return m;
 }
 

@@ -81,10 +81,13 @@ class ValueMatcher {
  private:
   bool globMatch(std::string_view value) const;
 
+  friend struct RuleCodecAccess;  // rule_codec.cpp stores and restores matchers (RuleCache)
+
   Kind kind_ = Kind::kExact;
   bool cased_ = false;
-  std::string needle_;      // literal text, lowercased unless cased_
-  std::vector<bool> wild_;  // kGlob only: which needle bytes are wildcards
+  bool multiline_ = false, dotall_ = false;  // kRegex: how it was compiled
+  std::string needle_;                       // literal text, lowercased unless cased_
+  std::vector<bool> wild_;                   // kGlob only: which needle bytes are wildcards
   std::shared_ptr<const re2::RE2> regex_;
   Cidr cidr_;
   double number_ = 0;

@@ -136,6 +136,26 @@ TEST(CliPacks, ScanAndCheckWithTheBuiltInPack) {
   EXPECT_NE(check.out.find("pack tier0: "), std::string::npos);
 }
 
+// --rule-cache: the second scan takes the pack's rules from the cache and alerts the same; a
+// damaged cache is a warning, not a failure.
+TEST(CliPacks, ScanWithARuleCache) {
+  TempDir dir;
+  const auto file = dir.write("dsrm.xml", kEventXml);
+  const std::string cache = (dir.path() / "cache" / "rules.bin").string();
+  CliRun cold = cli({"scan", "--pack", "tier0", "--rule-cache", cache, file.string()});
+  EXPECT_EQ(cold.exit_code, kExitOk) << cold.err;
+  ASSERT_TRUE(std::filesystem::exists(cache));
+  CliRun warm = cli({"scan", "--pack", "tier0", "--rule-cache", cache, file.string()});
+  EXPECT_EQ(warm.exit_code, kExitOk) << warm.err;
+  EXPECT_EQ(warm.out, cold.out);
+  EXPECT_EQ(warm.err.find("rule cache"), std::string::npos) << warm.err;
+  dir.write("cache/rules.bin", "not a cache");
+  CliRun damaged = cli({"scan", "--pack", "tier0", "--rule-cache", cache, file.string()});
+  EXPECT_EQ(damaged.exit_code, kExitOk) << damaged.err;
+  EXPECT_EQ(damaged.out, cold.out);
+  EXPECT_NE(damaged.err.find("warning: rule cache: "), std::string::npos) << damaged.err;
+}
+
 // `run --pack` switches packs on over the configuration (here checked with --check-config, which
 // prints the configuration the agent would start with).
 TEST(CliPacks, RunPackSwitchesPacksOnOverTheConfiguration) {
