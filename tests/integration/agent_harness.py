@@ -4,7 +4,6 @@ process against the REAL `t0w-fake-collector` process over HTTPS on 127.0.0.1.
 Waiting is always a bounded poll on files, ports or `tier0watch status --json`; nothing sleeps
 for a fixed time to let something happen.
 """
-import atexit
 import json
 import os
 import select
@@ -14,6 +13,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from child_processes import track
 
 EVENT_TEMPLATE = (
     "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
@@ -65,8 +66,8 @@ class FakeCollector:
         if keep_pki:
             cmd += ["--keep-pki"]
         self.dir = directory
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(
-            os.path.join(directory, "collector.err"), "ab"))
+        self.proc = track(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(
+            os.path.join(directory, "collector.err"), "ab")))
         ready, _, _ = select.select([self.proc.stdout], [], [], 30)
         if not ready:
             self.stop()
@@ -118,19 +119,6 @@ def event_keys(records, agent_id=None):
     return keys
 
 
-# Every agent a test started, ended when the test process exits: a failed assertion must not
-# leave an agent running (seen: one retried its dead collector for minutes after a failed CI run).
-_STARTED = []
-
-
-@atexit.register
-def _stop_started_agents():
-    for proc in _STARTED:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
-
-
 class Agent:
     def __init__(self, tier0watch, config, log):
         self.tier0watch = tier0watch
@@ -143,7 +131,7 @@ class Agent:
         self.proc = subprocess.Popen([self.tier0watch, "run", "--config", self.config],
                                      stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"),
                                      preexec_fn=preexec_fn, env=env)
-        _STARTED.append(self.proc)
+        track(self.proc)
         return self
 
     def terminate(self, timeout=60):

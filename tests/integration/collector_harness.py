@@ -13,6 +13,8 @@ import subprocess
 import urllib.error
 import urllib.request
 
+from child_processes import track
+
 PASSWORD = "integration-test-password"
 
 
@@ -63,9 +65,9 @@ class RealCollector:
         """Starts `serve`; the first start picks a free port, later ones reuse it.
         preexec_fn / env: a fault to start it with (a file size limit, a faked clock)."""
         log = open(os.path.join(self.dir, "collector.log"), "ab")
-        self.proc = subprocess.Popen([self.binary, "serve", "--config", self.config],
-                                     stdout=subprocess.PIPE, stderr=log, preexec_fn=preexec_fn,
-                                     env=env)
+        self.proc = track(subprocess.Popen([self.binary, "serve", "--config", self.config],
+                                           stdout=subprocess.PIPE, stderr=log,
+                                           preexec_fn=preexec_fn, env=env))
         ready, _, _ = select.select([self.proc.stdout], [], [], 60)
         line = self.proc.stdout.readline() if ready else b""
         if not line:
