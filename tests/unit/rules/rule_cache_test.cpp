@@ -123,13 +123,18 @@ std::string describe(LoadedRuleSet& l) {
   return out;
 }
 
+// What loading the rules under `rules` gives without a cache.
+std::string describeParsed(const fs::path& rules) {
+  RuleSources plain;
+  plain.paths = {rules};
+  LoadedRuleSet loaded = loadRuleSources(plain);
+  return describe(loaded);
+}
+
 TEST(RuleCache, WarmLoadGivesWhatParsingGives) {
   Dir d;
   writeRules(d.path());
-  RuleSources plain_sources;
-  plain_sources.paths = {d.path()};
-  LoadedRuleSet plain = loadRuleSources(plain_sources);
-  const std::string want = describe(plain);
+  const std::string want = describeParsed(d.path());
   ASSERT_NE(want.find("alert a"), std::string::npos) << want;
   ASSERT_NE(want.find("alert d"), std::string::npos) << want;
 
@@ -193,10 +198,7 @@ TEST(RuleCache, OtherBuildOrOptionsAreNotUsed) {
 TEST(RuleCache, DamagedCacheIsReportedIgnoredAndRewritten) {
   Dir d;
   writeRules(d.path());
-  RuleSources plain_sources;
-  plain_sources.paths = {d.path()};
-  LoadedRuleSet plain = loadRuleSources(plain_sources);
-  const std::string want = describe(plain);
+  const std::string want = describeParsed(d.path());
   const fs::path cache = d.path() / "rule-cache.bin";
   (void)loadWithCache(d.path(), cache);
   const std::string good = read(cache);
