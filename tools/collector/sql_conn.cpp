@@ -5,7 +5,9 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "common/sqlite/sqlite_db.h"
 
@@ -223,7 +225,19 @@ Result<std::unique_ptr<SqlConn>> openSqliteConn(const std::string& path, bool fu
   sqlite3_busy_timeout(db->handle(), 5000);
   const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
                               (full_sync ? "FULL" : "NORMAL") + "; PRAGMA foreign_keys=ON;";
-  if (Status s = db->exec(pragmas, "configure"); !s) return s.error();
+  // SQLite does not call the busy handler for every lock it meets: a connection opening the
+  // database while another instance's last connection checkpoints and removes the WAL was told
+  // BUSY at once (StorageTest.InstancesStartingTogetherMigrateOnce, about 1 run in 8). Retried
+  // for as long as the busy timeout would wait; the pragmas are idempotent.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    const int rc = sqlite3_exec(db->handle(), pragmas.c_str(), nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) break;
+    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) {
+      return sqliteError(db->handle(), rc, path, "configure");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   return std::unique_ptr<SqlConn>(new SqliteConn(std::move(*db)));
 }
 
