@@ -170,6 +170,7 @@ Status Agent::start() {
     rule_sources.cache_file = c.state_dir / "rule-cache.bin";
     rule_sources.cache_stamp = executableStamp(T0W_VERSION);
     LoadedRuleSet loaded = loadRuleSources(rule_sources);
+    loaded.rules->setMinimumAlertLevel(alertLevelRank(c.rule_min_alert_level));
     if (!loaded.cache_problem.empty())
       spdlog::warn("rule cache: {}; rules parsed from their files", loaded.cache_problem);
     const RuleLoadReport& report = loaded.report;

@@ -209,6 +209,8 @@ Result<AgentConfig> extract(const YAML::Node& root, const std::string& name,
         c.rule_packs[pack] = boolean(kv.second);
       }
     }
+    // The schema allows only Sigma's five levels.
+    if (r["min_alert_level"]) c.rule_min_alert_level = text(r["min_alert_level"]);
     if (const YAML::Node ph = r["placeholders"]) {
       for (const auto& kv : ph) {
         std::vector<std::string> values;  // the schema allows a list of strings only

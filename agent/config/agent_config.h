@@ -128,6 +128,8 @@ struct AgentConfig {
   std::map<std::string, bool> rule_packs;
   // Sigma placeholder values (%name% with |expand); a name set here replaces the pack's default.
   std::map<std::string, std::vector<std::string>> rule_placeholders;
+  // Rules below this Sigma level raise no alert of their own (RuleSet::setMinimumAlertLevel).
+  std::string rule_min_alert_level = "low";
 
   // windows: the built-in channels of a Tier 0 server (one switch each) and extra channels.
   // All on: a channel that does not exist on this server is reported once as configured, absent.

@@ -143,6 +143,7 @@ std::vector<EffectiveSetting> effectiveSettings(const AgentConfig& c) {
     if (c.isDefaultRulePack(name)) add("rules.packs." + name, true);
   }
   for (const auto& [pack, on] : c.rule_packs) add("rules.packs." + pack, on);
+  add("rules.min_alert_level", c.rule_min_alert_level);
   for (const auto& [name, values] : c.rule_placeholders) {
     Json list = Json::array();
     for (const auto& v : values) list.push_back(v);
@@ -221,6 +222,7 @@ AgentConfig mergeLive(const AgentConfig& before, const AgentConfig& after) {
   m.rule_pack_dir = after.rule_pack_dir;
   m.rule_packs = after.rule_packs;
   m.rule_placeholders = after.rule_placeholders;
+  m.rule_min_alert_level = after.rule_min_alert_level;
   m.queue_max_bytes = after.queue_max_bytes;
   m.queue_overflow = after.queue_overflow;
   m.metrics_log_interval_ms = after.metrics_log_interval_ms;

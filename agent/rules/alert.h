@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/core/event.h"
@@ -33,6 +34,16 @@ struct Alert {
   std::vector<std::string> contributing_keys;   // eventKey() of each contributing event
   std::vector<std::string> contributing_rules;  // ids/names of the base rules
 };
+
+// Sigma's levels in rank order. A rule without a level ranks above them all: nothing filters it.
+inline constexpr const char* kAlertLevels[] = {"informational", "low", "medium", "high",
+                                               "critical"};
+inline int alertLevelRank(std::string_view level) {
+  for (int i = 0; i < 5; ++i) {
+    if (level == kAlertLevels[i]) return i;
+  }
+  return 5;
+}
 
 class AlertSink {
  public:

@@ -157,16 +157,28 @@ void RuleSet::finalize(RuleLoadReport& report) {
       engine_ = std::move(engine);
     }
   }
+  computeSuppressed();
+  buildIndex();
+}
+
+void RuleSet::setMinimumAlertLevel(int level) {
+  min_alert_level_ = level;
+  computeSuppressed();
+}
+
+void RuleSet::computeSuppressed() {
   suppressed_.assign(rules_.size(), 0);
   referenced_.assign(rules_.size(), 0);
-  if (engine_) {
-    for (size_t i = 0; i < rules_.size(); ++i) {
-      const auto& info = rules_[i]->info;
-      referenced_[i] = engine_->isReferenced(info.id, info.name) ? 1 : 0;
-      suppressed_[i] = engine_->suppressesStandalone(info.id, info.name) ? 1 : 0;
-    }
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    const auto& info = rules_[i]->info;
+    const bool referenced = engine_ && engine_->isReferenced(info.id, info.name);
+    const bool by_correlation = referenced && engine_->suppressesStandalone(info.id, info.name);
+    // Asked for by a correlation (generate: true): alerts whatever the level.
+    const bool generate = referenced && !by_correlation;
+    const bool below = alertLevelRank(info.level) < min_alert_level_;
+    referenced_[i] = referenced ? 1 : 0;
+    suppressed_[i] = by_correlation || (below && !generate) ? 1 : 0;
   }
-  buildIndex();
 }
 
 void RuleSet::flush(AlertSink& sink) {
@@ -357,6 +369,7 @@ size_t RuleSet::evaluate(const Event& ev,
     if (!c.variant->detection.evaluate(ev, ctx_)) return;
     last_hit_[c.rule] = serial_;
     ++n;
+    if (suppressed_[c.rule] && !referenced_[c.rule]) return;  // nothing to raise or to feed
     if (!shared) shared = share();
     const CompiledRule& rule = *rules_[c.rule];
     if (!suppressed_[c.rule]) {

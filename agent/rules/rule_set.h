@@ -54,6 +54,13 @@ class RuleSet {
   size_t size() const { return rules_.size(); }
   const CompiledRule& rule(size_t i) const { return *rules_[i]; }
 
+  // Rules whose level ranks below `level` (informational < low < medium < high < critical) raise
+  // no alert of their own; they still feed the correlations that reference them, and a
+  // correlation that asks for their alerts (generate: true) still gets them. The Sigma
+  // specification's informational level is for enrichment, not alerting: `run` starts at low.
+  // Correlation alerts are not filtered. Call after finalize().
+  void setMinimumAlertLevel(int level);
+
   // Evaluates one event; emits an Alert per matching rule (and correlation alerts). Returns the
   // number of matching base rules.
   size_t evaluate(const std::shared_ptr<const Event>& event, AlertSink& sink);
@@ -124,7 +131,9 @@ class RuleSet {
   std::vector<CorrelationRule> pending_correlations_;
   std::vector<CorrelationRule> engine_rules_;  // correlations accepted by the last finalize()
   std::unique_ptr<CorrelationEngine> engine_;
-  std::vector<uint8_t> suppressed_;  // per rule: referenced by a correlation without generate
+  void computeSuppressed();
+  int min_alert_level_ = 0;
+  std::vector<uint8_t> suppressed_;  // per rule: no alert of its own (see setMinimumAlertLevel)
   std::vector<uint8_t> referenced_;  // per rule: feeds the correlation engine
   bool finalized_ = false;
   std::vector<std::unique_ptr<CompiledRule>> rules_;

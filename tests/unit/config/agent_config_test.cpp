@@ -49,6 +49,20 @@ TEST(AgentConfigTest, BuiltInPackOffAndPlaceholders) {
   EXPECT_FALSE(parse("collector: {url: https://c}\nrules: {placeholders: {x: 1}}\n"));
 }
 
+// Sigma's informational level is for enrichment: no alerts below low unless configured.
+TEST(AgentConfigTest, MinimumAlertLevel) {
+  auto c = parse("collector: {url: https://c}\n");
+  ASSERT_TRUE(c) << c.error().toString();
+  EXPECT_EQ(c->rule_min_alert_level, "low");
+  c = parse("collector: {url: https://c}\nrules: {min_alert_level: informational}\n");
+  ASSERT_TRUE(c) << c.error().toString();
+  EXPECT_EQ(c->rule_min_alert_level, "informational");
+  auto bad = parse("collector: {url: https://c}\nrules: {min_alert_level: loud}\n");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("min_alert_level"), std::string::npos)
+      << bad.error().message;
+}
+
 // An agent: section that does not name state_dir keeps the default, resolved like the others.
 TEST(AgentConfigTest, AgentSectionWithoutStateDirResolvesDefault) {
   auto c = parse("collector:\n  url: https://c\nagent:\n  log_level: debug\n");

@@ -199,6 +199,62 @@ TEST(RuleSetCorrelation, GenerateTrueKeepsBaseAlerts) {
   EXPECT_EQ(corr, 1u);
 }
 
+// Sigma's informational level is for enrichment: below the minimum a rule raises no alert of its
+// own, but still feeds its correlation, and generate: true still asks for its alerts.
+TEST(RuleSetAlerts, MinimumAlertLevelSilencesLowerRulesOnly) {
+  std::string text = kCorrelated;
+  text.insert(text.find("---"), "level: informational\n");
+  text +=
+      "---\ntitle: Logoff\nid: info-1\nlevel: informational\n"
+      "logsource: {product: windows, service: security}\n"
+      "detection:\n  sel:\n    EventID: 4634\n  condition: sel\n"
+      "---\ntitle: Logoff, low\nid: low-1\nlevel: low\n"
+      "logsource: {product: windows, service: security}\n"
+      "detection:\n  sel:\n    EventID: 4634\n  condition: sel\n"
+      "---\ntitle: No level\nid: none-1\n"
+      "logsource: {product: windows, service: security}\n"
+      "detection:\n  sel:\n    EventID: 4634\n  condition: sel\n";
+  auto ids = [](const CollectingSink& sink) {
+    std::vector<std::string> out;
+    for (const auto& a : sink.alerts) out.push_back(a.rule_id);
+    return out;
+  };
+  {
+    auto r = load(text);
+    ASSERT_EQ(r.set->size(), 4u) << r.rejection();
+    CollectingSink sink;
+    EXPECT_EQ(r.set->evaluate(std::make_shared<const Event>(makeEvent("Security", 4634, {})), sink),
+              3u);
+    EXPECT_EQ(ids(sink), (std::vector<std::string>{"info-1", "low-1", "none-1"}));
+    r.set->setMinimumAlertLevel(alertLevelRank("low"));
+    sink.alerts.clear();
+    EXPECT_EQ(r.set->evaluate(std::make_shared<const Event>(makeEvent("Security", 4634, {})), sink),
+              3u);  // still matches: counted, not raised
+    EXPECT_EQ(ids(sink), (std::vector<std::string>{"low-1", "none-1"}));
+    r.set->setMinimumAlertLevel(alertLevelRank("high"));
+    sink.alerts.clear();
+    r.set->evaluate(std::make_shared<const Event>(makeEvent("Security", 4634, {})), sink);
+    EXPECT_EQ(ids(sink), (std::vector<std::string>{"none-1"}));
+    // The informational base rule still feeds its correlation.
+    r.set->setMinimumAlertLevel(alertLevelRank("low"));
+    sink.alerts.clear();
+    for (int i = 0; i < 3; ++i)
+      r.set->evaluate(std::make_shared<const Event>(failedLogon(1000 + i)), sink);
+    r.set->flush(sink);
+    EXPECT_EQ(ids(sink), (std::vector<std::string>{"corr-1"}));
+  }
+  {
+    text.insert(text.find("---\ntitle: Logoff\n"), "  generate: true\n");
+    auto r = load(text);
+    ASSERT_EQ(r.set->size(), 4u) << r.rejection();
+    r.set->setMinimumAlertLevel(alertLevelRank("low"));
+    CollectingSink sink;
+    for (int i = 0; i < 3; ++i)
+      r.set->evaluate(std::make_shared<const Event>(failedLogon(1000 + i)), sink);
+    EXPECT_EQ(ids(sink), (std::vector<std::string>{"base-1", "base-1", "base-1", "corr-1"}));
+  }
+}
+
 // A window with an upper bound is decided when event time passes it, even when the event that
 // moves time on matches no rule at all (live streams have no flush()).
 TEST(RuleSetCorrelation, UpperBoundWindowClosesOnUnrelatedLaterEvent) {
