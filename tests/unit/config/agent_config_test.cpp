@@ -59,8 +59,7 @@ TEST(AgentConfigTest, MinimumAlertLevel) {
   EXPECT_EQ(c->rule_min_alert_level, "informational");
   auto bad = parse("collector: {url: https://c}\nrules: {min_alert_level: loud}\n");
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("min_alert_level"), std::string::npos)
-      << bad.error().message;
+  EXPECT_NE(bad.error().message.find("min_alert_level"), std::string::npos) << bad.error().message;
 }
 
 // An agent: section that does not name state_dir keeps the default, resolved like the others.
