@@ -3,8 +3,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include "common/text/ascii.h"
 
@@ -61,6 +63,7 @@ class Overlay {
     extraChannels();
     rulePacks();
     rulePlaceholders();
+    ruleMinAlertLevel();
     unknownValues();
     return std::move(out_);
   }
@@ -286,6 +289,22 @@ class Overlay {
     }
   }
 
+  // RuleMinAlertLevel = one of Sigma's levels (REG_SZ).
+  void ruleMinAlertLevel() {
+    const std::string* level = nonEmptyString("", "RuleMinAlertLevel");
+    if (level == nullptr) return;
+    const std::string l = lowerAscii(trim(*level));
+    constexpr std::array<std::string_view, 5> kLevels = {"informational", "low", "medium", "high",
+                                                         "critical"};
+    if (std::find(kLevels.begin(), kLevels.end(), l) == kLevels.end()) {
+      issue("", "RuleMinAlertLevel",
+            "\"" + l + "\" is not informational, low, medium, high or critical");
+      return;
+    }
+    out_.config.rule_min_alert_level = l;
+    took("rules.min_alert_level", "", "RuleMinAlertLevel");
+  }
+
   void unknownValues() {
     // Plain loops over pairs: clang 14 (the fuzz build) cannot capture structured bindings.
     for (const auto& key : policy_.keys) {
@@ -333,6 +352,7 @@ const std::vector<PolicyValueInfo>& policyValueInfos() {
       {"ExtraChannels", "*", "windows.extra_channels", Type::kString},
       {"RulePacks", "*", "rules.packs", Type::kString},
       {"RulePlaceholders", "*", "rules.placeholders", Type::kString},
+      {"", "RuleMinAlertLevel", "rules.min_alert_level", Type::kString},
   };
   return kInfos;
 }

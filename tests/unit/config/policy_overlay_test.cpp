@@ -71,6 +71,7 @@ TEST(PolicyOverlay, PolicyWinsAndIsNamedAsTheOrigin) {
   }
   p.set("RulePacks", "noisy", PolicyValue::string("1"));
   p.set("RulePacks", "extra", PolicyValue::dword(0));
+  p.set("", "RuleMinAlertLevel", PolicyValue::string("Informational"));
   auto r = overlay(p);
   EXPECT_TRUE(r.issues.empty()) << r.issues.front();
   const AgentConfig& c = r.config;
@@ -87,6 +88,8 @@ TEST(PolicyOverlay, PolicyWinsAndIsNamedAsTheOrigin) {
   EXPECT_EQ(c.rule_packs.at("core"), true);
   EXPECT_EQ(c.rule_packs.at("noisy"), true);
   EXPECT_EQ(c.rule_packs.at("extra"), false);
+  EXPECT_EQ(c.rule_min_alert_level, "informational");
+  EXPECT_EQ(originOf(r.provenance, "rules.min_alert_level").toString(), "policy:RuleMinAlertLevel");
   const std::vector<ChannelSubscription> want = {
       {"Microsoft-AadApplicationProxy-Connector/Admin", "*", true},
       {"Microsoft-Microsoft Entra private network-Connector/Admin", "*", true},
@@ -135,6 +138,7 @@ TEST(PolicyOverlay, BadValuesAreReportedAndIgnored) {
   p.set("RulePacks", "core", PolicyValue::string("maybe"));
   p.set("RulePacks", "../x", PolicyValue::string("1"));
   p.set("", "CollectorURLTypo", PolicyValue::string("x"));
+  p.set("", "RuleMinAlertLevel", PolicyValue::string("loud"));
   auto r = overlay(p);
   const AgentConfig file = parseFile();
   EXPECT_EQ(r.config.url, file.url);
@@ -145,10 +149,11 @@ TEST(PolicyOverlay, BadValuesAreReportedAndIgnored) {
   EXPECT_TRUE(r.config.client_certificate.empty());
   EXPECT_TRUE(r.config.security_channel);
   EXPECT_EQ(r.config.rule_packs.at("core"), true);
+  EXPECT_EQ(r.config.rule_min_alert_level, "low");
   EXPECT_EQ(originOf(r.provenance, "collector.url").kind, SettingOrigin::Kind::kFile);
   std::string all;
   for (const auto& i : r.issues) all += i + "\n";
-  EXPECT_EQ(r.issues.size(), 10u) << all;
+  EXPECT_EQ(r.issues.size(), 11u) << all;
   for (const char* needle :
        {"policy CollectorUrl: \"ftp://nope\" is not an https:// URL; ignored",
         "policy EnrollmentToken: empty; ignored", "policy LogLevel: \"verbose\"",
@@ -156,7 +161,8 @@ TEST(PolicyOverlay, BadValuesAreReportedAndIgnored) {
         "policy QueueOverflow: \"block\"", "policy ClientCertificateMatch: \"issuer\"",
         "policy Channels\\Security: expected REG_DWORD", "policy RulePacks\\core: \"maybe\"",
         "policy RulePacks\\../x: bad pack name",
-        "policy CollectorURLTypo: not a Tier0Watch policy value"}) {
+        "policy CollectorURLTypo: not a Tier0Watch policy value",
+        "policy RuleMinAlertLevel: \"loud\" is not informational"}) {
     EXPECT_NE(all.find(needle), std::string::npos) << needle << "\n" << all;
   }
 }
