@@ -221,11 +221,4 @@ std::optional<std::string> readRuleBytes(const std::filesystem::path& path,
   return std::move(buf).str();
 }
 
-RuleFileContents readRuleFile(const std::filesystem::path& path, const RuleLimits& limits) {
-  RuleFileContents out;
-  auto text = readRuleBytes(path, limits, out);
-  if (!text) return out;
-  return parseRuleText(*text, path.string(), limits);
-}
-
 }  // namespace t0w

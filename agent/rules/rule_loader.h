@@ -35,7 +35,6 @@ struct RuleFileContents {
 
 RuleFileContents parseRuleText(std::string_view text, const std::string& file,
                                const RuleLimits& limits);
-RuleFileContents readRuleFile(const std::filesystem::path& path, const RuleLimits& limits);
 // The file's bytes; nullopt when it is unreadable or too large, with the issue in `contents`.
 std::optional<std::string> readRuleBytes(const std::filesystem::path& path,
                                          const RuleLimits& limits, RuleFileContents& contents);
