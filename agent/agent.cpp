@@ -445,7 +445,7 @@ void Agent::heartbeat() {
     ++r.heartbeats_skipped;
     return;
   }
-  auto stored = r.queue->enqueue({record}, Checkpoint{"agent.heartbeat", record.key});
+  auto stored = r.queue->enqueue(std::span(&record, 1), Checkpoint{"agent.heartbeat", record.key});
   if (stored && stored->stored()) {
     r.shipper->notifyEnqueued(1, record.body.size());
   } else {

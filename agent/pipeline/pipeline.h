@@ -91,7 +91,7 @@ class Pipeline {
   // records.
   bool store(std::vector<QueueRecord> records, const Checkpoint& checkpoint,
              SourceMetrics* source) {
-    return writer_.store(std::move(records), checkpoint, source);
+    return writer_.store(records, checkpoint, source);
   }
 
  private:

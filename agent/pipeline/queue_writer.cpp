@@ -2,11 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <iterator>
-
 namespace t0w {
 
-bool QueueWriter::store(std::vector<QueueRecord> records, const Checkpoint& checkpoint,
+bool QueueWriter::store(std::span<const QueueRecord> records, const Checkpoint& checkpoint,
                         SourceMetrics* source) {
   for (;;) {
     auto result = queue_.enqueue(records, checkpoint);
@@ -14,21 +12,19 @@ bool QueueWriter::store(std::vector<QueueRecord> records, const Checkpoint& chec
       if (result.error().code == Errc::kLimit && records.size() > 1) {
         // Larger than the whole cap: store it in halves, the first half without advancing the
         // checkpoint past records not yet stored.
-        std::vector<QueueRecord> second(
-            std::make_move_iterator(records.begin() + records.size() / 2),
-            std::make_move_iterator(records.end()));
-        records.resize(records.size() / 2);
+        const auto first = records.first(records.size() / 2);
+        const auto second = records.subspan(records.size() / 2);
         auto previous = queue_.checkpoint(checkpoint.source);
         // No checkpoint yet: an empty position reads as "from the beginning", which is right.
         Checkpoint keep{checkpoint.source, previous && *previous ? **previous : std::string()};
-        if (!store(std::move(records), keep, source)) return false;
-        return store(std::move(second), checkpoint, source);
+        if (!store(first, keep, source)) return false;
+        return store(second, checkpoint, source);
       }
       if (result.error().code == Errc::kLimit) {
         ++metrics_.dropped_too_large;
         spdlog::error("{}: record {} is larger than the whole queue; dropped", checkpoint.source,
                       records.empty() ? "" : records.front().key);
-        records.clear();
+        records = {};
         continue;  // store the checkpoint alone
       }
       ++metrics_.enqueue_errors;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "agent/metrics/agent_metrics.h"
@@ -30,7 +31,8 @@ class QueueWriter {
   // False when stop() came first (nothing stored, checkpoint not advanced). `source`: the
   // source's counters (pause waits) and the self-protection delay; null for the agent's own
   // status records.
-  bool store(std::vector<QueueRecord> records, const Checkpoint& checkpoint, SourceMetrics* source);
+  bool store(std::span<const QueueRecord> records, const Checkpoint& checkpoint,
+             SourceMetrics* source);
 
   // The stored position of a checkpoint source.
   Result<std::optional<std::string>> checkpoint(const std::string& source) {

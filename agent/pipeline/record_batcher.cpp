@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "agent/core/event_json.h"
@@ -63,14 +64,44 @@ QueueRecord gapStatus(const Event& gap, const std::string& event_key) {
 
 }  // namespace
 
-std::string eventRecordKey(const Event& event) {
+void appendEventRecordKey(std::string& out, const Event& event) {
+  char digits[24];
+  auto number = [&](uint64_t v) {
+    out.append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr);
+  };
   if (!event.system.channel.empty() && event.system.record_id != 0) {
-    return event.system.channel + "|" + std::to_string(event.system.record_id);
+    out += event.system.channel;
+    out += '|';
+    number(event.system.record_id);
+  } else if (!event.origin.file_id.empty()) {
+    out += "tracefile:";
+    out += event.origin.file_id;
+    out += '|';
+    number(event.origin.position);
+  } else {
+    out += event.origin.source;
+    out += '|';
+    number(event.origin.position);
   }
-  if (!event.origin.file_id.empty()) {
-    return "tracefile:" + event.origin.file_id + "|" + std::to_string(event.origin.position);
-  }
-  return event.origin.source + "|" + std::to_string(event.origin.position);
+}
+
+std::string eventRecordKey(const Event& event) {
+  std::string key;
+  appendEventRecordKey(key, event);
+  return key;
+}
+
+QueueRecord& RecordBatcher::nextRecord(RecordKind kind) {
+  // A buffer grown by one huge record is not kept for the batches after it.
+  constexpr size_t kKeptCapacity = 64 * 1024;
+  if (used_ == records_.size()) records_.emplace_back();
+  QueueRecord& r = records_[used_++];
+  r.kind = kind;
+  r.time.reset();
+  r.key.clear();
+  if (r.body.capacity() > kKeptCapacity) r.body = std::string();
+  r.body.clear();
+  return r;
 }
 
 RecordBatcher::RecordBatcher(QueueWriter& writer, const SourceStream& stream, std::string stored,
@@ -93,23 +124,21 @@ void RecordBatcher::onNotice(const Event& notice) {
   if (stopped_) return;
   const std::string* m = notice.find("Message");
   spdlog::info("{}", m ? *m : source_);
-  QueueRecord status = noticeStatus(notice);
+  QueueRecord& status = nextRecord(RecordKind::kStatus);
+  status = noticeStatus(notice);
   bytes_ += status.body.size();
-  records_.push_back(std::move(status));
   flush(false);
 }
 
 void RecordBatcher::onAlert(Alert&& alert) {
   if (stopped_) return;
   ++counters_.alerts;
-  QueueRecord r;
-  r.kind = RecordKind::kAlert;
+  QueueRecord& r = nextRecord(RecordKind::kAlert);
   // The event that raised it follows in onEvent; its key is computed from the same fields.
   r.key = "alert|" + alert.rule_id + "|" + (alert.event ? eventRecordKey(*alert.event) : source_);
   r.time = alert.time;
   r.body = alertToJsonLine(alert);
   bytes_ += r.body.size();
-  records_.push_back(std::move(r));
 }
 
 void RecordBatcher::onEvent(Event&& event) {
@@ -120,22 +149,19 @@ void RecordBatcher::onEvent(Event&& event) {
         std::chrono::microseconds(filetimeToUnixMicros(*event.system.time_created))};
     if (!newest_ || t > *newest_) newest_ = t;
   }
-  QueueRecord record;
-  record.kind = RecordKind::kEvent;
-  record.key = eventRecordKey(event);
+  QueueRecord& record = nextRecord(RecordKind::kEvent);
+  appendEventRecordKey(record.key, event);
   record.time = event.system.time_created;
-  record.body = eventToJsonLine(event);
+  appendEventJsonLine(record.body, event);
   bytes_ += record.body.size() + record.key.size();
   const bool gap = resumption_ == Resumption::kHandedOver && isGapEvent(event);
   if (gap) {
     ++counters_.gaps;
     spdlog::warn("{}: gap: {}", source_, event.find("Detail") ? *event.find("Detail") : "");
-    QueueRecord status = gapStatus(event, record.key);
+    const std::string key = record.key;  // `record` may move when the pool grows
+    QueueRecord& status = nextRecord(RecordKind::kStatus);
+    status = gapStatus(event, key);
     bytes_ += status.body.size();
-    records_.push_back(std::move(record));
-    records_.push_back(std::move(status));
-  } else {
-    records_.push_back(std::move(record));
   }
   // A gap is stored at once (with the checkpoint as it was): no batch may follow soon.
   if (++events_ >= limits_.events || bytes_ >= limits_.bytes || gap) flush(false);
@@ -148,13 +174,13 @@ void RecordBatcher::onError(const InputError& error) {
 
 void RecordBatcher::flush(bool complete, bool advanced) {
   if (stopped_) return;
-  if (records_.empty() && !complete && !advanced) return;
+  if (used_ == 0 && !complete && !advanced) return;
   const bool handed_over = resumption_ == Resumption::kHandedOver;
   Checkpoint cp{source_, handed_over ? checkpoint_
                          : complete  ? std::string(kComplete)
                                      : std::string(prefix_) + std::to_string(last_position_)};
   const uint64_t events = events_;
-  if (!writer_.store(std::move(records_), cp, &counters_.source)) {
+  if (!writer_.store(std::span<const QueueRecord>(records_.data(), used_), cp, &counters_.source)) {
     stopped_ = true;  // stop() during a pause: nothing stored, the next run resumes here
     return;
   }
@@ -163,7 +189,7 @@ void RecordBatcher::flush(bool complete, bool advanced) {
   if (board_ != nullptr && events > 0 && !handed_over) {
     board_->progress(source_, events, cp.position, newest_);
   }
-  records_.clear();
+  used_ = 0;
   events_ = 0;
   bytes_ = 0;
 }

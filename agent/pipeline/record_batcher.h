@@ -28,6 +28,7 @@ namespace t0w {
 // "<channel>|<EventRecordID>", "tracefile:<file id>|<offset>" for trace-file entries, or
 // "<source>|<position>" when the event has no channel or record id.
 std::string eventRecordKey(const Event& event);
+void appendEventRecordKey(std::string& out, const Event& event);
 
 struct BatchLimits {
   size_t events = 1000;       // events per enqueue transaction
@@ -71,7 +72,11 @@ class RecordBatcher final : public EventSink, public AlertSink {
   BatchLimits limits_;
   Counters counters_;
   SourceStatusBoard* board_;
+  // The batch is records_[0, used_): records past it keep their strings' buffers for the next
+  // batch, so that an event costs no allocation once the first batch was stored.
+  QueueRecord& nextRecord(RecordKind kind);
   std::vector<QueueRecord> records_;
+  size_t used_ = 0;
   size_t events_ = 0;
   size_t bytes_ = 0;
   uint64_t last_position_ = 0;

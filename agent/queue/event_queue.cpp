@@ -208,7 +208,7 @@ int64_t EventQueue::nowMs() const {
 }
 
 Result<std::vector<EventQueue::PendingChunk>> EventQueue::buildChunks(
-    const std::vector<QueueRecord>& records, const std::string& source) const {
+    std::span<const QueueRecord> records, const std::string& source) const {
   std::vector<PendingChunk> out;
   const size_t max_records = std::max<size_t>(options_.max_chunk_records, 1);
   for (int64_t lane : {kPriorityLane, kEventLane}) {
@@ -252,7 +252,7 @@ Status EventQueue::insertChunk(const PendingChunk& c, int64_t now_ms) {
   return stmts_->insert_chunk.run();
 }
 
-Result<EnqueueResult> EventQueue::enqueue(const std::vector<QueueRecord>& records,
+Result<EnqueueResult> EventQueue::enqueue(std::span<const QueueRecord> records,
                                           const Checkpoint& checkpoint) {
   if (checkpoint.source.empty()) {
     return makeError(Errc::kInvalidArgument, "enqueue: checkpoint without a source");

@@ -12,10 +12,12 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -133,8 +135,11 @@ class EventQueue {
   // Stores the records and the checkpoint atomically. Records of kind alert/status go to the
   // priority lane. An empty batch only advances the checkpoint. A batch larger than the whole
   // cap is refused with Errc::kLimit.
-  Result<EnqueueResult> enqueue(const std::vector<QueueRecord>& records,
-                                const Checkpoint& checkpoint);
+  Result<EnqueueResult> enqueue(std::span<const QueueRecord> records, const Checkpoint& checkpoint);
+  Result<EnqueueResult> enqueue(std::initializer_list<QueueRecord> records,
+                                const Checkpoint& checkpoint) {
+    return enqueue(std::span<const QueueRecord>(records.begin(), records.size()), checkpoint);
+  }
 
   // Leases up to max_events records / max_bytes serialized bytes, whole chunks only (at least
   // one chunk when any is available). An empty lease when nothing is shippable.
@@ -172,7 +177,7 @@ class EventQueue {
   Status loadEpoch();
   int64_t nowMs() const;
   struct PendingChunk;
-  Result<std::vector<PendingChunk>> buildChunks(const std::vector<QueueRecord>& records,
+  Result<std::vector<PendingChunk>> buildChunks(std::span<const QueueRecord> records,
                                                 const std::string& source) const;
   Status insertChunk(const PendingChunk& chunk, int64_t now_ms);
   // Drops oldest unleased event chunks until `needed` more bytes fit; false when they cannot.

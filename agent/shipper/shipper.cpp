@@ -60,7 +60,8 @@ void Shipper::recordStatus(const Outcome& outcome, const std::string& batch_id, 
 void Shipper::noteCollectorVersion(const TransportResult& result) {
   if (!result.isResponse()) return;
   const auto value = result.response().header(kCollectorHeader);
-  if (!value) return;
+  if (!value) return;  // not the collector (a proxy, another server): classifyOutcome says so
+  collector_known_ = true;
   int version = 0;
   const auto* end = value->data() + value->size();
   if (std::from_chars(value->data(), end, version).ptr == end && version != collector_version_) {
@@ -220,7 +221,10 @@ Result<Shipper::Step> Shipper::shipOnce(
     if (const auto* outcome = std::get_if<Outcome>(&token)) return credentialFailure(*outcome);
     bearer = std::move(std::get<std::string>(token));
   }
-  auto reserved = queue_.reserve(limit_, options_.max_bytes, options_.lease_duration,
+  // Until the collector's version is known a lease is decoded and sent as v2 + gzip, about
+  // thirty times the cost of sending its stored chunks: that first lease is one chunk only.
+  const size_t lease_limit = collector_known_ || !encoder_.writesV3() ? limit_ : 1;
+  auto reserved = queue_.reserve(lease_limit, options_.max_bytes, options_.lease_duration,
                                  LeaseContent::kStoredChunks);
   if (!reserved) {
     ++counters_.queue_errors;

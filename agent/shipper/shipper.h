@@ -142,9 +142,10 @@ class Shipper {
   ShipperCounters counters_;
   size_t limit_;  // max events per batch now (halved by 413)
   int acks_at_limit_ = 0;
-  int64_t failing_chunk_ = -1;  // first chunk of the batch that failed last
-  int64_t failures_ = 0;        // budget-spending failures of that batch in a row
-  int collector_version_ = 0;   // 0 until an answer names it
+  int64_t failing_chunk_ = -1;    // first chunk of the batch that failed last
+  int64_t failures_ = 0;          // budget-spending failures of that batch in a row
+  int collector_version_ = 0;     // 0 until an answer names it
+  bool collector_known_ = false;  // an answer carried the collector's header
 
   std::mutex mu_;
   std::condition_variable cv_;

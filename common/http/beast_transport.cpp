@@ -15,6 +15,7 @@
 #include <boost/beast/ssl.hpp>
 #include <optional>
 
+#include "common/http/system_trust.h"
 #include "common/http/url.h"
 
 namespace t0w {
@@ -80,8 +81,7 @@ class BeastTransport::Impl {
     beast::error_code ec;
     SSL_CTX_set_min_proto_version(ssl_ctx_.native_handle(), TLS1_2_VERSION);
     ssl_ctx_.set_verify_mode(ssl::verify_peer, ec);
-    ssl_ctx_.set_default_verify_paths(ec);
-    const bool have_system_store = !ec;
+    const bool have_system_store = addSystemTrust(ssl_ctx_.native_handle()).ok();
     if (!options_.ca_bundle_file.empty()) {
       ssl_ctx_.load_verify_file(options_.ca_bundle_file, ec);
       if (ec) {

@@ -66,6 +66,8 @@ class BatchEncoder {
   static std::string batchId(std::string_view agent_id, std::string_view queue_epoch,
                              int64_t sequence);
   std::string batchId(int64_t sequence) const;
+  // True when it can write v3 (it has a queue epoch).
+  bool writesV3() const { return !queue_epoch_.empty(); }
 
   // The uncompressed JSON document. Record bodies are spliced in as stored (they are JSON
   // objects already: re-parsing them would cost more than the rest of the encoding).

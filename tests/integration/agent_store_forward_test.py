@@ -165,7 +165,8 @@ def http_413(work):
     assert agent.terminate() == 0
     check_all_delivered(fc, keys)
     statuses = [r["status"] for r in fc.requests()]
-    assert 413 in statuses and statuses[0] == 413, statuses[:10]
+    # The first lease is one chunk (the collector's version is not known yet); full ones follow.
+    assert 413 in statuses[:3], statuses[:10]
     assert st["dead_letter"]["chunks"] == 0
     print("requests: %d (413: %d)" % (len(statuses), statuses.count(413)))
 

@@ -12,6 +12,7 @@
 
 #include "common/core/time.h"
 #include "common/http/beast_transport.h"
+#include "common/http/system_trust.h"
 #include "tools/collector/collector_app.h"
 
 namespace t0w::collector {
@@ -89,10 +90,14 @@ class SyslogOutput final : public Output {
       : config_(std::move(config)), tls_(ssl::context::tls_client) {}
 
   Status init() {
-    boost::system::error_code ec;
-    tls_.set_default_verify_paths(ec);
-    if (!config_.ca_file.empty()) tls_.load_verify_file(config_.ca_file, ec);
-    if (ec) return makeError(Errc::kIo, "syslog: " + config_.ca_file + ": " + ec.message());
+    const Status system = addSystemTrust(tls_.native_handle());
+    if (config_.ca_file.empty()) {
+      if (!system) return makeError(Errc::kIo, "syslog: " + system.error().message);
+    } else {
+      boost::system::error_code ec;
+      tls_.load_verify_file(config_.ca_file, ec);
+      if (ec) return makeError(Errc::kIo, "syslog: " + config_.ca_file + ": " + ec.message());
+    }
     tls_.set_verify_mode(ssl::verify_peer);
     return {};
   }

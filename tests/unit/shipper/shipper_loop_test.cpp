@@ -447,6 +447,30 @@ TEST_F(ShipperV3Test, ChunksGoAsStoredOnceTheCollectorReadsV3) {
   EXPECT_EQ(s.counters().records_shipped, 14u);
 }
 
+TEST_F(ShipperV3Test, UntilTheCollectorIsKnownALeaseIsOneChunk) {
+  transport_.answers.push_back(proxy(502));  // a proxy's answer tells nothing of the collector
+  Shipper s = makeV3();
+  put(1, 10);  // chunks of 4, 4 and 2 records
+  auto step = s.shipOnce();
+  ASSERT_TRUE(step) << step.error().toString();
+  EXPECT_EQ(step->kind, Kind::kBackoff);
+  transport_.answer = HttpResponse{200, {{"Tier0Watch-Collector", "3"}}, "{}"};
+  step = s.shipOnce();
+  ASSERT_TRUE(step) << step.error().toString();
+  EXPECT_EQ(step->records, 4u);
+  step = s.shipOnce();
+  ASSERT_TRUE(step) << step.error().toString();
+  EXPECT_EQ(step->records, 6u);  // the rest in one lease, as stored
+  ASSERT_EQ(transport_.sent.size(), 3u);
+  for (size_t i : {0, 1}) {
+    EXPECT_EQ(findHeader(transport_.sent[i].headers, "content-encoding"), "gzip");
+    EXPECT_EQ(batchOf(transport_.sent[i]).records.size(), 4u);
+  }
+  EXPECT_EQ(findHeader(transport_.sent[2].headers, "content-encoding"), "zstd");
+  EXPECT_EQ(documentOf(transport_.sent[2])["records"].size(), 6u);
+  EXPECT_EQ(stats().events, 0u);
+}
+
 TEST_F(ShipperV3Test, A413OnAStoredBatchSendsHalvesFromTheRecords) {
   Shipper s = makeV3();
   transport_.answer = HttpResponse{200, {{"Tier0Watch-Collector", "3"}}, "{}"};
