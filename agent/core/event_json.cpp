@@ -127,7 +127,7 @@ namespace {
 void appendUnsigned(std::string& out, uint64_t v) {
   char buf[24];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
+  out.append(buf, static_cast<size_t>(end - buf));
 }
 
 // formatHex64 as a JSON string ("0x8020000000000000"), without its snprintf.
@@ -135,7 +135,7 @@ void appendHex64(std::string& out, uint64_t v) {
   char buf[24];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, 16);
   out.append("\"0x", 3);
-  out.append(buf, end);
+  out.append(buf, static_cast<size_t>(end - buf));
   out.push_back('"');
 }
 
@@ -179,7 +179,7 @@ class LineWriter {
     char buf[kMaxKey + 4 + 20];  // `,"key":` and the digits of a uint64_t, in one append
     const size_t n = memberPrefix(key, buf);
     const auto [end, ec] = std::to_chars(buf + n, buf + sizeof buf, value);
-    out_.append(buf, end);
+    out_.append(buf, static_cast<size_t>(end - buf));
   }
   // Opens a nested object as the value of `key`; closeObject() ends it.
   void openObject(std::string_view key) {

@@ -67,7 +67,8 @@ QueueRecord gapStatus(const Event& gap, const std::string& event_key) {
 void appendEventRecordKey(std::string& out, const Event& event) {
   char digits[24];
   auto number = [&](uint64_t v) {
-    out.append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr);
+    const char* end = std::to_chars(digits, digits + sizeof digits, v).ptr;
+    out.append(digits, static_cast<size_t>(end - digits));
   };
   if (!event.system.channel.empty() && event.system.record_id != 0) {
     out += event.system.channel;
