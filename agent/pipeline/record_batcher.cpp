@@ -93,16 +93,19 @@ std::string eventRecordKey(const Event& event) {
 }
 
 QueueRecord& RecordBatcher::nextRecord(RecordKind kind) {
-  // A buffer grown by one huge record is not kept for the batches after it.
-  constexpr size_t kKeptCapacity = 64 * 1024;
   if (used_ == records_.size()) records_.emplace_back();
   QueueRecord& r = records_[used_++];
   r.kind = kind;
   r.time.reset();
   r.key.clear();
-  if (r.body.capacity() > kKeptCapacity) r.body = std::string();
   r.body.clear();
   return r;
+}
+
+size_t RecordBatcher::keptBytes() const {
+  size_t kept = 0;
+  for (const QueueRecord& r : records_) kept += r.key.capacity() + r.body.capacity();
+  return kept;
 }
 
 RecordBatcher::RecordBatcher(QueueWriter& writer, const SourceStream& stream, std::string stored,
@@ -191,6 +194,9 @@ void RecordBatcher::flush(bool complete, bool advanced) {
     board_->progress(source_, events, cp.position, newest_);
   }
   used_ = 0;
+  // Events of very different sizes could leave every kept buffer at the largest body it ever
+  // held: past a few batches' worth, all are let go and the next batch allocates afresh.
+  if (keptBytes() > kMaxKeptBatches * limits_.bytes) records_.clear();
   events_ = 0;
   bytes_ = 0;
 }

@@ -57,6 +57,10 @@ class RecordBatcher final : public EventSink, public AlertSink {
   // The collector's checkpoint after a delivered batch: store the batch with it.
   void checkpointReached(const std::string& checkpoint);
 
+  // Bytes held by the kept records' buffers (for tests: bounded by kMaxKeptBatches batches).
+  size_t keptBytes() const;
+  static constexpr size_t kMaxKeptBatches = 4;
+
   // Stores what is buffered; `complete` marks a replay file as read to its end; `advanced`: a
   // new handed-over checkpoint, stored even without records.
   void flush(bool complete, bool advanced = false);
