@@ -3,11 +3,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <array>
 #include <fstream>
 #include <sstream>
 #include <string_view>
 
+#include "agent/rules/alert.h"
 #include "common/text/ascii.h"
 
 namespace t0w {
@@ -294,9 +294,7 @@ class Overlay {
     const std::string* level = nonEmptyString("", "RuleMinAlertLevel");
     if (level == nullptr) return;
     const std::string l = lowerAscii(trim(*level));
-    constexpr std::array<std::string_view, 5> kLevels = {"informational", "low", "medium", "high",
-                                                         "critical"};
-    if (std::find(kLevels.begin(), kLevels.end(), l) == kLevels.end()) {
+    if (alertLevelRank(l) >= static_cast<int>(std::size(kAlertLevels))) {
       issue("", "RuleMinAlertLevel",
             "\"" + l + "\" is not informational, low, medium, high or critical");
       return;

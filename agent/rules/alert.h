@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,10 +40,11 @@ struct Alert {
 inline constexpr const char* kAlertLevels[] = {"informational", "low", "medium", "high",
                                                "critical"};
 inline int alertLevelRank(std::string_view level) {
-  for (int i = 0; i < 5; ++i) {
+  const int n = static_cast<int>(std::size(kAlertLevels));
+  for (int i = 0; i < n; ++i) {
     if (level == kAlertLevels[i]) return i;
   }
-  return 5;
+  return n;
 }
 
 class AlertSink {
