@@ -9,6 +9,7 @@
 #include "agent/rules/alert_json.h"
 #include "collectors/eventlog/evt_subscription_collector.h"
 #include "common/core/time.h"
+#include "common/text/utf8.h"
 
 namespace t0w {
 namespace {
@@ -32,8 +33,9 @@ QueueRecord noticeStatus(const Event& notice) {
   if (const std::string* v = notice.find("Message")) body["message"] = *v;
   QueueRecord r;
   r.kind = RecordKind::kStatus;
-  r.key = "status|" + notice.origin.source + "|" + body["type"].get<std::string>() + "|" +
-          std::to_string(notice.origin.position);
+  r.key = "status|";
+  appendValidUtf8(r.key, notice.origin.source + "|" + body["type"].get<std::string>());
+  r.key += "|" + std::to_string(notice.origin.position);
   r.time = notice.system.time_created;
   r.body = dump(body);
   return r;
@@ -70,17 +72,19 @@ void appendEventRecordKey(std::string& out, const Event& event) {
     const char* end = std::to_chars(digits, digits + sizeof digits, v).ptr;
     out.append(digits, static_cast<size_t>(end - digits));
   };
+  // Keys travel as JSON strings: text that is not UTF-8 is replaced here, where the key is made,
+  // so that the queue's key and the collector's are the same.
   if (!event.system.channel.empty() && event.system.record_id != 0) {
-    out += event.system.channel;
+    appendValidUtf8(out, event.system.channel);
     out += '|';
     number(event.system.record_id);
   } else if (!event.origin.file_id.empty()) {
     out += "tracefile:";
-    out += event.origin.file_id;
+    appendValidUtf8(out, event.origin.file_id);
     out += '|';
     number(event.origin.position);
   } else {
-    out += event.origin.source;
+    appendValidUtf8(out, event.origin.source);
     out += '|';
     number(event.origin.position);
   }
@@ -139,7 +143,14 @@ void RecordBatcher::onAlert(Alert&& alert) {
   ++counters_.alerts;
   QueueRecord& r = nextRecord(RecordKind::kAlert);
   // The event that raised it follows in onEvent; its key is computed from the same fields.
-  r.key = "alert|" + alert.rule_id + "|" + (alert.event ? eventRecordKey(*alert.event) : source_);
+  r.key = "alert|";
+  appendValidUtf8(r.key, alert.rule_id);
+  r.key += '|';
+  if (alert.event) {
+    appendEventRecordKey(r.key, *alert.event);
+  } else {
+    appendValidUtf8(r.key, source_);
+  }
   r.time = alert.time;
   r.body = alertToJsonLine(alert);
   bytes_ += r.body.size();

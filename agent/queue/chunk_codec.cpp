@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "common/text/utf8.h"
 #include "common/wire/wire_fragment.h"
 #include "common/zlib/zlib_codec.h"
 #include "common/zstd/zstd_codec.h"
@@ -66,6 +67,13 @@ class Reader {
 
 Status validateRecord(const QueueRecord& record) {
   if (record.key.empty()) return makeError(Errc::kInvalidArgument, "record without a key");
+  // The wire carries keys as JSON strings; a key that is not UTF-8 would reach the collector
+  // changed, and two such keys could become one.
+  if (!isValidUtf8(record.key)) {
+    std::string shown;
+    appendValidUtf8(shown, record.key);
+    return makeError(Errc::kInvalidArgument, "record " + shown + ": key is not UTF-8");
+  }
   const std::string_view b = record.body;
   if (b.size() < 2 || b.front() != '{' || b.back() != '}') {
     return makeError(Errc::kInvalidArgument,

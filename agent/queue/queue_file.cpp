@@ -7,6 +7,7 @@
 
 #include "agent/queue/queue_migrations.h"
 #include "common/core/time.h"
+#include "common/text/utf8.h"
 
 namespace t0w {
 namespace {
@@ -101,7 +102,8 @@ QueueRecord QueueIncident::toRecord() const {
   body["message"] = message();
   QueueRecord r;
   r.kind = RecordKind::kStatus;
-  r.key = "queue|quarantine|" + std::to_string(time_ms) + "|" + quarantined_to;
+  r.key = "queue|quarantine|" + std::to_string(time_ms) + "|";
+  appendValidUtf8(r.key, quarantined_to);  // a path: any bytes on Linux
   r.time = unixMicrosToFiletime(time_ms * 1000);
   r.body = body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   return r;

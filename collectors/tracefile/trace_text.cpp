@@ -20,8 +20,6 @@ std::optional<DetectedEncoding> detectEncoding(std::string_view head, bool final
 
 namespace {
 
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
-
 void appendCodePoint(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
@@ -42,50 +40,6 @@ void appendCodePoint(std::string& out, uint32_t cp) {
 
 }  // namespace
 
-bool appendValidUtf8(std::string& out, std::string_view s) {
-  bool invalid = false;
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    // ASCII fast path: trace lines are almost all ASCII.
-    size_t j = i;
-    while (j < n && static_cast<unsigned char>(s[j]) < 0x80) ++j;
-    out.append(s.data() + i, j - i);
-    i = j;
-    if (i >= n) break;
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    size_t len = 0;
-    uint32_t min = 0;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      len = 2;
-      min = 0x80;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      len = 3;
-      min = 0x800;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      len = 4;
-      min = 0x10000;
-    }
-    bool ok = len != 0 && i + len <= n;
-    uint32_t cp = len == 2 ? (b0 & 0x1F) : len == 3 ? (b0 & 0x0F) : (b0 & 0x07);
-    for (size_t k = 1; ok && k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xC0) != 0x80) ok = false;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    if (ok && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
-    if (ok) {
-      out.append(s.data() + i, len);
-      i += len;
-    } else {
-      out += kReplacement;
-      invalid = true;
-      ++i;  // resynchronise at the next byte
-    }
-  }
-  return invalid;
-}
-
 bool appendUtf16LeAsUtf8(std::string& out, std::string_view s) {
   bool invalid = false;
   const size_t units = s.size() / 2;
@@ -104,14 +58,14 @@ bool appendUtf16LeAsUtf8(std::string& out, std::string_view s) {
       }
     }
     if (u >= 0xD800 && u <= 0xDFFF) {
-      out += kReplacement;
+      out += kUtf8Replacement;
       invalid = true;
       continue;
     }
     appendCodePoint(out, u);
   }
   if (s.size() % 2 != 0) {
-    out += kReplacement;
+    out += kUtf8Replacement;
     invalid = true;
   }
   return invalid;

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/text/utf8.h"  // appendValidUtf8 for UTF-8 files
+
 namespace t0w {
 
 enum class TraceEncoding { kUtf8, kUtf16Le };
@@ -21,8 +23,6 @@ struct DetectedEncoding {
 // bytes that so far agree with one) and the file may grow.
 std::optional<DetectedEncoding> detectEncoding(std::string_view head, bool final);
 
-// Appends `bytes` as UTF-8, every invalid sequence replaced by U+FFFD; true when any was.
-bool appendValidUtf8(std::string& out, std::string_view bytes);
 // UTF-16LE code units (an even number of bytes) as UTF-8, unpaired surrogates as U+FFFD.
 bool appendUtf16LeAsUtf8(std::string& out, std::string_view bytes);
 

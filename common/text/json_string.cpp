@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/text/utf8.h"
+
 namespace t0w {
 namespace {
 
@@ -42,8 +44,6 @@ size_t plainRun(const unsigned char* p, size_t n) {
   while (i < n && kPlain[p[i]]) ++i;
   return i;
 }
-
-void appendReplacement(std::string& out) { out.append("\xEF\xBF\xBD"); }
 
 void appendEscapedAscii(std::string& out, unsigned char c) {
   switch (c) {
@@ -97,41 +97,13 @@ void appendJsonString(std::string& out, std::string_view s) {
       ++i;
       continue;
     }
-    // A multi-byte sequence: its length and the range of its second byte (RFC 3629: no
-    // overlong forms, no surrogates, nothing above U+10FFFF).
-    size_t len = 0;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
+    const Utf8Sequence seq = utf8Sequence(p + i, n - i);
+    if (seq.valid) {
+      out.append(s.data() + i, seq.length);
     } else {
-      appendReplacement(out);  // a byte that never starts a sequence
-      ++i;
-      continue;
+      out.append(kUtf8Replacement);
     }
-    size_t k = 1;
-    for (; k < len && i + k < n; ++k) {
-      const unsigned char b = p[i + k];
-      if (b < lo || b > hi) break;
-      lo = 0x80;
-      hi = 0xBF;
-    }
-    if (k == len) {
-      out.append(s.data() + i, len);
-      i += len;
-      continue;
-    }
-    // One U+FFFD for the broken sequence; the byte that broke it is read again on its own.
-    appendReplacement(out);
-    i += k;
+    i += seq.length;
   }
   out.push_back('"');
 }

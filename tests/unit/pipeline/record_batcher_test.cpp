@@ -104,5 +104,27 @@ TEST_F(RecordBatcherTest, KeptBuffersStayWithinAFewBatches) {
   EXPECT_EQ(stored().size(), id);
 }
 
+// A channel or rule id that is not UTF-8 (a hostile or broken publisher, a rule file in another
+// encoding) still gives keys the queue takes: the bad bytes become U+FFFD where the key is made,
+// as they do in the event's JSON. Were the key kept as it is, the queue would refuse the batch
+// and the source would stall.
+TEST_F(RecordBatcherTest, KeysFromTextThatIsNotUtf8AreMadeValid) {
+  RecordBatcher batcher = make(BatchLimits{100, 1 << 20});
+  Event e = event(7, 10);
+  e.system.channel = "Securit\x81y";
+  Alert a;
+  a.rule_id = "rule-\xC3";
+  a.level = "high";
+  a.event = std::make_shared<const Event>(e);
+  batcher.onAlert(std::move(a));
+  batcher.onEvent(std::move(e));
+  batcher.flush(true);
+  EXPECT_EQ(source_.enqueued, 1u);
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : stored()) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"Securit\xEF\xBF\xBDy|7",
+                                            "alert|rule-\xEF\xBF\xBD|Securit\xEF\xBF\xBDy|7"}));
+}
+
 }  // namespace
 }  // namespace t0w

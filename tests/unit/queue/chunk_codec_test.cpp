@@ -162,5 +162,29 @@ TEST(ChunkCodec, ValidateRecordChecksKeyAndBodyShape) {
   EXPECT_FALSE(validateRecord(r).ok());
 }
 
+// The wire writes keys as JSON strings, where a byte that is not UTF-8 becomes U+FFFD: such a
+// key would not come back as it went in, so the queue refuses it (the agent makes keys valid
+// where it builds them). Found by fuzz_queue_chunk in an old-format chunk.
+TEST(ChunkCodec, AKeyThatIsNotUtf8IsRefusedAndNamed) {
+  QueueRecord r = testing::eventRecord("Securit\x81", 1);
+  r.key = "Securit4x\x81|1";
+  const Status s = validateRecord(r);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("Securit4x\xEF\xBF\xBD|1: key is not UTF-8"), std::string::npos)
+      << s.error().message;
+  r.key = "Security|\xC3\xA9|1";  // é: valid
+  EXPECT_TRUE(validateRecord(r).ok());
+
+  // An old chunk may hold such a key: it decodes, and is not taken into a new chunk.
+  r.key = "Securit4x\x81|1";
+  const std::vector<QueueRecord> records{r};
+  auto old = encodeChunkV1(records, 6);
+  ASSERT_TRUE(old.ok());
+  auto dec = decodeChunk(old->payload, old->raw_bytes);
+  ASSERT_TRUE(dec.ok()) << dec.error().toString();
+  EXPECT_EQ(dec->at(0).key, r.key);
+  EXPECT_FALSE(validateRecord(dec->at(0)).ok());
+}
+
 }  // namespace
 }  // namespace t0w
