@@ -76,6 +76,7 @@ std::string AgentMetrics::prometheusText(const std::optional<QueueStats>& queue,
   metric(out, "t0w_dropped_events_total", "counter", "Events dropped, by reason.");
   sample(out, "t0w_dropped_events_total", dropped_queue_full, "reason=\"queue_full\"");
   sample(out, "t0w_dropped_events_total", dropped_too_large, "reason=\"too_large\"");
+  sample(out, "t0w_dropped_events_total", dropped_invalid, "reason=\"invalid\"");
   metric(out, "t0w_enqueue_errors_total", "counter", "Failed queue writes.");
   sample(out, "t0w_enqueue_errors_total", enqueue_errors);
   metric(out, "t0w_correlation_state_bytes", "gauge",
@@ -136,9 +137,9 @@ std::string AgentMetrics::logLine(const std::optional<QueueStats>& queue,
   }
   std::string line = fmt::format(
       "events in {} (input errors {}), alerts {}, enqueued {}, dropped {} (queue full) + {} (too "
-      "large)",
+      "large) + {} (invalid)",
       in, errors, alerts.load(), enqueued_records.load(), dropped_queue_full.load(),
-      dropped_too_large.load());
+      dropped_too_large.load(), dropped_invalid.load());
   if (shipper != nullptr) {
     line += fmt::format(
         ", shipped {}, requests {}, retries {}, transport errors {}, dead letters {}",

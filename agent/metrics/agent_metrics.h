@@ -35,6 +35,7 @@ class AgentMetrics {
   std::atomic<uint64_t> enqueued_records{0};    // events + alerts + status records
   std::atomic<uint64_t> dropped_queue_full{0};  // older events dropped to make room
   std::atomic<uint64_t> dropped_too_large{0};   // a single event larger than the queue cap
+  std::atomic<uint64_t> dropped_invalid{0};     // records the queue refuses (validateRecord)
   std::atomic<uint64_t> enqueue_errors{0};
   CorrelationGauges correlation;  // kept by the rules stage
 

@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <vector>
+
+#include "agent/queue/chunk_codec.h"
+
 namespace t0w {
 
 bool QueueWriter::store(std::span<const QueueRecord> records, const Checkpoint& checkpoint,
@@ -26,6 +30,25 @@ bool QueueWriter::store(std::span<const QueueRecord> records, const Checkpoint& 
                       records.empty() ? "" : records.front().key);
         records = {};
         continue;  // store the checkpoint alone
+      }
+      if (result.error().code == Errc::kInvalidArgument) {
+        // A record the queue refuses by its shape is refused at every retry: waiting would stall
+        // the source for good (and log every retry). It is dropped, named and counted; the
+        // others are stored with the checkpoint.
+        std::vector<QueueRecord> valid;
+        size_t refused = 0;
+        for (const QueueRecord& r : records) {
+          if (Status s = validateRecord(r); s) {
+            valid.push_back(r);
+          } else {
+            ++refused;
+            spdlog::error("{}: record dropped: {}", checkpoint.source, s.error().message);
+          }
+        }
+        if (refused > 0) {
+          metrics_.dropped_invalid += refused;
+          return store(valid, checkpoint, source);
+        }
       }
       ++metrics_.enqueue_errors;
       spdlog::error("{}: cannot store events: {}; retrying", checkpoint.source,

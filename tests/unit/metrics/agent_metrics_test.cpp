@@ -44,6 +44,7 @@ TEST(AgentMetricsTest, PrometheusTextHasEveryCounterWithHelpAndTypeOnce) {
   m.enqueued_records = 13;
   m.dropped_queue_full = 5;
   m.dropped_too_large = 6;
+  m.dropped_invalid = 9;
   m.enqueue_errors = 7;
   m.correlation.state_bytes = 123456;
   m.correlation.budget_evictions = 8;
@@ -58,6 +59,7 @@ TEST(AgentMetricsTest, PrometheusTextHasEveryCounterWithHelpAndTypeOnce) {
   EXPECT_THAT(text, HasSubstr("t0w_enqueued_records_total 13\n"));
   EXPECT_THAT(text, HasSubstr("t0w_dropped_events_total{reason=\"queue_full\"} 5\n"));
   EXPECT_THAT(text, HasSubstr("t0w_dropped_events_total{reason=\"too_large\"} 6\n"));
+  EXPECT_THAT(text, HasSubstr("t0w_dropped_events_total{reason=\"invalid\"} 9\n"));
   EXPECT_THAT(text, HasSubstr("t0w_enqueue_errors_total 7\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE t0w_correlation_state_bytes gauge\n"
                               "t0w_correlation_state_bytes 123456\n"));
@@ -113,7 +115,7 @@ TEST(AgentMetricsTest, LogLineSumsTheSourcesAndAddsShipperAndQueue) {
   m.dropped_queue_full = 3;
   EXPECT_EQ(m.logLine(std::nullopt, nullptr),
             "events in 15 (input errors 1), alerts 2, enqueued 17, dropped 3 (queue full) + 0 "
-            "(too large)");
+            "(too large) + 0 (invalid)");
   ShipperCounters shipper;
   shipper.records_shipped = 12;
   shipper.batches_sent = 2;
