@@ -1,7 +1,9 @@
 // t0w-trust-ca: puts a PEM (or DER) certificate into a Windows system store, or takes it out
 // again. The WinHTTP integration test runs it under Wine to trust t0w-fake-collector's CA in the
 // Wine prefix's Root store (scripts/windows/trust-ca.sh runs it by hand).
-//   t0w-trust-ca add|remove <certificate file> [--store Root] [--user]
+// `check` exits 0 when the certificate is in the store as a new process reads it (1 when not):
+// evidence when a TLS test under Wine fails as if the CA were missing.
+//   t0w-trust-ca add|remove|check <certificate file> [--store Root] [--user]
 #include <windows.h>
 // wincrypt.h needs windows.h first.
 #include <wincrypt.h>
@@ -14,7 +16,8 @@
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: t0w-trust-ca add|remove <cert.pem> [--store Root] [--user]\n");
+    std::fprintf(stderr,
+                 "usage: t0w-trust-ca add|remove|check <cert.pem> [--store Root] [--user]\n");
     return 2;
   }
   const std::string action = argv[1];
@@ -33,8 +36,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (action != "add" && action != "remove") {
-    std::fprintf(stderr, "t0w-trust-ca: action must be add or remove\n");
+  if (action != "add" && action != "remove" && action != "check") {
+    std::fprintf(stderr, "t0w-trust-ca: action must be add, remove or check\n");
     return 2;
   }
   std::ifstream in(path, std::ios::binary);
@@ -56,7 +59,11 @@ int main(int argc, char** argv) {
   } else {
     der.assign(data.begin(), data.end());
   }
-  HCERTSTORE store = CertOpenStore(CERT_STORE_PROV_SYSTEM_W, 0, 0, location, store_name.c_str());
+  // The store's registry location itself, not the system store (a collection over it): through
+  // the collection, Wine 8's delete wrote the certificate back at once (it stayed, and every
+  // test's CA piled up in the prefix's Root).
+  HCERTSTORE store =
+      CertOpenStore(CERT_STORE_PROV_SYSTEM_REGISTRY_W, 0, 0, location, store_name.c_str());
   if (store == nullptr) {
     std::fprintf(stderr, "t0w-trust-ca: cannot open the store (error %lu)\n", GetLastError());
     return 1;
@@ -77,7 +84,9 @@ int main(int argc, char** argv) {
         wanted == nullptr ? nullptr
                           : CertFindCertificateInStore(store, X509_ASN_ENCODING, 0,
                                                        CERT_FIND_EXISTING, wanted, nullptr);
-    if (found == nullptr || !CertDeleteCertificateFromStore(found)) {
+    if (found != nullptr && action == "check") {
+      CertFreeCertificateContext(found);
+    } else if (found == nullptr || !CertDeleteCertificateFromStore(found)) {
       std::fprintf(stderr, "t0w-trust-ca: %s is not in the store\n", path.c_str());
       rc = 1;
     }

@@ -36,8 +36,10 @@ fi
 BUILD_DIR=$BUILD_DIR scripts/build.sh -DT0W_BUILD_BENCH=ON
 eval "$(scripts/postgres-test-server.sh start)"
 trap 'scripts/postgres-test-server.sh stop' EXIT
+# The CPU model too: figures move with the machine (docs/performance.md, fourth run).
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)," \
-  "$(. /etc/os-release && echo "$PRETTY_NAME"), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
+  "$(. /etc/os-release && echo "$PRETTY_NAME"), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)," \
+  "CPU $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 python3 tools/bench/stage_bench.py "$BUILD_DIR" "${1:-200000}"
 # At rest and at 100 / 2,000 / 20,000 entries/s for a minute each (T0W_FOOTPRINT_SECONDS).
 python3 tools/bench/footprint.py "$BUILD_DIR" "${T0W_FOOTPRINT_SECONDS:-60}"
