@@ -1,6 +1,7 @@
 #include "tests/fakes/test_pki.h"
 
 #include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -33,6 +34,25 @@ bool addExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
   return ok;
 }
 
+// Whether both halves of the certificate's ECDSA signature (P-256) are 32 bytes long. Wine 8's
+// crypt32 (CNG_PrepareSignatureECC) joins r and s without padding them to the key's size, so a
+// signature with a shorter one (about 1 in 128) fails to verify there: TLS tests under Wine
+// failed with WinHTTP 12157 that often (docs/windows-verification.md). Windows has no such limit.
+bool fullLengthEcdsaSignature(const X509* cert) {
+  const ASN1_BIT_STRING* sig = nullptr;
+  const X509_ALGOR* alg = nullptr;
+  X509_get0_signature(&sig, &alg, cert);
+  const unsigned char* p = sig->data;
+  ECDSA_SIG* ecdsa = d2i_ECDSA_SIG(nullptr, &p, sig->length);
+  if (ecdsa == nullptr) return true;  // not ECDSA
+  const BIGNUM* r = nullptr;
+  const BIGNUM* s = nullptr;
+  ECDSA_SIG_get0(ecdsa, &r, &s);
+  const bool full = BN_num_bytes(r) == 32 && BN_num_bytes(s) == 32;
+  ECDSA_SIG_free(ecdsa);
+  return full;
+}
+
 // issuer == nullptr makes a self-signed certificate.
 CertPtr makeCert(EVP_PKEY* key, const std::string& common_name, X509* issuer, EVP_PKEY* issuer_key,
                  const std::vector<std::pair<int, std::string>>& extensions) {
@@ -59,10 +79,14 @@ CertPtr makeCert(EVP_PKEY* key, const std::string& common_name, X509* issuer, EV
   for (const auto& [nid, value] : extensions) {
     if (!addExtension(cert.get(), signer, nid, value)) return nullptr;
   }
-  if (X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key, EVP_sha256()) == 0) {
-    return nullptr;
+  // ECDSA signs with a fresh random number each time: signed again until Wine can verify it.
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    if (X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key, EVP_sha256()) == 0) {
+      return nullptr;
+    }
+    if (fullLengthEcdsaSignature(cert.get())) return cert;
   }
-  return cert;
+  return nullptr;
 }
 
 bool writeCerts(const std::string& path, const std::vector<X509*>& certs) {
