@@ -10,113 +10,19 @@
 
 #include "collectors/eventlog/xml_tree.h"
 #include "common/core/time.h"
+#include "common/text/utf8.h"
 
 namespace t0w {
 namespace {
 
 // ---- text helpers -------------------------------------------------------------------------
-
-// Length of the valid UTF-8 sequence at s[i..n), or 0 when it is invalid (overlong forms,
-// surrogates and code points above U+10FFFF are invalid, as in RFC 3629).
-size_t validSequence(const unsigned char* s, size_t i, size_t n) {
-  const unsigned char c = s[i];
-  if (c < 0x80) return 1;
-  auto cont = [&](size_t k) { return i + k < n && (s[i + k] & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    const unsigned char c1 = s[i + 1];
-    if (c == 0xE0 && c1 < 0xA0) return 0;   // overlong
-    if (c == 0xED && c1 >= 0xA0) return 0;  // UTF-16 surrogate
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    const unsigned char c1 = s[i + 1];
-    if (c == 0xF0 && c1 < 0x90) return 0;   // overlong
-    if (c == 0xF4 && c1 >= 0x90) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
-// Whether [s, s + n) is ASCII: values and names almost always are, and are short, so whole
-// words are OR-ed (the last one overlapping) rather than bytes looked at one by one.
-bool isAscii(const unsigned char* s, size_t n) {
-  constexpr uint64_t kHigh8 = 0x8080808080808080ull;
-  if (n >= 8) {
-    uint64_t acc = 0;
-    uint64_t w;
-    for (size_t i = 0; i + 8 <= n; i += 8) {
-      std::memcpy(&w, s + i, 8);
-      acc |= w;
-    }
-    std::memcpy(&w, s + n - 8, 8);
-    return ((acc | w) & kHigh8) == 0;
-  }
-  if (n >= 4) {
-    uint32_t a;
-    uint32_t b;
-    std::memcpy(&a, s, 4);
-    std::memcpy(&b, s + n - 4, 4);
-    return ((a | b) & 0x80808080u) == 0;
-  }
-  unsigned acc = 0;
-  for (size_t i = 0; i < n; ++i) acc |= s[i];
-  return acc < 0x80;
-}
-
-// Length of the longest valid UTF-8 prefix of `in`.
-size_t validUtf8Prefix(std::string_view in) {
-  const auto* s = reinterpret_cast<const unsigned char*>(in.data());
-  const size_t n = in.size();
-  if (isAscii(s, n)) return n;
-  size_t i = 0;
-  // Fast path: values are almost always ASCII, checked eight bytes at a time.
-  for (; i + 8 <= n; i += 8) {
-    uint64_t word;
-    std::memcpy(&word, s + i, 8);
-    if (word & 0x8080808080808080ull) break;
-  }
-  while (i < n) {
-    if (s[i] < 0x80) {
-      ++i;
-      continue;
-    }
-    const size_t len = validSequence(s, i, n);
-    if (len == 0) break;
-    i += len;
-  }
-  return i;
-}
-
-// Values must be valid UTF-8 downstream (JSON, SQLite, Sigma matching): replace what is not.
-// Appends to `out` so that callers fill strings they keep from one event to the next.
-void appendValidUtf8(std::string& out, std::string_view in) {
-  const auto* s = reinterpret_cast<const unsigned char*>(in.data());
-  const size_t n = in.size();
-  size_t i = validUtf8Prefix(in);
-  if (i == n) {
-    out.append(in);
-    return;
-  }
-  out.reserve(out.size() + n + 8);
-  out.append(in.data(), i);
-  while (i < n) {
-    const size_t len = validSequence(s, i, n);
-    if (len == 0) {
-      out.append("\xEF\xBF\xBD");
-      ++i;
-    } else {
-      out.append(in.data() + i, len);
-      i += len;
-    }
-  }
-}
+// Values and names must be valid UTF-8 downstream (JSON, SQLite, Sigma matching): what is not is
+// repaired with common/text/utf8's rule, appended so that callers fill strings they keep from
+// one event to the next.
 
 // `in` itself when it is valid UTF-8 (no copy), else its repaired copy in `scratch`.
 std::string_view validUtf8(std::string_view in, std::string& scratch) {
-  if (validUtf8Prefix(in) == in.size()) return in;
+  if (isValidUtf8(in)) return in;
   scratch.clear();
   appendValidUtf8(scratch, in);
   return scratch;

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text/utf8.h"
+
 namespace t0w {
 
 // A char iterator that publishes how far nlohmann's lexer has read, so that the handler knows
@@ -281,31 +283,11 @@ class FastJsonReader {
   }
   // One multi-byte UTF-8 sequence at p_ (well-formed per Unicode table 3-7), or false.
   bool utf8() {
-    const auto b = [&](ptrdiff_t i) { return static_cast<unsigned char>(p_[i]); };
-    const auto in = [](unsigned char c, unsigned char lo, unsigned char hi) {
-      return c >= lo && c <= hi;
-    };
-    const unsigned char c = b(0);
-    const ptrdiff_t left = end_ - p_;
-    int n = 0;
-    if (in(c, 0xC2, 0xDF)) {
-      n = left >= 2 && in(b(1), 0x80, 0xBF) ? 2 : 0;
-    } else if (c == 0xE0) {
-      n = left >= 3 && in(b(1), 0xA0, 0xBF) && in(b(2), 0x80, 0xBF) ? 3 : 0;
-    } else if (in(c, 0xE1, 0xEC) || in(c, 0xEE, 0xEF)) {
-      n = left >= 3 && in(b(1), 0x80, 0xBF) && in(b(2), 0x80, 0xBF) ? 3 : 0;
-    } else if (c == 0xED) {
-      n = left >= 3 && in(b(1), 0x80, 0x9F) && in(b(2), 0x80, 0xBF) ? 3 : 0;
-    } else if (c == 0xF0) {
-      n = left >= 4 && in(b(1), 0x90, 0xBF) && in(b(2), 0x80, 0xBF) && in(b(3), 0x80, 0xBF) ? 4 : 0;
-    } else if (in(c, 0xF1, 0xF3)) {
-      n = left >= 4 && in(b(1), 0x80, 0xBF) && in(b(2), 0x80, 0xBF) && in(b(3), 0x80, 0xBF) ? 4 : 0;
-    } else if (c == 0xF4) {
-      n = left >= 4 && in(b(1), 0x80, 0x8F) && in(b(2), 0x80, 0xBF) && in(b(3), 0x80, 0xBF) ? 4 : 0;
-    }
-    if (n == 0) return false;
-    if (escaped_) scratch_.append(p_, static_cast<size_t>(n));
-    p_ += n;
+    const Utf8Sequence seq =
+        utf8Sequence(reinterpret_cast<const unsigned char*>(p_), static_cast<size_t>(end_ - p_));
+    if (!seq.valid) return false;
+    if (escaped_) scratch_.append(p_, seq.length);
+    p_ += seq.length;
     return true;
   }
   // Whether any of the eight bytes in `w` ends a plain ASCII run: '"', '\\', a control

@@ -60,5 +60,26 @@ TEST(Utf8, ReplacesAsTheJsonWriterDoes) {
   }
 }
 
+// The word-at-a-time scans against the byte-at-a-time rule: every length up to 40 (the word
+// loop, its overlapping last word, the 4-byte and the byte paths) with one byte of 0x80 or
+// more at every position.
+TEST(Utf8, AsciiAndPrefixScansSeeEveryPosition) {
+  for (size_t n = 0; n <= 40; ++n) {
+    const std::string plain(n, 'x');
+    EXPECT_TRUE(isAscii(plain));
+    EXPECT_EQ(validUtf8Prefix(plain), n);
+    for (size_t at = 0; at < n; ++at) {
+      std::string bad = plain;
+      bad[at] = '\x81';
+      EXPECT_FALSE(isAscii(bad)) << n << " " << at;
+      EXPECT_EQ(validUtf8Prefix(bad), at) << n << " " << at;
+      std::string good = plain;
+      good.replace(at, 1, "\xC3\xA9");
+      EXPECT_FALSE(isAscii(good));
+      EXPECT_EQ(validUtf8Prefix(good), good.size()) << n << " " << at;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace t0w
