@@ -81,13 +81,14 @@ class BeastTransport::Impl {
     beast::error_code ec;
     SSL_CTX_set_min_proto_version(ssl_ctx_.native_handle(), TLS1_2_VERSION);
     ssl_ctx_.set_verify_mode(ssl::verify_peer, ec);
-    const bool have_system_store = addSystemTrust(ssl_ctx_.native_handle()).ok();
+    // A CA bundle replaces the system store (as Beats, Fluent Bit and syslog-ng do): the
+    // collector is then pinned to the CAs its operators chose, and no public CA can stand in.
     if (!options_.ca_bundle_file.empty()) {
       ssl_ctx_.load_verify_file(options_.ca_bundle_file, ec);
       if (ec) {
         return makeError(Errc::kIo, "CA bundle " + options_.ca_bundle_file + ": " + ec.message());
       }
-    } else if (!have_system_store) {
+    } else if (!addSystemTrust(ssl_ctx_.native_handle())) {
       return makeError(Errc::kIo, "no CA bundle given and the system CA store is unavailable");
     }
     if (options_.client_cert_file.empty() != options_.client_key_file.empty()) {

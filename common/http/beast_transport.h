@@ -18,7 +18,7 @@ namespace t0w {
 struct BeastTransportOptions {
   // Collector base URL: "https://host[:port][/prefix]". HttpRequest::path is appended.
   std::string url;
-  std::string ca_bundle_file;    // optional PEM bundle trusted in addition to the system store
+  std::string ca_bundle_file;    // optional PEM bundle, trusted instead of the system store
   std::string client_cert_file;  // optional PEM chain for mutual TLS (needs client_key_file)
   std::string client_key_file;   // optional PEM private key for mutual TLS
   bool allow_insecure = false;   // permit an http:// URL (logs a warning)

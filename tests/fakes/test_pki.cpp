@@ -107,14 +107,15 @@ bool writeKey(const std::string& path, EVP_PKEY* key) {
 }  // namespace
 
 Result<TestPkiFiles> writeTestPki(const std::string& dir,
-                                  const std::vector<std::string>& server_names) {
+                                  const std::vector<std::string>& server_names,
+                                  const std::string& ca_name) {
   if (server_names.empty()) return makeError(Errc::kInvalidArgument, "no server names");
   KeyPtr ca_key(EVP_EC_gen("P-256"));
   KeyPtr server_key(EVP_EC_gen("P-256"));
   KeyPtr client_key(EVP_EC_gen("P-256"));
   if (!ca_key || !server_key || !client_key) return makeError(Errc::kInternal, "EC key generation");
 
-  CertPtr ca = makeCert(ca_key.get(), "Tier0Watch test CA", nullptr, nullptr,
+  CertPtr ca = makeCert(ca_key.get(), ca_name, nullptr, nullptr,
                         {{NID_basic_constraints, "critical,CA:TRUE"},
                          {NID_key_usage, "critical,keyCertSign,cRLSign"},
                          {NID_subject_key_identifier, "hash"}});

@@ -18,8 +18,11 @@ struct TestPkiFiles {
 };
 
 // Writes the files into `dir`. `server_names` become subjectAltNames ("DNS:localhost",
-// "IP:127.0.0.1", ...); the first one's value is the subject CN.
+// "IP:127.0.0.1", ...); the first one's value is the subject CN. `ca_name` is the CA's CN: OpenSSL
+// finds a trusted CA by its subject, so two test PKIs that must not stand in for each other need
+// two names.
 Result<TestPkiFiles> writeTestPki(const std::string& dir,
-                                  const std::vector<std::string>& server_names);
+                                  const std::vector<std::string>& server_names,
+                                  const std::string& ca_name = "Tier0Watch test CA");
 
 }  // namespace t0w::fakes

@@ -14,6 +14,7 @@
 #include "tests/fakes/fake_process.h"
 #include "tests/fakes/fake_random.h"
 #include "tests/fakes/gzip.h"
+#include "tests/fakes/test_pki.h"
 
 namespace t0w {
 namespace {
@@ -360,6 +361,46 @@ TEST(ShipperTransportTest, SystemStoreInAHashedDirectoryIsReadWhenNeeded) {
     EXPECT_EQ(result.response().status, 200);
   }
   EXPECT_EQ(records(*server).size(), 2u);
+}
+
+// A CA bundle is the whole trust: a server the system store trusts, but whose CA is not in the
+// bundle, is refused (a public CA cannot stand in for the collector's private one).
+TEST(ShipperTransportTest, ACaBundleReplacesTheSystemStore) {
+  TempDir dir;
+  TempDir other_dir;
+  auto server = startCollector(dir, {});
+  ASSERT_TRUE(server);
+  // A CA that did not sign the server's certificate, under another name (OpenSSL looks a trusted
+  // CA up by subject: one of the same name would hide the system store's).
+  auto other = fakes::writeTestPki(other_dir.path(), {"IP:127.0.0.1"}, "Tier0Watch other CA");
+  ASSERT_TRUE(other) << other.error().toString();
+  BeastTransportOptions options = optionsFor(*server);
+  const std::string ca = options.ca_bundle_file;
+  const std::filesystem::path store = std::filesystem::path(dir.path()) / "certs";
+  std::filesystem::create_directories(store);
+  std::filesystem::copy_file(ca, store / hashedName(ca));
+  ScopedEnv file("SSL_CERT_FILE", nullptr);
+  ScopedEnv certs("SSL_CERT_DIR", store.c_str());  // the system store trusts server's CA
+  {
+    BeastTransportOptions system_only = options;
+    system_only.ca_bundle_file.clear();
+    auto transport = makeTransport(system_only);
+    ASSERT_TRUE(transport);
+    const TransportResult result = transport->send(batchRequest(samplePayload(1)));
+    ASSERT_TRUE(result.isResponse()) << result.error().toString();
+    EXPECT_EQ(result.response().status, 200);
+  }
+  {
+    BeastTransportOptions pinned = options;
+    pinned.ca_bundle_file = other->ca_cert;
+    auto transport = makeTransport(pinned);
+    ASSERT_TRUE(transport);
+    const TransportResult result = transport->send(batchRequest(samplePayload(3)));
+    ASSERT_FALSE(result.isResponse());
+    EXPECT_EQ(result.error().kind, TransportErrorKind::kTlsVerification)
+        << result.error().toString();
+  }
+  EXPECT_EQ(records(*server).size(), 1u);
 }
 
 TEST(ShipperTransportTest, PlainHttpNeedsAllowInsecure) {

@@ -62,7 +62,7 @@ notify:
     enabled: false
     url: ""            # https://host[:port]/path: one signed JSON POST per notification
     secret: ""         # HMAC-SHA256 key (X-Tier0Watch-Signature); never logged
-    ca_file: ""
+    ca_file: ""        # set: the only CAs trusted for this output; empty: the system's
     batch_size: 20
 log:
   level: info          # trace | debug | info | warn | error
@@ -73,14 +73,14 @@ forward:
     enabled: false
     url: ""
     token: ""
-    ca_file: ""
+    ca_file: ""        # set: the only CAs trusted for this output; empty: the system's
     sourcetype: tier0watch
     batch_size: 100
   syslog:
     enabled: false
     host: ""
     port: 6514
-    ca_file: ""
+    ca_file: ""        # set: the only CAs trusted for this output; empty: the system's
     app_name: tier0watch
     batch_size: 100
 )yaml";

@@ -90,8 +90,9 @@ class SyslogOutput final : public Output {
       : config_(std::move(config)), tls_(ssl::context::tls_client) {}
 
   Status init() {
-    const Status system = addSystemTrust(tls_.native_handle());
+    // ca_file replaces the system store, as the agent's ca_bundle does.
     if (config_.ca_file.empty()) {
+      const Status system = addSystemTrust(tls_.native_handle());
       if (!system) return makeError(Errc::kIo, "syslog: " + system.error().message);
     } else {
       boost::system::error_code ec;
