@@ -148,4 +148,16 @@ Result<TestPkiFiles> writeTestPki(const std::string& dir,
   return files;
 }
 
+std::string hashedCaFileName(const std::string& pem_file) {
+  FILE* f = std::fopen(pem_file.c_str(), "r");
+  if (f == nullptr) return {};
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (cert == nullptr) return {};
+  char name[16];
+  std::snprintf(name, sizeof name, "%08lx.0", X509_subject_name_hash(cert));
+  X509_free(cert);
+  return name;
+}
+
 }  // namespace t0w::fakes

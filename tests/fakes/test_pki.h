@@ -25,4 +25,8 @@ Result<TestPkiFiles> writeTestPki(const std::string& dir,
                                   const std::vector<std::string>& server_names,
                                   const std::string& ca_name = "Tier0Watch test CA");
 
+// "<subject hash>.0", the name under which OpenSSL looks the CA certificate in `pem_file` up in
+// a hashed directory (a system store such as Debian's /etc/ssl/certs); empty when unreadable.
+std::string hashedCaFileName(const std::string& pem_file);
+
 }  // namespace t0w::fakes

@@ -14,6 +14,7 @@
 
 #include "common/http/beast_transport.h"
 #include "common/wire/batch_encoder.h"
+#include "tests/fakes/scoped_env.h"
 #include "tests/fakes/test_pki.h"
 #include "tools/collector/security.h"
 #include "tools/collector/service.h"
@@ -127,6 +128,51 @@ QueueRecord record(RecordKind kind, const std::string& key, int64_t record_id, c
           ? event.dump()
           : Json{{"rule_id", "r1"}, {"rule_title", "T"}, {"level", level}, {"event", event}}.dump();
   return r;
+}
+
+// An output's ca_file is its whole trust, as the agent's ca_bundle is: a receiver the system
+// store trusts but whose CA is not in ca_file is refused, and nothing reaches it.
+TEST(CollectorForwardTest, SyslogCaFileReplacesTheSystemStore) {
+  char tmpl[] = "/tmp/t0w-collector-fwd-ca-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  auto pki = fakes::writeTestPki(dir, {"DNS:localhost", "IP:127.0.0.1"});
+  ASSERT_TRUE(pki) << pki.error().toString();
+  std::filesystem::create_directories(dir + "/other");
+  auto other = fakes::writeTestPki(dir + "/other", {"DNS:localhost"}, "Tier0Watch other CA");
+  ASSERT_TRUE(other) << other.error().toString();
+  const std::string store = dir + "/certs";  // the system store: it trusts the receiver's CA
+  std::filesystem::create_directories(store);
+  std::filesystem::copy_file(pki->ca_cert, store + "/" + fakes::hashedCaFileName(pki->ca_cert));
+  fakes::ScopedEnv file("SSL_CERT_FILE", nullptr);
+  fakes::ScopedEnv certs("SSL_CERT_DIR", store.c_str());
+
+  // One receiver per attempt: a receiver takes one connection.
+  Signal signal;
+  SyslogReceiver refused(*pki, signal);
+  SyslogReceiver accepted(*pki, signal);
+  SyslogOutputConfig config;
+  config.enabled = true;
+  config.host = "localhost";
+  const std::vector<ForwardItem> items{{1, R"({"kind":"event","host":"srv9"})", 0}};
+
+  config.port = refused.port();
+  config.ca_file = other->ca_cert;
+  auto pinned = makeSyslogOutput(config);
+  ASSERT_TRUE(pinned) << pinned.error().toString();
+  EXPECT_FALSE((*pinned)->deliver(items).ok());
+
+  config.port = accepted.port();
+  config.ca_file.clear();  // the system store alone
+  auto system = makeSyslogOutput(config);
+  ASSERT_TRUE(system) << system.error().toString();
+  const Status delivered = (*system)->deliver(items);
+  ASSERT_TRUE(delivered.ok()) << delivered.error().toString();
+  ASSERT_TRUE(signal.waitFor([&] { return !accepted.messages.empty(); }));
+  std::lock_guard lock(signal.m_);
+  EXPECT_TRUE(refused.messages.empty());
+  EXPECT_EQ(accepted.messages.size(), 1u);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CollectorForwardTest, SplunkAndSyslogReceiveEveryRecordDespiteAnOutage) {

@@ -1,8 +1,5 @@
 // BeastTransport against the real t0w-fake-collector (and t0w-fake-proxy) on 127.0.0.1.
 #include <gtest/gtest.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <stdlib.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,6 +11,7 @@
 #include "tests/fakes/fake_process.h"
 #include "tests/fakes/fake_random.h"
 #include "tests/fakes/gzip.h"
+#include "tests/fakes/scoped_env.h"
 #include "tests/fakes/test_pki.h"
 
 namespace t0w {
@@ -299,35 +297,6 @@ TEST(ShipperTransportTest, UntrustedCaIsRefusedAndNothingIsRecorded) {
   EXPECT_TRUE(records(*server).empty());
 }
 
-// Sets (or, with nullptr, unsets) an environment variable for one scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = ::getenv(name)) old_ = old;
-    value ? ::setenv(name, value, 1) : ::unsetenv(name);
-  }
-  ~ScopedEnv() { old_ ? ::setenv(name_, old_->c_str(), 1) : ::unsetenv(name_); }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
-// "<subject hash>.0", the name OpenSSL looks a CA up by in a hashed directory.
-std::string hashedName(const std::string& pem_file) {
-  FILE* f = ::fopen(pem_file.c_str(), "r");
-  if (f == nullptr) return {};
-  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
-  ::fclose(f);
-  if (cert == nullptr) return {};
-  char name[16];
-  std::snprintf(name, sizeof name, "%08lx.0", X509_subject_name_hash(cert));
-  X509_free(cert);
-  return name;
-}
-
 TEST(ShipperTransportTest, SystemStoreInAHashedDirectoryIsReadWhenNeeded) {
   TempDir dir;
   auto server = startCollector(dir, {});
@@ -337,13 +306,13 @@ TEST(ShipperTransportTest, SystemStoreInAHashedDirectoryIsReadWhenNeeded) {
   options.ca_bundle_file.clear();
   const std::filesystem::path store = std::filesystem::path(dir.path()) / "certs";
   std::filesystem::create_directories(store);
-  const std::string name = hashedName(ca);
+  const std::string name = fakes::hashedCaFileName(ca);
   ASSERT_FALSE(name.empty()) << ca;
   std::filesystem::copy_file(ca, store / name);
   {
     // The test CA is trusted through the system's hashed directory alone.
-    ScopedEnv file("SSL_CERT_FILE", nullptr);
-    ScopedEnv certs("SSL_CERT_DIR", store.c_str());
+    fakes::ScopedEnv file("SSL_CERT_FILE", nullptr);
+    fakes::ScopedEnv certs("SSL_CERT_DIR", store.c_str());
     auto transport = makeTransport(options);
     ASSERT_TRUE(transport);
     const TransportResult result = transport->send(batchRequest(samplePayload(2)));
@@ -352,8 +321,8 @@ TEST(ShipperTransportTest, SystemStoreInAHashedDirectoryIsReadWhenNeeded) {
   }
   {
     // SSL_CERT_FILE still names a bundle the system trusts, as with OpenSSL's defaults.
-    ScopedEnv file("SSL_CERT_FILE", ca.c_str());
-    ScopedEnv certs("SSL_CERT_DIR", (std::filesystem::path(dir.path()) / "none").c_str());
+    fakes::ScopedEnv file("SSL_CERT_FILE", ca.c_str());
+    fakes::ScopedEnv certs("SSL_CERT_DIR", (std::filesystem::path(dir.path()) / "none").c_str());
     auto transport = makeTransport(options);
     ASSERT_TRUE(transport);
     const TransportResult result = transport->send(batchRequest(samplePayload(2)));
@@ -378,9 +347,9 @@ TEST(ShipperTransportTest, ACaBundleReplacesTheSystemStore) {
   const std::string ca = options.ca_bundle_file;
   const std::filesystem::path store = std::filesystem::path(dir.path()) / "certs";
   std::filesystem::create_directories(store);
-  std::filesystem::copy_file(ca, store / hashedName(ca));
-  ScopedEnv file("SSL_CERT_FILE", nullptr);
-  ScopedEnv certs("SSL_CERT_DIR", store.c_str());  // the system store trusts server's CA
+  std::filesystem::copy_file(ca, store / fakes::hashedCaFileName(ca));
+  fakes::ScopedEnv file("SSL_CERT_FILE", nullptr);
+  fakes::ScopedEnv certs("SSL_CERT_DIR", store.c_str());  // the system store trusts server's CA
   {
     BeastTransportOptions system_only = options;
     system_only.ca_bundle_file.clear();
