@@ -109,8 +109,7 @@ EventField& Event::appendField(std::string_view name, SpareFields& spare) {
     f.hash = fieldHash(name);
     return f;
   }
-  EventField& f = fields_.emplace_back(std::move(spare.back()));
-  spare.pop_back();
+  EventField& f = fields_.emplace_back(std::move(spare.fields_[spare.next_++]));
   if (f.name != name) {
     f.name.assign(name);
     f.hash = fieldHash(name);
@@ -173,21 +172,30 @@ void Event::clear(SpareFields& spare) {
   emptyKeeping(source);
   position = kDefault.origin.position;
   emptyKeeping(file_id);
-  // Spare fields in reverse document order: appendField() takes from the back, so the next
-  // event's first field gets this one's first field's strings (similar events, similar sizes).
-  // Names are kept with their hashes (appendField reuses them when the next name is the same).
-  for (auto it = fields.rbegin(); it != fields.rend() && spare.size() < kKeepFields; ++it) {
-    if (it->name.capacity() > kKeepStringBytes) {
-      std::string().swap(it->name);
-      it->hash = fieldHash("");
+  // The fields become the spare as they stand, by one swap rather than a move each, in document
+  // order: appendField() takes from the front, so the next event's first field gets this one's
+  // first field's strings (similar events, similar sizes). Names are kept with their hashes
+  // (appendField reuses them when the next name is the same); the spare fields this event did
+  // not take follow, so that a bigger event after a smaller one still allocates nothing.
+  if (fields.size() > kKeepFields) fields.resize(kKeepFields);
+  for (EventField& f : fields) {
+    if (f.name.capacity() > kKeepStringBytes) {
+      std::string().swap(f.name);
+      f.hash = fieldHash("");
     }
-    emptyKeeping(it->value);
-    spare.push_back(std::move(*it));
+    emptyKeeping(f.value);
   }
-  if (fields.capacity() <= kKeepFields) {
+  const size_t untaken = spare.next_;
+  fields.swap(spare.fields_);  // `fields` now holds the old spare: taken shells, then the rest
+  spare.next_ = 0;
+  for (size_t i = untaken; i < fields.size() && spare.fields_.size() < kKeepFields; ++i) {
+    spare.fields_.push_back(std::move(fields[i]));
+  }
+  if (fields.capacity() <= kKeepFields && spare.fields_.capacity() <= kKeepFields) {
     fields.clear();
   } else {
     std::vector<EventField>().swap(fields);
+    if (spare.fields_.capacity() > kKeepFields) spare.fields_.shrink_to_fit();
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,9 +70,20 @@ struct EventField {
 };
 
 // Fields a parser keeps between events so that the next event's fields reuse their strings
-// (Event::clear puts them there, Event::appendField takes them back). Held by the parser, not by
-// the Event, whose size, copies and memoryBytes() stay as they are.
-using SpareFields = std::vector<EventField>;
+// (Event::clear hands them over, Event::appendField takes them back in document order). Held by
+// the parser, not by the Event, whose size, copies and memoryBytes() stay as they are.
+class SpareFields {
+ public:
+  size_t size() const { return fields_.size() - next_; }
+  bool empty() const { return size() == 0; }
+  // The fields appendField() will take, the next one first.
+  std::span<const EventField> fields() const { return {fields_.data() + next_, size()}; }
+
+ private:
+  friend class Event;
+  std::vector<EventField> fields_;  // [next_, end) not taken yet
+  size_t next_ = 0;
+};
 
 struct RenderingInfo {
   std::string culture;

@@ -148,10 +148,40 @@ TEST(EventTest, ASpareFieldKeepsItsStringsButNotItsValue) {
   SpareFields spare;
   e.clear(spare);
   ASSERT_EQ(spare.size(), 2u);
-  // appendField takes from the back: the first field of the event before.
-  EXPECT_EQ(spare.back().name, "AuthenticationPackageName");
-  EXPECT_TRUE(spare.back().value.empty());
-  EXPECT_EQ(spare.back().value.capacity(), capacity);
+  // appendField takes the next one: the first field of the event before.
+  EXPECT_EQ(spare.fields().front().name, "AuthenticationPackageName");
+  EXPECT_TRUE(spare.fields().front().value.empty());
+  EXPECT_EQ(spare.fields().front().value.capacity(), capacity);
+}
+
+// A smaller event between two bigger ones leaves the fields it did not take in the spare: the
+// second big event allocates no string that the first one had.
+TEST(EventTest, SpareFieldsAnEventDidNotTakeAreKept) {
+  const std::string long_value(40, 'v');  // past the short-string buffer
+  Event e;
+  SpareFields spare;
+  for (int i = 0; i < 5; ++i) e.appendField("Big" + std::to_string(i), spare).value = long_value;
+  e.clear(spare);
+  ASSERT_EQ(spare.size(), 5u);
+  e.appendField("Small", spare).value = "x";
+  e.appendField("Big1", spare).value = "y";
+  e.clear(spare);
+  ASSERT_EQ(spare.size(), 5u);  // the two this event had, then the three it did not take
+  EXPECT_EQ(spare.fields()[0].name, "Small");
+  EXPECT_EQ(spare.fields()[1].name, "Big1");
+  EXPECT_EQ(spare.fields()[2].name, "Big2");
+  for (const EventField& f : spare.fields()) {
+    EXPECT_TRUE(f.value.empty());
+    EXPECT_GE(f.value.capacity(), long_value.size()) << f.name;
+    EXPECT_EQ(f.hash, fieldHash(f.name)) << f.name;
+  }
+  for (int i = 0; i < 5; ++i) e.appendField("Big" + std::to_string(i), spare).value = long_value;
+  EXPECT_TRUE(spare.empty());
+  for (const EventField& f : e.fields()) EXPECT_EQ(f.hash, fieldHash(f.name)) << f.name;
+  EXPECT_EQ(*e.find("Big4"), long_value);
+  e.clear(spare);  // twice in a row: nothing is lost
+  e.clear(spare);
+  EXPECT_EQ(spare.size(), 5u);
 }
 
 TEST(EventTest, ClearDoesNotKeepTheBuffersOfAHugeEvent) {
@@ -160,7 +190,7 @@ TEST(EventTest, ClearDoesNotKeepTheBuffersOfAHugeEvent) {
   SpareFields spare;
   e.clear(spare);
   EXPECT_LE(spare.size(), 256u);
-  for (const EventField& f : spare) EXPECT_LE(f.value.capacity(), 1024u);
+  for (const EventField& f : spare.fields()) EXPECT_LE(f.value.capacity(), 1024u);
   EXPECT_LE(e.fields().capacity(), 256u);
 }
 
