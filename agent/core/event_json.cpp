@@ -241,10 +241,7 @@ class LineWriter {
     openObject(key);
     const size_t n = fields.size();
     if (n <= kLinearMax && !hasRepeatedName(fields)) {
-      for (const EventField& f : fields) {  // the usual event: every name once
-        fieldName(f.name);
-        appendJsonString(out_, f.value);
-      }
+      for (const EventField& f : fields) field(f);  // the usual event: every name once
     } else if (n <= kLinearMax) {
       for (size_t i = 0; i < n; ++i) {
         bool earlier = false;
@@ -335,6 +332,7 @@ class LineWriter {
   static constexpr size_t kMaxKey = 24;  // longer than any key of this file
   // Events have a few dozen fields at most; a map pays off only for large ones.
   static constexpr size_t kLinearMax = 32;
+  static constexpr size_t kFusedMax = 250;  // name and value bytes written through one buffer
 
   // Writes `,"key":` (no comma for the first member) to buf, which has room for kMaxKey + 4
   // bytes; returns its length.
@@ -348,6 +346,31 @@ class LineWriter {
     buf[n++] = '"';
     buf[n++] = ':';
     return n;
+  }
+
+  // `,"name":"value"` in one append when neither needs escaping (nearly every field): the
+  // six appends of its pieces cost more than copying its bytes twice.
+  void field(const EventField& f) {
+    const size_t n = f.name.size() + f.value.size();
+    if (n > kFusedMax || !isVerbatimJsonString(f.name) || !isVerbatimJsonString(f.value)) {
+      fieldName(f.name);
+      appendJsonString(out_, f.value);
+      return;
+    }
+    char buf[kFusedMax + 6];
+    size_t k = 0;
+    if (!first_) buf[k++] = ',';
+    first_ = false;
+    buf[k++] = '"';
+    std::memcpy(buf + k, f.name.data(), f.name.size());
+    k += f.name.size();
+    buf[k++] = '"';
+    buf[k++] = ':';
+    buf[k++] = '"';
+    std::memcpy(buf + k, f.value.data(), f.value.size());
+    k += f.value.size();
+    buf[k++] = '"';
+    out_.append(buf, k);
   }
 
   // A member whose name comes from the event, so escaped.

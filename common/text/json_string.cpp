@@ -79,6 +79,10 @@ void appendEscapedAscii(std::string& out, unsigned char c) {
 
 }  // namespace
 
+bool isVerbatimJsonString(std::string_view s) {
+  return plainRun(reinterpret_cast<const unsigned char*>(s.data()), s.size()) == s.size();
+}
+
 void appendJsonString(std::string& out, std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();

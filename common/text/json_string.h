@@ -10,4 +10,8 @@ namespace t0w {
 // error_handler_t::replace: invalid UTF-8 becomes U+FFFD, control characters are escaped.
 void appendJsonString(std::string& out, std::string_view s);
 
+// Whether appendJsonString writes `s` as it is between quotes: printable ASCII without '"' and
+// '\\' (what names and values nearly always are).
+bool isVerbatimJsonString(std::string_view s);
+
 }  // namespace t0w

@@ -192,6 +192,30 @@ TEST(EventJsonTest, DistinctAndRepeatedNamesMatchTheTree) {
   EXPECT_EQ(eventToJsonLine(e), referenceLine(e));
 }
 
+// Fields whose name and value need no escaping go out through one buffer up to 250 bytes: plain
+// ones on both sides of that size, and ones with a byte to escape in the name or the value.
+TEST(EventJsonTest, PlainFieldsOnBothSidesOfTheOneBufferSizeMatchTheTree) {
+  std::mt19937 rng(2468);
+  for (size_t total = 0; total <= 260; ++total) {
+    Event e;
+    e.data_section = Event::DataSection::kEventData;
+    for (int k = 0; k < 3; ++k) {
+      const size_t name_len = 1 + rng() % std::max<size_t>(total, 1);
+      std::string name = "N" + std::to_string(k);
+      name.resize(std::max(name.size(), name_len), 'n');
+      std::string value(total > name.size() ? total - name.size() : 0, 'v');
+      for (char& c : value) {
+        c = static_cast<char>(' ' + rng() % 95);
+        if (c == '"' || c == '\\') c = 'x';  // plain: the one-buffer path
+      }
+      if (k == 1 && !value.empty()) value[rng() % value.size()] = '"';
+      if (k == 2 && name.size() > 2) name[2] = '\\';
+      e.addField(std::move(name), std::move(value));
+    }
+    ASSERT_EQ(eventToJsonLine(e), referenceLine(e)) << "size " << total;
+  }
+}
+
 TEST(EventJsonTest, StringsWithLongPlainRunsAreEscapedAsNlohmannDoes) {
   std::mt19937 rng(99);
   for (int i = 0; i < 20000; ++i) {
