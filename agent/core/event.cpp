@@ -191,12 +191,13 @@ void Event::clear(SpareFields& spare) {
   for (size_t i = untaken; i < fields.size() && spare.fields_.size() < kKeepFields; ++i) {
     spare.fields_.push_back(std::move(fields[i]));
   }
-  if (fields.capacity() <= kKeepFields && spare.fields_.capacity() <= kKeepFields) {
-    fields.clear();
-  } else {
+  // Each vector is bounded on its own: a huge event's buffers are not carried to the next.
+  if (fields.capacity() > kKeepFields) {
     std::vector<EventField>().swap(fields);
-    if (spare.fields_.capacity() > kKeepFields) spare.fields_.shrink_to_fit();
+  } else {
+    fields.clear();
   }
+  if (spare.fields_.capacity() > kKeepFields) spare.fields_.shrink_to_fit();
 }
 
 const std::string* Event::find(const FieldKey& key) const {
