@@ -158,28 +158,34 @@ class SimpleScanner {
     const size_t at = rest.find(s);
     return at == std::string_view::npos ? nullptr : from + at;
   }
+  // The loops below move a local pointer and store p_ once: a char read may alias p_ itself,
+  // so a loop on p_ would store it at every byte.
   bool skipSpace() {
-    const char* start = p_;
-    while (p_ != end_ && isSpace(*p_)) ++p_;
-    return p_ != start;
+    const char* q = p_;
+    while (q != end_ && isSpace(*q)) ++q;
+    const bool moved = q != p_;
+    p_ = q;
+    return moved;
   }
   // A name and, in `local`, its part after the last ':'.
   std::string_view name(std::string_view& local) {
     if (p_ == end_ || !has(*p_, kNameStart)) return {};
-    const char* start = p_;
+    const char* const start = p_;
+    const char* q = p_;
     uint8_t seen = 0;  // the loop only collects classes: most names have no prefix
-    for (; p_ != end_; ++p_) {
-      const uint8_t c = classOf(*p_);
+    for (; q != end_; ++q) {
+      const uint8_t c = classOf(*q);
       if (!(c & kNameChar)) break;
       seen |= c;
     }
+    p_ = q;
     const char* local_start = start;
     if (seen & kColon) {
-      local_start = p_;
+      local_start = q;
       while (local_start[-1] != ':') --local_start;
     }
-    local = std::string_view(local_start, static_cast<size_t>(p_ - local_start));
-    return std::string_view(start, static_cast<size_t>(p_ - start));
+    local = std::string_view(local_start, static_cast<size_t>(q - local_start));
+    return std::string_view(start, static_cast<size_t>(q - start));
   }
 
   // After "</": the open element's name, optional spaces, '>'.
