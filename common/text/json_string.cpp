@@ -17,23 +17,32 @@ constexpr std::array<bool, 256> kPlain = [] {
   return t;
 }();
 
-// Length of the run of plain bytes at the start of [p, p + n): eight bytes at a time while
-// none of them needs a look (values are mostly plain ASCII), then by the table.
-// Whether none of the eight bytes at p needs escaping or checking. The usual zero-byte tests:
-// a high bit in `special` for a byte below 0x20, '"' or '\\' (exact whenever no byte of w has
-// its own high bit set, which `w` itself adds to the test).
-bool plainWord(const unsigned char* p) {
-  constexpr uint64_t kOnes = 0x0101010101010101ull;
-  constexpr uint64_t kHigh = 0x8080808080808080ull;
-  uint64_t w;
-  std::memcpy(&w, p, 8);
-  const uint64_t quote = w ^ (kOnes * '"');
-  const uint64_t backslash = w ^ (kOnes * '\\');
-  const uint64_t special = ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) |
-                           ((backslash - kOnes) & ~backslash) | w;
-  return (special & kHigh) == 0;
+// High bits of the bytes of w that need escaping or checking: the usual zero-byte tests for a
+// byte below 0x20, '"' or '\\', plus w's own high bits (non-ASCII). Exact as a yes/no: a false
+// mark can only follow a true one (the borrow), and the high bits of w mark themselves.
+template <typename Word>
+Word specialBits(Word w) {
+  constexpr Word kOnes = static_cast<Word>(0x0101010101010101ull);
+  const Word quote = w ^ (kOnes * '"');
+  const Word backslash = w ^ (kOnes * '\\');
+  return ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) |
+         ((backslash - kOnes) & ~backslash) | w;
 }
 
+template <typename Word>
+Word load(const unsigned char* p) {
+  Word w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+constexpr uint64_t kHigh64 = 0x8080808080808080ull;
+
+// Whether none of the eight bytes at p needs escaping or checking.
+bool plainWord(const unsigned char* p) { return (specialBits(load<uint64_t>(p)) & kHigh64) == 0; }
+
+// Length of the run of plain bytes at the start of [p, p + n): eight bytes at a time while
+// none of them needs a look (values are mostly plain ASCII), then by the table.
 size_t plainRun(const unsigned char* p, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -80,7 +89,23 @@ void appendEscapedAscii(std::string& out, unsigned char c) {
 }  // namespace
 
 bool isVerbatimJsonString(std::string_view s) {
-  return plainRun(reinterpret_cast<const unsigned char*>(s.data()), s.size()) == s.size();
+  // Only a yes/no: every word is tested and the marks gathered, without a branch per word, and
+  // short strings (most values: "0x0", "-", "%%1833") by two overlapping words, not by bytes.
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  if (n >= 8) {
+    uint64_t marks = specialBits(load<uint64_t>(p + n - 8));  // the last eight, overlapping
+    for (size_t i = 0; i + 8 <= n; i += 8) marks |= specialBits(load<uint64_t>(p + i));
+    return (marks & kHigh64) == 0;
+  }
+  if (n >= 4) {
+    const uint32_t marks = specialBits(load<uint32_t>(p)) | specialBits(load<uint32_t>(p + n - 4));
+    return (marks & 0x80808080u) == 0;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!kPlain[p[i]]) return false;
+  }
+  return true;
 }
 
 void appendJsonString(std::string& out, std::string_view s) {
