@@ -89,8 +89,8 @@ void appendEscapedAscii(std::string& out, unsigned char c) {
 }  // namespace
 
 bool isVerbatimJsonString(std::string_view s) {
-  // Only a yes/no: every word is tested and the marks gathered, without a branch per word, and
-  // short strings (most values: "0x0", "-", "%%1833") by two overlapping words, not by bytes.
+  // Only a yes/no: every word is tested and the marks gathered, without a branch per word;
+  // 4 to 7 bytes (values such as "%%1833") as two overlapping words, not byte by byte.
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
   if (n >= 8) {
