@@ -334,8 +334,8 @@ class LineWriter {
   static constexpr size_t kLinearMax = 32;
   static constexpr size_t kFusedMax = 250;  // name and value bytes written through one buffer
 
-  // Writes `,"key":` (no comma for the first member) to buf, which has room for kMaxKey + 4
-  // bytes; returns its length.
+  // Writes `,"key":` (no comma for the first member) to buf, which has room for the key's size
+  // + 4 bytes (kMaxKey + 4 for this file's keys); returns its length.
   size_t memberPrefix(std::string_view key, char* buf) {
     size_t n = 0;
     if (!first_) buf[n++] = ',';
@@ -358,14 +358,7 @@ class LineWriter {
       return;
     }
     char buf[kFusedMax + 6];
-    size_t k = 0;
-    if (!first_) buf[k++] = ',';
-    first_ = false;
-    buf[k++] = '"';
-    std::memcpy(buf + k, f.name.data(), f.name.size());
-    k += f.name.size();
-    buf[k++] = '"';
-    buf[k++] = ':';
+    size_t k = memberPrefix(f.name, buf);
     buf[k++] = '"';
     std::memcpy(buf + k, f.value.data(), f.value.size());
     k += f.value.size();
