@@ -223,23 +223,30 @@ Result<Json> readAgentStatus(const std::filesystem::path& state_dir, int64_t now
   st["agent_id"] = agent_id.empty() ? "(not stored: configured or never started)" : agent_id;
   Json q;
   q["path"] = path.string();
-  Status s = (*db)->query(
-      "SELECT count(*), total(record_count), total(length(payload)), total(raw_bytes), "
-      "min(created_ms), total(CASE WHEN lane = 0 THEN record_count END), "
-      "total(CASE WHEN lease_id IS NOT NULL THEN record_count END) FROM chunks",
-      [&](sqlite3_stmt* r) {
-        q["chunks"] = sqlite3_column_int64(r, 0);
-        q["events"] = static_cast<uint64_t>(sqlite3_column_double(r, 1));
-        q["stored_bytes"] = static_cast<uint64_t>(sqlite3_column_double(r, 2));
-        q["raw_bytes"] = static_cast<uint64_t>(sqlite3_column_double(r, 3));
-        q["priority_events"] = static_cast<uint64_t>(sqlite3_column_double(r, 5));
-        q["leased_events"] = static_cast<uint64_t>(sqlite3_column_double(r, 6));
-        if (sqlite3_column_type(r, 4) == SQLITE_NULL) {
-          q["oldest_age_ms"] = nullptr;
-        } else {
-          q["oldest_age_ms"] = std::max<int64_t>(0, now_ms - sqlite3_column_int64(r, 4));
-        }
-      });
+  // Lease state moved out of `chunks` in queue schema 5; an agent not yet restarted after its
+  // upgrade still has it there.
+  const std::string sql =
+      std::string(
+          "SELECT count(*), total(record_count), total(length(payload)), "
+          "total(raw_bytes), min(created_ms), "
+          "total(CASE WHEN lane = 0 THEN record_count END), ") +
+      ((*db)->hasTable("chunk_leases")
+           ? "total(CASE WHEN l.lease_id IS NOT NULL THEN record_count END) FROM chunks c "
+             "LEFT JOIN chunk_leases l ON l.chunk_id = c.id"
+           : "total(CASE WHEN lease_id IS NOT NULL THEN record_count END) FROM chunks");
+  Status s = (*db)->query(sql.c_str(), [&](sqlite3_stmt* r) {
+    q["chunks"] = sqlite3_column_int64(r, 0);
+    q["events"] = static_cast<uint64_t>(sqlite3_column_double(r, 1));
+    q["stored_bytes"] = static_cast<uint64_t>(sqlite3_column_double(r, 2));
+    q["raw_bytes"] = static_cast<uint64_t>(sqlite3_column_double(r, 3));
+    q["priority_events"] = static_cast<uint64_t>(sqlite3_column_double(r, 5));
+    q["leased_events"] = static_cast<uint64_t>(sqlite3_column_double(r, 6));
+    if (sqlite3_column_type(r, 4) == SQLITE_NULL) {
+      q["oldest_age_ms"] = nullptr;
+    } else {
+      q["oldest_age_ms"] = std::max<int64_t>(0, now_ms - sqlite3_column_int64(r, 4));
+    }
+  });
   if (!s) return s.error();
   st["queue"] = q;
   Json drops = Json::object();

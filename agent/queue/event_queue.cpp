@@ -100,9 +100,9 @@ Result<std::unique_ptr<EventQueue>> EventQueue::open(QueueOptions options, const
       new EventQueue(std::move(options), clock, std::move(file->db), std::move(file->incident)));
   // Leases in the file belong to a process that is gone: its uploads may or may not have
   // arrived, so the rows ship again (the collector deduplicates).
-  if (Status s = q->db_.exec(
-          "UPDATE chunks SET lease_id = NULL, lease_expires_ms = NULL WHERE lease_id IS NOT NULL",
-          "expire leases at open");
+  if (Status s = q->db_.exec("UPDATE chunk_leases SET lease_id = NULL, lease_expires_ms = NULL "
+                             "WHERE lease_id IS NOT NULL",
+                             "expire leases at open");
       !s) {
     return s.error();
   }
@@ -153,31 +153,37 @@ Status EventQueue::prepareStatements() {
        "created_ms, payload, payload_crc) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
        "insert chunk"},
       {&p.select_shippable,
-       "SELECT id, record_count, raw_bytes, payload, payload_crc FROM chunks "
-       "WHERE lease_id IS NULL OR lease_expires_ms <= ?1 ORDER BY lane, id",
+       "SELECT c.id, c.record_count, c.raw_bytes, c.payload, c.payload_crc FROM chunks c "
+       "LEFT JOIN chunk_leases l ON l.chunk_id = c.id "
+       "WHERE l.lease_id IS NULL OR l.lease_expires_ms <= ?1 ORDER BY c.lane, c.id",
        "select shippable chunks"},
       {&p.lease_chunk,
-       "UPDATE chunks SET lease_id = ?1, lease_expires_ms = ?2, leases = leases + 1 WHERE id = ?3",
+       "INSERT INTO chunk_leases(chunk_id, lease_id, lease_expires_ms, leases) "
+       "VALUES(?3, ?1, ?2, 1) ON CONFLICT(chunk_id) DO UPDATE SET lease_id = excluded.lease_id, "
+       "lease_expires_ms = excluded.lease_expires_ms, leases = leases + 1",
        "lease chunk"},
       {&p.delete_lease,
-       "DELETE FROM chunks WHERE lease_id = ?1 RETURNING length(payload), record_count",
+       "DELETE FROM chunks WHERE id IN (SELECT chunk_id FROM chunk_leases WHERE lease_id = ?1) "
+       "RETURNING length(payload), record_count",
        "delete leased chunks"},
       {&p.release_lease,
-       "UPDATE chunks SET lease_id = NULL, lease_expires_ms = NULL, retries = retries + ?2 "
-       "WHERE lease_id = ?1",
+       "UPDATE chunk_leases SET lease_id = NULL, lease_expires_ms = NULL, "
+       "retries = retries + ?2 WHERE lease_id = ?1",
        "release lease"},
-      {&p.lease_chunk_ids, "SELECT id FROM chunks WHERE lease_id = ?1 ORDER BY id",
+      {&p.lease_chunk_ids,
+       "SELECT chunk_id FROM chunk_leases WHERE lease_id = ?1 ORDER BY chunk_id",
        "list leased chunks"},
       {&p.drop_candidates,
-       "SELECT id, source, record_count, first_key, last_key, length(payload) FROM chunks "
-       "WHERE lane = 1 AND (lease_id IS NULL OR lease_expires_ms <= ?1) ORDER BY id",
+       "SELECT c.id, c.source, c.record_count, c.first_key, c.last_key, length(c.payload) "
+       "FROM chunks c LEFT JOIN chunk_leases l ON l.chunk_id = c.id "
+       "WHERE c.lane = 1 AND (l.lease_id IS NULL OR l.lease_expires_ms <= ?1) ORDER BY c.id",
        "select chunks to drop"},
       {&p.delete_chunk, "DELETE FROM chunks WHERE id = ?1 RETURNING length(payload)",
        "delete chunk"},
       {&p.pending_report,
-       "SELECT id, payload, raw_bytes FROM chunks WHERE lane = 0 AND source = ?1 AND "
-       "lease_id IS NULL AND leases = 0 AND substr(first_key, 1, 11) = 'queue|drop|' "
-       "ORDER BY id DESC LIMIT 1",
+       "SELECT id, payload, raw_bytes FROM chunks c WHERE lane = 0 AND source = ?1 AND "
+       "NOT EXISTS (SELECT 1 FROM chunk_leases l WHERE l.chunk_id = c.id) AND "
+       "substr(first_key, 1, 11) = 'queue|drop|' ORDER BY id DESC LIMIT 1",
        "find pending drop report"},
       {&p.add_drops,
        "INSERT INTO drops(source, events, chunks, last_ms) VALUES(?1, ?2, ?3, ?4) "
@@ -627,8 +633,8 @@ Result<QueueStats> EventQueue::stats() {
     auto q = db_.prepare(
         "SELECT count(*), total(record_count), total(length(payload)), total(raw_bytes), "
         "min(created_ms), total(CASE WHEN lane = 0 THEN record_count END), "
-        "total(CASE WHEN lease_id IS NOT NULL AND lease_expires_ms > ?1 THEN record_count END) "
-        "FROM chunks",
+        "total(CASE WHEN l.lease_id IS NOT NULL AND l.lease_expires_ms > ?1 "
+        "THEN record_count END) FROM chunks c LEFT JOIN chunk_leases l ON l.chunk_id = c.id",
         "queue depth");
     if (!q) return q.error();
     q->bind(1, now);

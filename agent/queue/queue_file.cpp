@@ -38,6 +38,12 @@ Result<SqliteDb> tryOpen(const fs::path& path, SyncMode sync) {
   // 512 KiB of page cache instead of the default 2 MiB: the queue appends and reads in order,
   // so a bigger cache holds pages never read again (measured: 1.4 MiB less peak RSS, same CPU).
   if (Status s = db->exec("PRAGMA cache_size=-512", "set cache_size"); !s) return s.error();
+  // A shipped chunk's freed pages are not overwritten with zeros (Debian builds SQLite with
+  // secure_delete on, the Windows build has it off): zeroing wrote every chunk's pages a second
+  // time. FAST still clears what a b-tree page keeps at no extra I/O. The freed pages hold what
+  // the collector already has; the file is readable by SYSTEM and Administrators only, who read
+  // the event logs themselves, and the next chunks reuse the pages.
+  if (Status s = db->exec("PRAGMA secure_delete=FAST", "set secure_delete"); !s) return s.error();
   // quick_check reads every page once: damage is found at startup rather than mid-shipping.
   auto check = db->queryText("PRAGMA quick_check", "quick_check");
   if (!check) return check.error();

@@ -37,11 +37,11 @@ class RawDb {
     ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
         << sql << ": " << (err ? err : "");
   }
-  int64_t queryInt(const std::string& sql) {
+  int64_t queryInt(const std::string& sql, int column = 0) {
     sqlite3_stmt* st = nullptr;
     EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
     int64_t v = -1;
-    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, column);
     sqlite3_finalize(st);
     return v;
   }
@@ -214,10 +214,39 @@ TEST_F(EventQueueTest, ReleaseMakesRowsShippableAgainAndCountsRetries) {
   ASSERT_EQ(second->records, first->records);
   EXPECT_GT(second->id, first->id);
   ASSERT_TRUE(q->release(*second, false).ok());
-  EXPECT_EQ(RawDb(options().path).queryInt("SELECT sum(retries) FROM chunks"), 1);
+  EXPECT_EQ(RawDb(options().path).queryInt("SELECT sum(retries) FROM chunk_leases"), 1);
   // The old lease no longer owns anything.
   EXPECT_EQ(*q->ack(*first), 0u);
   EXPECT_EQ(q->stats()->events, 4u);
+}
+
+// A chunk's payload is written once, when it is stored: leasing it and acking it write a few
+// pages of bookkeeping, not its payload again (an UPDATE of the chunk's own row rewrote all of
+// it, and zeroing its freed pages wrote it a third time: issue 14).
+TEST_F(EventQueueTest, LeaseAndAckDoNotWriteThePayloadAgain) {
+  auto q = open();
+  ASSERT_TRUE(q->enqueue(eventBatch("Security", 1, 160, 4096), {"Security", "bm"}).ok());
+  const int64_t payload_pages = static_cast<int64_t>(q->stats()->stored_bytes / 4096);
+  ASSERT_GE(payload_pages, 60) << "the payload must span many pages for this test to mean much";
+  RawDb raw(options().path);
+  // WAL frames written since the last checkpoint that emptied the log.
+  const auto frames_since = [&](auto&& step) {
+    raw.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    step();
+    return raw.queryInt("PRAGMA wal_checkpoint(PASSIVE)", 1);
+  };
+  Lease lease;
+  const int64_t lease_frames = frames_since([&] {
+    auto l = q->reserve(100, 1 << 20, 30s, LeaseContent::kStoredChunks);
+    ASSERT_TRUE(l.ok());
+    lease = std::move(*l);
+  });
+  ASSERT_EQ(lease.record_count, 160u);
+  const int64_t ack_frames = frames_since([&] { ASSERT_EQ(*q->ack(lease), 160u); });
+  EXPECT_LT(lease_frames, payload_pages / 4) << "payload pages: " << payload_pages;
+  EXPECT_LT(ack_frames, payload_pages / 4) << "payload pages: " << payload_pages;
+  EXPECT_EQ(q->stats()->chunks, 0u);
+  EXPECT_EQ(raw.queryInt("SELECT count(*) FROM chunk_leases"), 0) << "the lease row goes too";
 }
 
 TEST_F(EventQueueTest, ReserveHonoursLimitsOnChunkBoundaries) {

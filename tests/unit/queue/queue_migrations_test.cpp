@@ -71,6 +71,55 @@ TEST(Migrator, UpgradesAnOlderDatabaseKeepingItsRows) {
   EXPECT_EQ(*db->queryInt("PRAGMA user_version", "v"), queueSchemaVersion());
 }
 
+// Version 5 moved a chunk's lease state out of its row: a file of version 4 with a chunk leased
+// and retried before the upgrade keeps that chunk and its counts, and ships it.
+TEST(Migrator, LeaseStateOfVersion4ChunksMovesToItsOwnTable) {
+  TempDir dir;
+  FakeClock clock;
+  const auto path = dir.path() / "queue.db";
+  const auto batch = eventBatch("Security", 1, 4);
+  {
+    auto db = SqliteDb::open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(Migrator(queueMigrations()).migrate(*db, 4).ok());
+    auto chunk = encodeChunk(batch, 6);
+    ASSERT_TRUE(chunk.ok());
+    auto ins = db->prepare(
+        "INSERT INTO chunks(lane, source, record_count, raw_bytes, first_key, last_key, "
+        "created_ms, lease_id, lease_expires_ms, retries, leases, payload) VALUES(1, 'Security', "
+        "4, ?1, 'Security|1', 'Security|4', 0, 7, 99, 2, 3, ?2), (1, 'Security', 4, ?1, "
+        "'Security|1', 'Security|4', 0, NULL, NULL, 0, 0, ?2)",
+        "insert");
+    ASSERT_TRUE(ins.ok());
+    ins->bind(1, static_cast<int64_t>(chunk->raw_bytes)).bindBlob(2, chunk->payload);
+    ASSERT_TRUE(ins->run().ok());
+  }
+  QueueOptions o;
+  o.path = path;
+  auto q = EventQueue::open(o, clock);
+  ASSERT_TRUE(q.ok()) << q.error().toString();
+  {
+    auto db = SqliteDb::open(path);
+    EXPECT_EQ(*db->queryInt("SELECT count(*) FROM chunk_leases", "q"), 1)
+        << "a row only for the chunk that was ever leased";
+    EXPECT_EQ(*db->queryInt("SELECT retries * 10 + leases FROM chunk_leases", "q"), 23);
+    EXPECT_EQ(*db->queryInt("SELECT count(*) FROM chunk_leases WHERE lease_id IS NOT NULL", "q"), 0)
+        << "leases of the process before the upgrade are expired at open";
+    EXPECT_EQ(*db->queryInt("SELECT count(*) FROM pragma_table_info('chunks') WHERE name IN "
+                            "('lease_id', 'lease_expires_ms', 'retries', 'leases')",
+                            "q"),
+              0);
+  }
+  auto lease = (*q)->reserve(100, 1 << 20, 30s);
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ(lease->records.size(), 8u);
+  EXPECT_EQ(*(*q)->ack(*lease), 8u);
+  EXPECT_EQ((*q)->stats()->chunks, 0u);
+  q->reset();
+  auto db = SqliteDb::open(path);
+  EXPECT_EQ(*db->queryInt("SELECT count(*) FROM chunk_leases", "q"), 0);
+}
+
 TEST(Migrator, RefusesADatabaseFromANewerAgent) {
   TempDir dir;
   FakeClock clock;
