@@ -31,6 +31,13 @@ def private_mib(pid):
     return total / 1024.0
 
 
+def psql(sql):
+    """One statement on the throwaway PostgreSQL server (T0W_PG_URL), as its owner."""
+    bindir = next(d for d in sorted(os.listdir("/usr/lib/postgresql"))[::-1])
+    subprocess.run([os.path.join("/usr/lib/postgresql", bindir, "bin", "psql"), "-q", "-v",
+                    "ON_ERROR_STOP=1", os.environ["T0W_PG_URL"], "-c", sql], check=True)
+
+
 def start_tracefile_agent(build, work, collector, token, folder, extra=""):
     """`tier0watch run` with the defaults a user gets (but for the log level and the periodic
     metrics line) tailing folder/trace-*.log into `collector`; state and log under `work`."""

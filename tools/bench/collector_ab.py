@@ -22,7 +22,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import stage_bench  # noqa: E402
-from bench_proc import cpu_seconds  # noqa: E402
+from bench_proc import cpu_seconds, psql  # noqa: E402
 
 # full_path reads the collector's CPU just before and just after the agent's run: the server's is
 # read at the same moments (not its migrations at the collector's start).
@@ -56,12 +56,6 @@ def server_cpu():
         except (OSError, ValueError):
             pass
     return total
-
-
-def psql(sql):
-    bindir = next(d for d in sorted(os.listdir("/usr/lib/postgresql"))[::-1])
-    subprocess.run([os.path.join("/usr/lib/postgresql", bindir, "bin", "psql"), "-q", "-v",
-                    "ON_ERROR_STOP=1", os.environ["T0W_PG_URL"], "-c", sql], check=True)
 
 
 def fake_build(work, build, name, collector):

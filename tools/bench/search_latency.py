@@ -21,7 +21,8 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import stage_bench  # noqa: E402
-from collector_ab import fake_build, psql  # noqa: E402
+from bench_proc import psql  # noqa: E402
+from collector_ab import fake_build  # noqa: E402
 from collector_harness import RealCollector  # noqa: E402
 
 TERMS = ["no-such-text", "mimikatz", "S-1-5-21-3623811015-3361044348-30300820-1387", "4624",
