@@ -1,5 +1,6 @@
 #include "agent/core/event.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <utility>
@@ -77,14 +78,14 @@ size_t heapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity()
 }  // namespace
 
 size_t Event::memoryBytes() const {
-  size_t n = sizeof(Event) + binary.capacity() + fields_.capacity() * sizeof(EventField);
+  size_t n = sizeof(Event) + binary.capacity() + fields_.all.capacity() * sizeof(EventField);
   for (const std::string* s :
        {&system.provider_name, &system.provider_guid, &system.event_source_name,
         &system.activity_id, &system.related_activity_id, &system.channel, &system.computer,
         &system.user_sid, &user_data_root, &origin.source, &origin.file_id}) {
     n += heapBytes(*s);
   }
-  for (const EventField& f : fields_) n += heapBytes(f.name) + heapBytes(f.value);
+  for (const EventField& f : fields_.all) n += heapBytes(f.name) + heapBytes(f.value);
   if (rendering) {
     for (const std::string* s :
          {&rendering->culture, &rendering->message, &rendering->level, &rendering->task,
@@ -98,18 +99,24 @@ size_t Event::memoryBytes() const {
 }
 
 void Event::addField(std::string name, std::string value) {
-  uint32_t h = fieldHash(name);
-  fields_.push_back(EventField{std::move(name), std::move(value), h});
+  const uint32_t h = fieldHash(name);
+  if (fields_.live < fields_.all.size()) {
+    fields_.all[fields_.live++] = EventField{std::move(name), std::move(value), h};
+  } else {
+    fields_.all.push_back(EventField{std::move(name), std::move(value), h});
+    ++fields_.live;
+  }
 }
 
-EventField& Event::appendField(std::string_view name, SpareFields& spare) {
-  if (spare.empty()) {
-    EventField& f = fields_.emplace_back();
+EventField& Event::appendField(std::string_view name) {
+  if (fields_.live == fields_.all.size()) {
+    EventField& f = fields_.all.emplace_back();
+    ++fields_.live;
     f.name.assign(name);
     f.hash = fieldHash(name);
     return f;
   }
-  EventField& f = fields_.emplace_back(std::move(spare.fields_[spare.next_++]));
+  EventField& f = fields_.all[fields_.live++];  // kept by clear(): its value is empty
   if (f.name != name) {
     f.name.assign(name);
     f.hash = fieldHash(name);
@@ -135,7 +142,7 @@ void emptyKeeping(std::string& s) {
 
 }  // namespace
 
-void Event::clear(SpareFields& spare) {
+void Event::clear() {
   // Member by member, in place, so that strings and vectors keep their buffers. The structured
   // bindings name every member: adding one to Event, EventSystem or EventOrigin fails to compile
   // here until it is reset below too. Values not emptied come from a default Event.
@@ -172,36 +179,27 @@ void Event::clear(SpareFields& spare) {
   emptyKeeping(source);
   position = kDefault.origin.position;
   emptyKeeping(file_id);
-  // The fields become the spare as they stand, by one swap rather than a move each, in document
-  // order: appendField() takes from the front, so the next event's first field gets this one's
-  // first field's strings (similar events, similar sizes). Names are kept with their hashes
-  // (appendField reuses them when the next name is the same); the spare fields this event did
-  // not take follow, so that a bigger event after a smaller one still allocates nothing.
-  if (fields.size() > kKeepFields) fields.resize(kKeepFields);
-  for (EventField& f : fields) {
+  // The fields stay where they are, emptied, for appendField() to refill in document order: the
+  // next event's first field gets this one's first field's strings (similar events, similar
+  // sizes), and its name and hash when it has the same name. Those kept from a bigger event
+  // before stay behind them, so that a bigger event after a smaller one allocates nothing.
+  std::vector<EventField>& all = fields.all;
+  if (all.size() > kKeepFields) all.resize(kKeepFields);
+  for (size_t i = 0; i < std::min(fields.live, all.size()); ++i) {
+    EventField& f = all[i];
     if (f.name.capacity() > kKeepStringBytes) {
       std::string().swap(f.name);
       f.hash = fieldHash("");
     }
     emptyKeeping(f.value);
   }
-  const size_t untaken = spare.next_;
-  fields.swap(spare.fields_);  // `fields` now holds the old spare: taken shells, then the rest
-  spare.next_ = 0;
-  for (size_t i = untaken; i < fields.size() && spare.fields_.size() < kKeepFields; ++i) {
-    spare.fields_.push_back(std::move(fields[i]));
-  }
-  // Each vector is bounded on its own: a huge event's buffers are not carried to the next.
-  if (fields.capacity() > kKeepFields) {
-    std::vector<EventField>().swap(fields);
-  } else {
-    fields.clear();
-  }
-  if (spare.fields_.capacity() > kKeepFields) spare.fields_.shrink_to_fit();
+  fields.live = 0;
+  // A huge event's vector is not carried to the next.
+  if (all.capacity() > kKeepFields) all.shrink_to_fit();
 }
 
 const std::string* Event::find(const FieldKey& key) const {
-  for (const auto& f : fields_) {
+  for (const auto& f : fields()) {
     if (f.hash == key.hash() && f.name == key.name()) return &f.value;
   }
   return nullptr;
@@ -209,7 +207,7 @@ const std::string* Event::find(const FieldKey& key) const {
 
 const std::string* Event::find(std::string_view name) const {
   const uint32_t h = fieldHash(name);
-  for (const auto& f : fields_) {
+  for (const auto& f : fields()) {
     if (f.hash == h && f.name == name) return &f.value;
   }
   return nullptr;

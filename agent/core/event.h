@@ -69,22 +69,6 @@ struct EventField {
   uint32_t hash = 0;  // fieldHash(name)
 };
 
-// Fields a parser keeps between events so that the next event's fields reuse their strings
-// (Event::clear hands them over, Event::appendField takes them back in document order). Held by
-// the parser, not by the Event, whose size, copies and memoryBytes() stay as they are.
-class SpareFields {
- public:
-  size_t size() const { return fields_.size() - next_; }
-  bool empty() const { return size() == 0; }
-  // The fields appendField() will take, the next one first.
-  std::span<const EventField> fields() const { return {fields_.data() + next_, size()}; }
-
- private:
-  friend class Event;
-  std::vector<EventField> fields_;  // [next_, end) not taken yet
-  size_t next_ = 0;
-};
-
 struct RenderingInfo {
   std::string culture;
   std::string message;
@@ -119,20 +103,23 @@ class Event {
   // Data fields in document order. Unnamed EventData/Data elements are all named "Data";
   // UserData elements are flattened to leaf names ("SubjectUserSid"), nested ones to
   // "Parent.Child", attributes to "Element@attr". Names may repeat: a field is multi-valued.
-  const std::vector<EventField>& fields() const { return fields_; }
+  std::span<const EventField> fields() const { return {fields_.all.data(), fields_.live}; }
   void addField(std::string name, std::string value);
-  void reserveFields(size_t n) { fields_.reserve(n); }
+  void reserveFields(size_t n) { fields_.all.reserve(n); }
 
   // For a parser refilling one Event per event: appends a field named `name` (valid UTF-8)
-  // with an empty value, to be filled in place (assign, not move). Its strings are taken from
-  // `spare` when it has any: when that field had the same name (the same kind of event again),
-  // the name is neither copied nor hashed again.
-  EventField& appendField(std::string_view name, SpareFields& spare);
+  // with an empty value, to be filled in place (assign, not move). It is the field kept at its
+  // position by clear() when there is one: when that field had the same name (the same kind of
+  // event again), the name is neither copied nor hashed again.
+  EventField& appendField(std::string_view name);
 
   // Empties the event (as a default-constructed one) but keeps what its strings and vectors
-  // allocated, within a bound, its fields in `spare`, so that the next event parsed into it
-  // allocates nothing once warm. Also valid on a moved-from event.
-  void clear(SpareFields& spare);
+  // allocated, within a bound, its fields too (emptied, in place, for appendField), so that the
+  // next event parsed into it allocates and moves nothing once warm. Copies do not carry the
+  // kept fields. Also valid on a moved-from event.
+  void clear();
+  // Fields clear() keeps for the next event (not part of this one).
+  size_t keptFields() const { return fields_.all.size() - fields_.live; }
 
   // First value of a data field, or nullptr. No allocation.
   const std::string* find(const FieldKey& key) const;
@@ -142,7 +129,7 @@ class Event {
   template <typename Fn>
   size_t forEachValue(const FieldKey& key, Fn&& fn) const {
     size_t n = 0;
-    for (const auto& f : fields_) {
+    for (const auto& f : fields()) {
       if (f.hash == key.hash() && f.name == key.name()) {
         ++n;
         fn(f.value);
@@ -159,7 +146,35 @@ class Event {
   size_t memoryBytes() const;
 
  private:
-  std::vector<EventField> fields_;
+  // The event's fields, [0, live), then the ones clear() kept for the next event (empty
+  // values, names and hashes kept). A copy takes the event's fields only.
+  struct Fields {
+    std::vector<EventField> all;
+    size_t live = 0;
+    Fields() = default;
+    Fields(const Fields& o) : all(o.all.begin(), o.all.begin() + o.live), live(o.live) {}
+    Fields& operator=(const Fields& o) {
+      if (this != &o) {
+        all.assign(o.all.begin(), o.all.begin() + o.live);
+        live = o.live;
+      }
+      return *this;
+    }
+    Fields(Fields&& o) noexcept : all(std::move(o.all)), live(o.live) { o.clearAll(); }
+    Fields& operator=(Fields&& o) noexcept {
+      all = std::move(o.all);
+      live = o.live;
+      o.clearAll();
+      return *this;
+    }
+
+   private:
+    void clearAll() {
+      all.clear();
+      live = 0;
+    }
+  };
+  Fields fields_;
 };
 
 }  // namespace t0w

@@ -65,7 +65,7 @@ Json systemToJson(const EventSystem& s) {
 }
 
 // Repeated names become arrays so that no value is lost.
-Json fieldsToJson(const std::vector<EventField>& fields) {
+Json fieldsToJson(std::span<const EventField> fields) {
   Json j = Json::object();
   for (const auto& f : fields) {
     auto it = j.find(f.name);
@@ -237,7 +237,7 @@ class LineWriter {
   }
 
   // Repeated names become one array at the first occurrence's place, as fieldsToJson does.
-  void fields(std::string_view key, const std::vector<EventField>& fields) {
+  void fields(std::string_view key, std::span<const EventField> fields) {
     openObject(key);
     const size_t n = fields.size();
     if (n <= kLinearMax && !hasRepeatedName(fields)) {
@@ -380,7 +380,7 @@ class LineWriter {
 
   // For up to 32 fields: whether a name occurs twice, by a small open-addressing table of
   // their hashes (names compared only when hashes meet), not by comparing every pair.
-  static bool hasRepeatedName(const std::vector<EventField>& fields) {
+  static bool hasRepeatedName(std::span<const EventField> fields) {
     constexpr size_t kSlots = 64;  // at most half full
     static_assert(kSlots >= 2 * kLinearMax && kLinearMax < 255);
     std::array<uint8_t, kSlots> slot{};  // field index + 1; 0 is empty

@@ -156,7 +156,7 @@ class Parser {
       return makeError(Errc::kLimit,
                        "more than " + std::to_string(limits_.max_fields) + " data fields");
     }
-    EventField& f = event_.appendField(validUtf8(name, scratch_.valid_name), scratch_.fields);
+    EventField& f = event_.appendField(validUtf8(name, scratch_.valid_name));
     appendValidUtf8(f.value, value);
     return {};
   }
@@ -524,7 +524,7 @@ Status outOfMemory() { return makeError(Errc::kInternal, "out of memory parsing 
 
 Status EventXmlParser::parseInPlace(char* data, size_t size, Event& event) {
   try {
-    event.clear(scratch_.fields);
+    event.clear();
     Status st = checkInput(std::string_view(data, size), limits_);
     if (!st) return st;
     pugi::xml_document doc;  // the views in tree_ point into it when it is used
@@ -542,7 +542,7 @@ Status EventXmlParser::parseInPlace(char* data, size_t size, Event& event) {
 
 Status EventXmlParser::parse(std::string_view xml, Event& event) {
   try {
-    event.clear(scratch_.fields);
+    event.clear();
     Status st = checkInput(xml, limits_);
     if (!st) return st;
     // The scan leaves its input as it is; pugixml parses in place, so into a copy kept from one
@@ -576,7 +576,7 @@ size_t EventXmlParser::scanElement(std::string_view available) {
 
 Status EventXmlParser::parseScanned(Event& event) {
   try {
-    event.clear(scratch_.fields);
+    event.clear();
     return parseTree(tree_, limits_, scratch_, event);
   } catch (const std::bad_alloc&) {
     return outOfMemory();

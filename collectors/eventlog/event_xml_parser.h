@@ -67,14 +67,13 @@ class EventXmlParser {
   // (scanSimpleXml) leaves, so that the two can be compared.
   void setPugixmlOnly(bool on) { pugixml_only_ = on; }
 
-  // What the parser keeps between events: the strings it builds names and text in, and the
-  // fields of the events before (their strings serve the next event's fields).
+  // What the parser keeps between events: the strings it builds names and text in (the Event
+  // keeps its fields' strings itself, Event::clear).
   struct Scratch {
     std::string text;        // an element's text when it has several text children
     std::string path;        // UserData: the path of the element being flattened
     std::string name;        // UserData: a field name being built
     std::string valid_name;  // a field name with invalid UTF-8, repaired
-    SpareFields fields;      // the fields of the events before, for their strings
   };
 
  private:

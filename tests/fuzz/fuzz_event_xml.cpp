@@ -2,10 +2,12 @@
 // checks the parser's promise that every string it returns is valid UTF-8: a strict JSON dump
 // throws on invalid UTF-8, and that is turned into a crash. It also checks that the direct scan
 // reads what pugixml reads: the same event, or the same error, as with pugixml alone, and that
-// an element the stream scan (scanElement) takes from the input reads as it does alone.
+// an element the stream scan (scanElement) takes from the input reads as it does alone, and that
+// a parser and Event reused after a bigger event read it as fresh ones do.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "agent/core/event_json.h"
@@ -23,6 +25,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (st.ok() != event.ok()) std::abort();
   if (!st.ok() && st.error().message != event.error().message) std::abort();
   if (st.ok() && t0w::eventToJsonLine(reference) != t0w::eventToJsonLine(*event)) std::abort();
+  // A parser and an Event reused, as collectors do: what the event before left (the fields'
+  // strings, names and hashes kept by Event::clear) must not show in this one.
+  {
+    static const std::string kBefore = [] {
+      std::string x = "<Event><System><EventID>4624</EventID></System><EventData>";
+      for (int i = 0; i < 24; ++i) {
+        x += "<Data Name='Field" + std::to_string(i) + "'>" + std::string(40, 'v') + "</Data>";
+      }
+      return x + "</EventData></Event>";
+    }();
+    t0w::EventXmlParser reuse(limits);
+    t0w::Event reused;
+    if (!reuse.parse(kBefore, reused).ok()) std::abort();
+    const t0w::Status again = reuse.parse(xml, reused);
+    if (again.ok() != st.ok()) std::abort();
+    if (st.ok() && t0w::eventToJsonLine(reused) != t0w::eventToJsonLine(reference)) std::abort();
+  }
   t0w::EventXmlParser stream(limits);
   if (const size_t n = stream.scanElement(xml)) {
     t0w::Event scanned;

@@ -96,8 +96,7 @@ TEST(EventTest, FieldHashIsTheSameAtCompileTimeAndAtRunTime) {
 
 TEST(EventTest, ClearGivesTheSameContentAsADefaultEvent) {
   Event e = fullEvent();
-  SpareFields spare;
-  e.clear(spare);
+  e.clear();
   EXPECT_EQ(eventToJsonLine(e), eventToJsonLine(Event{}));
   EXPECT_TRUE(e.fields().empty());
   EXPECT_FALSE(e.system.qualifiers || e.system.time_created || e.system.process_id ||
@@ -105,29 +104,28 @@ TEST(EventTest, ClearGivesTheSameContentAsADefaultEvent) {
   EXPECT_EQ(e.data_section, Event::DataSection::kNone);
   EXPECT_TRUE(e.binary.empty() && e.origin.file_id.empty() && e.user_data_root.empty());
   EXPECT_EQ(e.find("TargetUserName"), nullptr);
-  EXPECT_EQ(spare.size(), 2u);
+  EXPECT_EQ(e.keptFields(), 2u);
 }
 
 TEST(EventTest, ClearOnAMovedFromEventGivesADefaultEvent) {
   Event e = fullEvent();
   Event taken = std::move(e);
-  SpareFields spare;
-  e.clear(spare);
+  e.clear();
   EXPECT_EQ(eventToJsonLine(e), eventToJsonLine(Event{}));
-  e.appendField("TargetUserName", spare).value = "bob";
+  EXPECT_EQ(e.keptFields(), 0u);
+  e.appendField("TargetUserName").value = "bob";
   EXPECT_EQ(*e.find("TargetUserName"), "bob");
   EXPECT_EQ(*taken.find("TargetUserName"), "alice");
 }
 
 TEST(EventTest, AppendFieldAfterClearReusesNamesAndHashes) {
   Event e = fullEvent();
-  SpareFields spare;
-  e.clear(spare);
+  e.clear();
   // Same names in the same order, then a different one: names and hashes as if new.
-  e.appendField("AuthenticationPackageName", spare).value = "NTLM";
-  e.appendField("SubjectUserName", spare).value = "carol";
-  e.appendField("Extra", spare).value = "x";
-  EXPECT_TRUE(spare.empty());
+  e.appendField("AuthenticationPackageName").value = "NTLM";
+  e.appendField("SubjectUserName").value = "carol";
+  e.appendField("Extra").value = "x";
+  EXPECT_EQ(e.keptFields(), 0u);
   ASSERT_EQ(e.fields().size(), 3u);
   for (const EventField& f : e.fields()) EXPECT_EQ(f.hash, fieldHash(f.name)) << f.name;
   EXPECT_EQ(e.fields()[0].name, "AuthenticationPackageName");
@@ -142,56 +140,79 @@ TEST(EventTest, AppendFieldAfterClearReusesNamesAndHashes) {
   EXPECT_EQ(eventToJsonLine(e), eventToJsonLine(fresh));
 }
 
-TEST(EventTest, ASpareFieldKeepsItsStringsButNotItsValue) {
+TEST(EventTest, AKeptFieldKeepsItsStringsButNotItsValue) {
   Event e = fullEvent();
   const size_t capacity = e.fields()[0].value.capacity();
-  SpareFields spare;
-  e.clear(spare);
-  ASSERT_EQ(spare.size(), 2u);
-  // appendField takes the next one: the first field of the event before.
-  EXPECT_EQ(spare.fields().front().name, "AuthenticationPackageName");
-  EXPECT_TRUE(spare.fields().front().value.empty());
-  EXPECT_EQ(spare.fields().front().value.capacity(), capacity);
+  const std::string first_name = e.fields()[0].name;
+  e.clear();
+  ASSERT_EQ(e.keptFields(), 2u);
+  // appendField takes the first kept one: the first field of the event before.
+  EventField& f = e.appendField(first_name);
+  EXPECT_TRUE(f.value.empty());
+  EXPECT_EQ(f.value.capacity(), capacity);
+  EXPECT_EQ(e.fields().size(), 1u);
+  EXPECT_EQ(e.keptFields(), 1u);
 }
 
-// A smaller event between two bigger ones leaves the fields it did not take in the spare: the
+// A smaller event between two bigger ones leaves the fields it did not take where they are: the
 // second big event allocates no string that the first one had.
-TEST(EventTest, SpareFieldsAnEventDidNotTakeAreKept) {
+TEST(EventTest, FieldsAnEventDidNotTakeAreKept) {
   const std::string long_value(40, 'v');  // past the short-string buffer
   Event e;
-  SpareFields spare;
-  for (int i = 0; i < 5; ++i) e.appendField("Big" + std::to_string(i), spare).value = long_value;
-  e.clear(spare);
-  ASSERT_EQ(spare.size(), 5u);
-  e.appendField("Small", spare).value = "x";
-  e.appendField("Big1", spare).value = "y";
-  e.clear(spare);
-  ASSERT_EQ(spare.size(), 5u);  // the two this event had, then the three it did not take
-  EXPECT_EQ(spare.fields()[0].name, "Small");
-  EXPECT_EQ(spare.fields()[1].name, "Big1");
-  EXPECT_EQ(spare.fields()[2].name, "Big2");
-  for (const EventField& f : spare.fields()) {
-    EXPECT_TRUE(f.value.empty());
+  for (int i = 0; i < 5; ++i) e.appendField("Big" + std::to_string(i)).value = long_value;
+  e.clear();
+  ASSERT_EQ(e.keptFields(), 5u);
+  e.appendField("Small").value = "x";
+  e.appendField("Big1").value = "y";
+  EXPECT_EQ(e.keptFields(), 3u);
+  e.clear();
+  ASSERT_EQ(e.keptFields(), 5u);  // the two this event had, then the three it did not take
+  for (int i = 0; i < 5; ++i) {
+    EventField& f = e.appendField("Big" + std::to_string(i));
+    EXPECT_TRUE(f.value.empty()) << f.name;
     EXPECT_GE(f.value.capacity(), long_value.size()) << f.name;
-    EXPECT_EQ(f.hash, fieldHash(f.name)) << f.name;
+    f.value = long_value;
   }
-  for (int i = 0; i < 5; ++i) e.appendField("Big" + std::to_string(i), spare).value = long_value;
-  EXPECT_TRUE(spare.empty());
+  EXPECT_EQ(e.keptFields(), 0u);
   for (const EventField& f : e.fields()) EXPECT_EQ(f.hash, fieldHash(f.name)) << f.name;
   EXPECT_EQ(*e.find("Big4"), long_value);
-  e.clear(spare);  // twice in a row: nothing is lost
-  e.clear(spare);
-  EXPECT_EQ(spare.size(), 5u);
+  EXPECT_EQ(e.find("Small"), nullptr);
+  e.clear();  // twice in a row: nothing is lost
+  e.clear();
+  EXPECT_EQ(e.keptFields(), 5u);
+  EXPECT_TRUE(e.fields().empty());
+}
+
+// An event copied out of a parser (an alert's, a correlation window's) holds its own fields, not
+// the kept ones: they would be charged to the correlation budget for nothing.
+TEST(EventTest, CopiesTakeTheEventsFieldsOnly) {
+  Event e;
+  for (int i = 0; i < 20; ++i) e.appendField("Field" + std::to_string(i)).value = "value";
+  e.clear();
+  e.appendField("TargetUserName").value = "alice";
+  ASSERT_EQ(e.keptFields(), 19u);
+  const Event copy = e;
+  EXPECT_EQ(copy.keptFields(), 0u);
+  ASSERT_EQ(copy.fields().size(), 1u);
+  EXPECT_EQ(*copy.find("TargetUserName"), "alice");
+  EXPECT_LT(copy.memoryBytes(), e.memoryBytes());
+  Event assigned = fullEvent();
+  assigned = e;
+  EXPECT_EQ(assigned.keptFields(), 0u);
+  EXPECT_EQ(eventToJsonLine(assigned), eventToJsonLine(copy));
+  EXPECT_EQ(e.keptFields(), 19u) << "the source keeps what it kept";
 }
 
 TEST(EventTest, ClearDoesNotKeepTheBuffersOfAHugeEvent) {
   Event e;
   for (int i = 0; i < 1000; ++i) e.addField("Field" + std::to_string(i), std::string(8192, 'v'));
-  SpareFields spare;
-  e.clear(spare);
-  EXPECT_LE(spare.size(), 256u);
-  for (const EventField& f : spare.fields()) EXPECT_LE(f.value.capacity(), 1024u);
-  EXPECT_LE(e.fields().capacity(), 256u);
+  e.clear();
+  EXPECT_LE(e.keptFields(), 256u);
+  EXPECT_LT(e.memoryBytes(), size_t{512} * 1024);
+  const size_t kept = e.keptFields();
+  for (size_t i = 0; i < kept; ++i) {
+    EXPECT_LE(e.appendField("Field" + std::to_string(i)).value.capacity(), 1024u);
+  }
 }
 
 }  // namespace
