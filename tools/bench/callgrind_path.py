@@ -15,7 +15,6 @@ import argparse
 import glob
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -61,12 +60,7 @@ def main():
     work = tempfile.mkdtemp(prefix="t0w-callgrind-")
     try:
         xml = os.path.join(work, "sample.xml")
-        subprocess.run([os.path.join(a.build, "tools", "bench", "t0w-samplegen"), "--seed", "42",
-                        "--background", str(a.events), "--output", xml], check=True,
-                       stdout=subprocess.DEVNULL)
-        out = subprocess.run([os.path.join(a.build, "agent", "tier0watch"), "scan", "--output",
-                              "/dev/null", xml], capture_output=True, text=True, check=True).stderr
-        n = int(out.rsplit("scan: 1 files, ", 1)[1].split(" records")[0])
+        n = stage_bench.sample(a.build, xml, a.events)
         empty = os.path.join(work, "empty.xml")
         with open(empty, "w") as f:
             f.write("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Events>\n</Events>\n")

@@ -97,6 +97,17 @@ def full_path(build, work, xml, n, name, extra_collector="", extra_agent="", emp
         c.stop()
 
 
+def sample(build, xml, background):
+    """Generates the sample (background plus the attack scenarios) into `xml`; returns how many
+    events it holds, as scan reads them."""
+    subprocess.run([os.path.join(build, "tools", "bench", "t0w-samplegen"), "--seed", "42",
+                    "--background", str(background), "--output", xml], check=True,
+                   stdout=subprocess.DEVNULL)
+    out = subprocess.run([os.path.join(build, "agent", "tier0watch"), "scan", "--output",
+                          "/dev/null", xml], capture_output=True, text=True, check=True).stderr
+    return int(out.rsplit("scan: 1 files, ", 1)[1].split(" records")[0])
+
+
 def median_full_path(times, build, work, xml, n, name, **kw):
     """full_path `times` times, each against a fresh collector: the row of the run with the
     median agent CPU, with the collector's median CPU and every run's figures in `runs`. One run
@@ -184,13 +195,7 @@ def main():
     rows = []
     try:
         xml = os.path.join(work, "sample.xml")
-        subprocess.run([os.path.join(build, "tools", "bench", "t0w-samplegen"), "--seed", "42",
-                        "--background", str(n), "--output", xml], check=True,
-                       stdout=subprocess.DEVNULL)
-        # The sample holds the background plus the attack scenarios: count what scan reads.
-        out = subprocess.run([t0w, "scan", "--output", "/dev/null", xml], capture_output=True,
-                             text=True, check=True).stderr
-        events = int(out.rsplit("scan: 1 files, ", 1)[1].split(" records")[0])
+        events = sample(build, xml, n)
         # Start-up and exit alone (loading ~2,400 SigmaHQ rules costs about 0.7 CPU s): the same
         # commands over a file without events, so that the per-event figure can be read net.
         empty = os.path.join(work, "empty.xml")

@@ -19,6 +19,17 @@ using testing::eventBatch;
 using testing::FakeClock;
 using testing::TempDir;
 
+// Rows as an older agent wrote them: `sql` inserts with ?1 the batch's raw size and ?2 its
+// encoded chunk.
+void insertChunks(SqliteDb& db, const std::vector<QueueRecord>& batch, const char* sql) {
+  auto chunk = encodeChunk(batch, 6);
+  ASSERT_TRUE(chunk.ok());
+  auto ins = db.prepare(sql, "insert");
+  ASSERT_TRUE(ins.ok());
+  ins->bind(1, static_cast<int64_t>(chunk->raw_bytes)).bindBlob(2, chunk->payload);
+  ASSERT_TRUE(ins->run().ok());
+}
+
 TEST(Migrator, EmbeddedMigrationsAreOrderedAndComplete) {
   const auto migrations = queueMigrations();
   ASSERT_GE(migrations.size(), 2u);
@@ -44,15 +55,10 @@ TEST(Migrator, UpgradesAnOlderDatabaseKeepingItsRows) {
     EXPECT_EQ(*db->queryInt("PRAGMA user_version", "v"), 1);
     EXPECT_EQ(*db->queryInt("SELECT count(*) FROM sqlite_master WHERE name = 'dead_letter'", "q"),
               0);
-    auto chunk = encodeChunk(batch, 6);
-    ASSERT_TRUE(chunk.ok());
-    auto ins = db->prepare(
-        "INSERT INTO chunks(lane, source, record_count, raw_bytes, first_key, last_key, "
-        "created_ms, payload) VALUES(1, 'Security', 4, ?1, 'Security|1', 'Security|4', 0, ?2)",
-        "insert");
-    ASSERT_TRUE(ins.ok());
-    ins->bind(1, static_cast<int64_t>(chunk->raw_bytes)).bindBlob(2, chunk->payload);
-    ASSERT_TRUE(ins->run().ok());
+    insertChunks(*db, batch,
+                 "INSERT INTO chunks(lane, source, record_count, raw_bytes, first_key, last_key, "
+                 "created_ms, payload) VALUES(1, 'Security', 4, ?1, 'Security|1', 'Security|4', "
+                 "0, ?2)");
     ASSERT_TRUE(db->exec("INSERT INTO checkpoints VALUES('Security', 'bm-4', 0)", "cp").ok());
   }
   QueueOptions o;
@@ -82,17 +88,11 @@ TEST(Migrator, LeaseStateOfVersion4ChunksMovesToItsOwnTable) {
     auto db = SqliteDb::open(path);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(Migrator(queueMigrations()).migrate(*db, 4).ok());
-    auto chunk = encodeChunk(batch, 6);
-    ASSERT_TRUE(chunk.ok());
-    auto ins = db->prepare(
-        "INSERT INTO chunks(lane, source, record_count, raw_bytes, first_key, last_key, "
-        "created_ms, lease_id, lease_expires_ms, retries, leases, payload) VALUES(1, 'Security', "
-        "4, ?1, 'Security|1', 'Security|4', 0, 7, 99, 2, 3, ?2), (1, 'Security', 4, ?1, "
-        "'Security|1', 'Security|4', 0, NULL, NULL, 0, 0, ?2)",
-        "insert");
-    ASSERT_TRUE(ins.ok());
-    ins->bind(1, static_cast<int64_t>(chunk->raw_bytes)).bindBlob(2, chunk->payload);
-    ASSERT_TRUE(ins->run().ok());
+    insertChunks(*db, batch,
+                 "INSERT INTO chunks(lane, source, record_count, raw_bytes, first_key, last_key, "
+                 "created_ms, lease_id, lease_expires_ms, retries, leases, payload) VALUES(1, "
+                 "'Security', 4, ?1, 'Security|1', 'Security|4', 0, 7, 99, 2, 3, ?2), (1, "
+                 "'Security', 4, ?1, 'Security|1', 'Security|4', 0, NULL, NULL, 0, 0, ?2)");
   }
   QueueOptions o;
   o.path = path;
