@@ -1,0 +1,63 @@
+// `tier0watch status` reads the queue of a running agent: leased events before and after queue
+// schema 5 moved a chunk's lease state out of its row (an agent upgraded but not restarted yet
+// still has the old file).
+#include "agent/cli/status_command.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "agent/queue/chunk_codec.h"
+#include "agent/queue/event_queue.h"
+#include "agent/queue/queue_migrations.h"
+#include "common/sqlite/migrator.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/support/queue_records.h"
+#include "tests/unit/cli/temp_dir.h"
+
+namespace t0w::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(StatusCommand, CountsLeasedEventsInTheLeaseTable) {
+  testing::TempDir dir;
+  t0w::testing::FakeClock clock;
+  QueueOptions o;
+  o.path = dir.path() / "queue.db";
+  auto q = EventQueue::open(o, clock);
+  ASSERT_TRUE(q.ok()) << q.error().toString();
+  ASSERT_TRUE((*q)->enqueue(t0w::testing::eventBatch("Security", 1, 4), {"Security", "a"}).ok());
+  ASSERT_TRUE((*q)->enqueue(t0w::testing::eventBatch("Security", 5, 3), {"Security", "b"}).ok());
+  ASSERT_TRUE((*q)->reserve(4, 1 << 20, 30s).ok());  // the first chunk only
+  auto st = readAgentStatus(dir.path(), 0);
+  ASSERT_TRUE(st.ok()) << st.error().toString();
+  EXPECT_EQ((*st)["queue"]["events"], 7u);
+  EXPECT_EQ((*st)["queue"]["leased_events"], 4u);
+}
+
+TEST(StatusCommand, CountsLeasedEventsInAVersion4Queue) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "queue.db";
+  auto db = SqliteDb::open(path);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(Migrator(queueMigrations()).migrate(*db, 4).ok());
+  auto chunk = encodeChunk(t0w::testing::eventBatch("Security", 1, 4), 6);
+  ASSERT_TRUE(chunk.ok());
+  auto ins = db->prepare(
+      "INSERT INTO chunks(lane, source, record_count, raw_bytes, first_key, last_key, "
+      "created_ms, lease_id, lease_expires_ms, payload) VALUES(1, 'Security', 4, ?1, "
+      "'Security|1', 'Security|4', 0, 7, 99, ?2), (1, 'Security', 4, ?1, 'Security|1', "
+      "'Security|4', 0, NULL, NULL, ?2)",
+      "insert");
+  ASSERT_TRUE(ins.ok());
+  ins->bind(1, static_cast<int64_t>(chunk->raw_bytes)).bindBlob(2, chunk->payload);
+  ASSERT_TRUE(ins->run().ok());
+  auto st = readAgentStatus(dir.path(), 0);
+  ASSERT_TRUE(st.ok()) << st.error().toString();
+  EXPECT_EQ((*st)["queue"]["events"], 8u);
+  EXPECT_EQ((*st)["queue"]["leased_events"], 4u);
+}
+
+}  // namespace
+}  // namespace t0w::cli
