@@ -7,11 +7,11 @@
 
 #include <chrono>
 
-#include "agent/queue/chunk_codec.h"
 #include "agent/queue/event_queue.h"
 #include "agent/queue/queue_migrations.h"
 #include "common/sqlite/migrator.h"
 #include "tests/fakes/fake_clock.h"
+#include "tests/support/old_queue_rows.h"
 #include "tests/support/queue_records.h"
 #include "tests/unit/cli/temp_dir.h"
 
@@ -42,17 +42,12 @@ TEST(StatusCommand, CountsLeasedEventsInAVersion4Queue) {
   auto db = SqliteDb::open(path);
   ASSERT_TRUE(db.ok());
   ASSERT_TRUE(Migrator(queueMigrations()).migrate(*db, 4).ok());
-  auto chunk = encodeChunk(t0w::testing::eventBatch("Security", 1, 4), 6);
-  ASSERT_TRUE(chunk.ok());
-  auto ins = db->prepare(
+  t0w::testing::insertChunks(
+      *db, t0w::testing::eventBatch("Security", 1, 4),
       "INSERT INTO chunks(lane, source, record_count, raw_bytes, first_key, last_key, "
       "created_ms, lease_id, lease_expires_ms, payload) VALUES(1, 'Security', 4, ?1, "
       "'Security|1', 'Security|4', 0, 7, 99, ?2), (1, 'Security', 4, ?1, 'Security|1', "
-      "'Security|4', 0, NULL, NULL, ?2)",
-      "insert");
-  ASSERT_TRUE(ins.ok());
-  ins->bind(1, static_cast<int64_t>(chunk->raw_bytes)).bindBlob(2, chunk->payload);
-  ASSERT_TRUE(ins->run().ok());
+      "'Security|4', 0, NULL, NULL, ?2)");
   auto st = readAgentStatus(dir.path(), 0);
   ASSERT_TRUE(st.ok()) << st.error().toString();
   EXPECT_EQ((*st)["queue"]["events"], 8u);

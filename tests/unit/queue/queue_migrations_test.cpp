@@ -8,6 +8,7 @@
 #include "agent/queue/event_queue.h"
 #include "common/sqlite/migrator.h"
 #include "tests/fakes/fake_clock.h"
+#include "tests/support/old_queue_rows.h"
 #include "tests/support/queue_records.h"
 #include "tests/support/temp_dir.h"
 
@@ -17,18 +18,8 @@ namespace {
 using namespace std::chrono_literals;
 using testing::eventBatch;
 using testing::FakeClock;
+using testing::insertChunks;
 using testing::TempDir;
-
-// Rows as an older agent wrote them: `sql` inserts with ?1 the batch's raw size and ?2 its
-// encoded chunk.
-void insertChunks(SqliteDb& db, const std::vector<QueueRecord>& batch, const char* sql) {
-  auto chunk = encodeChunk(batch, 6);
-  ASSERT_TRUE(chunk.ok());
-  auto ins = db.prepare(sql, "insert");
-  ASSERT_TRUE(ins.ok());
-  ins->bind(1, static_cast<int64_t>(chunk->raw_bytes)).bindBlob(2, chunk->payload);
-  ASSERT_TRUE(ins->run().ok());
-}
 
 TEST(Migrator, EmbeddedMigrationsAreOrderedAndComplete) {
   const auto migrations = queueMigrations();
