@@ -162,9 +162,11 @@ class Event {
     }
     Fields(Fields&& o) noexcept : all(std::move(o.all)), live(o.live) { o.clearAll(); }
     Fields& operator=(Fields&& o) noexcept {
-      all = std::move(o.all);
-      live = o.live;
-      o.clearAll();
+      if (this != &o) {
+        all = std::move(o.all);
+        live = o.live;
+        o.clearAll();
+      }
       return *this;
     }
 
