@@ -1,4 +1,5 @@
 """What the bench scripts read about a process, and the agent they all start on a trace file."""
+import contextlib
 import os
 import subprocess
 
@@ -36,6 +37,18 @@ def psql(sql):
     bindir = next(d for d in sorted(os.listdir("/usr/lib/postgresql"))[::-1])
     subprocess.run([os.path.join("/usr/lib/postgresql", bindir, "bin", "psql"), "-q", "-v",
                     "ON_ERROR_STOP=1", os.environ["T0W_PG_URL"], "-c", sql], check=True)
+
+
+@contextlib.contextmanager
+def fresh_database(name):
+    """A database of its own on the throwaway PostgreSQL server for one run: created empty
+    (dropped first if a run before left it), dropped after. Yields its conninfo."""
+    psql("DROP DATABASE IF EXISTS %s" % name)
+    psql("CREATE DATABASE %s" % name)
+    try:
+        yield os.environ["T0W_PG_URL"] + " dbname=" + name
+    finally:
+        psql("DROP DATABASE %s WITH (FORCE)" % name)
 
 
 def start_tracefile_agent(build, work, collector, token, folder, extra=""):

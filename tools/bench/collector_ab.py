@@ -22,7 +22,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import stage_bench  # noqa: E402
-from bench_proc import cpu_seconds, psql  # noqa: E402
+from bench_proc import cpu_seconds, fresh_database  # noqa: E402
 
 # full_path reads the collector's CPU just before and just after the agent's run: the server's is
 # read at the same moments (not its migrations at the collector's start).
@@ -96,18 +96,17 @@ def main():
         results = {name: [] for name, _, _, _ in variants}
         for rnd in range(a.rounds):
             for name, build, storage, pg in variants:
+                run_name = "r%d %s" % (rnd, name)
                 if pg:  # a database of its own per run
                     db = "t0w_ab_%d_%s" % (rnd, "".join(ch for ch in name if ch.isalnum()))
-                    psql("DROP DATABASE IF EXISTS %s" % db)
-                    psql("CREATE DATABASE %s" % db)
-                    storage_yaml = storage % (os.environ["T0W_PG_URL"] + " dbname=" + db)
+                    with fresh_database(db) as url:
+                        r, stored = stage_bench.full_path(build, work, xml, a.events, run_name,
+                                                          storage % url)
+                    s0, s1 = SERVER_MARKS[-2:]
                 else:
-                    storage_yaml = storage
-                r, stored = stage_bench.full_path(build, work, xml, a.events,
-                                                  "r%d %s" % (rnd, name), storage_yaml)
-                s0, s1 = SERVER_MARKS[-2:] if pg else (None, None)
-                if pg:
-                    psql("DROP DATABASE %s WITH (FORCE)" % db)
+                    r, stored = stage_bench.full_path(build, work, xml, a.events, run_name,
+                                                      storage)
+                    s0, s1 = None, None
                 # Per event stored (the sample holds its attack scenarios beside the background).
                 n = stored or a.events
                 collector = r["collector_cpu_s_per_million"] * a.events / n

@@ -21,7 +21,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import stage_bench  # noqa: E402
-from bench_proc import psql  # noqa: E402
+from bench_proc import fresh_database  # noqa: E402
 from collector_ab import fake_build  # noqa: E402
 from collector_harness import RealCollector  # noqa: E402
 
@@ -91,18 +91,16 @@ def main():
         show("SQLite, FTS5 trigram index", *latencies(
             collector, d, "storage: {search_index: true}\n"))
         if base and os.environ.get("T0W_PG_URL"):
-            psql("DROP DATABASE IF EXISTS t0w_search_latency")
-            psql("CREATE DATABASE t0w_search_latency")
-            pg = "storage: {driver: postgres, postgres_url: \"%s dbname=t0w_search_latency\"}\n" % (
-                os.environ["T0W_PG_URL"])
-            _, stored = stage_bench.full_path(fake_build(work, build, "base", base), work, xml, n,
-                                              "postgres", pg)
-            print("PostgreSQL store (base collector): %s events" % stored)
-            d = os.path.join(work, "postgres", "collector")
-            show("PostgreSQL, base collector (ILIKE scan)", *latencies(base, d, pg))
-            show("PostgreSQL, this collector (storage.search_index: pg_trgm GIN)",
-                 *latencies(collector, d, pg.replace("{driver", "{search_index: true, driver")))
-            psql("DROP DATABASE t0w_search_latency WITH (FORCE)")
+            with fresh_database("t0w_search_latency") as url:
+                pg = "storage: {driver: postgres, postgres_url: \"%s\"}\n" % url
+                _, stored = stage_bench.full_path(fake_build(work, build, "base", base), work,
+                                                  xml, n, "postgres", pg)
+                print("PostgreSQL store (base collector): %s events" % stored)
+                d = os.path.join(work, "postgres", "collector")
+                show("PostgreSQL, base collector (ILIKE scan)", *latencies(base, d, pg))
+                show("PostgreSQL, this collector (storage.search_index: pg_trgm GIN)",
+                     *latencies(collector, d,
+                                pg.replace("{driver", "{search_index: true, driver")))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

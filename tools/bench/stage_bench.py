@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from collector_harness import RealCollector, write_agent_config  # noqa: E402
-from bench_proc import cpu_seconds, psql  # noqa: E402
+from bench_proc import cpu_seconds, fresh_database  # noqa: E402
 
 
 def measured(args, **kw):
@@ -116,16 +116,13 @@ def median_full_path(times, build, work, xml, n, name, **kw):
     results = []
     pg_storage = kw.pop("pg_storage", None)
     for i in range(times):
-        if pg_storage is not None:  # a database of its own per run, dropped after it
-            db = "t0w_stage_bench_%d" % (i + 1)
-            psql("DROP DATABASE IF EXISTS %s" % db)
-            psql("CREATE DATABASE %s" % db)
-            kw["extra_collector"] = pg_storage % (os.environ["T0W_PG_URL"] + " dbname=" + db)
-        try:
-            r, stored = full_path(build, work, xml, n, "%s %d" % (name, i + 1), **kw)
-        finally:
-            if pg_storage is not None:
-                psql("DROP DATABASE %s WITH (FORCE)" % db)
+        run_name = "%s %d" % (name, i + 1)
+        if pg_storage is None:
+            r, stored = full_path(build, work, xml, n, run_name, **kw)
+        else:
+            with fresh_database("t0w_stage_bench_%d" % (i + 1)) as url:
+                r, stored = full_path(build, work, xml, n, run_name,
+                                      extra_collector=pg_storage % url, **kw)
         r["stored"] = stored
         results.append(r)
     by_agent = sorted(results, key=lambda r: r["agent_cpu_s_per_million"])
