@@ -50,8 +50,9 @@ inline const char* findMarkupWords(const char* p, const char* end, char stop) {
 // Name characters as the scanner takes them: ASCII letters, digits, '_', ':', '-', '.'.
 inline bool isNameByte(char c) {
   const auto u = static_cast<unsigned char>(c);
-  return static_cast<unsigned char>((u | 0x20) - 'a') < 26 || static_cast<unsigned char>(u - '0') < 11 ||
-         static_cast<unsigned char>(u - '-') < 2 || u == '_';  // '0'..':' and '-', '.'
+  return static_cast<unsigned char>((u | 0x20) - 'a') < 26 ||
+         static_cast<unsigned char>(u - '0') < 11 || static_cast<unsigned char>(u - '-') < 2 ||
+         u == '_';  // '0'..':' and '-', '.'
 }
 
 // The end of the run of name characters at p; `colon` tells whether the run holds a ':'.
@@ -65,7 +66,9 @@ inline const char* nameEndBytes(const char* p, const char* end, bool& colon) {
 
 // ---- sixteen bytes at a time (SSE2) -----------------------------------------------------------
 
-inline __m128i load16(const char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+inline __m128i load16(const char* p) {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+}
 
 // Bytes of b that are unsigned <= limit, as 0xFF.
 inline __m128i atMost(__m128i b, char limit) {
@@ -78,9 +81,8 @@ inline const char* findMarkupSse2(const char* p, const char* end, char stop) {
   const __m128i lt = _mm_set1_epi8('<');
   for (; end - p >= 16; p += 16) {
     const __m128i b = load16(p);
-    const __m128i hit = _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(b, stops), _mm_cmpeq_epi8(b, amp)),
-        _mm_or_si128(_mm_cmpeq_epi8(b, lt), atMost(b, 0x0D)));
+    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, stops), _mm_cmpeq_epi8(b, amp)),
+                                     _mm_or_si128(_mm_cmpeq_epi8(b, lt), atMost(b, 0x0D)));
     if (const auto mask = static_cast<unsigned>(_mm_movemask_epi8(hit)); mask != 0) {
       return p + std::countr_zero(mask);
     }

@@ -4,6 +4,8 @@
 #include <array>
 #include <cstring>
 
+#include "collectors/eventlog/xml_bytes.h"
+
 namespace t0w {
 
 // A rare huge event must not pin its tree's memory (real events have a few dozen nodes).
@@ -29,14 +31,12 @@ namespace {
 
 // Character classes, looked up rather than compared: most of the input goes through them.
 enum : uint8_t {
-  kSpace = 1,      // without CR, which goes to pugixml (it normalises line ends)
-  kNameStart = 2,  // ASCII only: other names (pugixml also takes bytes from 0x80) go to pugixml
-  kNameChar = 4,
+  kSpace = 1,        // without CR, which goes to pugixml (it normalises line ends)
+  kNameStart = 2,    // ASCII only: other names (pugixml also takes bytes from 0x80) go to pugixml
   kAttrSpecial = 8,  // what makes an attribute value differ from its bytes, or go to pugixml
   kAmp = 16,
   kLt = 32,
   kRefused = 64,  // CR and NUL: pugixml's business wherever they are
-  kColon = 128,   // a name with one has a prefix
 };
 
 constexpr std::array<uint8_t, 256> kClass = [] {
@@ -44,39 +44,17 @@ constexpr std::array<uint8_t, 256> kClass = [] {
   for (unsigned char c : {' ', '\t', '\n'}) t[c] |= kSpace;
   for (int c = 0; c < 256; ++c) {
     const bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-    if (letter || c == '_' || c == ':') t[c] |= kNameStart | kNameChar;
-    if ((c >= '0' && c <= '9') || c == '-' || c == '.') t[c] |= kNameChar;
+    if (letter || c == '_' || c == ':') t[c] |= kNameStart;
   }
   for (unsigned char c : {'&', '<', '\t', '\n'}) t[c] |= kAttrSpecial;
   t['&'] |= kAmp;
   t['<'] |= kLt;
-  t[':'] |= kColon;
   t['\r'] |= kRefused;
   t[0] |= kRefused;
   return t;
 }();
 
 uint8_t classOf(char c) { return kClass[static_cast<unsigned char>(c)]; }
-
-// Eight bytes at a time over the long runs (values, text): whether a word holds a byte the byte
-// loop must see: `stop` (each byte of `stops`), '&', '<', or one below 0x0E (NUL, tab, LF, CR
-// among them). Exact as a yes/no (the usual zero-byte tests on the word XORed with each byte).
-constexpr uint64_t kOnes = 0x0101010101010101ull;
-constexpr uint64_t kHighBits = 0x8080808080808080ull;
-
-inline uint64_t load8(const char* p) {
-  uint64_t w;
-  std::memcpy(&w, p, 8);
-  return w;
-}
-
-// High bit set in the bytes of w that are zero (and maybe above one that is).
-inline uint64_t zeroBytes(uint64_t w) { return (w - kOnes) & ~w & kHighBits; }
-
-inline bool needsLook(uint64_t w, uint64_t stops) {
-  return (zeroBytes(w ^ stops) | zeroBytes(w ^ (kOnes * '&')) | zeroBytes(w ^ (kOnes * '<')) |
-          ((w - kOnes * 0x0E) & ~w & kHighBits)) != 0;
-}
 
 // [a, a + n) == [b, b + n), inline: end tags repeat names of a few bytes.
 inline uint32_t load4(const char* p) {
@@ -90,7 +68,7 @@ bool sameBytes(const char* a, const char* b, size_t n) {
     return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
   }
   for (; n >= 8; n -= 8, a += 8, b += 8) {
-    if (load8(a) != load8(b)) return false;
+    if (xml_bytes::load8(a) != xml_bytes::load8(b)) return false;
   }
   for (; n > 0; --n) {
     if (*a++ != *b++) return false;
@@ -171,16 +149,11 @@ class SimpleScanner {
   std::string_view name(std::string_view& local) {
     if (p_ == end_ || !has(*p_, kNameStart)) return {};
     const char* const start = p_;
-    const char* q = p_;
-    uint8_t seen = 0;  // the loop only collects classes: most names have no prefix
-    for (; q != end_; ++q) {
-      const uint8_t c = classOf(*q);
-      if (!(c & kNameChar)) break;
-      seen |= c;
-    }
+    bool colon = false;
+    const char* const q = xml_bytes::nameEnd(p_, end_, colon);
     p_ = q;
     const char* local_start = start;
-    if (seen & kColon) {
+    if (colon) {
       local_start = q;
       while (local_start[-1] != ':') --local_start;
     }
@@ -229,11 +202,9 @@ class SimpleScanner {
       skipSpace();
       if (p_ == end_ || (*p_ != '"' && *p_ != '\'')) return XmlTree::kNone;
       const char quote = *p_++;
-      // Values are short: steps of eight bytes to the quote or a byte to look at, then a loop
-      // that also collects their character classes (both beat memchr).
-      const char* close = p_;
-      const uint64_t quotes = kOnes * static_cast<unsigned char>(quote);
-      while (end_ - close >= 8 && !needsLook(load8(close), quotes)) close += 8;
+      // To the quote or the first byte to look at; from there, if it is not the quote, a loop
+      // that collects the character classes of the rest.
+      const char* close = xml_bytes::findMarkup(p_, end_, quote);
       uint8_t seen = 0;
       while (close != end_ && *close != quote) seen |= classOf(*close++);
       if (close == end_ || (seen & kRefused)) return XmlTree::kNone;
@@ -251,9 +222,9 @@ class SimpleScanner {
     const char* lt = p_;
     uint8_t seen = 0;
     bool blank = true;
-    if (lt != end_ && !isSpace(*lt)) {  // not blank: eight bytes at a time while none matters
+    if (lt != end_ && !isSpace(*lt)) {  // not blank: straight to the first byte that matters
       blank = false;
-      while (end_ - lt >= 8 && !needsLook(load8(lt), kOnes * '<')) lt += 8;
+      lt = xml_bytes::findMarkup(lt, end_, '<');
     }
     for (; lt != end_; ++lt) {
       const uint8_t c = classOf(*lt);

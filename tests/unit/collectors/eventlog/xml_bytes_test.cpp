@@ -49,8 +49,8 @@ TEST(XmlBytes, MarkupIsTheStopAmpersandLessThanAndControlBytesBelowShiftOut) {
 // 0 to 40 bytes (the 16-byte and 8-byte steps and the tails around them).
 TEST(XmlBytes, SearchesFindTheFirstByteOfInterestWhereverItIs) {
   const std::string fills[] = {"TargetUserName", "a.b-c_d:e9", "x y\xc3\xa9z/=>"};
-  const char probes[] = {'"', '\'', '&', '<', '\t', '\n', '\r', '\0', '\x0d', '\x0e', ' ', '>',
-                         ':', '/', '\x80', '\xff', '@', '[', '`', '{'};
+  const char probes[] = {'"', '\'', '&', '<', '\t',   '\n',   '\r', '\0', '\x0d', '\x0e',
+                         ' ', '>',  ':', '/', '\x80', '\xff', '@',  '[',  '`',    '{'};
   for (const std::string& fill : fills) {
     for (size_t len = 0; len <= 40; ++len) {
       std::string base;
