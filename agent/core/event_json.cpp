@@ -124,71 +124,66 @@ std::string eventToJsonLine(const Event& event) {
 
 namespace {
 
-void appendUnsigned(std::string& out, uint64_t v) {
-  char buf[24];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, static_cast<size_t>(end - buf));
+// Copies a short piece (a name, a value, a key) as a few fixed-size moves instead of a call to
+// memcpy: an event's line is some sixty pieces, and the calls cost more than their bytes.
+inline void copyPiece(char* d, const char* s, size_t n) {
+  if (n >= 16 && n <= 32) {
+    std::memcpy(d, s, 16);
+    std::memcpy(d + n - 16, s + n - 16, 16);
+  } else if (n >= 8 && n < 16) {
+    std::memcpy(d, s, 8);
+    std::memcpy(d + n - 8, s + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    std::memcpy(d, s, 4);
+    std::memcpy(d + n - 4, s + n - 4, 4);
+  } else if (n < 4) {
+    for (size_t i = 0; i < n; ++i) d[i] = s[i];
+  } else {
+    std::memcpy(d, s, n);
+  }
 }
 
-// formatHex64 as a JSON string ("0x8020000000000000"), without its snprintf.
-void appendHex64(std::string& out, uint64_t v) {
-  char buf[24];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, 16);
-  out.append("\"0x", 3);
-  out.append(buf, static_cast<size_t>(end - buf));
-  out.push_back('"');
-}
-
-// `"key":` for a key known to need no escaping.
-void appendKey(std::string& out, std::string_view key) {
-  out.push_back('"');
-  out.append(key);
-  out.append("\":", 2);
-}
-
+// The line is assembled in a buffer on the stack and appended to the output string when the
+// buffer fills and at the end: one copy of the line into the string instead of an append
+// (a call, a capacity check, a memcpy) per piece.
 class LineWriter {
  public:
   explicit LineWriter(std::string& out) : out_(out) {}
+  LineWriter(const LineWriter&) = delete;
+  LineWriter& operator=(const LineWriter&) = delete;
 
   // Members of the object being written: a comma before all but the first. Keys are this
   // file's literals: short, nothing to escape.
   void member(std::string_view key) {
-    if (key.size() > kMaxKey) {
-      if (!first_) out_.push_back(',');
-      first_ = false;
-      appendKey(out_, key);
-      return;
-    }
-    char buf[kMaxKey + 4];
-    const size_t n = memberPrefix(key, buf);
-    out_.append(buf, n);
+    char* w = room(key.size() + 4);
+    if (!first_) *w++ = ',';
+    first_ = false;
+    *w++ = '"';
+    copyPiece(w, key.data(), key.size());
+    w += key.size();
+    *w++ = '"';
+    *w++ = ':';
+    used_ = static_cast<size_t>(w - stage_);
   }
   void stringMember(std::string_view key, std::string_view value) {
     member(key);
-    appendJsonString(out_, value);
+    string(value);
   }
   void stringMemberIfNotEmpty(std::string_view key, const std::string& value) {
     if (!value.empty()) stringMember(key, value);
   }
   void numberMember(std::string_view key, uint64_t value) {
-    if (key.size() > kMaxKey) {
-      member(key);
-      appendUnsigned(out_, value);
-      return;
-    }
-    char buf[kMaxKey + 4 + 20];  // `,"key":` and the digits of a uint64_t, in one append
-    const size_t n = memberPrefix(key, buf);
-    const auto [end, ec] = std::to_chars(buf + n, buf + sizeof buf, value);
-    out_.append(buf, static_cast<size_t>(end - buf));
+    member(key);
+    number(value);
   }
   // Opens a nested object as the value of `key`; closeObject() ends it.
   void openObject(std::string_view key) {
     member(key);
-    out_.push_back('{');
+    put('{');
     first_ = true;
   }
   void closeObject() {
-    out_.push_back('}');
+    put('}');
     first_ = false;
   }
 
@@ -206,12 +201,14 @@ class LineWriter {
     numberMember("Task", s.task);
     numberMember("Opcode", s.opcode);
     member("Keywords");
-    appendHex64(out_, s.keywords);
+    hex64(s.keywords);
     if (s.time_created) {
       member("TimeCreated");  // digits and separators: nothing to escape
-      out_.push_back('"');
-      appendFiletime(out_, *s.time_created);
-      out_.push_back('"');
+      char* w = room(kMaxFiletimeText + 3);
+      *w++ = '"';
+      w += writeFiletime(w, *s.time_created);
+      *w++ = '"';
+      used_ = static_cast<size_t>(w - stage_);
     }
     numberMember("EventRecordID", s.record_id);
     if (!s.activity_id.empty() || !s.related_activity_id.empty()) {
@@ -251,17 +248,17 @@ class LineWriter {
         while (next < n && !same(fields[next], fields[i])) ++next;
         fieldName(fields[i].name);
         if (next == n) {
-          appendJsonString(out_, fields[i].value);
+          string(fields[i].value);
           continue;
         }
-        out_.push_back('[');
-        appendJsonString(out_, fields[i].value);
+        put('[');
+        string(fields[i].value);
         for (size_t k = next; k < n; ++k) {
           if (!same(fields[k], fields[i])) continue;
-          out_.push_back(',');
-          appendJsonString(out_, fields[k].value);
+          put(',');
+          string(fields[k].value);
         }
-        out_.push_back(']');
+        put(']');
       }
     } else {
       constexpr size_t kNone = static_cast<size_t>(-1);
@@ -281,15 +278,15 @@ class LineWriter {
         if (repeat[i]) continue;
         fieldName(fields[i].name);
         if (next[i] == kNone) {
-          appendJsonString(out_, fields[i].value);
+          string(fields[i].value);
           continue;
         }
-        out_.push_back('[');
+        put('[');
         for (size_t k = i; k != kNone; k = next[k]) {
-          if (k != i) out_.push_back(',');
-          appendJsonString(out_, fields[k].value);
+          if (k != i) put(',');
+          string(fields[k].value);
         }
-        out_.push_back(']');
+        put(']');
       }
     }
     closeObject();
@@ -299,7 +296,9 @@ class LineWriter {
     if (r.culture.empty() && r.message.empty() && r.level.empty() && r.task.empty() &&
         r.opcode.empty() && r.channel.empty() && r.provider.empty() && r.keywords.empty()) {
       member("RenderingInfo");  // eventToJson leaves the object null when nothing was set
-      out_.append("null");
+      const std::string_view null = "null";
+      copyPiece(room(null.size()), null.data(), null.size());
+      used_ += null.size();
       return;
     }
     openObject("RenderingInfo");
@@ -312,66 +311,86 @@ class LineWriter {
     stringMemberIfNotEmpty("Provider", r.provider);
     if (!r.keywords.empty()) {
       member("Keywords");
-      out_.push_back('[');
+      put('[');
       for (size_t i = 0; i < r.keywords.size(); ++i) {
-        if (i > 0) out_.push_back(',');
-        appendJsonString(out_, r.keywords[i]);
+        if (i > 0) put(',');
+        string(r.keywords[i]);
       }
-      out_.push_back(']');
+      put(']');
     }
     closeObject();
   }
 
   void begin() {
-    out_.push_back('{');
+    put('{');
     first_ = true;
   }
-  void end() { out_.push_back('}'); }
-
- private:
-  static constexpr size_t kMaxKey = 24;  // longer than any key of this file
-  // Events have a few dozen fields at most; a map pays off only for large ones.
-  static constexpr size_t kLinearMax = 32;
-  static constexpr size_t kFusedMax = 250;  // name and value bytes written through one buffer
-
-  // Writes `,"key":` (no comma for the first member) to buf, which has room for the key's size
-  // + 4 bytes (kMaxKey + 4 for this file's keys); returns its length.
-  size_t memberPrefix(std::string_view key, char* buf) {
-    size_t n = 0;
-    if (!first_) buf[n++] = ',';
-    first_ = false;
-    buf[n++] = '"';
-    std::memcpy(buf + n, key.data(), key.size());
-    n += key.size();
-    buf[n++] = '"';
-    buf[n++] = ':';
-    return n;
+  // Closes the line and hands what the stage holds to the output.
+  void end() {
+    put('}');
+    flush();
   }
 
-  // `,"name":"value"` in one append when neither needs escaping (nearly every field): the
-  // six appends of its pieces cost more than copying its bytes twice.
-  void field(const EventField& f) {
-    const size_t n = f.name.size() + f.value.size();
-    if (n > kFusedMax || !isVerbatimJsonString(f.name) || !isVerbatimJsonString(f.value)) {
-      fieldName(f.name);
-      appendJsonString(out_, f.value);
+ private:
+  // Events have a few dozen fields at most; a map pays off only for large ones.
+  static constexpr size_t kLinearMax = 32;
+  static constexpr size_t kStage = 4096;           // more than a usual event's line
+  static constexpr size_t kMaxPiece = kStage / 2;  // larger strings go straight to the output
+
+  // Room for n more bytes in the stage (n <= kStage), which the caller fills and then counts in
+  // used_.
+  char* room(size_t n) {
+    if (kStage - used_ < n) flush();
+    return stage_ + used_;
+  }
+  void flush() {
+    out_.append(stage_, used_);
+    used_ = 0;
+  }
+  void put(char c) { *room(1) = c, ++used_; }
+  // A JSON string: its bytes between quotes when nothing needs escaping (nearly every value),
+  // else appendJsonString's escaping, straight into the output.
+  void string(std::string_view v) {
+    if (v.size() <= kMaxPiece && isVerbatimJsonString(v)) {
+      char* w = room(v.size() + 2);
+      *w++ = '"';
+      copyPiece(w, v.data(), v.size());
+      w[v.size()] = '"';
+      used_ += v.size() + 2;
       return;
     }
-    char buf[kFusedMax + 6];
-    size_t k = memberPrefix(f.name, buf);
-    buf[k++] = '"';
-    std::memcpy(buf + k, f.value.data(), f.value.size());
-    k += f.value.size();
-    buf[k++] = '"';
-    out_.append(buf, k);
+    flush();
+    appendJsonString(out_, v);
+  }
+
+  void number(uint64_t v) {
+    char* w = room(20);  // the digits of a uint64_t
+    used_ = static_cast<size_t>(std::to_chars(w, w + 20, v).ptr - stage_);
+  }
+
+  // formatHex64 as a JSON string ("0x8020000000000000"), without its snprintf.
+  void hex64(uint64_t v) {
+    char* w = room(20);
+    *w++ = '"';
+    *w++ = '0';
+    *w++ = 'x';
+    w = std::to_chars(w, w + 16, v, 16).ptr;
+    *w++ = '"';
+    used_ = static_cast<size_t>(w - stage_);
+  }
+
+  // `,"name":"value"` for a field of the event.
+  void field(const EventField& f) {
+    fieldName(f.name);
+    string(f.value);
   }
 
   // A member whose name comes from the event, so escaped.
   void fieldName(std::string_view name) {
-    if (!first_) out_.push_back(',');
+    if (!first_) put(',');
     first_ = false;
-    appendJsonString(out_, name);
-    out_.push_back(':');
+    string(name);
+    put(':');
   }
 
   static bool same(const EventField& a, const EventField& b) {
@@ -398,6 +417,8 @@ class LineWriter {
 
   std::string& out_;
   bool first_ = true;
+  size_t used_ = 0;
+  char stage_[kStage];  // not initialised: written before it is read
 };
 
 }  // namespace

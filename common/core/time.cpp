@@ -43,7 +43,7 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) {
 
 }  // namespace
 
-void appendFiletime(std::string& out, int64_t ticks) {
+size_t writeFiletime(char* buf, int64_t ticks) {
   int64_t secs = ticks / kTicksPerSecond;
   int64_t frac = ticks % kTicksPerSecond;
   if (frac < 0) {
@@ -60,7 +60,6 @@ void appendFiletime(std::string& out, int64_t ticks) {
   int64_t y;
   unsigned m, d;
   civilFromDays(days, y, m, d);
-  char buf[48];
   if (y >= 0 && y <= 9999) {
     // Every event is stamped twice (its JSON and its wire record): digits written directly,
     // since snprintf cost more than the rest of the encoding of the time.
@@ -88,14 +87,18 @@ void appendFiletime(std::string& out, int64_t ticks) {
     buf[19] = '.';
     put(20, frac, 7);
     buf[27] = 'Z';
-    out.append(buf, 28);
-    return;
+    return 28;
   }
-  const int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%07lldZ",
+  const int n = std::snprintf(buf, kMaxFiletimeText + 1, "%04lld-%02u-%02uT%02d:%02d:%02d.%07lldZ",
                               static_cast<long long>(y), m, d, static_cast<int>(rem / 3600),
                               static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60),
                               static_cast<long long>(frac));
-  out.append(buf, static_cast<size_t>(std::min(n, static_cast<int>(sizeof buf) - 1)));
+  return static_cast<size_t>(std::clamp(n, 0, static_cast<int>(kMaxFiletimeText)));
+}
+
+void appendFiletime(std::string& out, int64_t ticks) {
+  char buf[kMaxFiletimeText + 1];
+  out.append(buf, writeFiletime(buf, ticks));
 }
 
 std::string formatFiletime(int64_t ticks) {

@@ -192,28 +192,47 @@ TEST(EventJsonTest, DistinctAndRepeatedNamesMatchTheTree) {
   EXPECT_EQ(eventToJsonLine(e), referenceLine(e));
 }
 
-// Fields whose name and value need no escaping go out through one buffer up to 250 bytes: plain
-// ones on both sides of that size, and ones with a byte to escape in the name or the value.
-TEST(EventJsonTest, PlainFieldsOnBothSidesOfTheOneBufferSizeMatchTheTree) {
+// The writer copies short pieces by size class (0-3, 4-7, 8-15, 16-32 bytes, longer), gathers
+// the line in a 4 KiB stage that it empties into the output when full, and writes strings over
+// 2 KiB straight to the output: plain and escaped names and values of every size up to 70 and
+// around 2 KiB, in lines shorter and longer than the stage, each after what the output held.
+TEST(EventJsonTest, PiecesOfEverySizeAndLinesLongerThanTheStageMatchTheTree) {
   std::mt19937 rng(2468);
-  for (size_t total = 0; total <= 260; ++total) {
-    Event e;
-    e.data_section = Event::DataSection::kEventData;
-    for (int k = 0; k < 3; ++k) {
-      const size_t name_len = 1 + rng() % std::max<size_t>(total, 1);
-      std::string name = "N" + std::to_string(k);
-      name.resize(std::max(name.size(), name_len), 'n');
-      std::string value(total > name.size() ? total - name.size() : 0, 'v');
-      for (char& c : value) {
-        c = static_cast<char>(' ' + rng() % 95);
-        if (c == '"' || c == '\\') c = 'x';  // plain: the one-buffer path
-      }
-      if (k == 1 && !value.empty()) value[rng() % value.size()] = '"';
-      if (k == 2 && name.size() > 2) name[2] = '\\';
-      e.addField(std::move(name), std::move(value));
+  auto plain = [&rng](size_t n) {
+    std::string v(n, 'v');
+    for (char& c : v) {
+      c = static_cast<char>(' ' + rng() % 95);
+      if (c == '"' || c == '\\') c = 'x';
     }
-    ASSERT_EQ(eventToJsonLine(e), referenceLine(e)) << "size " << total;
+    return v;
+  };
+  std::vector<size_t> sizes;
+  for (size_t n = 0; n <= 70; ++n) sizes.push_back(n);
+  for (size_t n = 2040; n <= 2056; ++n) sizes.push_back(n);
+  sizes.push_back(5000);
+  for (size_t n : sizes) {
+    for (int escaped = 0; escaped < 2; ++escaped) {
+      Event e;
+      e.data_section = Event::DataSection::kEventData;
+      e.system.computer = plain(n);
+      for (int k = 0; k < 3; ++k) {
+        std::string name = plain(n % 40 + 1);
+        std::string value = plain(n);
+        if (escaped && !value.empty()) value[rng() % value.size()] = '"';
+        if (escaped && k == 2) name[0] = '\\';
+        e.addField("N" + std::to_string(k) + name, std::move(value));
+      }
+      std::string line = "held";
+      appendEventJsonLine(line, e);
+      ASSERT_EQ(line, "held" + referenceLine(e)) << "size " << n << " escaped " << escaped;
+    }
   }
+  // Many small fields: the stage fills and is emptied several times within one line.
+  Event e;
+  e.data_section = Event::DataSection::kEventData;
+  for (int k = 0; k < 600; ++k) e.addField("Field" + std::to_string(k), plain(k % 33));
+  ASSERT_GT(referenceLine(e).size(), 3 * 4096u);
+  EXPECT_EQ(eventToJsonLine(e), referenceLine(e));
 }
 
 TEST(EventJsonTest, StringsWithLongPlainRunsAreEscapedAsNlohmannDoes) {
