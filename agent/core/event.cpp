@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/core/time.h"
+#include "common/text/json_string.h"
 
 namespace t0w {
 namespace {
@@ -100,10 +101,11 @@ size_t Event::memoryBytes() const {
 
 void Event::addField(std::string name, std::string value) {
   const uint32_t h = fieldHash(name);
+  const bool plain = isVerbatimJsonString(name);
   if (fields_.live < fields_.all.size()) {
-    fields_.all[fields_.live++] = EventField{std::move(name), std::move(value), h};
+    fields_.all[fields_.live++] = EventField{std::move(name), std::move(value), h, plain};
   } else {
-    fields_.all.push_back(EventField{std::move(name), std::move(value), h});
+    fields_.all.push_back(EventField{std::move(name), std::move(value), h, plain});
     ++fields_.live;
   }
 }
@@ -114,12 +116,14 @@ EventField& Event::appendField(std::string_view name) {
     ++fields_.live;
     f.name.assign(name);
     f.hash = fieldHash(name);
+    f.plain_name = isVerbatimJsonString(name);
     return f;
   }
   EventField& f = fields_.all[fields_.live++];  // kept by clear(): its value is empty
   if (f.name != name) {
     f.name.assign(name);
     f.hash = fieldHash(name);
+    f.plain_name = isVerbatimJsonString(name);
   }
   return f;
 }
@@ -190,6 +194,7 @@ void Event::clear() {
     if (f.name.capacity() > kKeepStringBytes) {
       std::string().swap(f.name);
       f.hash = fieldHash("");
+      f.plain_name = true;
     }
     emptyKeeping(f.value);
   }

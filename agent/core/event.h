@@ -67,6 +67,9 @@ struct EventField {
   std::string name;
   std::string value;
   uint32_t hash = 0;  // fieldHash(name)
+  // isVerbatimJsonString(name): found with the hash, once per name, since names repeat from one
+  // event to the next and the event JSON would otherwise check each again.
+  bool plain_name = true;
 };
 
 struct RenderingInfo {

@@ -154,17 +154,7 @@ class LineWriter {
 
   // Members of the object being written: a comma before all but the first. Keys are this
   // file's literals: short, nothing to escape.
-  void member(std::string_view key) {
-    char* w = room(key.size() + 4);
-    if (!first_) *w++ = ',';
-    first_ = false;
-    *w++ = '"';
-    copyPiece(w, key.data(), key.size());
-    w += key.size();
-    *w++ = '"';
-    *w++ = ':';
-    used_ = static_cast<size_t>(w - stage_);
-  }
+  void member(std::string_view key) { plainKey(key); }
   void stringMember(std::string_view key, std::string_view value) {
     member(key);
     string(value);
@@ -379,10 +369,28 @@ class LineWriter {
     used_ = static_cast<size_t>(w - stage_);
   }
 
-  // `,"name":"value"` for a field of the event.
+  // `,"name":"value"` for a field of the event; whether its name needs escaping is known.
   void field(const EventField& f) {
-    fieldName(f.name);
+    if (f.plain_name && f.name.size() <= kMaxPiece) {
+      plainKey(f.name);
+    } else {
+      fieldName(f.name);
+    }
     string(f.value);
+  }
+
+  // `,"key":` (no comma for the first member) for a key that needs no escaping, at most
+  // kMaxPiece bytes.
+  void plainKey(std::string_view key) {
+    char* w = room(key.size() + 4);
+    if (!first_) *w++ = ',';
+    first_ = false;
+    *w++ = '"';
+    copyPiece(w, key.data(), key.size());
+    w += key.size();
+    *w++ = '"';
+    *w++ = ':';
+    used_ = static_cast<size_t>(w - stage_);
   }
 
   // A member whose name comes from the event, so escaped.

@@ -235,6 +235,30 @@ TEST(EventJsonTest, PiecesOfEverySizeAndLinesLongerThanTheStageMatchTheTree) {
   EXPECT_EQ(eventToJsonLine(e), referenceLine(e));
 }
 
+// Whether a name needs escaping is found when the name is set: a field refilled in place by
+// the next event (Event::clear, appendField) with another name, plain or not, is written as its
+// new name requires.
+TEST(EventJsonTest, NamesRefilledInPlaceAreEscapedAsTheyNowRequire) {
+  Event e;
+  const std::vector<std::vector<std::string>> events = {
+      {"Plain", "Also"},
+      {"Quo\"te", "Also"},
+      {"Plain", "Back\\slash"},
+      {"Plain", "Also"},
+      {"Ctl\x01", std::string("Nul\0x", 5), "Third"},
+      {"Plain"}};
+  for (const auto& names : events) {
+    e.clear();
+    e.data_section = Event::DataSection::kEventData;
+    for (const std::string& name : names) e.appendField(name).value = "v";
+    ASSERT_EQ(eventToJsonLine(e), referenceLine(e)) << names[0];
+  }
+  e.addField("add\"ed", "v");
+  EXPECT_EQ(eventToJsonLine(e), referenceLine(e));
+  const Event copy = e;
+  EXPECT_EQ(eventToJsonLine(copy), referenceLine(e));
+}
+
 TEST(EventJsonTest, StringsWithLongPlainRunsAreEscapedAsNlohmannDoes) {
   std::mt19937 rng(99);
   for (int i = 0; i < 20000; ++i) {
