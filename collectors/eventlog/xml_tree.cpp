@@ -176,10 +176,24 @@ class SimpleScanner {
 
   // After '<': name, attributes, '>' or "/>". kNone when it is anything else.
   uint32_t startTag(uint32_t parent, bool& self_closed) {
-    std::string_view local;
-    const std::string_view element = name(local);
-    if (element.empty()) return XmlTree::kNone;  // also "<!" and "<?"
-    const uint32_t id = tree_.addElement(parent, element, local);
+    uint32_t id = XmlTree::kNone;
+    const size_t quote_at = kDataName.size();
+    if (static_cast<size_t>(end_ - p_) > quote_at &&
+        (p_[quote_at] == '\'' || p_[quote_at] == '"') &&
+        std::memcmp(p_, kDataName.data(), kDataName.size()) == 0) {
+      // Every field of EventData starts so: its two names are known without scanning them,
+      // and the tag goes on at the value, as the loop below would read it.
+      const std::string_view data(p_, 4);
+      const std::string_view attr(p_ + 5, 4);
+      id = tree_.addElement(parent, data, data);
+      p_ += kDataName.size();
+      if (!attributeValue(id, attr, attr)) return XmlTree::kNone;
+    } else {
+      std::string_view local;
+      const std::string_view element = name(local);
+      if (element.empty()) return XmlTree::kNone;  // also "<!" and "<?"
+      id = tree_.addElement(parent, element, local);
+    }
     for (;;) {
       const bool spaced = skipSpace();
       if (p_ == end_) return XmlTree::kNone;
@@ -194,25 +208,32 @@ class SimpleScanner {
         return id;
       }
       if (!spaced) return XmlTree::kNone;
+      std::string_view local;
       const std::string_view attr = name(local);
       if (attr.empty()) return XmlTree::kNone;
       skipSpace();
       if (p_ == end_ || *p_ != '=') return XmlTree::kNone;
       ++p_;
       skipSpace();
-      if (p_ == end_ || (*p_ != '"' && *p_ != '\'')) return XmlTree::kNone;
-      const char quote = *p_++;
-      // To the quote or the first byte to look at; from there, if it is not the quote, a loop
-      // that collects the character classes of the rest.
-      const char* close = xml_bytes::findMarkup(p_, end_, quote);
-      uint8_t seen = 0;
-      while (close != end_ && *close != quote) seen |= classOf(*close++);
-      if (close == end_ || (seen & kRefused)) return XmlTree::kNone;
-      std::string_view value(p_, static_cast<size_t>(close - p_));
-      if ((seen & kAttrSpecial) && !decode(p_, close, true, value)) return XmlTree::kNone;
-      tree_.addAttribute(id, attr, local, value);
-      p_ = close + 1;
+      if (!attributeValue(id, attr, local)) return XmlTree::kNone;
     }
+  }
+
+  // From the opening quote of an attribute's value to after its closing one.
+  bool attributeValue(uint32_t element, std::string_view attr, std::string_view local) {
+    if (p_ == end_ || (*p_ != '"' && *p_ != '\'')) return false;
+    const char quote = *p_++;
+    // To the quote or the first byte to look at; from there, if it is not the quote, a loop
+    // that collects the character classes of the rest.
+    const char* close = xml_bytes::findMarkup(p_, end_, quote);
+    uint8_t seen = 0;
+    while (close != end_ && *close != quote) seen |= classOf(*close++);
+    if (close == end_ || (seen & kRefused)) return false;
+    std::string_view value(p_, static_cast<size_t>(close - p_));
+    if ((seen & kAttrSpecial) && !decode(p_, close, true, value)) return false;
+    tree_.addAttribute(element, attr, local, value);
+    p_ = close + 1;
+    return true;
   }
 
   // From after a tag to the next '<': a text node, kept as pugixml keeps it with
@@ -291,6 +312,9 @@ class SimpleScanner {
     out = std::string_view(w.data() + start, w.size() - start);
     return true;
   }
+
+  // After '<': the start of the usual EventData field, <Data Name='...'>.
+  static constexpr std::string_view kDataName = "Data Name=";
 
   struct Entity {
     std::string_view text;

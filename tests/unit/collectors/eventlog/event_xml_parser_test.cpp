@@ -498,6 +498,12 @@ newline">  leading and trailing  </Data>)",
       R"(<Data Name="ü">é</Data><Data Näme="x">y</Data>)",
       R"(<Data Name="p"><?pi x?>v</Data>)",
       R"(<Binary>0A0B</Binary>)",
+      // <Data Name=' and <Data Name=" are taken without scanning the names; the rest is not.
+      R"(<Data Name= 'after'>v</Data><Data Name=bare>v</Data><Data Name=''>v</Data>)",
+      R"(<Data Name='a' Other="b">v</Data><Data Name="x"/><Data Name='q"q'>v</Data>)",
+      R"(<DataX Name='x'>v</DataX><Data Namex='x'>v</Data><Data  Name='two'>v</Data>)",
+      R"(<Data Name='unterminated>v</Data>)",
+      R"(<Data Name="tab	x" Second='&amp;'>v</Data><data Name='lower'>v</data>)",
   };
   for (const std::string& d : data) {
     expectSameAsPugixml(eventWith("<EventID>1</EventID>", "<EventData>" + d + "</EventData>"));

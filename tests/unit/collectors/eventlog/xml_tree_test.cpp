@@ -86,6 +86,24 @@ TEST(XmlTree, ScanElementTakesOneElementOfAStream) {
   }
 }
 
+// <Data Name=' starts most elements of an event: the scan takes its two names without reading
+// them, and gives the tree it gives for the same tag read name by name (here with a second
+// attribute, whose name is read). A stream cut anywhere inside, the quote included, is not taken.
+TEST(XmlTree, DataFieldsGiveTheTreeOfTheirTagReadNameByName) {
+  const std::string first =
+      "<EventData><Data Name='A'>1</Data><Data Name=\"B&amp;\" C='x'>2</Data>"
+      "<Data Name='' /></EventData>";
+  const std::string stream = first + "<Data Name='";  // the tree views into it
+  XmlTree tree;
+  ASSERT_EQ(scanSimpleElement(stream, tree), first.size());
+  EXPECT_EQ(dump(tree, tree.root()),
+            "<EventData|EventData<Data|Data Name|Name=A'1'>><Data|Data Name|Name=B& C|C=x'2'>>"
+            "<Data|Data Name|Name=>>");
+  for (size_t cut = 0; cut < first.size(); ++cut) {
+    EXPECT_EQ(scanSimpleElement(first.substr(0, cut), tree), 0u) << cut;
+  }
+}
+
 // In a large buffer the scan keeps a bounded room for decoded text: an element that needs more
 // is left to the caller, which reads it alone (the same tree as before).
 TEST(XmlTree, ScanElementLeavesHugeDecodedTextToTheCaller) {
