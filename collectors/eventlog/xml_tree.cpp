@@ -195,6 +195,10 @@ class SimpleScanner {
       id = tree_.addElement(parent, element, local);
     }
     for (;;) {
+      if (p_ != end_ && *p_ == '>') {  // most tags end right after their name or last value
+        ++p_;
+        return id;
+      }
       const bool spaced = skipSpace();
       if (p_ == end_) return XmlTree::kNone;
       if (*p_ == '>') {
