@@ -61,8 +61,28 @@ std::string quoted(std::string_view v) {
 
 // ---- numbers ------------------------------------------------------------------------------
 
+// Up to 19 decimal digits (below 10^19, so no overflow), as most numbers of an event are: their
+// value without from_chars' general machinery; nullopt for anything else.
+std::optional<uint64_t> shortDecimal(std::string_view s) {
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  uint64_t v = 0;
+  for (const char c : s) {
+    const auto d = static_cast<unsigned char>(c - '0');
+    if (d > 9) return std::nullopt;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
 template <typename T>
 Status parseUnsigned(const char* what, std::string_view text, int base, T& out) {
+  if (base == 10) {
+    if (const std::optional<uint64_t> v = shortDecimal(text);
+        v && *v <= static_cast<uint64_t>(std::numeric_limits<T>::max())) {
+      out = static_cast<T>(*v);
+      return {};
+    }
+  }
   std::string_view s = trim(text);
   if (base == 16 && s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
     s.remove_prefix(2);

@@ -242,6 +242,31 @@ TEST(EventXmlParserErrors, TooManyFields) {
   EXPECT_TRUE(parseEventXml(readFile(testData("eventlog/security_4624.xml")), limits).ok());
 }
 
+// Numbers of up to 19 digits are read by a short loop, longer ones and any with spaces or signs
+// by from_chars: the same values and errors on both sides of that line and of each type's range.
+TEST(EventXmlParser, NumbersAtTheEdgesOfTheirRangesAndOfTheShortReading) {
+  auto recordId = [](const std::string& text) {
+    return parseEventXml(eventWith("<EventRecordID>" + text + "</EventRecordID>", ""));
+  };
+  for (const auto& [text, value] : std::vector<std::pair<std::string, uint64_t>>{
+           {"0", 0},
+           {"9999999999999999999", 9999999999999999999ull},
+           {"10000000000000000000", 10000000000000000000ull},
+           {"18446744073709551615", 18446744073709551615ull},
+           {"00000000000000000000042", 42},
+           {" 17 ", 17}}) {
+    auto e = recordId(text);
+    ASSERT_TRUE(e.ok()) << text;
+    EXPECT_EQ(e->system.record_id, value) << text;
+  }
+  expectError(recordId("18446744073709551616"), Errc::kParse, "is out of range");
+  expectError(recordId("+5"), Errc::kParse, "EventRecordID: \"+5\" is not a number");
+  auto id = parseEventXml(eventWith("<EventID>4294967295</EventID><Version>255</Version>", ""));
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->system.event_id, 4294967295u);
+  EXPECT_EQ(id->system.version, 255);
+}
+
 TEST(EventXmlParserErrors, MalformedNumbersNameTheElement) {
   expectError(parseEventXml(eventWith("<EventID>abc</EventID>", "")), Errc::kParse,
               "EventID: \"abc\" is not a number");
