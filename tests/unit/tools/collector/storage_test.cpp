@@ -723,6 +723,28 @@ TYPED_TEST(StorageTest, QueriesEventsByFiltersWithPagination) {
   EXPECT_EQ((*lag)[0].last_event_time, 1000);
 }
 
+// The stored bytes are counted as the database's LENGTH(body) counts them, characters: ASCII
+// eight bytes at a time, the rest byte by byte from the first word that is not ASCII. Two-,
+// three- and four-byte characters at every position of a word, and bodies that are all ASCII.
+TYPED_TEST(StorageTest, StoredBytesCountCharactersAsLengthDoesWhereverMultiByteOnesFall) {
+  this->enroll("dc01");
+  std::vector<IngestRecord> records;
+  int64_t seq = 0;
+  for (size_t pad = 0; pad < 24; ++pad) {
+    for (const char* ch : {"\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", ""}) {
+      ++seq;
+      const std::string text = std::string(pad, 'a') + ch + std::string(pad % 5, 'b') + ch;
+      records.push_back(this->event("a1|Security|" + std::to_string(seq), "DC01", 4624, seq, text));
+    }
+  }
+  ASSERT_TRUE(this->storage_->ingest(this->batch("a1:1", records)));
+  auto conn = this->backend_.conn();
+  ASSERT_TRUE(conn) << conn.error().toString();
+  auto sum = (*conn)->query("SELECT SUM(LENGTH(body)) FROM events", {});
+  ASSERT_TRUE(sum) << sum.error().toString();
+  EXPECT_EQ(*this->storage_->storedBytes(), sqlInt((*sum)[0][0]));
+}
+
 // Free-text search (sql_search.h) answers as the scan of the bodies did, with the term bound as
 // a value: wildcards, quotes, FTS5 syntax and SQL in it are text to find. Once without and once
 // with storage.search_index (FTS5 on SQLite, pg_trgm GIN on PostgreSQL), then without again.
