@@ -7,6 +7,7 @@
 // nlohmann-lexed scan find the same offsets.
 #pragma once
 
+#include <bit>
 #include <climits>
 #include <cmath>
 #include <cstddef>
@@ -19,6 +20,10 @@
 #include <vector>
 
 #include "common/text/utf8.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace t0w {
 
@@ -290,6 +295,28 @@ class FastJsonReader {
     p_ += seq.length;
     return true;
   }
+  // From p, the first byte that ends a plain ASCII run (see special()) within the last whole
+  // sixteen bytes before end; where the search stopped when there is none.
+  static const char* plainRunEnd(const char* p, const char* end) {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+    for (; end - p >= 16; p += 16) {
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      // Signed: below 0x20 is a control character or (negative) a byte from 0x80.
+      const __m128i hit =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, quote), _mm_cmpeq_epi8(b, backslash)),
+                       _mm_cmplt_epi8(b, space));
+      if (const auto mask = static_cast<unsigned>(_mm_movemask_epi8(hit)); mask != 0) {
+        return p + std::countr_zero(mask);
+      }
+    }
+#else
+    (void)end;
+#endif
+    return p;
+  }
   // Whether any of the eight bytes in `w` ends a plain ASCII run: '"', '\\', a control
   // character (< 0x20) or a byte of a multi-byte UTF-8 sequence (>= 0x80).
   static bool special(uint64_t w) {
@@ -307,7 +334,9 @@ class FastJsonReader {
     const char* start = p_;
     escaped_ = false;
     for (;;) {
-      // Plain ASCII runs first, eight bytes at a time: most of any event.
+      // Plain ASCII runs first, sixteen bytes at a time (SSE2, every x86-64 CPU) to the first
+      // byte that ends one, else eight at a time: most of any event.
+      if (!escaped_) p_ = plainRunEnd(p_, end_);
       while (end_ - p_ >= 8) {
         uint64_t w = 0;
         std::memcpy(&w, p_, 8);

@@ -122,6 +122,32 @@ TEST(FastJsonReader, AcceptsWhatNlohmannAccepts) {
   }
 }
 
+// Plain runs are skipped sixteen bytes at a time, then eight, then byte by byte: a byte that
+// ends one (an escape, the closing quote, a control character, UTF-8 valid or not) at every
+// position of strings from 0 to 40 bytes reads as nlohmann reads it.
+TEST(FastJsonReader, StringsEndTheirPlainRunsWhereverTheSpecialByteIs) {
+  const std::vector<std::string> specials = {
+      "\\\"",     "\\\\",         "\\u0041",          "\\n",  "\x01", "\x1f", "\x7f",
+      "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xC3", "\xFF", "\""};
+  for (size_t len = 0; len <= 40; ++len) {
+    for (size_t at = 0; at <= len; ++at) {
+      for (const std::string& special : specials) {
+        std::string body(len, 'a');
+        for (size_t i = 0; i < len; ++i) body[i] = static_cast<char>('a' + i % 26);
+        body.insert(at, special);
+        const std::string doc = "[\"" + body + "\", 1]";
+        SCOPED_TRACE(doc);
+        const ReadResult r = read(doc);
+        const nlohmann::json j = nlohmann::json::parse(doc, nullptr, false);
+        ASSERT_EQ(r.ok, !j.is_discarded());
+        if (r.ok) {
+          ASSERT_EQ(r.events, (Events{"[@0", "s:" + j[0].get<std::string>(), "u:1", "]"}));
+        }
+      }
+    }
+  }
+}
+
 TEST(FastJsonReader, StopsWhenTheHandlerSaysSoWithoutASyntaxError) {
   const ReadResult r = read(R"({"a": [1, 2, 3]})", 2);
   EXPECT_FALSE(r.ok);
