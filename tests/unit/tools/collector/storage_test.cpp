@@ -124,6 +124,17 @@ class StorageTest : public ::testing::Test {
     ASSERT_TRUE(storage_->enrollAgent(name, sha256Hex("token-" + name), 1000));
   }
 
+  // Ingest counts the stored bytes as the database's LENGTH(body), which the deletion triggers
+  // subtract: the two agree.
+  void expectStoredBytesAreTheBodiesLength() {
+    auto conn = backend_.conn();
+    ASSERT_TRUE(conn) << conn.error().toString();
+    auto sum = (*conn)->query("SELECT SUM(LENGTH(body)) FROM events", {});
+    ASSERT_TRUE(sum) << sum.error().toString();
+    auto stored = storage_->storedBytes();
+    ASSERT_TRUE(stored) << stored.error().toString();
+    EXPECT_EQ(*stored, sqlInt((*sum)[0][0]));
+  }
   static IngestRecord event(const std::string& key, const std::string& host, int64_t event_id,
                             int64_t time, const std::string& text = "x") {
     IngestRecord r;
@@ -738,11 +749,7 @@ TYPED_TEST(StorageTest, StoredBytesCountCharactersAsLengthDoesWhereverMultiByteO
     }
   }
   ASSERT_TRUE(this->storage_->ingest(this->batch("a1:1", records)));
-  auto conn = this->backend_.conn();
-  ASSERT_TRUE(conn) << conn.error().toString();
-  auto sum = (*conn)->query("SELECT SUM(LENGTH(body)) FROM events", {});
-  ASSERT_TRUE(sum) << sum.error().toString();
-  EXPECT_EQ(*this->storage_->storedBytes(), sqlInt((*sum)[0][0]));
+  this->expectStoredBytesAreTheBodiesLength();
 }
 
 // Free-text search (sql_search.h) answers as the scan of the bodies did, with the term bound as
@@ -766,15 +773,8 @@ TYPED_TEST(StorageTest, SearchFindsSubstringsThroughTheIndexAsTheScanDid) {
                                   static_cast<int64_t>(i + 1), texts[i]));
   }
   ASSERT_TRUE(this->storage_->ingest(this->batch("a1:1", records)));
-  {
-    // Ingest counts the stored bytes as LENGTH(body), which the deletion triggers subtract:
-    // characters ("Straße" is 6).
-    auto conn = this->backend_.conn();
-    ASSERT_TRUE(conn) << conn.error().toString();
-    auto sum = (*conn)->query("SELECT SUM(LENGTH(body)) FROM events", {});
-    ASSERT_TRUE(sum) << sum.error().toString();
-    EXPECT_EQ(*this->storage_->storedBytes(), sqlInt((*sum)[0][0]));
-  }
+  // Ingest counts the stored bytes as LENGTH(body): characters ("Straße" is 6).
+  this->expectStoredBytesAreTheBodiesLength();
   const std::vector<std::string> terms = {"mimikatz",
                                           "SEKURLSA",
                                           "100%",
