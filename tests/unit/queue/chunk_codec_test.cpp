@@ -5,6 +5,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "common/core/time.h"
 #include "common/wire/wire_fragment.h"
 #include "common/zlib/zlib_codec.h"
 #include "common/zstd/zstd_codec.h"
@@ -50,6 +51,42 @@ TEST(ChunkCodec, IsTheWireEncodingOfItsRecords) {
   EXPECT_EQ(doc[0]["key"], records[0].key);  // agent-local: the collector adds the agent id
   EXPECT_EQ(doc[0]["body"], nlohmann::json::parse(records[0].body));
   EXPECT_EQ(doc[0]["len"], records[0].body.size());
+}
+
+// A record's head goes through a buffer on the stack for keys of up to 256 bytes with nothing to
+// escape, else through the escaping appends: both give the same JSON, for every kind, with and
+// without a time, on both sides of that size.
+TEST(ChunkCodec, RecordHeadsAreTheSameJsonForEveryKeySize) {
+  for (const RecordKind kind : {RecordKind::kEvent, RecordKind::kAlert, RecordKind::kStatus}) {
+    for (const size_t n : {0, 1, 255, 256, 257, 400}) {
+      for (const bool escaped : {false, true}) {
+        for (const bool timed : {false, true}) {
+          QueueRecord r;
+          r.kind = kind;
+          r.key = std::string(n, 'k');
+          if (escaped && n > 0) r.key[n / 2] = '"';
+          if (timed) r.time = 133600000000000000;
+          r.body = "{\"a\":1}";
+          std::string out = "x";
+          appendWireRecord(out, r);
+          ASSERT_EQ(out.substr(0, 1), "x");
+          const auto j = nlohmann::json::parse(out.substr(1));
+          EXPECT_EQ(j["kind"], recordKindName(kind));
+          EXPECT_EQ(j["key"], r.key);
+          EXPECT_EQ(j.contains("time"), timed);
+          if (timed) {
+            EXPECT_EQ(j["time"], formatFiletime(*r.time));
+          }
+          EXPECT_EQ(j["len"], r.body.size());
+          EXPECT_EQ(j["body"], nlohmann::json::parse(r.body));
+          auto back = decodeWireFragment(out.substr(1));
+          ASSERT_TRUE(back.ok()) << back.error().toString();
+          ASSERT_EQ(back->size(), 1u);
+          EXPECT_EQ((*back)[0], r);
+        }
+      }
+    }
+  }
 }
 
 TEST(ChunkCodec, BodiesThatAreNotBalancedJsonStillReadBack) {
