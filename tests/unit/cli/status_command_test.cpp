@@ -8,8 +8,6 @@
 #include <chrono>
 
 #include "agent/queue/event_queue.h"
-#include "agent/queue/queue_migrations.h"
-#include "common/sqlite/migrator.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/support/old_queue_rows.h"
 #include "tests/support/queue_records.h"
@@ -39,9 +37,8 @@ TEST(StatusCommand, CountsLeasedEventsInTheLeaseTable) {
 TEST(StatusCommand, CountsLeasedEventsInAVersion4Queue) {
   testing::TempDir dir;
   const auto path = dir.path() / "queue.db";
-  auto db = SqliteDb::open(path);
-  ASSERT_TRUE(db.ok());
-  ASSERT_TRUE(Migrator(queueMigrations()).migrate(*db, 4).ok());
+  auto db = t0w::testing::queueFileAtVersion(path, 4);
+  ASSERT_TRUE(db.ok()) << db.error().toString();
   t0w::testing::insertChunks(
       *db, t0w::testing::eventBatch("Security", 1, 4),
       "INSERT INTO chunks(lane, source, record_count, raw_bytes, first_key, last_key, "

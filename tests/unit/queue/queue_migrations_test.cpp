@@ -19,6 +19,7 @@ using namespace std::chrono_literals;
 using testing::eventBatch;
 using testing::FakeClock;
 using testing::insertChunks;
+using testing::queueFileAtVersion;
 using testing::TempDir;
 
 TEST(Migrator, EmbeddedMigrationsAreOrderedAndComplete) {
@@ -40,9 +41,8 @@ TEST(Migrator, UpgradesAnOlderDatabaseKeepingItsRows) {
   const auto batch = eventBatch("Security", 1, 4);
   {
     // A queue file as version 1 of the agent left it: one chunk and a checkpoint.
-    auto db = SqliteDb::open(path);
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE(Migrator(queueMigrations()).migrate(*db, 1).ok());
+    auto db = queueFileAtVersion(path, 1);
+    ASSERT_TRUE(db.ok()) << db.error().toString();
     EXPECT_EQ(*db->queryInt("PRAGMA user_version", "v"), 1);
     EXPECT_EQ(*db->queryInt("SELECT count(*) FROM sqlite_master WHERE name = 'dead_letter'", "q"),
               0);
@@ -76,9 +76,8 @@ TEST(Migrator, LeaseStateOfVersion4ChunksMovesToItsOwnTable) {
   const auto path = dir.path() / "queue.db";
   const auto batch = eventBatch("Security", 1, 4);
   {
-    auto db = SqliteDb::open(path);
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE(Migrator(queueMigrations()).migrate(*db, 4).ok());
+    auto db = queueFileAtVersion(path, 4);
+    ASSERT_TRUE(db.ok()) << db.error().toString();
     insertChunks(*db, batch,
                  "INSERT INTO chunks(lane, source, record_count, raw_bytes, first_key, last_key, "
                  "created_ms, lease_id, lease_expires_ms, retries, leases, payload) VALUES(1, "
@@ -112,10 +111,9 @@ TEST(Migrator, LeaseStateOfVersion4ChunksMovesToItsOwnTable) {
 // 1 GiB, in one transaction).
 TEST(Migrator, Version5UpgradeDoesNotRewriteTheChunks) {
   TempDir dir;
-  auto db = SqliteDb::open(dir.path() / "queue.db");
-  ASSERT_TRUE(db.ok());
+  auto db = queueFileAtVersion(dir.path() / "queue.db", 4);
+  ASSERT_TRUE(db.ok()) << db.error().toString();
   ASSERT_EQ(*db->queryText("PRAGMA journal_mode=WAL", "wal"), "wal");
-  ASSERT_TRUE(Migrator(queueMigrations()).migrate(*db, 4).ok());
   for (int i = 0; i < 4; ++i) {
     insertChunks(*db, eventBatch("Security", 1 + 160 * i, 160, 4096),
                  "INSERT INTO chunks(lane, source, record_count, raw_bytes, first_key, last_key, "
