@@ -135,48 +135,39 @@ constexpr int64_t kMaxWireTicks = 2'650'467'743'999'999'999;
 
 }  // namespace
 
-// Keys up to this size with nothing to escape (every usual key) have the record's head written
-// into a buffer on the stack and appended once, instead of eleven appends.
+// The record's head is written into a buffer on the stack and appended once, instead of eleven
+// appends; a key that needs escaping, or is longer than this, is escaped straight into `out`.
 constexpr size_t kMaxStackKey = 256;
 
 void appendWireRecord(std::string& out, const QueueRecord& r) {
-  const bool timed = r.time && *r.time >= 0 && *r.time <= kMaxWireTicks;
+  // {"kind":"status","key":"<key>","time":"<time>","len":<20 digits>,"body":
+  char head[kMaxStackKey + kMaxFiletimeText + 80];
+  char* w = head;
+  const auto put = [&w](std::string_view s) {
+    std::memcpy(w, s.data(), s.size());
+    w += s.size();
+  };
+  put("{\"kind\":\"");
+  put(recordKindName(r.kind));
+  put("\",\"key\":");
   if (r.key.size() <= kMaxStackKey && isVerbatimJsonString(r.key)) {
-    // {"kind":"status","key":"<key>","time":"<time>","len":<20 digits>,"body":
-    char head[kMaxStackKey + kMaxFiletimeText + 80];
-    char* w = head;
-    const auto put = [&w](std::string_view s) {
-      std::memcpy(w, s.data(), s.size());
-      w += s.size();
-    };
-    put("{\"kind\":\"");
-    put(recordKindName(r.kind));
-    put("\",\"key\":\"");
+    *w++ = '"';
     put(r.key);
     *w++ = '"';
-    if (timed) {
-      put(",\"time\":\"");
-      w += writeFiletime(w, *r.time);
-      *w++ = '"';
-    }
-    put(",\"len\":");
-    w = std::to_chars(w, w + 20, r.body.size()).ptr;
-    put(",\"body\":");
-    out.append(head, static_cast<size_t>(w - head));
   } else {
-    out += "{\"kind\":\"";
-    out += recordKindName(r.kind);
-    out += "\",\"key\":";
+    out.append(head, static_cast<size_t>(w - head));
+    w = head;
     appendJsonString(out, r.key);
-    if (timed) {
-      out += ",\"time\":\"";
-      appendFiletime(out, *r.time);
-      out += '"';
-    }
-    out += ",\"len\":";
-    out += std::to_string(r.body.size());
-    out += ",\"body\":";
   }
+  if (r.time && *r.time >= 0 && *r.time <= kMaxWireTicks) {
+    put(",\"time\":\"");
+    w += writeFiletime(w, *r.time);
+    *w++ = '"';
+  }
+  put(",\"len\":");
+  w = std::to_chars(w, w + 20, r.body.size()).ptr;
+  put(",\"body\":");
+  out.append(head, static_cast<size_t>(w - head));
   out += r.body;
   out += '}';
 }
